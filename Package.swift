@@ -1,0 +1,75 @@
+// swift-tools-version:6.2
+// Legate: a delegate manager and its delegate client library. No package dependencies (DESIGN.md §2).
+import PackageDescription
+
+/// Every Swift target: language mode 6 (from the tools version) and warnings are errors.
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+
+let package = Package(
+    name: "Legate",
+    products: [
+        .library(name: "LegateWire", targets: ["LegateWire"]),
+        .library(name: "LegateAuth", targets: ["LegateAuth"]),
+        .library(name: "LegateDelegate", targets: ["LegateDelegate"]),
+        .library(name: "LegateManager", targets: ["LegateManager"]),
+        .executable(name: "legate-manager", targets: ["legate-manager"]),
+        .executable(name: "legate-delegate", targets: ["legate-delegate"]),
+        .executable(name: "legatectl", targets: ["legatectl"]),
+        .executable(name: "legate-load", targets: ["legate-load"]),
+        .executable(name: "legate-bench", targets: ["legate-bench"]),
+    ],
+    targets: [
+        // MARK: - C libraries
+        .systemLibrary(
+            name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
+        .target(name: "COpenSSLShims", dependencies: ["COpenSSL"], path: "Sources/COpenSSLShims"),
+        .systemLibrary(
+            name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
+
+        // MARK: - Pure layers (no I/O, no clock)
+        .target(name: "LegateWire", swiftSettings: strict),
+        .target(name: "LegateAuth", dependencies: ["COpenSSL", "COpenSSLShims"], swiftSettings: strict),
+        .target(name: "LegateCore", dependencies: ["LegateWire", "LegateAuth"], swiftSettings: strict),
+
+        // MARK: - Store and I/O
+        .target(name: "LegateStore", dependencies: ["LegateCore", "LegateAuth", "CSQLite"], swiftSettings: strict),
+        .target(name: "LegateNet", dependencies: ["COpenSSL", "COpenSSLShims"], swiftSettings: strict),
+
+        // MARK: - Libraries that wire the layers together
+        .target(
+            name: "LegateManager",
+            dependencies: ["LegateWire", "LegateAuth", "LegateCore", "LegateStore", "LegateNet"],
+            swiftSettings: strict),
+        .target(
+            name: "LegateDelegate", dependencies: ["LegateWire", "LegateAuth", "LegateCore", "LegateNet"],
+            swiftSettings: strict),
+
+        // MARK: - Executables: flags in, configuration out, call a library
+        .executableTarget(name: "legate-manager", dependencies: ["LegateManager"], swiftSettings: strict),
+        .executableTarget(name: "legate-delegate", dependencies: ["LegateDelegate"], swiftSettings: strict),
+        .executableTarget(
+            name: "legatectl", dependencies: ["LegateAuth", "LegateWire", "LegateManager"], swiftSettings: strict),
+        .executableTarget(
+            name: "legate-load", dependencies: ["LegateDelegate", "LegateManager", "LegateNet", "LegateWire"],
+            path: "tools/legate-load", swiftSettings: strict),
+        .executableTarget(
+            name: "legate-bench", dependencies: ["LegateAuth", "COpenSSL", "COpenSSLShims"],
+            path: "tools/legate-bench", swiftSettings: strict),
+
+        // MARK: - Tests
+        .target(
+            name: "LegateTestSupport", dependencies: ["LegateWire", "LegateAuth", "LegateCore", "LegateNet"],
+            swiftSettings: strict),
+        .testTarget(name: "LegateWireTests", dependencies: ["LegateWire", "LegateTestSupport"], swiftSettings: strict),
+        .testTarget(name: "LegateAuthTests", dependencies: ["LegateAuth", "LegateTestSupport"], swiftSettings: strict),
+        .testTarget(name: "LegateCoreTests", dependencies: ["LegateCore", "LegateTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "LegateStoreTests", dependencies: ["LegateStore", "LegateTestSupport"], swiftSettings: strict),
+        .testTarget(name: "LegateNetTests", dependencies: ["LegateNet", "LegateTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "LegateManagerTests",
+            dependencies: ["LegateManager", "LegateDelegate", "LegateTestSupport"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,4 @@
+import Testing
+@testable import LegateAuth
+
+@Test func moduleBuilds() {}

@@ -1,0 +1,4 @@
+import Testing
+@testable import LegateCore
+
+@Test func moduleBuilds() {}

@@ -1,0 +1,4 @@
+import Testing
+@testable import LegateManager
+
+@Test func moduleBuilds() {}

@@ -1,0 +1,4 @@
+import Testing
+@testable import LegateNet
+
+@Test func moduleBuilds() {}

@@ -1,0 +1,4 @@
+import Testing
+@testable import LegateStore
+
+@Test func moduleBuilds() {}

@@ -1,0 +1,4 @@
+import Testing
+@testable import LegateWire
+
+@Test func moduleBuilds() {}
