@@ -1,1 +1,102 @@
-print("not built yet")
+// legate-delegate: configuration from flags and the environment; runs one DelegateClient until it stops.
+import Dispatch
+import Foundation
+import LegateAuth
+import LegateCore
+import LegateDelegate
+import LegateNet
+
+let usage = """
+    usage: legate-delegate [options]       (each option also reads the environment variable shown)
+      --manager HOST:PORT     LEGATE_MANAGER         manager address
+      --account ID            LEGATE_ACCOUNT_ID      account the delegate belongs to
+      --token VALUE           LEGATE_DELEGATE_TOKEN  delegate token (prefer the environment: argv is visible)
+      --ca-file PEM           LEGATE_CA_FILE         CA that signed the manager certificate
+      --name NAME             LEGATE_DELEGATE_NAME   delegate name (default: host name)
+      --tags a,b,c            LEGATE_TAGS            tags for task selectors
+      --profile NAME          LEGATE_PROFILE         profile to register with
+      --audience AUD          LEGATE_AUDIENCE        JWT audience (default legate-manager)
+    exit status: 0 stopped, 1 refused by the manager or misconfigured, 2 usage, 3 self-destructed
+    """
+
+func fail(_ message: String, status: Int32) -> Never {
+    FileHandle.standardError.write(Data("legate-delegate: \(message)\n".utf8))
+    exit(status)
+}
+
+let environment = ProcessInfo.processInfo.environment
+let arguments: CommandLineArguments
+do {
+    arguments = try CommandLineArguments(
+        Array(CommandLine.arguments.dropFirst()),
+        valueFlags: ["--manager", "--account", "--token", "--ca-file", "--name", "--tags", "--profile", "--audience"],
+        switchFlags: ["--help"])
+} catch {
+    fail("\(error)\n\(usage)", status: 2)
+}
+if arguments.isSet("--help") {
+    print(usage)
+    exit(0)
+}
+
+func setting(_ flag: String, _ variable: String) -> String? {
+    arguments.string(flag) ?? environment[variable].flatMap { $0.isEmpty ? nil : $0 }
+}
+
+guard let managerText = setting("--manager", "LEGATE_MANAGER") else { fail("set LEGATE_MANAGER or --manager", status: 2) }
+guard let address = ManagerAddress(managerText) else {
+    fail("manager address '\(managerText)' is not HOST:PORT", status: 2)
+}
+guard let accountID = setting("--account", "LEGATE_ACCOUNT_ID") else {
+    fail("set LEGATE_ACCOUNT_ID or --account", status: 2)
+}
+guard let tokenText = setting("--token", "LEGATE_DELEGATE_TOKEN") else {
+    fail("set LEGATE_DELEGATE_TOKEN or --token", status: 2)
+}
+guard let caFile = setting("--ca-file", "LEGATE_CA_FILE") else { fail("set LEGATE_CA_FILE or --ca-file", status: 2) }
+let token: DelegateToken
+do {
+    token = try DelegateToken.parse(tokenText.trimmingCharacters(in: .whitespacesAndNewlines))
+} catch {
+    fail("the delegate token is not usable: \(error)", status: 2)
+}
+let hostname = ProcessInfo.processInfo.hostName
+var configuration = DelegateConfiguration(
+    managerHost: address.host, managerPort: address.port, caFile: caFile, accountID: accountID, token: token,
+    name: setting("--name", "LEGATE_DELEGATE_NAME") ?? hostname, hostname: hostname)
+configuration.tags = (setting("--tags", "LEGATE_TAGS") ?? "").split(separator: ",").map {
+    $0.trimmingCharacters(in: .whitespaces)
+}.filter { !$0.isEmpty }
+configuration.profile = setting("--profile", "LEGATE_PROFILE") ?? ""
+configuration.audience = setting("--audience", "LEGATE_AUDIENCE") ?? configuration.audience
+
+let tls: TLSClientContext
+do {
+    tls = try DelegateClient.makeTLSContext(configuration)
+} catch {
+    fail("TLS setup failed: \(error)", status: 1)
+}
+signal(SIGPIPE, SIG_IGN)
+let group = EventLoopGroup(loopCount: 1)
+let client = DelegateClient(configuration: configuration, tls: tls, loop: group.next()) { event in
+    switch event {
+    case .connecting(let attempt):
+        print("connecting to \(managerText) (attempt \(attempt))")
+    case .registered(let delegateID, let state):
+        print("registered as \(delegateID) (\(state)); token \(token.redacted)")
+    case .heartbeatAcknowledged:
+        break
+    case .approvalDecided(let approved, let reason):
+        print(approved ? "approved by an administrator" : "rejected by an administrator: \(reason)")
+    case .disconnected(let reason, let retryIn):
+        print("disconnected (\(reason)); reconnecting in \(retryIn)")
+    case .selfDestructed(let reason):
+        fail("SELF_DESTRUCT from the manager: \(reason). This delegate stops now; "
+             + "install it again with a valid token to bring it back.", status: 3)
+    case .stopped(let code, let message):
+        if code == .cancelled { exit(0) }
+        fail("the manager refused this delegate (\(code)): \(message)", status: 1)
+    }
+}
+client.start()
+dispatchMain()

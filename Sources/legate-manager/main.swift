@@ -1,1 +1,108 @@
-print("not built yet")
+// legate-manager: parses flags, builds a ManagerConfiguration, runs a Manager until SIGINT/SIGTERM.
+import Dispatch
+import Foundation
+import LegateCore
+import LegateManager
+import LegateNet
+
+let usage = """
+    usage: legate-manager [options]
+      --host ADDR                 address to bind (default 127.0.0.1)
+      --port N                    port (default 7443; 0 = any free port)
+      --data-dir DIR              SQLite database, master key, dev certificate (default ./legate-data)
+      --cert PEM --key PEM        TLS certificate chain and key (default: a generated dev certificate)
+      --client-ca PEM             require client certificates signed by this CA (mutual TLS)
+      --audience AUD              JWT audience delegates must use (default legate-manager)
+      --heartbeat-interval S      seconds between heartbeats announced to delegates (default 10)
+      --heartbeat-grace S         silence after which a delegate is disconnected (default 3 intervals)
+      --max-connections N         (default 20000)
+      --event-loops N             (default: one per core)
+      --log-level LEVEL           debug|info|warning|error (default info)
+    """
+
+func parseConfiguration() throws -> (ManagerConfiguration, LogLevel) {
+    let arguments = try CommandLineArguments(
+        Array(CommandLine.arguments.dropFirst()),
+        valueFlags: [
+            "--host", "--port", "--data-dir", "--cert", "--key", "--client-ca", "--audience",
+            "--heartbeat-interval", "--heartbeat-grace", "--max-connections", "--event-loops", "--log-level",
+        ],
+        switchFlags: ["--help"])
+    if arguments.isSet("--help") {
+        print(usage)
+        exit(0)
+    }
+    if let extra = arguments.positionals.first { throw CommandLineArguments.ParseError.unknownFlag(extra) }
+    var configuration = ManagerConfiguration.defaults
+    configuration.host = arguments.string("--host") ?? configuration.host
+    configuration.port = try arguments.integer("--port", default: configuration.port)
+    configuration.dataDirectory = arguments.string("--data-dir") ?? configuration.dataDirectory
+    configuration.certificateFile = arguments.string("--cert")
+    configuration.privateKeyFile = arguments.string("--key")
+    configuration.clientCAFile = arguments.string("--client-ca")
+    configuration.audience = arguments.string("--audience") ?? configuration.audience
+    configuration.maxConnections = try arguments.integer("--max-connections", default: configuration.maxConnections)
+    configuration.eventLoops = try arguments.integer("--event-loops", default: 0)
+    let interval = try arguments.seconds("--heartbeat-interval", default: configuration.connection.heartbeatInterval)
+    configuration.connection.heartbeatInterval = interval
+    configuration.connection.heartbeatGrace = try arguments.seconds("--heartbeat-grace", default: interval * 3)
+    let levels: [String: LogLevel] = ["debug": .debug, "info": .info, "warning": .warning, "error": .error]
+    let levelName = arguments.string("--log-level") ?? "info"
+    guard let level = levels[levelName] else {
+        throw CommandLineArguments.ParseError.invalidValue(
+            flag: "--log-level", value: levelName, expected: "debug, info, warning or error")
+    }
+    return (configuration, level)
+}
+
+let configuration: ManagerConfiguration
+let logLevel: LogLevel
+do {
+    (configuration, logLevel) = try parseConfiguration()
+} catch {
+    FileHandle.standardError.write(Data("legate-manager: \(error)\n\(usage)\n".utf8))
+    exit(2)
+}
+
+_ = System.raiseOpenFileLimit()
+let manager: Manager
+do {
+    manager = try Manager.start(configuration: configuration, log: StandardErrorLogSink(minimumLevel: logLevel))
+} catch {
+    FileHandle.standardError.write(Data("legate-manager: \(error)\n".utf8))
+    exit(1)
+}
+
+let report = manager.report
+let address = configuration.host.contains(":") ? "[\(configuration.host)]:\(manager.port)" : "\(configuration.host):\(manager.port)"
+print("Legate manager listening on \(address) (TLS, ALPN legate/1)")
+print("  data directory: \(report.dataDirectory)")
+if let caFile = report.caFile { print("  CA file (dev certificate): \(caFile)") }
+print("  account id: \(report.accountID)")
+let tokenShown: String
+if let value = report.newDefaultTokenValue {
+    print("  default delegate token (shown once, store it now): \(value)")
+    tokenShown = value
+} else {
+    print("  default delegate token: id \(report.defaultTokenID) (value shown only on first start)")
+    tokenShown = "<token value>"
+}
+print("start a delegate:")
+print(
+    "  LEGATE_MANAGER=\(address) LEGATE_ACCOUNT_ID=\(report.accountID) LEGATE_DELEGATE_TOKEN=\(tokenShown) "
+        + "LEGATE_CA_FILE=\(report.caFile ?? "<ca.pem>") swift run legate-delegate --name my-delegate")
+
+signal(SIGINT, SIG_IGN)
+signal(SIGTERM, SIG_IGN)
+signal(SIGPIPE, SIG_IGN)
+let signalQueue = DispatchQueue(label: "legate.signals")
+let stopSources = [SIGINT, SIGTERM].map { DispatchSource.makeSignalSource(signal: $0, queue: signalQueue) }
+for source in stopSources {
+    source.setEventHandler {
+        print("shutting down: GOAWAY to \(manager.openConnections) connections")
+        manager.shutdown()
+        exit(0)
+    }
+    source.resume()
+}
+dispatchMain()

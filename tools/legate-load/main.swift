@@ -1,1 +1,99 @@
-print("not built yet")
+// legate-load: N delegates in one process against one manager; prints heartbeat throughput and latency.
+import Foundation
+import LegateAuth
+import LegateCore
+import LegateDelegate
+import LegateNet
+
+let usage = """
+    usage: legate-load [options]     (manager, account, token and CA also from LEGATE_* variables)
+      --manager HOST:PORT        manager address (loopback only unless --allow-non-loopback)
+      --account ID --token VALUE --ca-file PEM
+      --delegates N              delegates to run (default 100, at most 20000)
+      --heartbeat-interval S     seconds between beats per delegate; 0 = next beat as soon as answered (default 1)
+      --duration S               measured seconds after warm-up (default 10, at most 3600)
+      --warmup S                 seconds between all connected and measuring (default 2)
+      --connect-rate N           new connections per second (default 2000)
+      --loops N                  client event loops (default: cores)
+      --server-pid PID           read the manager's RSS and CPU from /proc for per-connection/per-beat costs
+      --json                     print the report as JSON
+    """
+
+func fail(_ message: String, status: Int32) -> Never {
+    FileHandle.standardError.write(Data("legate-load: \(message)\n".utf8))
+    exit(status)
+}
+
+func parseSettings() throws -> LoadSettings {
+    let environment = ProcessInfo.processInfo.environment
+    let arguments = try CommandLineArguments(
+        Array(CommandLine.arguments.dropFirst()),
+        valueFlags: [
+            "--manager", "--account", "--token", "--ca-file", "--delegates", "--heartbeat-interval", "--duration",
+            "--warmup", "--connect-rate", "--loops", "--server-pid",
+        ],
+        switchFlags: ["--json", "--help", "--allow-non-loopback"])
+    if arguments.isSet("--help") {
+        print(usage)
+        exit(0)
+    }
+    func setting(_ flag: String, _ variable: String) throws -> String {
+        if let value = arguments.string(flag) ?? environment[variable], !value.isEmpty { return value }
+        throw CommandLineArguments.ParseError.missingRequired(flag: "\(flag) (or \(variable))")
+    }
+    let managerText = try setting("--manager", "LEGATE_MANAGER")
+    guard let address = ManagerAddress(managerText) else {
+        throw CommandLineArguments.ParseError.invalidValue(flag: "--manager", value: managerText, expected: "HOST:PORT")
+    }
+    let loopbackHosts: Set<String> = ["127.0.0.1", "::1", "localhost"]
+    if !loopbackHosts.contains(address.host) && !address.host.hasPrefix("127.") && !arguments.isSet("--allow-non-loopback") {
+        throw CommandLineArguments.ParseError.invalidValue(
+            flag: "--manager", value: managerText, expected: "a loopback address (pass --allow-non-loopback to override)")
+    }
+    let token = try DelegateToken.parse(try setting("--token", "LEGATE_DELEGATE_TOKEN"))
+    var settings = LoadSettings(
+        address: address, accountID: try setting("--account", "LEGATE_ACCOUNT_ID"), token: token,
+        caFile: try setting("--ca-file", "LEGATE_CA_FILE"))
+    settings.delegates = try arguments.integer("--delegates", default: settings.delegates)
+    guard (1...20_000).contains(settings.delegates) else {
+        throw CommandLineArguments.ParseError.invalidValue(
+            flag: "--delegates", value: "\(settings.delegates)", expected: "1...20000")
+    }
+    settings.heartbeatInterval = try arguments.seconds("--heartbeat-interval", default: .seconds(1))
+    settings.duration = try arguments.seconds("--duration", default: settings.duration)
+    guard settings.duration <= .seconds(3600) else {
+        throw CommandLineArguments.ParseError.invalidValue(flag: "--duration", value: "\(settings.duration)", expected: "at most 3600")
+    }
+    settings.warmup = try arguments.seconds("--warmup", default: settings.warmup)
+    settings.connectRate = try arguments.integer("--connect-rate", default: settings.connectRate)
+    settings.loops = max(1, try arguments.integer("--loops", default: settings.loops))
+    if let pid = arguments.string("--server-pid") {
+        guard let value = Int32(pid) else {
+            throw CommandLineArguments.ParseError.invalidValue(flag: "--server-pid", value: pid, expected: "a process id")
+        }
+        settings.serverPID = value
+    }
+    settings.json = arguments.isSet("--json")
+    return settings
+}
+
+let settings: LoadSettings
+do {
+    settings = try parseSettings()
+} catch {
+    fail("\(error)\n\(usage)", status: 2)
+}
+signal(SIGPIPE, SIG_IGN)
+let openFiles = System.raiseOpenFileLimit()
+if openFiles < settings.delegates + 64 {
+    fail("the open-file limit is \(openFiles), too low for \(settings.delegates) delegates; raise `ulimit -n`", status: 1)
+}
+do {
+    let report = try LoadRun(settings: settings).run()
+    FileHandle.standardError.write(Data("\n".utf8))
+    print(settings.json ? report.json() : report.text())
+    print("reproduce: legate-load " + CommandLine.arguments.dropFirst().filter { !$0.hasPrefix("lgt_") }.joined(separator: " "))
+    exit(report.connected == settings.delegates ? 0 : 1)
+} catch {
+    fail("\(error)", status: 1)
+}

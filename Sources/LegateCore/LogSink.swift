@@ -1,0 +1,40 @@
+/// Severity of a log line.
+public enum LogLevel: Int, Sendable, Comparable, CustomStringConvertible {
+    case debug, info, warning, error
+
+    /// Orders levels from least to most severe.
+    public static func < (lhs: LogLevel, rhs: LogLevel) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    /// Lowercase name, as printed.
+    public var description: String {
+        switch self {
+        case .debug: return "debug"
+        case .info: return "info"
+        case .warning: return "warning"
+        case .error: return "error"
+        }
+    }
+}
+
+/// Where components send log lines (STYLE.md §9). Metadata keys are dotted (`delegate.id`, `token.id`).
+/// Implementations must never be handed a token value, JWT or key: callers pass ids and redacted forms only.
+public protocol LogSink: Sendable {
+    /// Records one line; may be called from any thread.
+    func log(_ level: LogLevel, _ message: String, _ metadata: [String: String])
+}
+
+extension LogSink {
+    /// Records one line without metadata.
+    public func log(_ level: LogLevel, _ message: String) {
+        self.log(level, message, [:])
+    }
+}
+
+/// A sink that drops everything.
+public struct DiscardingLogSink: LogSink {
+    /// Creates the sink.
+    public init() {}
+
+    /// Drops the line.
+    public func log(_ level: LogLevel, _ message: String, _ metadata: [String: String]) {}
+}

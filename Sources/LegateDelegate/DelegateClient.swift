@@ -1,0 +1,262 @@
+import LegateAuth
+import LegateCore
+import LegateNet
+import LegateWire
+
+/// A delegate's connection to its manager: connects over TLS, says HELLO, registers with a fresh JWT,
+/// heartbeats on the announced interval, reconnects with jittered backoff, obeys GOAWAY and SELF_DESTRUCT.
+///
+/// `@unchecked Sendable`: all mutable state is touched only on `loop.queue`; LegateNet calls the handler
+/// methods there, and `start()`/`stop()` hop there first.
+public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
+    /// The loop that owns this client.
+    public let loop: EventLoop
+    private let configuration: DelegateConfiguration
+    private let tls: TLSClientContext
+    private let onEvent: @Sendable (DelegateEvent) -> Void
+    private var connection: Connection?
+    private var machine = DelegateSessionMachine()
+    private var decoder = FrameDecoder(maxFrameBytes: FrameLimits.defaultMaxFrameBytes)
+    private var backoff: ReconnectBackoff
+    private var jitter = SystemJitter()
+    private var attempts = 0
+    private var isStopped = false
+    private var reconnectPlanned = false
+    private var heartbeatInterval: Duration = .seconds(10)
+    private var heartbeatTimer: ScheduledTimer?
+    private var jwt: (value: String, renewAt: Int64)?
+    private var scratch: [UInt8] = []
+    /// The id the manager gave this delegate, once registered.
+    public private(set) var delegateID: String?
+
+    /// Creates a client; nothing happens until `start()`.
+    public init(
+        configuration: DelegateConfiguration, tls: TLSClientContext, loop: EventLoop,
+        onEvent: @escaping @Sendable (DelegateEvent) -> Void
+    ) {
+        self.configuration = configuration
+        self.tls = tls
+        self.loop = loop
+        self.onEvent = onEvent
+        self.backoff = configuration.backoff
+    }
+
+    /// Creates the TLS context a delegate with `configuration` needs (share one among many clients).
+    public static func makeTLSContext(_ configuration: DelegateConfiguration) throws(TLSError) -> TLSClientContext {
+        try TLSClientContext(
+            TLSClientConfiguration(
+                caFile: configuration.caFile, certificateFile: configuration.clientCertificateFile,
+                privateKeyFile: configuration.clientPrivateKeyFile))
+    }
+
+    /// Starts connecting (from any thread).
+    public func start() {
+        self.loop.execute { self.connect() }
+    }
+
+    /// Stops for good: closes the connection and reports `.stopped(.cancelled, ...)` (from any thread).
+    public func stop() {
+        self.loop.execute {
+            guard !self.isStopped else { return }
+            self.finish(code: .cancelled, message: "stopped by the embedding program")
+        }
+    }
+
+    // MARK: - Connecting
+
+    private func connect() {
+        guard !self.isStopped else { return }
+        self.reconnectPlanned = false
+        self.attempts += 1
+        self.onEvent(.connecting(attempt: self.attempts))
+        Connector.connect(
+            host: self.configuration.managerHost, port: self.configuration.managerPort, tls: self.tls,
+            serverName: self.configuration.serverName ?? self.configuration.managerHost, loop: self.loop,
+            limits: .defaults, handler: self
+        ) { result in
+            self.loop.execute {
+                if case .failure(let error) = result {
+                    self.planReconnect(reason: "cannot connect: \(error)", serverDelay: nil)
+                }
+            }
+        }
+    }
+
+    private func planReconnect(reason: String, serverDelay: Duration?) {
+        guard !self.isStopped, !self.reconnectPlanned else { return }
+        self.reconnectPlanned = true
+        self.heartbeatTimer?.cancel()
+        self.heartbeatTimer = nil
+        let delay =
+            serverDelay.map { self.backoff.serverRequested($0, using: &self.jitter) }
+            ?? self.backoff.failed(using: &self.jitter)
+        self.onEvent(.disconnected(reason: reason, retryIn: delay))
+        _ = self.loop.schedule(after: delay) {
+            self.loop.execute { self.connect() }
+        }
+    }
+
+    private func finish(code: StatusCode, message: String) {
+        self.isStopped = true
+        self.heartbeatTimer?.cancel()
+        self.heartbeatTimer = nil
+        self.connection?.close(flushFirst: true)
+        self.onEvent(.stopped(code: code, message: message))
+    }
+
+    // MARK: - ConnectionHandler (on the loop)
+
+    /// TLS is up: start the protocol with HELLO.
+    public func connectionActive(_ connection: Connection) {
+        self.connection = connection
+        self.machine = DelegateSessionMachine()
+        self.decoder = FrameDecoder(maxFrameBytes: FrameLimits.maxPreAuthFrameBytes)
+        self.send(self.machine.helloFrame(maxFrameBytes: self.configuration.maxFrameBytes,
+                                          agent: self.configuration.agent))
+    }
+
+    /// Bytes from the manager: decode frames and feed the machine.
+    public func connection(_ connection: Connection, received bytes: UnsafeRawBufferPointer) {
+        self.decoder.append(bytes)
+        while true {
+            let frame: Frame
+            do {
+                guard let next = try self.decoder.nextFrame() else { return }
+                frame = next
+            } catch {
+                connection.close(flushFirst: false)
+                self.planReconnect(reason: "manager sent a malformed frame: \(error)", serverDelay: nil)
+                return
+            }
+            self.perform(self.machine.frameReceived(frame, now: self.loop.now))
+        }
+    }
+
+    /// Not used: a delegate writes little.
+    public func connectionWritabilityChanged(_ connection: Connection) {}
+
+    /// The connection is gone: back off and reconnect unless stopped.
+    public func connectionClosed(_ connection: Connection, error: NetError?) {
+        guard connection === self.connection else { return }
+        self.connection = nil
+        self.delegateID = nil
+        self.machine.connectionClosed()
+        self.planReconnect(reason: error.map { "\($0)" } ?? "connection closed", serverDelay: nil)
+    }
+
+    // MARK: - Actions
+
+    private func perform(_ action: DelegateSessionMachine.Action) {
+        switch action {
+        case .none:
+            break
+        case .send(let frame):
+            self.send(frame)
+        case .sendRegistration(let streamID, let maxFrameBytes):
+            self.decoder.maxFrameBytes = maxFrameBytes
+            self.sendRegistration(streamID: streamID)
+        case .registered(let response, let interval):
+            self.backoff.succeeded()
+            self.delegateID = response.delegateID
+            self.heartbeatInterval = self.configuration.heartbeatIntervalOverride ?? interval
+            self.onEvent(.registered(delegateID: response.delegateID, state: response.state))
+            // The first beat lands at a random point of the interval so a fleet does not beat in step.
+            self.scheduleHeartbeat(after: self.heartbeatInterval.scaled(by: self.jitter.nextUnit()))
+        case .sendHeartbeat(let streamID, let sequence):
+            self.sendHeartbeat(streamID: streamID, sequence: sequence)
+        case .heartbeatAcknowledged(_, let roundTrip):
+            self.onEvent(.heartbeatAcknowledged(roundTrip: roundTrip))
+            if self.heartbeatInterval == .zero {
+                self.perform(self.machine.heartbeatDue(now: self.loop.now))
+            }
+        case .selfDestruct(let message, let acknowledgement):
+            self.send(acknowledgement)
+            self.isStopped = true
+            self.heartbeatTimer?.cancel()
+            self.connection?.close(flushFirst: true)
+            self.onEvent(.selfDestructed(reason: message.reason.isEmpty ? "ordered by the manager" : message.reason))
+        case .approvalDecided(let decision, let acknowledgement):
+            self.send(acknowledgement)
+            self.onEvent(.approvalDecided(approved: decision.approved, reason: decision.reason))
+        case .reconnectLater(let reason, let reconnectAfter):
+            self.connection?.close(flushFirst: true)
+            self.planReconnect(reason: "GOAWAY: \(reason)", serverDelay: reconnectAfter)
+        case .stop(let code, let message):
+            self.finish(code: code, message: message)
+        case .retry(let code, let message):
+            self.connection?.close(flushFirst: true)
+            self.planReconnect(reason: "\(code): \(message)", serverDelay: nil)
+        }
+    }
+
+    private func scheduleHeartbeat(after delay: Duration) {
+        self.heartbeatTimer?.cancel()
+        self.heartbeatTimer = self.loop.schedule(after: delay) {
+            self.loop.execute {
+                guard self.machine.isRegistered, !self.isStopped else { return }
+                self.perform(self.machine.heartbeatDue(now: self.loop.now))
+                if self.heartbeatInterval > .zero {
+                    self.scheduleHeartbeat(after: self.heartbeatInterval)
+                }
+            }
+        }
+    }
+
+    private func sendRegistration(streamID: UInt32) {
+        var request = RegisterRequest()
+        request.accountID = self.configuration.accountID
+        request.delegateName = self.configuration.name
+        request.hostname = self.configuration.hostname
+        request.ipAddress = self.configuration.ipAddress
+        request.version = self.configuration.version
+        request.tags = self.configuration.tags
+        request.taskTypes = self.configuration.taskTypes
+        request.profile = self.configuration.profile
+        request.instanceID = self.configuration.instanceID
+        request.capacity = self.configuration.capacity
+        request.jwt = self.mintJWT()  // a fresh jti for every registration: the manager refuses replays
+        self.send(.request, method: CallMethod.register.rawValue, streamID: streamID, message: request)
+    }
+
+    private func sendHeartbeat(streamID: UInt32, sequence: UInt64) {
+        var heartbeat = Heartbeat()
+        heartbeat.jwt = self.currentJWT()
+        heartbeat.delegateID = self.delegateID ?? ""
+        heartbeat.sequence = sequence
+        heartbeat.freeCapacity = self.configuration.capacity
+        self.send(.request, method: CallMethod.heartbeat.rawValue, streamID: streamID, message: heartbeat)
+    }
+
+    /// The JWT heartbeats reuse (so the manager's validated-token cache hits), re-minted at half-life.
+    private func currentJWT() -> String {
+        if let jwt = self.jwt, WallClock.unixSeconds() < jwt.renewAt { return jwt.value }
+        return self.mintJWT()
+    }
+
+    private func mintJWT() -> String {
+        let now = WallClock.unixSeconds()
+        let lifetime = max(Int64(self.configuration.jwtLifetime.components.seconds), 60)
+        let claims = JWTClaims(
+            subject: self.configuration.accountID, issuer: self.configuration.instanceID,
+            audience: [self.configuration.audience], issuedAt: now, notBefore: now, expiresAt: now + lifetime,
+            jwtID: DelegateConfiguration.newInstanceID())
+        let value = JWTMinter.mint(claims: claims, keyID: self.configuration.token.id,
+                                   key: self.configuration.token.hmacKey)
+        self.jwt = (value, now + lifetime / 2)
+        return value
+    }
+
+    private func send(_ frame: Frame) {
+        guard let connection = self.connection else { return }
+        self.scratch.removeAll(keepingCapacity: true)
+        FrameEncoder.encode(frame, into: &self.scratch)
+        self.scratch.withUnsafeBytes { connection.write($0) }
+    }
+
+    private func send(_ type: FrameType, method: UInt16, streamID: UInt32, message: some ProtoMessage) {
+        guard let connection = self.connection else { return }
+        self.scratch.removeAll(keepingCapacity: true)
+        FrameEncoder.encode(type, method: method, streamID: streamID, message: message, into: &self.scratch)
+        self.scratch.withUnsafeBytes { connection.write($0) }
+    }
+}

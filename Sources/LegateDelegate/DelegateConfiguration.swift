@@ -1,0 +1,93 @@
+import LegateAuth
+import LegateCore
+import LegateWire
+
+/// How a delegate finds, authenticates to and talks with its manager.
+public struct DelegateConfiguration: Sendable {
+    /// Manager host name or IP literal.
+    public var managerHost: String
+    /// Manager port.
+    public var managerPort: Int
+    /// Name to verify in the manager's certificate; defaults to `managerHost`.
+    public var serverName: String?
+    /// PEM CA bundle that signed the manager's certificate.
+    public var caFile: String
+    /// Client certificate and key for mutual TLS, if the manager requires it.
+    public var clientCertificateFile: String?
+    /// Private key for `clientCertificateFile`.
+    public var clientPrivateKeyFile: String?
+    /// The account the delegate belongs to (JWT `sub`).
+    public var accountID: String
+    /// The delegate token: the JWT key. Never sent on the wire.
+    public var token: DelegateToken
+    /// Display name of the delegate.
+    public var name: String
+    /// Host name reported to the manager.
+    public var hostname: String
+    /// Address reported to the manager (empty: the manager uses the address it sees).
+    public var ipAddress: String = ""
+    /// Software version reported.
+    public var version: String = "0.1.0"
+    /// Tags used by task selectors.
+    public var tags: [String] = []
+    /// Task types this delegate can run.
+    public var taskTypes: [String] = []
+    /// Profile to register with.
+    public var profile: String = ""
+    /// Tasks it can run at once.
+    public var capacity: UInt32 = 1
+    /// Stable id of this delegate process (JWT `iss`); the manager keeps one record per instance.
+    public var instanceID: String
+    /// Audience the manager expects in JWTs. Default `legate-manager`.
+    public var audience: String = "legate-manager"
+    /// Lifetime of minted JWTs; re-minted at half-life. Default 30 min (the manager allows at most 1 h).
+    public var jwtLifetime: Duration = .seconds(1800)
+    /// Backoff between reconnect attempts.
+    public var backoff: ReconnectBackoff = .defaults
+    /// Overrides the manager's heartbeat interval (`.zero`: beat again as soon as a beat is answered, for load
+    /// tests). Nil: obey the manager.
+    public var heartbeatIntervalOverride: Duration?
+    /// Largest frame accepted from the manager.
+    public var maxFrameBytes: Int = FrameLimits.defaultMaxFrameBytes
+    /// Software name sent in HELLO.
+    public var agent: String = "legate-delegate/0.1.0"
+
+    /// Creates a configuration with the required settings; the rest have documented defaults.
+    public init(
+        managerHost: String, managerPort: Int, caFile: String, accountID: String, token: DelegateToken,
+        name: String, hostname: String, instanceID: String = DelegateConfiguration.newInstanceID()
+    ) {
+        self.managerHost = managerHost
+        self.managerPort = managerPort
+        self.caFile = caFile
+        self.accountID = accountID
+        self.token = token
+        self.name = name
+        self.hostname = hostname
+        self.instanceID = instanceID
+    }
+
+    /// A fresh random instance id.
+    public static func newInstanceID() -> String {
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789".utf8)
+        return "ins_" + String(decoding: SecureRandom.bytes(16).map { alphabet[Int($0 & 31)] }, as: UTF8.self)
+    }
+}
+
+/// What a running delegate tells the program that embeds it; delivered on the delegate's event loop.
+public enum DelegateEvent: Sendable, Equatable {
+    /// A connection attempt is starting (1 for the first).
+    case connecting(attempt: Int)
+    /// Registered with the manager.
+    case registered(delegateID: String, state: DelegateState)
+    /// A heartbeat was answered after `roundTrip`.
+    case heartbeatAcknowledged(roundTrip: Duration)
+    /// An admin decided on this pending delegate.
+    case approvalDecided(approved: Bool, reason: String)
+    /// The connection is gone; the next attempt starts after `retryIn`.
+    case disconnected(reason: String, retryIn: Duration)
+    /// The manager ordered this delegate to stop for good (e.g. its token was revoked).
+    case selfDestructed(reason: String)
+    /// The delegate stopped because the manager refused it for a reason retries will not fix, or `stop()`.
+    case stopped(code: StatusCode, message: String)
+}

@@ -1,0 +1,129 @@
+import LegateCore
+import Synchronization
+
+/// A live delegate connection as the registry sees it: something that can be told things from any thread.
+public protocol LiveDelegateConnection: AnyObject, Sendable {
+    /// Sends SELF_DESTRUCT and closes once acknowledged (or after a deadline); hops to the owning loop itself.
+    func sendSelfDestruct(reason: String, tokenID: String)
+    /// Closes because a newer connection of the same delegate replaced this one.
+    func supersede()
+}
+
+/// Delegate records and which of them are connected where; shared by all event loops.
+///
+/// Touched on registration, disconnection and admin reads, never per heartbeat (heartbeat times live in the
+/// connection and reach the registry in batches), so one `Mutex` is enough.
+public final class DelegateRegistry: Sendable {
+    private struct State {
+        var records: [String: DelegateRecord] = [:]
+        var idByInstance: [String: String] = [:]
+        var live: [String: any LiveDelegateConnection] = [:]
+        var liveByToken: [String: Set<String>] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// Creates an empty registry.
+    public init() {}
+
+    /// Loads records read from the store at start; nothing is connected yet.
+    public func load(_ records: [DelegateRecord]) {
+        self.state.withLock { state in
+            for record in records {
+                state.records[record.id] = record
+                state.idByInstance[Self.instanceKey(record.accountID, record.instanceID)] = record.id
+            }
+        }
+    }
+
+    /// The record of the delegate instance `instanceID` in `accountID`, if it registered before.
+    public func record(accountID: String, instanceID: String) -> DelegateRecord? {
+        self.state.withLock { state in
+            state.idByInstance[Self.instanceKey(accountID, instanceID)].flatMap { state.records[$0] }
+        }
+    }
+
+    /// The record with id `delegateID`.
+    public func record(id delegateID: String) -> DelegateRecord? {
+        self.state.withLock { $0.records[delegateID] }
+    }
+
+    /// All records of an account (or of every account when nil), by name.
+    public func records(accountID: String?) -> [DelegateRecord] {
+        self.state.withLock { state in
+            state.records.values.filter { accountID == nil || $0.accountID == accountID }
+        }.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
+    }
+
+    /// Whether a connection is attached for `delegateID`.
+    public func isConnected(_ delegateID: String) -> Bool {
+        self.state.withLock { $0.live[delegateID] != nil }
+    }
+
+    /// Number of attached connections.
+    public var connectedCount: Int {
+        self.state.withLock { $0.live.count }
+    }
+
+    /// Stores `record` (already durable) and attaches its connection; returns the connection it replaced.
+    public func attach(_ record: DelegateRecord, connection: any LiveDelegateConnection)
+        -> (any LiveDelegateConnection)?
+    {
+        self.state.withLock { state in
+            if let old = state.records[record.id], old.tokenID != record.tokenID {
+                state.liveByToken[old.tokenID]?.remove(record.id)
+            }
+            state.records[record.id] = record
+            state.idByInstance[Self.instanceKey(record.accountID, record.instanceID)] = record.id
+            let previous = state.live.updateValue(connection, forKey: record.id)
+            state.liveByToken[record.tokenID, default: []].insert(record.id)
+            return previous.flatMap { $0 === connection ? nil : $0 }
+        }
+    }
+
+    /// Detaches `connection` if it is still the current one of `delegateID` and marks the delegate disconnected
+    /// at `at`; returns the updated record to persist, or nil if a newer connection took over.
+    public func detach(delegateID: String, connection: any LiveDelegateConnection, at: Int64) -> DelegateRecord? {
+        self.state.withLock { state in
+            guard let current = state.live[delegateID], current === connection,
+                var record = state.records[delegateID]
+            else { return nil }
+            state.live[delegateID] = nil
+            state.liveByToken[record.tokenID]?.remove(delegateID)
+            if record.status == .active || record.status == .pending {
+                record.status = .disconnected
+            }
+            record.disconnectedAt = at
+            record.connectedSince = nil
+            state.records[delegateID] = record
+            return record
+        }
+    }
+
+    /// Applies heartbeat times gathered by the loops; returns the marks for delegates still known.
+    public func recordHeartbeats(_ marks: [HeartbeatMark]) -> [HeartbeatMark] {
+        self.state.withLock { state in
+            marks.filter { mark in
+                guard state.records[mark.delegateID] != nil else { return false }
+                state.records[mark.delegateID]?.lastHeartbeatAt = mark.at
+                return true
+            }
+        }
+    }
+
+    /// The connections currently attached for delegates registered with `tokenID`.
+    public func connections(tokenID: String) -> [(delegateID: String, connection: any LiveDelegateConnection)] {
+        self.state.withLock { state in
+            (state.liveByToken[tokenID] ?? []).compactMap { id in state.live[id].map { (id, $0) } }
+        }
+    }
+
+    /// Every attached connection (for shutdown).
+    public func allConnections() -> [any LiveDelegateConnection] {
+        self.state.withLock { Array($0.live.values) }
+    }
+
+    private static func instanceKey(_ accountID: String, _ instanceID: String) -> String {
+        accountID + "\u{0}" + instanceID
+    }
+}

@@ -1,0 +1,184 @@
+import Dispatch
+import LegateAuth
+import LegateCore
+import LegateNet
+import LegateStore
+import Synchronization
+
+/// A running Legate manager: listener, event loops, token directory, delegate registry and store.
+public final class Manager: Sendable {
+    /// The port actually bound (useful with port 0).
+    public let port: Int
+    /// What the data directory held or was given on this start.
+    public let report: BootstrapReport
+
+    let services: ManagerServices
+    private let store: SQLiteStateStore
+    private let masterKey: MasterKey
+    private let group: EventLoopGroup
+    private let listener: Listener
+    private let loopStates: [LoopState]
+    private let isRunning = Atomic<Bool>(true)
+
+    /// Prepares the data directory, opens the store and starts serving; returns once the port is bound.
+    public static func start(configuration: ManagerConfiguration, log: any LogSink) throws(ManagerError) -> Manager {
+        try configuration.validate()
+        let prepared = try ManagerBootstrap.prepare(configuration)
+        return try Manager(configuration: configuration, prepared: prepared, log: log)
+    }
+
+    private init(
+        configuration: ManagerConfiguration, prepared: ManagerBootstrap.Prepared, log: any LogSink
+    ) throws(ManagerError) {
+        self.report = prepared.report
+        self.store = prepared.store
+        self.masterKey = prepared.masterKey
+        let tokens = TokenDirectory()
+        let registry = DelegateRegistry()
+        let writer = StoreWriter(store: prepared.store, log: log)
+        try Self.loadState(store: prepared.store, masterKey: prepared.masterKey, tokens: tokens, registry: registry,
+                           writer: writer)
+        let services = ManagerServices(
+            configuration: configuration, tokens: tokens, registry: registry, writer: writer, log: log)
+        self.services = services
+        let tls: TLSServerContext
+        do {
+            tls = try TLSServerContext(
+                TLSServerConfiguration(
+                    certificateChainFile: prepared.tlsFiles.certificate, privateKeyFile: prepared.tlsFiles.key,
+                    clientCAFile: configuration.clientCAFile,
+                    requireClientCertificate: configuration.clientCAFile != nil))
+        } catch {
+            throw .tls(error.description)
+        }
+        let loopCount = configuration.eventLoops > 0 ? configuration.eventLoops : System.coreCount
+        self.group = EventLoopGroup(loopCount: loopCount)
+        let loopStates = self.group.loops.map { LoopState(loop: $0) }
+        self.loopStates = loopStates
+        self.listener = Listener(
+            host: configuration.host, port: configuration.port, tls: tls, group: self.group,
+            limits: .defaults, maxConnections: configuration.maxConnections,
+            makeHandler: { connection in
+                let state = loopStates.first { $0.loop === connection.loop } ?? loopStates[0]
+                return ManagerConnection(services: services, loopState: state, connection: connection)
+            })
+        do {
+            self.port = try self.listener.start()
+        } catch {
+            throw .network("cannot listen on \(configuration.host):\(configuration.port): \(error)")
+        }
+        for state in loopStates {
+            self.scheduleTick(state)
+            self.scheduleHeartbeatFlush(state)
+        }
+        log.log(.info, "manager listening", ["address": "\(configuration.host):\(self.port)"])
+    }
+
+    /// Loads tokens (decrypted into HMAC keys) and delegate records; delegates that were connected when the
+    /// manager stopped are recorded as disconnected until they come back.
+    private static func loadState(
+        store: SQLiteStateStore, masterKey: MasterKey, tokens: TokenDirectory, registry: DelegateRegistry,
+        writer: StoreWriter
+    ) throws(ManagerError) {
+        do {
+            for record in try store.allTokens() {
+                tokens.upsert(record: record, token: try TokenSealing.open(record, with: masterKey))
+            }
+            let now = WallClock.unixMilliseconds()
+            var records = try store.allDelegates()
+            var writes: [StoreWrite] = []
+            for index in records.indices where records[index].connectedSince != nil {
+                records[index].connectedSince = nil
+                records[index].disconnectedAt = now
+                if records[index].status == .active || records[index].status == .pending {
+                    records[index].status = .disconnected
+                }
+                writes.append(.upsertDelegate(records[index]))
+            }
+            if !writes.isEmpty { try store.apply(writes) }
+            registry.load(records)
+        } catch let error as ManagerError {
+            throw error
+        } catch {
+            throw .store("\(error)")
+        }
+    }
+
+    /// Number of delegates registered and connected right now.
+    public var connectedDelegates: Int { self.services.registry.connectedCount }
+
+    /// Number of open connections (registered or not).
+    public var openConnections: Int { self.listener.connectionCount }
+
+    /// The delegate registry (records and live connections), for admin views and tests.
+    public var registry: DelegateRegistry { self.services.registry }
+
+    /// The token directory, for admin views and tests.
+    public var tokens: TokenDirectory { self.services.tokens }
+
+    /// The store, for admin views and tests.
+    public var stateStore: any StateStore { self.store }
+
+    /// Waits until every store write queued so far is durable.
+    public func flushStore() {
+        for state in self.loopStates {
+            state.loop.queue.sync { self.flushHeartbeats(state) }
+        }
+        self.services.writer.flush()
+    }
+
+    /// Graceful shutdown: stop accepting, GOAWAY every connection, let in-flight calls finish, write
+    /// everything down. Blocks up to the drain timeout plus one second.
+    public func shutdown(reason: String = "manager shutting down", reconnectAfter: Duration = .seconds(1)) {
+        guard self.isRunning.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        self.listener.stop()
+        for state in self.loopStates {
+            state.loop.execute { state.startDraining(reason: reason, reconnectAfter: reconnectAfter) }
+        }
+        let deadline = ContinuousClock.now + self.services.configuration.drainTimeout + .seconds(1)
+        let finished = DispatchSemaphore(value: 0)
+        for state in self.loopStates {
+            let loopDeadline = deadline
+            self.waitUntilEmpty(state, deadline: loopDeadline, done: finished)
+        }
+        for _ in self.loopStates { finished.wait() }
+        self.flushStore()
+    }
+
+    private func waitUntilEmpty(_ state: LoopState, deadline: ContinuousClock.Instant, done: DispatchSemaphore) {
+        state.loop.execute {
+            if state.connectionCount == 0 || state.loop.now >= deadline {
+                state.tick(now: state.loop.now + .seconds(3600))  // force-close stragglers
+                done.signal()
+                return
+            }
+            _ = state.loop.schedule(after: .milliseconds(20)) {
+                self.waitUntilEmpty(state, deadline: deadline, done: done)
+            }
+        }
+    }
+
+    private func scheduleTick(_ state: LoopState) {
+        _ = state.loop.schedule(after: self.services.configuration.tickInterval) {
+            guard self.isRunning.load(ordering: .relaxed) else { return }
+            state.tick(now: state.loop.now)
+            self.scheduleTick(state)
+        }
+    }
+
+    private func scheduleHeartbeatFlush(_ state: LoopState) {
+        _ = state.loop.schedule(after: self.services.configuration.heartbeatFlushInterval) {
+            guard self.isRunning.load(ordering: .relaxed) else { return }
+            self.flushHeartbeats(state)
+            self.scheduleHeartbeatFlush(state)
+        }
+    }
+
+    /// On `state.loop`: moves changed heartbeat times to the registry and the store, in one write.
+    private func flushHeartbeats(_ state: LoopState) {
+        let marks = self.services.registry.recordHeartbeats(state.collectHeartbeats())
+        if !marks.isEmpty {
+            self.services.writer.submit([.recordHeartbeats(marks)])
+        }
+    }
+}

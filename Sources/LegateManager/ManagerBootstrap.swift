@@ -1,0 +1,146 @@
+import Foundation
+import LegateAuth
+import LegateCore
+import LegateNet
+import LegateStore
+
+/// What a manager found or created in its data directory on start; printed by the executable.
+public struct BootstrapReport: Sendable, Equatable {
+    /// The data directory in use.
+    public let dataDirectory: String
+    /// CA file delegates must trust (the dev CA, or nil when the operator supplied certificates).
+    public let caFile: String?
+    /// The first account (created on first start).
+    public let accountID: String
+    /// The default token's id.
+    public let defaultTokenID: String
+    /// The default token value; only on the start that created it (shown once, never again).
+    public let newDefaultTokenValue: String?
+    /// True when this start created the database.
+    public let isFirstStart: Bool
+}
+
+/// Prepares a data directory: master key, dev TLS certificate, SQLite store, default account and token.
+enum ManagerBootstrap {
+    static let masterKeyFileName = "master.key"
+    static let databaseFileName = "legate.db"
+    static let tlsDirectoryName = "tls"
+
+    struct Prepared {
+        let store: SQLiteStateStore
+        let masterKey: MasterKey
+        let tlsFiles: (certificate: String, key: String, ca: String?)
+        let report: BootstrapReport
+    }
+
+    static func prepare(_ configuration: ManagerConfiguration) throws(ManagerError) -> Prepared {
+        let directory = configuration.dataDirectory
+        try self.makeDirectory(directory)
+        let masterKey = try self.loadOrCreateMasterKey(at: directory + "/" + self.masterKeyFileName)
+        let tlsFiles = try self.tlsFiles(configuration)
+        let store: SQLiteStateStore
+        do {
+            store = try SQLiteStateStore(path: directory + "/" + self.databaseFileName)
+        } catch {
+            throw .store(error.description)
+        }
+        let (account, tokenID, newValue) = try self.ensureDefaultAccount(
+            store: store, masterKey: masterKey, name: configuration.defaultAccountName)
+        let report = BootstrapReport(
+            dataDirectory: directory, caFile: tlsFiles.ca, accountID: account.id, defaultTokenID: tokenID,
+            newDefaultTokenValue: newValue, isFirstStart: newValue != nil)
+        return Prepared(store: store, masterKey: masterKey, tlsFiles: tlsFiles, report: report)
+    }
+
+    private static func makeDirectory(_ path: String) throws(ManagerError) {
+        do {
+            try FileManager.default.createDirectory(
+                atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw .dataDirectory(path: path, reason: error.localizedDescription)
+        }
+    }
+
+    /// The master key lives outside the database (DESIGN.md §4), readable by the manager's user only.
+    private static func loadOrCreateMasterKey(at path: String) throws(ManagerError) -> MasterKey {
+        if FileManager.default.fileExists(atPath: path) {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw .masterKey(path: path, reason: "cannot be read")
+            }
+            do {
+                return try MasterKey(bytes: [UInt8](data))
+            } catch {
+                throw .masterKey(path: path, reason: error.description)
+            }
+        }
+        let key = MasterKey.generate()
+        let created = FileManager.default.createFile(
+            atPath: path, contents: Data(key.bytes), attributes: [.posixPermissions: 0o600])
+        guard created else { throw .masterKey(path: path, reason: "cannot be created") }
+        return key
+    }
+
+    private static func tlsFiles(_ configuration: ManagerConfiguration) throws(ManagerError)
+        -> (certificate: String, key: String, ca: String?)
+    {
+        if let certificate = configuration.certificateFile, let key = configuration.privateKeyFile {
+            return (certificate, key, nil)
+        }
+        let directory = configuration.dataDirectory + "/" + self.tlsDirectoryName
+        let ca = directory + "/ca.pem"
+        let certificate = directory + "/server-cert.pem"
+        let key = directory + "/server-key.pem"
+        if [ca, certificate, key].allSatisfy({ FileManager.default.fileExists(atPath: $0) }) {
+            return (certificate, key, ca)
+        }
+        try self.makeDirectory(directory)
+        do {
+            let files = try DevCertificates.generate(in: directory)
+            return (files.certificateFile, files.privateKeyFile, files.caFile)
+        } catch {
+            throw .tls("could not generate the development certificate: \(error)")
+        }
+    }
+
+    private static func ensureDefaultAccount(store: SQLiteStateStore, masterKey: MasterKey, name: String)
+        throws(ManagerError) -> (AccountRecord, tokenID: String, newValue: String?)
+    {
+        do {
+            if let account = try store.accounts().first {
+                let tokenID = try store.tokens(accountID: account.id).first?.id ?? "-"
+                return (account, tokenID, nil)
+            }
+            let now = WallClock.unixMilliseconds()
+            let account = AccountRecord(id: ManagerServices.newID(prefix: "acc"), name: name, createdAt: now)
+            let token = DelegateToken.generate()
+            let record = TokenRecord(
+                id: token.id, accountID: account.id, name: "default", scope: "account",
+                sealedValue: TokenSealing.seal(token, tokenID: token.id, with: masterKey), status: .active,
+                createdAt: now, createdBy: "system", revokedAt: nil, expiresAt: nil, lastUsedAt: nil)
+            let audit = AuditRecord(
+                sequence: 0, at: now, accountID: account.id, actor: "system", action: "account.create",
+                target: account.id, outcome: "ok", detail: "default account and default token \(token.redacted)")
+            try store.apply([.insertAccount(account), .insertToken(record), .appendAudit(audit)])
+            return (account, token.id, token.value)
+        } catch {
+            throw .store(error.description)
+        }
+    }
+}
+
+/// Token values at rest: AES-256-GCM under the master key, bound to the token id (DESIGN.md §4).
+enum TokenSealing {
+    static func seal(_ token: DelegateToken, tokenID: String, with key: MasterKey) -> [UInt8] {
+        key.seal(Array(token.value.utf8), associatedData: Array(("legate-token:" + tokenID).utf8))
+    }
+
+    static func open(_ record: TokenRecord, with key: MasterKey) throws(ManagerError) -> DelegateToken {
+        do {
+            let plain = try key.open(record.sealedValue, associatedData: Array(("legate-token:" + record.id).utf8))
+            return try DelegateToken.parse(String(decoding: plain, as: UTF8.self))
+        } catch {
+            throw .masterKey(
+                path: "master.key", reason: "token \(record.id) cannot be decrypted (\(error)); wrong master key?")
+        }
+    }
+}

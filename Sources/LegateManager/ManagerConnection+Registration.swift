@@ -1,0 +1,156 @@
+import LegateAuth
+import LegateCore
+import LegateNet
+import LegateWire
+
+/// Bounds on registration fields, so a record never holds more than a person can read.
+enum RegistrationLimits {
+    static let maxTextBytes = 256
+    static let maxListEntries = 64
+}
+
+extension ManagerConnection {
+    /// A Register call arrived: authenticate it, record the delegate durably, then answer.
+    func registrationReceived(streamID: UInt32, request: RegisterRequest) {
+        if let problem = Self.fieldProblem(in: request) {
+            self.perform(self.machine.registrationRefused(code: .invalidArgument, message: problem))
+            return
+        }
+        let nowSeconds = WallClock.unixSeconds()
+        let verified: VerifiedJWT
+        do {
+            verified = try self.services.validator.verify(request.jwt, now: nowSeconds)
+        } catch {
+            self.authenticationFailed(error, call: "register", accountID: request.accountID)
+            return
+        }
+        let claims = verified.claims
+        guard claims.subject == request.accountID else {
+            self.refuseRegistration(
+                .unauthenticated, "the delegate token does not belong to account \(request.accountID)",
+                detail: "JWT subject differs from account_id", accountID: request.accountID)
+            return
+        }
+        guard claims.issuer == request.instanceID else {
+            self.refuseRegistration(
+                .unauthenticated, "the JWT issuer must equal instance_id",
+                detail: "JWT issuer differs from instance_id", accountID: request.accountID)
+            return
+        }
+        guard
+            self.services.replay.insertIfAbsent(jwtID: claims.jwtID, expiresAt: claims.expiresAt, now: nowSeconds)
+        else {
+            self.refuseRegistration(
+                .unauthenticated, "this registration JWT was already used; mint a new one for each registration",
+                detail: "registration JWT replayed", accountID: request.accountID)
+            return
+        }
+        let existing = self.services.registry.record(accountID: request.accountID, instanceID: request.instanceID)
+        if let existing, existing.status == .rejected {
+            self.refuseRegistration(
+                .permissionDenied, "this delegate was rejected by an administrator; install a new delegate",
+                detail: "rejected delegate tried to register", accountID: request.accountID)
+            return
+        }
+        let record = self.makeRecord(request: request, tokenID: verified.keyID, existing: existing)
+        let audit = AuditRecord(
+            sequence: 0, at: record.connectedSince ?? 0, accountID: record.accountID,
+            actor: "delegate:\(record.id)", action: "delegate.register", target: record.id, outcome: "ok",
+            detail: "name=\(record.name) host=\(record.hostname) ip=\(record.ipAddress) token=\(record.tokenID)")
+        let loop = self.loopState.loop
+        self.services.writer.submit([.upsertDelegate(record), .appendAudit(audit)]) { error in
+            loop.execute { self.registrationStored(streamID: streamID, record: record, error: error) }
+        }
+    }
+
+    /// The registration is durable (or failed to be): attach and answer, or refuse.
+    private func registrationStored(streamID: UInt32, record: DelegateRecord, error: StoreError?) {
+        if let error {
+            self.services.log.log(.error, "registration not recorded", ["delegate.id": record.id, "error": "\(error)"])
+            self.perform(
+                self.machine.registrationRefused(
+                    code: .unavailable, message: "the manager could not record the registration; retry later"))
+            return
+        }
+        guard !self.machine.isClosed else {
+            // The peer left while the record was written: it is not connected after all.
+            var disconnected = record
+            disconnected.status = .disconnected
+            disconnected.connectedSince = nil
+            disconnected.disconnectedAt = WallClock.unixMilliseconds()
+            self.services.writer.submit([.upsertDelegate(disconnected)])
+            return
+        }
+        self.identity = Identity(
+            delegateID: record.id, accountID: record.accountID, tokenID: record.tokenID,
+            instanceID: record.instanceID)
+        let previous = self.services.registry.attach(record, connection: self)
+        previous?.supersede()
+        self.services.log.log(
+            .info, "delegate registered",
+            ["delegate.id": record.id, "token.id": record.tokenID, "peer": self.connection.peerAddress])
+        var response = RegisterResponse()
+        response.delegateID = record.id
+        response.state = .active
+        response.heartbeatIntervalMs = self.services.configuration.connection.heartbeatInterval.wireMilliseconds
+        self.perform(
+            self.machine.registrationAccepted(streamID: streamID, response: response, now: self.loopState.loop.now))
+    }
+
+    private func refuseRegistration(_ code: StatusCode, _ message: String, detail: String, accountID: String) {
+        self.services.log.log(.warning, "registration refused", ["peer": self.connection.peerAddress, "reason": detail])
+        self.services.audit(
+            accountID: accountID, actor: "peer:\(self.connection.peerAddress)", action: "auth.failure",
+            target: "register", outcome: "denied", detail: detail)
+        self.perform(self.machine.registrationRefused(code: code, message: message))
+    }
+
+    private func makeRecord(request: RegisterRequest, tokenID: String, existing: DelegateRecord?) -> DelegateRecord {
+        let now = WallClock.unixMilliseconds()
+        let peerHost = Self.host(of: self.connection.peerAddress)
+        return DelegateRecord(
+            id: existing?.id ?? ManagerServices.newID(prefix: "dlg"),
+            accountID: request.accountID, instanceID: request.instanceID, name: request.delegateName,
+            hostname: request.hostname, ipAddress: request.ipAddress.isEmpty ? peerHost : request.ipAddress,
+            version: request.version, tags: request.tags, taskTypes: request.taskTypes,
+            profile: request.profile, tokenID: tokenID, status: .active, firstSeenAt: existing?.firstSeenAt ?? now,
+            connectedSince: now, lastHeartbeatAt: now, disconnectedAt: nil)
+    }
+
+    /// A human-readable reason the request's fields are unacceptable, or nil.
+    static func fieldProblem(in request: RegisterRequest) -> String? {
+        let required: [(String, String)] = [
+            ("account_id", request.accountID), ("instance_id", request.instanceID),
+            ("delegate_name", request.delegateName), ("jwt", request.jwt),
+        ]
+        for (name, value) in required where value.isEmpty {
+            return "\(name) is required"
+        }
+        let texts: [(String, String)] = [
+            ("account_id", request.accountID), ("instance_id", request.instanceID),
+            ("delegate_name", request.delegateName), ("hostname", request.hostname),
+            ("ip_address", request.ipAddress), ("version", request.version), ("profile", request.profile),
+        ]
+        for (name, value) in texts where value.utf8.count > RegistrationLimits.maxTextBytes {
+            return "\(name) of \(value.utf8.count) bytes exceeds \(RegistrationLimits.maxTextBytes)"
+        }
+        for (name, list) in [("tags", request.tags), ("task_types", request.taskTypes)] {
+            if list.count > RegistrationLimits.maxListEntries {
+                return "\(name) has \(list.count) entries; at most \(RegistrationLimits.maxListEntries) are allowed"
+            }
+            if let long = list.first(where: { $0.utf8.count > RegistrationLimits.maxTextBytes || $0.isEmpty }) {
+                return "\(name) entry of \(long.utf8.count) bytes is outside 1...\(RegistrationLimits.maxTextBytes)"
+            }
+        }
+        return nil
+    }
+
+    /// The host part of "host:port" or "[v6]:port".
+    static func host(of address: String) -> String {
+        if address.hasPrefix("["), let end = address.firstIndex(of: "]") {
+            return String(address[address.index(after: address.startIndex)..<end])
+        }
+        guard let colon = address.lastIndex(of: ":") else { return address }
+        return String(address[..<colon])
+    }
+}

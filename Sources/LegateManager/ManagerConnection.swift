@@ -1,0 +1,206 @@
+import LegateAuth
+import LegateCore
+import LegateNet
+import LegateWire
+
+/// One delegate connection on the manager: moves frames between the socket and the state machine and
+/// performs the machine's actions. Heartbeats are read, verified and answered right here, on the
+/// connection's own loop, with no hop to another queue (DESIGN.md §6).
+///
+/// `@unchecked Sendable`: all mutable state is touched only on `loopState.loop.queue`, where LegateNet calls
+/// the handler methods; the `LiveDelegateConnection` methods, callable from anywhere, hop there first.
+final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unchecked Sendable {
+    /// Who is on the other end, once registered.
+    struct Identity {
+        let delegateID: String
+        let accountID: String
+        let tokenID: String
+        let instanceID: String
+    }
+
+    let services: ManagerServices
+    let loopState: LoopState
+    let connection: Connection
+    var decoder = FrameDecoder(maxFrameBytes: FrameLimits.maxPreAuthFrameBytes)
+    var machine: ServerConnectionMachine
+    var identity: Identity?
+    private var lastHeartbeatAt: Int64 = 0
+    private var heartbeatChanged = false
+    private var selfDestructStreamID: UInt32?
+
+    init(services: ManagerServices, loopState: LoopState, connection: Connection) {
+        self.services = services
+        self.loopState = loopState
+        self.connection = connection
+        self.machine = ServerConnectionMachine(
+            configuration: services.configuration.connection, now: loopState.loop.now)
+    }
+
+    // MARK: - ConnectionHandler (on the loop)
+
+    func connectionActive(_ connection: Connection) {
+        self.machine = ServerConnectionMachine(
+            configuration: self.services.configuration.connection, now: self.loopState.loop.now)
+        self.loopState.add(self)
+    }
+
+    func connection(_ connection: Connection, received bytes: UnsafeRawBufferPointer) {
+        self.decoder.append(bytes)
+        while !self.machine.isClosed {
+            let frame: Frame
+            do {
+                guard let next = try self.decoder.nextFrame() else { return }
+                frame = next
+            } catch {
+                self.perform(.closeWithError(code: error.status, message: error.description))
+                return
+            }
+            self.perform(self.machine.frameReceived(frame, now: self.loopState.loop.now))
+        }
+    }
+
+    func connectionWritabilityChanged(_ connection: Connection) {}
+
+    func connectionClosed(_ connection: Connection, error: NetError?) {
+        self.machine.connectionClosed()
+        self.loopState.remove(self)
+        guard let identity = self.identity else { return }
+        let now = WallClock.unixMilliseconds()
+        if var record = self.services.registry.detach(
+            delegateID: identity.delegateID, connection: self, at: now)
+        {
+            if self.lastHeartbeatAt > 0 { record.lastHeartbeatAt = self.lastHeartbeatAt }
+            self.services.writer.submit([.upsertDelegate(record)])
+            self.services.log.log(
+                .info, "delegate disconnected",
+                ["delegate.id": identity.delegateID, "reason": error.map { "\($0)" } ?? "closed"])
+        }
+    }
+
+    // MARK: - Actions
+
+    func perform(_ action: ServerConnectionMachine.Action) {
+        switch action {
+        case .none:
+            break
+        case .send(let frame), .completeHello(let frame), .refuseCall(let frame):
+            self.loopState.send(frame, on: self.connection)
+        case .register(let streamID, let request):
+            self.registrationReceived(streamID: streamID, request: request)
+        case .acceptRegistration(let response, let maxFrameBytes):
+            self.decoder.maxFrameBytes = maxFrameBytes
+            self.loopState.send(response, on: self.connection)
+        case .heartbeat(let streamID, let heartbeat):
+            self.heartbeatReceived(streamID: streamID, heartbeat: heartbeat)
+        case .pushAcknowledged(let kind, let streamID):
+            if kind == PushKind.selfDestruct.rawValue, streamID == self.selfDestructStreamID {
+                self.connection.close(flushFirst: true)
+            }
+        case .closeWithError(let code, let message):
+            self.services.log.log(
+                .info, "closing connection",
+                ["peer": self.connection.peerAddress, "status": "\(code)", "reason": message,
+                 "delegate.id": self.identity?.delegateID ?? "-"])
+            var status = Status()
+            status.code = code
+            status.message = message
+            self.loopState.send(.error, method: 0, streamID: 0, message: status, on: self.connection)
+            self.connection.close(flushFirst: true)
+        case .close:
+            self.connection.close(flushFirst: true)
+        }
+    }
+
+    // MARK: - Heartbeats (the hot path)
+
+    private func heartbeatReceived(streamID: UInt32, heartbeat: Heartbeat) {
+        guard let identity = self.identity else { return }
+        let verified: VerifiedJWT
+        do {
+            verified = try self.services.validator.verify(heartbeat.jwt, now: WallClock.unixSeconds())
+        } catch {
+            self.authenticationFailed(error, call: "heartbeat", accountID: identity.accountID)
+            return
+        }
+        guard verified.keyID == identity.tokenID, verified.claims.subject == identity.accountID,
+            verified.claims.issuer == identity.instanceID
+        else {
+            self.services.audit(
+                accountID: identity.accountID, actor: "delegate:\(identity.delegateID)", action: "auth.failure",
+                target: identity.delegateID, outcome: "denied", detail: "heartbeat JWT names another delegate")
+            self.perform(
+                self.machine.heartbeatRefused(
+                    code: .unauthenticated, message: "heartbeat JWT does not belong to this delegate's registration"))
+            return
+        }
+        self.machine.heartbeatVerified(now: self.loopState.loop.now)
+        let nowMilliseconds = WallClock.unixMilliseconds()
+        self.lastHeartbeatAt = nowMilliseconds
+        self.heartbeatChanged = true
+        var ack = HeartbeatAck()
+        ack.sequence = heartbeat.sequence
+        ack.serverTimeMs = nowMilliseconds
+        ack.state = .active
+        self.loopState.send(
+            .response, method: CallMethod.heartbeat.rawValue, streamID: streamID, message: ack, on: self.connection)
+    }
+
+    /// Refuses after a JWT failure: the peer gets a coarse status, the log and the audit the precise reason.
+    func authenticationFailed(_ error: AuthError, call: String, accountID: String) {
+        let (code, message) = Self.peerStatus(for: error)
+        self.services.log.log(
+            .warning, "\(call) refused", ["peer": self.connection.peerAddress, "reason": error.description])
+        self.services.audit(
+            accountID: accountID, actor: "peer:\(self.connection.peerAddress)", action: "auth.failure",
+            target: call, outcome: "denied", detail: error.description)
+        if self.identity == nil {
+            self.perform(self.machine.registrationRefused(code: code, message: message))
+        } else {
+            self.perform(self.machine.heartbeatRefused(code: code, message: message))
+        }
+    }
+
+    // MARK: - Timers and pushes
+
+    func tick(now: MonotonicInstant) {
+        self.perform(self.machine.tick(now: now))
+    }
+
+    func takeHeartbeatMark() -> HeartbeatMark? {
+        guard self.heartbeatChanged, let identity = self.identity else { return nil }
+        self.heartbeatChanged = false
+        return HeartbeatMark(delegateID: identity.delegateID, at: self.lastHeartbeatAt)
+    }
+
+    func startDraining(reason: String, reconnectAfter: Duration) {
+        self.perform(
+            self.machine.startDraining(
+                reason: reason, reconnectAfter: reconnectAfter, now: self.loopState.loop.now,
+                drainTimeout: self.services.configuration.drainTimeout))
+    }
+
+    func sendSelfDestruct(reason: String, tokenID: String) {
+        self.loopState.loop.execute {
+            guard !self.machine.isClosed else { return }
+            var message = SelfDestruct()
+            message.reason = reason
+            message.tokenID = tokenID
+            message.code = .permissionDenied
+            let streamID = self.machine.allocatePushStreamID()
+            self.selfDestructStreamID = streamID
+            self.loopState.send(
+                .push, method: PushKind.selfDestruct.rawValue, streamID: streamID, message: message,
+                on: self.connection)
+            _ = self.loopState.loop.schedule(after: .seconds(2)) {
+                self.loopState.loop.execute { self.connection.close(flushFirst: false) }
+            }
+        }
+    }
+
+    func supersede() {
+        self.loopState.loop.execute {
+            self.identity = nil  // the newer connection owns the record now
+            self.perform(.closeWithError(code: .aborted, message: "a newer connection of this delegate took over"))
+        }
+    }
+}

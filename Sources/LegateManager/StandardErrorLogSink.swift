@@ -1,0 +1,58 @@
+import Foundation
+import LegateCore
+import Synchronization
+
+/// Writes log lines to standard error as `time level message key=value ...`, one line per call.
+public final class StandardErrorLogSink: LogSink {
+    private let minimumLevel: LogLevel
+    private let lock = Mutex(())
+
+    /// Creates a sink that drops lines below `minimumLevel`.
+    public init(minimumLevel: LogLevel = .info) {
+        self.minimumLevel = minimumLevel
+    }
+
+    /// Writes one line if it is at or above the minimum level.
+    public func log(_ level: LogLevel, _ message: String, _ metadata: [String: String]) {
+        guard level >= self.minimumLevel else { return }
+        let fields = metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let line = "\(Date().formatted(.iso8601)) \(level) \(message)\(fields.isEmpty ? "" : " " + fields)\n"
+        self.lock.withLock { _ in FileHandle.standardError.write(Data(line.utf8)) }
+    }
+}
+
+/// Keeps log lines in memory so tests can assert what was, and was not, logged.
+public final class InMemoryLogSink: LogSink {
+    /// One recorded line.
+    public struct Line: Sendable, Equatable {
+        /// Severity.
+        public let level: LogLevel
+        /// Message text.
+        public let message: String
+        /// Metadata fields.
+        public let metadata: [String: String]
+    }
+
+    private let lines = Mutex<[Line]>([])
+
+    /// Creates an empty sink.
+    public init() {}
+
+    /// Records the line.
+    public func log(_ level: LogLevel, _ message: String, _ metadata: [String: String]) {
+        self.lines.withLock { $0.append(Line(level: level, message: message, metadata: metadata)) }
+    }
+
+    /// Everything recorded so far.
+    public var recorded: [Line] {
+        self.lines.withLock { $0 }
+    }
+
+    /// Every recorded line flattened to text, for searching.
+    public var text: String {
+        self.recorded.map { line in
+            ([line.message] + line.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+                .joined(separator: " ")
+        }.joined(separator: "\n")
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import LegateCore
-
-@Test func moduleBuilds() {}

@@ -1,4 +1,0 @@
-import Testing
-@testable import LegateManager
-
-@Test func moduleBuilds() {}
