@@ -6,6 +6,9 @@ enum Base64URL {
         count % 4 == 1 ? nil : count / 4 * 3 + max(0, count % 4 - 1)
     }
 
+    /// 256-entry decode table; 0xff marks a character outside the base64url alphabet.
+    static let table: [UInt8] = (0..<256).map { UInt8(truncatingIfNeeded: Self.value(UInt8($0))) }
+
     @inline(__always)
     static func value(_ c: UInt8) -> UInt32 {
         // Branches instead of a global table: no lazy-global check on the hot path. 0xff marks invalid.
@@ -28,9 +31,10 @@ enum Base64URL {
         }
         var read = 0
         var written = 0
+        try Self.table.withUnsafeBufferPointer { t throws(AuthError) in
         while read + 4 <= count {
-            let a = Self.value(input[read]), b = Self.value(input[read + 1])
-            let c = Self.value(input[read + 2]), d = Self.value(input[read + 3])
+            let a = UInt32(t[Int(input[read])]), b = UInt32(t[Int(input[read + 1])])
+            let c = UInt32(t[Int(input[read + 2])]), d = UInt32(t[Int(input[read + 3])])
             if (a | b | c | d) & 0xc0 != 0 { try Self.fail(input, from: read, segment: segment) }
             let word = (a << 18) | (b << 12) | (c << 6) | d
             out[written] = UInt8(truncatingIfNeeded: word >> 16)
@@ -38,6 +42,7 @@ enum Base64URL {
             out[written + 2] = UInt8(truncatingIfNeeded: word)
             read += 4
             written += 3
+        }
         }
         let rest = count - read
         if rest > 0 {

@@ -87,8 +87,10 @@ struct JSONScanner {
         self.index += 1
         let start = self.index
         var hasEscape = false
+        var highBits: UInt8 = 0
         while self.index < self.bytes.count {
             let b = self.bytes[self.index]
+            highBits |= b
             if b == UInt8(ascii: "\"") { break }
             if b < 0x20 { throw self.fail("control character in string") }
             if b == UInt8(ascii: "\\") {
@@ -101,6 +103,8 @@ struct JSONScanner {
         let raw = UnsafeRawBufferPointer(rebasing: self.bytes[start..<self.index])
         self.index += 1
         if !hasEscape {
+            // Pure ASCII needs no validation; anything else is checked as UTF-8.
+            if highBits & 0x80 == 0 { return String(decoding: raw, as: UTF8.self) }
             guard let text = String(validating: raw, as: UTF8.self) else { throw self.fail("invalid UTF-8") }
             return text
         }
@@ -262,21 +266,21 @@ struct JSONScanner {
 
 /// Remembers member names of one object to reject duplicates without allocating.
 struct SeenKeys {
-    var ranges: UnsafeMutableBufferPointer<Range<Int>>
+    /// Packed `start << 32 | count` of each name seen.
+    var ranges: UnsafeMutableBufferPointer<Int>
     var count = 0
 
     /// Records `key`; throws on a repeat or when the object has too many members.
     mutating func insert(_ key: Range<Int>, scanner: JSONScanner) throws(AuthError) {
-        for k in 0..<self.count where self.ranges[k].count == key.count {
-            let other = self.ranges[k]
-            if memcmpEqual(scanner.bytes, other.lowerBound, key.lowerBound, key.count) {
+        for k in 0..<self.count where self.ranges[k] & 0xffff_ffff == key.count {
+            if memcmpEqual(scanner.bytes, self.ranges[k] >> 32, key.lowerBound, key.count) {
                 throw .duplicateKey(segment: scanner.segment, key: AuthError.clip(scanner.bytes[key]))
             }
         }
         guard self.count < self.ranges.count else {
             throw scanner.fail("more than \(JSONScanner.maxMembers) members")
         }
-        self.ranges[self.count] = key
+        self.ranges[self.count] = key.lowerBound << 32 | key.count
         self.count += 1
     }
 }

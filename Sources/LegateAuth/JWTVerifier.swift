@@ -64,7 +64,7 @@ enum JWTVerifier {
         var keyID: String?
         var typ: String?
         var hasCrit = false
-        try withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: JSONScanner.maxMembers) {
+        try withUnsafeTemporaryAllocation(of: Int.self, capacity: JSONScanner.maxMembers) {
             ranges throws(AuthError) in
             var seen = SeenKeys(ranges: ranges)
             var first = true
@@ -103,7 +103,7 @@ enum JWTVerifier {
         try scanner.beginObject()
         var subject: String?, issuer: String?, jwtID: String?, audience: [String]?
         var issuedAt: Int64?, notBefore: Int64?, expiresAt: Int64?
-        try withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: JSONScanner.maxMembers) {
+        try withUnsafeTemporaryAllocation(of: Int.self, capacity: JSONScanner.maxMembers) {
             ranges throws(AuthError) in
             var seen = SeenKeys(ranges: ranges)
             var first = true
