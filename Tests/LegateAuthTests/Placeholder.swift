@@ -1,4 +1,1 @@
-import Testing
-@testable import LegateAuth
-
-@Test func moduleBuilds() {}
+// Replaced by the LegateAuth tests.

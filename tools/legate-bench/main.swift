@@ -1,1 +1,74 @@
-print("not built yet")
+// JWT benchmark (issue 2, DESIGN.md §6): cold and cached HS256 verification against bare HMAC-SHA256.
+// Run: swift run -c release legate-bench
+internal import COpenSSLShims
+import Dispatch
+import Foundation
+import LegateAuth
+
+/// Seconds elapsed while running `body`.
+func seconds(_ body: () -> Void) -> Double {
+    let clock = ContinuousClock()
+    let elapsed = clock.measure(body)
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+}
+
+/// Per-second rate of `iterations` runs of `body`, best of three rounds.
+func rate(_ iterations: Int, _ body: () -> Void) -> Double {
+    var best = 0.0
+    for _ in 0..<3 { best = max(best, Double(iterations) / seconds(body)) }
+    return best
+}
+
+/// Aggregate rate with two threads each doing `iterations` runs.
+func rateTwoThreads(_ iterations: Int, _ body: @Sendable @escaping () -> Void) -> Double {
+    var best = 0.0
+    for _ in 0..<3 {
+        let time = seconds { DispatchQueue.concurrentPerform(iterations: 2) { _ in for _ in 0..<iterations { body() } } }
+        best = max(best, Double(2 * iterations) / time)
+    }
+    return best
+}
+
+let now: Int64 = 1_790_000_000
+let token = DelegateToken.generate()
+let key = token.hmacKey
+let claims = JWTClaims(
+    subject: "acct_7f3c9a2e41b84d0c", issuer: "delegate-7d1e0c4b-2f9a-4b8e-9c31-5a6d8e2f1b07",
+    audience: ["legate-manager.example.internal"], issuedAt: now, notBefore: now, expiresAt: now + 3600,
+    jwtID: "b3f1a9c2-6e4d-4f7a-8b21-0c9d5e3a7f64")
+let jwt = JWTMinter.mint(claims: claims, keyID: token.id, key: key)
+let signingInput = Array(jwt.utf8[..<(jwt.utf8.lastIndex(of: UInt8(ascii: ".")) ?? jwt.utf8.endIndex)])
+let resolver = StaticKeyResolver(keys: [token.id: ResolvedKey(key: key, accountID: claims.subject)])
+let validator = JWTValidator(policy: .defaults(audience: "legate-manager.example.internal"), resolver: resolver)
+guard (try? validator.verify(jwt, now: now)) != nil else {
+    print("benchmark token failed verification")
+    exit(1)
+}
+
+let n = 1_000_000
+var sink = 0
+let cold = rate(n) { for _ in 0..<n { if let v = try? validator.verifyUncached(jwt, now: now) { sink &+= v.claims.jwtID.utf8.count } } }
+let cached = rate(n) { for _ in 0..<n { if let v = try? validator.verify(jwt, now: now) { sink &+= v.claims.jwtID.utf8.count } } }
+let keyBytes = Array(token.value.utf8)
+var mac = [UInt8](repeating: 0, count: 32)
+let bareHMAC = rate(n) { _ = legate_bench_hmac_reused(keyBytes, keyBytes.count, signingInput, signingInput.count, n, &mac) }
+let sha = rate(n) { for _ in 0..<n { legate_sha256(signingInput, signingInput.count, &mac) } }
+let precomputed = rate(n) { for _ in 0..<n { sink &+= key.authenticationCode(for: signingInput).count } }
+let half = n / 2
+let cold2 = rateTwoThreads(half) { _ = try? validator.verifyUncached(jwt, now: now) }
+let cached2 = rateTwoThreads(half) { _ = try? validator.verify(jwt, now: now) }
+
+func show(_ label: String, _ perSecond: Double) {
+    let micros = 1e6 / perSecond
+    print("\(label.padding(toLength: 44, withPad: " ", startingAt: 0)) \(Int(perSecond)) /s  (\(String(format: "%.3f", micros)) us)")
+}
+print("legate-bench: HS256 JWT of \(jwt.utf8.count) bytes, signing input \(signingInput.count) bytes, \(n) iterations")
+show("cold verify (verifyUncached), 1 thread", cold)
+show("cached verify (verify, hit), 1 thread", cached)
+show("bare HMAC-SHA256, reused HMAC_CTX (OpenSSL)", bareHMAC)
+show("HMAC-SHA256, precomputed pads (HMACKey)", precomputed)
+show("SHA-256 over the signing input", sha)
+print("ratio cold verify / bare HMAC time: \(String(format: "%.2f", bareHMAC / cold))x (target <= 1.5x)")
+show("cold verify, 2 threads total", cold2)
+show("cached verify, 2 threads total", cached2)
+print("rerun: swift run -c release legate-bench   (sink \(sink & 1))")

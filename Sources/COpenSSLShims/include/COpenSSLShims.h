@@ -9,4 +9,21 @@ int legate_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version);
 long legate_SSL_CTX_set_mode(SSL_CTX *ctx, long mode);
 /// SSL_set_tlsext_host_name, a macro.
 int legate_SSL_set_tlsext_host_name(SSL *ssl, const char *name);
+
+// MARK: - LegateAuth shims (auth_shims.c): HMAC-SHA256 with precomputed pad states, owned by LegateAuth.
+#include <stddef.h>
+#include <stdint.h>
+
+/// Bytes needed for one precomputed HMAC-SHA256 key state (inner and outer SHA-256 contexts).
+size_t legate_hmac_sha256_state_size(void);
+/// Fills `state` with the SHA-256 contexts after absorbing key^ipad and key^opad (RFC 2104).
+void legate_hmac_sha256_prepare(void *state, const uint8_t *key, size_t key_length);
+/// HMAC-SHA256 of `message` under a prepared `state` (not modified); writes 32 bytes to `out`.
+void legate_hmac_sha256(const void *state, const uint8_t *message, size_t length, uint8_t *out);
+/// SHA-256 of `message`; writes 32 bytes to `out`.
+void legate_sha256(const uint8_t *message, size_t length, uint8_t *out);
+/// Benchmark reference: OpenSSL HMAC() API with a reused HMAC_CTX keyed once; returns 1 on success.
+int legate_bench_hmac_reused(const uint8_t *key, size_t key_length, const uint8_t *message, size_t length,
+                             long iterations, uint8_t *out);
+// MARK: - end of LegateAuth shims
 #endif

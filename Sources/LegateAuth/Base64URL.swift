@@ -1,0 +1,93 @@
+/// Strict base64url (RFC 4648 §5) without padding, as JWS requires (RFC 7515 §2).
+enum Base64URL {
+    /// Decoded size of `count` base64url characters, or nil when no valid encoding has that length.
+    @inline(__always)
+    static func decodedCount(_ count: Int) -> Int? {
+        count % 4 == 1 ? nil : count / 4 * 3 + max(0, count % 4 - 1)
+    }
+
+    /// 256-entry decode table; 0xff marks a character outside the base64url alphabet.
+    static let table: [UInt8] = (0..<256).map { UInt8(truncatingIfNeeded: Self.value(UInt8($0))) }
+
+    @inline(__always)
+    static func value(_ c: UInt8) -> UInt32 {
+        // Branches instead of a global table: no lazy-global check on the hot path. 0xff marks invalid.
+        if c >= 0x61 && c <= 0x7a { return UInt32(c) - 71 }
+        if c >= 0x41 && c <= 0x5a { return UInt32(c) - 65 }
+        if c >= 0x30 && c <= 0x39 { return UInt32(c) + 4 }
+        if c == 0x2d { return 62 }
+        if c == 0x5f { return 63 }
+        return 0xff
+    }
+
+    /// Decodes `input` into `out` (room for `decodedCount` bytes); returns the byte count.
+    /// Rejects padding, characters outside the URL alphabet and non-canonical trailing bits.
+    static func decode(_ input: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<UInt8>, segment: String)
+        throws(AuthError) -> Int
+    {
+        let count = input.count
+        guard let total = Self.decodedCount(count) else {
+            throw .invalidBase64URL(segment: segment, offset: count)
+        }
+        var read = 0
+        var written = 0
+        try Self.table.withUnsafeBufferPointer { t throws(AuthError) in
+        while read + 4 <= count {
+            let a = UInt32(t[Int(input[read])]), b = UInt32(t[Int(input[read + 1])])
+            let c = UInt32(t[Int(input[read + 2])]), d = UInt32(t[Int(input[read + 3])])
+            if (a | b | c | d) & 0xc0 != 0 { try Self.fail(input, from: read, segment: segment) }
+            let word = (a << 18) | (b << 12) | (c << 6) | d
+            out[written] = UInt8(truncatingIfNeeded: word >> 16)
+            out[written + 1] = UInt8(truncatingIfNeeded: word >> 8)
+            out[written + 2] = UInt8(truncatingIfNeeded: word)
+            read += 4
+            written += 3
+        }
+        }
+        let rest = count - read
+        if rest > 0 {
+            var word: UInt32 = 0
+            for index in 0..<rest {
+                let v = Self.value(input[read + index])
+                if v & 0xc0 != 0 { try Self.fail(input, from: read, segment: segment) }
+                word |= v << UInt32(18 - 6 * index)
+            }
+            // Unused low bits must be zero, so each byte string has exactly one encoding.
+            let unusedMask: UInt32 = rest == 2 ? 0xffff : 0xff
+            guard word & unusedMask == 0 else { throw .invalidBase64URL(segment: segment, offset: count - 1) }
+            out[written] = UInt8(truncatingIfNeeded: word >> 16)
+            if rest == 3 { out[written + 1] = UInt8(truncatingIfNeeded: word >> 8) }
+            written += rest - 1
+        }
+        return total == written ? written : 0
+    }
+
+    private static func fail(_ input: UnsafeRawBufferPointer, from start: Int, segment: String) throws(AuthError) {
+        var index = start
+        while index < input.count {
+            if input[index] == UInt8(ascii: "=") { throw .base64Padding(segment: segment) }
+            if Self.value(input[index]) == 0xff { throw .invalidBase64URL(segment: segment, offset: index) }
+            index += 1
+        }
+        throw .invalidBase64URL(segment: segment, offset: start)
+    }
+
+    /// Encodes bytes as base64url without padding.
+    static func encode(_ bytes: some Collection<UInt8>) -> String {
+        let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        let input = Array(bytes)
+        var output: [UInt8] = []
+        output.reserveCapacity((input.count * 4 + 2) / 3)
+        var index = 0
+        while index < input.count {
+            let b0 = UInt32(input[index])
+            let b1 = index + 1 < input.count ? UInt32(input[index + 1]) : 0
+            let b2 = index + 2 < input.count ? UInt32(input[index + 2]) : 0
+            let word = (b0 << 16) | (b1 << 8) | b2
+            let chars = min(4, (input.count - index) * 4 / 3 + ((input.count - index) < 3 ? 1 : 0))
+            for position in 0..<chars { output.append(table[Int((word >> UInt32(18 - 6 * position)) & 63)]) }
+            index += 3
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+}

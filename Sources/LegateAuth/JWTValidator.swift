@@ -1,0 +1,206 @@
+import Synchronization
+
+/// Verifies delegate JWTs with a validated-token cache; shared by event-loop threads (thread-safe, cheap reads).
+///
+/// Revocation: first make the resolver refuse the key (mark the token revoked in the store), then call
+/// `evict(keyID:)`. A global eviction epoch, read before the resolver is consulted and checked under the shard
+/// lock at insert time, stops a verify that resolved the key before the revoke from re-inserting afterwards.
+public final class JWTValidator: Sendable {
+    /// Number of independently locked cache shards (a power of two).
+    static let shardCount = 16
+
+    /// The policy every token is checked against.
+    public let policy: JWTPolicy
+    private let resolver: any JWTKeyResolver
+    private let shards: [CacheShard]
+    private let shardCapacity: Int
+    private let epoch = Atomic<UInt64>(0)
+
+    /// A validator with `cacheCapacity` cached tokens in total (0 disables caching).
+    public init(policy: JWTPolicy, resolver: some JWTKeyResolver, cacheCapacity: Int = 65_536) {
+        self.policy = policy
+        self.resolver = resolver
+        self.shardCapacity = max(0, cacheCapacity) / Self.shardCount
+        self.shards = (0..<Self.shardCount).map { _ in CacheShard() }
+    }
+
+    /// Verifies `token` at `now` (Unix seconds); a token seen before costs a hash lookup.
+    public func verify(_ token: String, now: Int64) throws(AuthError) -> VerifiedJWT {
+        try withBytes(token) { bytes throws(AuthError) in try self.verify(bytes, now: now) }
+    }
+
+    /// Verifies the JWT bytes in `token` at `now`; the bytes are only read during the call.
+    public func verify(_ token: UnsafeRawBufferPointer, now: Int64) throws(AuthError) -> VerifiedJWT {
+        guard token.count <= self.policy.maxTokenBytes else {
+            throw .jwtTooLarge(bytes: token.count, limit: self.policy.maxTokenBytes)
+        }
+        guard self.shardCapacity > 0, let cacheKey = CacheKey(token) else {
+            return try JWTVerifier.verify(token, now: now, policy: self.policy, resolver: self.resolver)
+        }
+        let shard = self.shards[Int(truncatingIfNeeded: cacheKey.low) & (Self.shardCount - 1)]
+        let hit = shard.state.withLock { state -> CacheEntry? in
+            guard let entry = state.entries[cacheKey],
+                  entry.token.withUnsafeBytes({ sameBytes($0, token) }) else { return nil }
+            return entry
+        }
+        if let hit {
+            let leeway = self.policy.leewaySeconds
+            let claims = hit.verified.claims
+            guard now < claims.expiresAt &+ leeway else {
+                throw .expired(expiresAt: claims.expiresAt, now: now, leeway: leeway)
+            }
+            if let nbf = claims.notBefore, nbf > now &+ leeway {
+                throw .notYetValid(notBefore: nbf, now: now, leeway: leeway)
+            }
+            return hit.verified
+        }
+        let epochBefore = self.epoch.load(ordering: .acquiring)
+        let verified = try JWTVerifier.verify(token, now: now, policy: self.policy, resolver: self.resolver)
+        let entry = CacheEntry(token: Array(token), verified: verified)
+        let capacity = self.shardCapacity
+        shard.state.withLock { state in
+            // An eviction that started after we read the epoch and already swept this shard wins.
+            guard state.epoch <= epochBefore else { return }
+            if state.entries.count >= capacity { state.makeRoom(now: now, leeway: self.policy.leewaySeconds) }
+            state.entries[cacheKey] = entry
+        }
+        return verified
+    }
+
+    /// Verifies without reading or filling the cache (the benchmark's cold figure).
+    public func verifyUncached(_ token: String, now: Int64) throws(AuthError) -> VerifiedJWT {
+        try withBytes(token) { bytes throws(AuthError) in
+            try JWTVerifier.verify(bytes, now: now, policy: self.policy, resolver: self.resolver)
+        }
+    }
+
+    /// Byte variant of `verifyUncached(_:now:)`.
+    public func verifyUncached(_ token: UnsafeRawBufferPointer, now: Int64) throws(AuthError) -> VerifiedJWT {
+        try JWTVerifier.verify(token, now: now, policy: self.policy, resolver: self.resolver)
+    }
+
+    /// Drops every cached JWT signed with `keyID` at once; in-flight verifies cannot re-insert them.
+    /// Call after the resolver already refuses the key.
+    public func evict(keyID: String) {
+        let newEpoch = self.epoch.add(1, ordering: .acquiringAndReleasing).newValue
+        for shard in self.shards {
+            shard.state.withLock { state in
+                state.epoch = max(state.epoch, newEpoch)
+                state.entries = state.entries.filter { $0.value.verified.keyID != keyID }
+            }
+        }
+    }
+
+    /// Drops the whole cache (e.g. after a key rotation of many tokens).
+    public func evictAll() {
+        let newEpoch = self.epoch.add(1, ordering: .acquiringAndReleasing).newValue
+        for shard in self.shards {
+            shard.state.withLock { state in
+                state.epoch = max(state.epoch, newEpoch)
+                state.entries.removeAll()
+            }
+        }
+    }
+
+    /// Number of cached tokens (tests and metrics).
+    public var cachedCount: Int { self.shards.reduce(0) { $0 + $1.state.withLock { $0.entries.count } } }
+}
+
+/// Plain equality by 8-byte words; the cache compares a presented token to one already proven valid.
+@inline(__always)
+func sameBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    guard a.count == b.count else { return false }
+    var index = 0
+    while index + 8 <= a.count {
+        if a.loadUnaligned(fromByteOffset: index, as: UInt64.self) != b.loadUnaligned(fromByteOffset: index, as: UInt64.self) {
+            return false
+        }
+        index += 8
+    }
+    while index < a.count {
+        if a[index] != b[index] { return false }
+        index += 1
+    }
+    return true
+}
+
+/// Runs `body` over the UTF-8 bytes of `text` (contiguous for native strings), keeping the typed error.
+@inline(__always)
+func withBytes<T>(_ text: String, _ body: (UnsafeRawBufferPointer) throws(AuthError) -> T) throws(AuthError) -> T {
+    var text = text
+    var result: Result<T, AuthError>?
+    text.withUTF8 { buffer in
+        do throws(AuthError) {
+            result = .success(try body(UnsafeRawBufferPointer(buffer)))
+        } catch {
+            result = .failure(error)
+        }
+    }
+    guard let result else { throw .wrongSegmentCount(found: 0) }
+    return try result.get()
+}
+
+/// 96 bits from the start of the signature segment: an HMAC output, so uniform and not chosen by a peer
+/// without the key. A hit is confirmed by comparing the whole token.
+struct CacheKey: Hashable {
+    let low: UInt64
+    let high: UInt32
+
+    init?(_ token: UnsafeRawBufferPointer) {
+        // The signature is the last 43 bytes after the last dot; scan backwards a bounded distance.
+        let count = token.count
+        guard count > 44, token[count - 44] == UInt8(ascii: ".") else { return nil }
+        self.low = token.loadUnaligned(fromByteOffset: count - 43, as: UInt64.self)
+        self.high = token.loadUnaligned(fromByteOffset: count - 35, as: UInt32.self)
+    }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(self.low) }
+}
+
+struct CacheEntry: Sendable {
+    let token: [UInt8]
+    let verified: VerifiedJWT
+}
+
+struct ShardState: Sendable {
+    var entries: [CacheKey: CacheEntry] = [:]
+    var epoch: UInt64 = 0
+
+    /// Frees space: expired entries first, else an arbitrary one (bounded memory).
+    mutating func makeRoom(now: Int64, leeway: Int64) {
+        self.entries = self.entries.filter { now < $0.value.verified.claims.expiresAt &+ leeway }
+        if !self.entries.isEmpty && self.entries.count >= self.entries.capacity / 2 {
+            self.entries.remove(at: self.entries.startIndex)
+        }
+    }
+}
+
+final class CacheShard: Sendable {
+    let state = Mutex(ShardState())
+}
+
+/// Registration `jti`s seen within their lifetime (DESIGN.md §4); bounded memory, entries expire with the token.
+public final class ReplayCache: Sendable {
+    private let capacity: Int
+    private let state = Mutex<[String: Int64]>([:])
+
+    /// A cache holding at most `capacity` live `jti`s.
+    public init(capacity: Int = 100_000) { self.capacity = max(1, capacity) }
+
+    /// Records `jwtID` until `expiresAt`; false when it is already present (a replay) or, failing closed,
+    /// when the cache is full of unexpired entries.
+    public func insertIfAbsent(jwtID: String, expiresAt: Int64, now: Int64) -> Bool {
+        self.state.withLock { seen in
+            if let existing = seen[jwtID], existing > now { return false }
+            if seen.count >= self.capacity {
+                seen = seen.filter { $0.value > now }
+                if seen.count >= self.capacity { return false }
+            }
+            seen[jwtID] = expiresAt
+            return true
+        }
+    }
+
+    /// Number of remembered ids.
+    public var count: Int { self.state.withLock { $0.count } }
+}

@@ -1,0 +1,200 @@
+/// The uncached HS256 verification pipeline (STYLE.md §5): bound, split, header, HMAC, then claims.
+enum JWTVerifier {
+    /// Verifies one JWS compact token held in `token` against `policy` at `now` (Unix seconds).
+    static func verify(_ token: UnsafeRawBufferPointer, now: Int64, policy: JWTPolicy, resolver: any JWTKeyResolver)
+        throws(AuthError) -> VerifiedJWT
+    {
+        guard token.count <= policy.maxTokenBytes else {
+            throw .jwtTooLarge(bytes: token.count, limit: policy.maxTokenBytes)
+        }
+        var firstDot = -1
+        var secondDot = -1
+        var dots = 0
+        for index in 0..<token.count where token[index] == UInt8(ascii: ".") {
+            dots += 1
+            if dots == 1 { firstDot = index } else if dots == 2 { secondDot = index }
+        }
+        guard dots == 2 else { throw .wrongSegmentCount(found: dots + 1) }
+        let headerText = UnsafeRawBufferPointer(rebasing: token[0..<firstDot])
+        let payloadText = UnsafeRawBufferPointer(rebasing: token[(firstDot + 1)..<secondDot])
+        let signatureText = UnsafeRawBufferPointer(rebasing: token[(secondDot + 1)...])
+        let signingInput = UnsafeRawBufferPointer(rebasing: token[0..<secondDot])
+        let scratchBytes = token.count + 64
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: scratchBytes) {
+            scratch throws(AuthError) -> VerifiedJWT in
+            guard let base = scratch.baseAddress else { throw AuthError.wrongSegmentCount(found: 0) }
+            // Layout: [0, 32) signature, [32, 64) computed MAC, [64, ...) header then payload.
+            let signatureCount = try Self.decodeSignature(signatureText, into: base)
+            guard signatureCount == 32 else { throw AuthError.invalidSignatureLength(found: signatureCount) }
+            let headerCount = try Base64URL.decode(headerText, into: base + 64, segment: "header")
+            let header = UnsafeRawBufferPointer(start: base + 64, count: headerCount)
+            let parsed = try Self.parseHeader(header)
+            guard let resolved = resolver.resolveKey(keyID: Substring(parsed.keyID)) else {
+                throw AuthError.unknownKeyID(AuthError.clip(parsed.keyID.utf8))
+            }
+            resolved.key.authenticate(signingInput, into: base + 32)
+            guard ConstantTime.equals(UnsafeRawBufferPointer(start: base, count: 32),
+                                      UnsafeRawBufferPointer(start: base + 32, count: 32))
+            else { throw AuthError.signatureMismatch }
+            let payloadStart = base + 64 + headerCount
+            let payloadCount = try Base64URL.decode(payloadText, into: payloadStart, segment: "payload")
+            let claims = try Self.parseClaims(UnsafeRawBufferPointer(start: payloadStart, count: payloadCount))
+            try Self.check(claims, now: now, policy: policy, accountID: resolved.accountID)
+            return VerifiedJWT(keyID: parsed.keyID, claims: claims)
+        }
+    }
+
+    private static func decodeSignature(_ text: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<UInt8>)
+        throws(AuthError) -> Int
+    {
+        // Bound before decoding so an oversize signature never overruns the 32-byte slot.
+        guard text.count == 43 else {
+            if text.contains(UInt8(ascii: "=")) { throw .base64Padding(segment: "signature") }
+            throw .invalidSignatureLength(found: Base64URL.decodedCount(text.count) ?? text.count * 3 / 4)
+        }
+        return try Base64URL.decode(text, into: out, segment: "signature")
+    }
+
+    /// Checks the JOSE header; returns the `kid`.
+    private static func parseHeader(_ bytes: UnsafeRawBufferPointer) throws(AuthError) -> (keyID: String, Void) {
+        var scanner = JSONScanner(bytes, segment: "header")
+        try scanner.beginObject()
+        var algorithmOK: Bool?
+        var algorithmText = ""
+        var keyID: String?
+        var typ: String?
+        var hasCrit = false
+        try withUnsafeTemporaryAllocation(of: Int.self, capacity: JSONScanner.maxMembers) {
+            ranges throws(AuthError) in
+            var seen = SeenKeys(ranges: ranges)
+            var first = true
+            while let key = try scanner.nextKey(first: first) {
+                first = false
+                try seen.insert(key, scanner: scanner)
+                if scanner.matches(key, "alg") {
+                    guard scanner.atString() else { throw AuthError.invalidHeaderType(member: "alg", expected: "a string") }
+                    let value = try scanner.readString()
+                    algorithmOK = value == "HS256"
+                    algorithmText = value
+                } else if scanner.matches(key, "kid") {
+                    guard scanner.atString() else { throw AuthError.invalidHeaderType(member: "kid", expected: "a string") }
+                    keyID = try scanner.readString()
+                } else if scanner.matches(key, "typ") {
+                    guard scanner.atString() else { throw AuthError.invalidHeaderType(member: "typ", expected: "a string") }
+                    typ = try scanner.readString()
+                } else {
+                    if scanner.matches(key, "crit") { hasCrit = true }
+                    try scanner.skipValue()
+                }
+            }
+        }
+        try scanner.end()
+        guard let algorithmOK else { throw .missingAlgorithm }
+        guard algorithmOK else { throw .algorithmNotAllowed(AuthError.clip(algorithmText.utf8)) }
+        if let typ, typ != "JWT" { throw .unsupportedType(AuthError.clip(typ.utf8)) }
+        if hasCrit { throw .criticalHeaderUnsupported }
+        guard let keyID, !keyID.isEmpty else { throw .missingKeyID }
+        return (keyID, ())
+    }
+
+    /// Decodes the claims set; only called after the signature matched.
+    private static func parseClaims(_ bytes: UnsafeRawBufferPointer) throws(AuthError) -> JWTClaims {
+        var scanner = JSONScanner(bytes, segment: "payload")
+        try scanner.beginObject()
+        var subject: String?, issuer: String?, jwtID: String?, audience: [String]?
+        var issuedAt: Int64?, notBefore: Int64?, expiresAt: Int64?
+        try withUnsafeTemporaryAllocation(of: Int.self, capacity: JSONScanner.maxMembers) {
+            ranges throws(AuthError) in
+            var seen = SeenKeys(ranges: ranges)
+            var first = true
+            while let key = try scanner.nextKey(first: first) {
+                first = false
+                try seen.insert(key, scanner: scanner)
+                if scanner.matches(key, "sub") {
+                    subject = try Self.string(&scanner, claim: "sub")
+                } else if scanner.matches(key, "iss") {
+                    issuer = try Self.string(&scanner, claim: "iss")
+                } else if scanner.matches(key, "jti") {
+                    jwtID = try Self.string(&scanner, claim: "jti")
+                } else if scanner.matches(key, "aud") {
+                    audience = try Self.audience(&scanner)
+                } else if scanner.matches(key, "iat") {
+                    issuedAt = try Self.integer(&scanner, claim: "iat")
+                } else if scanner.matches(key, "nbf") {
+                    notBefore = try Self.integer(&scanner, claim: "nbf")
+                } else if scanner.matches(key, "exp") {
+                    expiresAt = try Self.integer(&scanner, claim: "exp")
+                } else {
+                    try scanner.skipValue()
+                }
+            }
+        }
+        try scanner.end()
+        guard let expiresAt else { throw .missingClaim("exp") }
+        guard let issuedAt else { throw .missingClaim("iat") }
+        guard let subject else { throw .missingClaim("sub") }
+        guard let issuer else { throw .missingClaim("iss") }
+        guard let audience else { throw .missingClaim("aud") }
+        guard let jwtID else { throw .missingClaim("jti") }
+        return JWTClaims(subject: subject, issuer: issuer, audience: audience, issuedAt: issuedAt,
+                         notBefore: notBefore, expiresAt: expiresAt, jwtID: jwtID)
+    }
+
+    private static func string(_ scanner: inout JSONScanner, claim: String) throws(AuthError) -> String {
+        guard scanner.atString() else { throw .invalidClaimType(claim: claim, expected: "a string") }
+        return try scanner.readString()
+    }
+
+    private static func integer(_ scanner: inout JSONScanner, claim: String) throws(AuthError) -> Int64 {
+        guard let value = try scanner.readInteger() else {
+            throw .invalidClaimType(claim: claim, expected: "an integer NumericDate")
+        }
+        return value
+    }
+
+    private static func audience(_ scanner: inout JSONScanner) throws(AuthError) -> [String] {
+        if scanner.atString() { return [try scanner.readString()] }
+        guard scanner.peek() == UInt8(ascii: "[") else {
+            throw .invalidClaimType(claim: "aud", expected: "a string or an array of strings")
+        }
+        scanner.index += 1
+        var values: [String] = []
+        if scanner.peek() == UInt8(ascii: "]") {
+            scanner.index += 1
+            return values
+        }
+        while true {
+            guard scanner.atString() else {
+                throw .invalidClaimType(claim: "aud", expected: "a string or an array of strings")
+            }
+            values.append(try scanner.readString())
+            guard values.count <= JSONScanner.maxMembers else { throw scanner.fail("too many audiences") }
+            guard let next = scanner.peek() else { throw scanner.fail("unterminated array") }
+            scanner.index += 1
+            if next == UInt8(ascii: "]") { return values }
+            guard next == UInt8(ascii: ",") else { throw scanner.fail("expected ',' or ']'") }
+        }
+    }
+
+    /// Claim checks against `now` with the policy's leeway (RFC 7519 §4.1.4-§4.1.6).
+    static func check(_ claims: JWTClaims, now: Int64, policy: JWTPolicy, accountID: String) throws(AuthError) {
+        let leeway = policy.leewaySeconds
+        guard now < claims.expiresAt &+ leeway else {
+            throw .expired(expiresAt: claims.expiresAt, now: now, leeway: leeway)
+        }
+        if let nbf = claims.notBefore, nbf > now &+ leeway {
+            throw .notYetValid(notBefore: nbf, now: now, leeway: leeway)
+        }
+        guard claims.issuedAt <= now &+ leeway else {
+            throw .issuedInFuture(issuedAt: claims.issuedAt, now: now, leeway: leeway)
+        }
+        let lifetime = claims.expiresAt &- claims.issuedAt
+        guard lifetime > 0, lifetime <= policy.maxLifetimeSeconds else {
+            throw .invalidLifetime(seconds: lifetime, limit: policy.maxLifetimeSeconds)
+        }
+        guard claims.audience.contains(policy.audience) else { throw .audienceMismatch(expected: policy.audience) }
+        if let issuer = policy.issuer, claims.issuer != issuer { throw .issuerMismatch(expected: issuer) }
+        if policy.requireSubjectMatch && claims.subject != accountID { throw .subjectMismatch }
+        guard !claims.jwtID.isEmpty else { throw .emptyJWTID }
+    }
+}
