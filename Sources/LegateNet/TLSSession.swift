@@ -58,11 +58,17 @@ public final class TLSSession {
     public internal(set) var output: [UInt8] = []
     var input = UnsafeRawBufferPointer(start: nil, count: 0)
     var inputOffset = 0
+    /// Ciphertext that arrived after the handshake completed inside `handshake(feeding:)` (rare).
+    private var carry: [UInt8] = []
     /// True once the handshake finished.
     public private(set) var isHandshakeComplete = false
 
-    private init(ssl: OpaquePointer) throws(TLSError) {
+    /// Keeps the context (and its ALPN list used by callbacks) alive as long as the session.
+    private let context: AnyObject
+
+    private init(ssl: OpaquePointer, context: AnyObject) throws(TLSError) {
         self.ssl = ssl
+        self.context = context
         guard let method = bioMethod, let bio = BIO_new(method) else {
             SSL_free(ssl)
             throw TLSError.call("BIO_new")
@@ -74,7 +80,7 @@ public final class TLSSession {
     /// A server session on `context`.
     public convenience init(server context: TLSServerContext) throws(TLSError) {
         guard let ssl = SSL_new(context.ctx) else { throw TLSError.call("SSL_new") }
-        try self.init(ssl: ssl)
+        try self.init(ssl: ssl, context: context)
         SSL_set_accept_state(ssl)
     }
 
@@ -83,7 +89,7 @@ public final class TLSSession {
         throws(TLSError)
     {
         guard let ssl = SSL_new(context.ctx) else { throw TLSError.call("SSL_new") }
-        try self.init(ssl: ssl)
+        try self.init(ssl: ssl, context: context)
         SSL_set_connect_state(ssl)
         if let serverName, !serverName.isEmpty {
             let param = SSL_get0_param(ssl)
@@ -109,6 +115,11 @@ public final class TLSSession {
 
     /// Drives the handshake with `bytes` from the peer (may be empty to start a client).
     public func handshake(feeding bytes: UnsafeRawBufferPointer) -> TLSResult {
+        if !self.carry.isEmpty {
+            let joined = self.carry + Array(bytes)
+            self.carry = []
+            return joined.withUnsafeBytes { self.handshake(feeding: $0) }
+        }
         self.input = bytes
         self.inputOffset = 0
         defer { self.input = UnsafeRawBufferPointer(start: nil, count: 0) }
@@ -116,6 +127,10 @@ public final class TLSSession {
         let rc = SSL_do_handshake(self.ssl)
         if rc == 1 {
             self.isHandshakeComplete = true
+            // Records after the handshake (e.g. TLS 1.3 session tickets) wait for the next `feed`.
+            if self.inputOffset < self.input.count {
+                self.carry = Array(UnsafeRawBufferPointer(rebasing: self.input[self.inputOffset...]))
+            }
             return .complete
         }
         return self.mapError(rc, handshaking: true)
@@ -125,6 +140,11 @@ public final class TLSSession {
     /// decrypted into `scratch`, to `deliver`. Returns `.wantRead` when all input was consumed.
     public func feed(_ bytes: UnsafeRawBufferPointer, scratch: UnsafeMutableRawBufferPointer,
                      deliver: (UnsafeRawBufferPointer) -> Bool) -> TLSResult {
+        if !self.carry.isEmpty {
+            let joined = self.carry + Array(bytes)
+            self.carry = []
+            return joined.withUnsafeBytes { self.feed($0, scratch: scratch, deliver: deliver) }
+        }
         self.input = bytes
         self.inputOffset = 0
         defer { self.input = UnsafeRawBufferPointer(start: nil, count: 0) }
