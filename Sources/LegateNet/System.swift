@@ -1,0 +1,54 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
+internal import Foundation
+
+/// Wall-clock time for JWT claims and audit rows (monotonic time lives on EventLoop.now).
+public enum WallClock {
+    /// Seconds since 1970-01-01 UTC.
+    public static func unixSeconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec)
+    }
+
+    /// Milliseconds since 1970-01-01 UTC.
+    public static func unixMilliseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+}
+
+/// Process-level facts and knobs.
+public enum System {
+    /// Number of online CPU cores (at least 1).
+    public static var coreCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    /// Raises the soft open-file limit to the hard limit; returns the resulting soft limit.
+    public static func raiseOpenFileLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0 else { return 0 }
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            _ = setrlimit(RLIMIT_NOFILE_VALUE, &limit)
+            _ = getrlimit(RLIMIT_NOFILE_VALUE, &limit)
+        }
+        return Int(clamping: limit.rlim_cur)
+    }
+
+    private static var RLIMIT_NOFILE_VALUE: __rlimit_resource_t { __rlimit_resource_t(RLIMIT_NOFILE.rawValue) }
+}
+
+extension Duration {
+    /// Whole nanoseconds, clamped to Int.
+    var nanoseconds: Int {
+        let (seconds, attoseconds) = self.components
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? Int.min : Int.max }
+        return Int(clamping: product + attoseconds / 1_000_000_000)
+    }
+
+    /// A DispatchTimeInterval for timers.
+    var dispatchInterval: DispatchTimeInterval { .nanoseconds(max(0, self.nanoseconds)) }
+}

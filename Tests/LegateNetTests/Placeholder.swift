@@ -1,4 +1,0 @@
-import Testing
-@testable import LegateNet
-
-@Test func moduleBuilds() {}

@@ -1,0 +1,216 @@
+import Dispatch
+import Foundation
+import Synchronization
+import Testing
+@testable import LegateNet
+
+/// Per-run certificates in a fresh temp directory.
+func makeCertificates() throws -> DevCertificates.Files {
+    let directory = NSTemporaryDirectory() + "legate-net-\(UUID().uuidString)"
+    return try DevCertificates.generate(in: directory)
+}
+
+func serverContext(_ files: DevCertificates.Files) throws -> TLSServerContext {
+    try TLSServerContext(TLSServerConfiguration(certificateChainFile: files.certificateFile,
+                                                privateKeyFile: files.privateKeyFile))
+}
+
+func clientContext(_ files: DevCertificates.Files) throws -> TLSClientContext {
+    try TLSClientContext(TLSClientConfiguration(caFile: files.caFile))
+}
+
+/// Waits on a semaphore with a deadline; false on timeout.
+func wait(_ semaphore: DispatchSemaphore, seconds: Double = 10) -> Bool {
+    semaphore.wait(timeout: .now() + seconds) == .success
+}
+
+/// Records everything a connection reports; optionally echoes or streams a payload.
+///
+/// `@unchecked Sendable`: callbacks run on the connection's loop; the test thread reads only through
+/// `snapshot`, which takes the Mutex.
+final class Recorder: ConnectionHandler, @unchecked Sendable {
+    struct State {
+        var received: [UInt8] = []
+        var closed = false
+        var closeError: NetError?
+        var active = false
+        var alpn: String?
+    }
+
+    let echo: Bool
+    let expectBytes: Int
+    let onActive: (@Sendable (Connection) -> Void)?
+    let activeSignal = DispatchSemaphore(value: 0)
+    let receivedSignal = DispatchSemaphore(value: 0)
+    let closedSignal = DispatchSemaphore(value: 0)
+    private let state = Mutex(State())
+    private var payload: [UInt8] = []
+    private var payloadOffset = 0
+    private var closeAfterPayload = false
+
+    init(echo: Bool = false, expectBytes: Int = 0, onActive: (@Sendable (Connection) -> Void)? = nil) {
+        self.echo = echo
+        self.expectBytes = expectBytes
+        self.onActive = onActive
+    }
+
+    var snapshot: State { self.state.withLock { $0 } }
+
+    /// Streams `bytes` respecting isWritable (call on the loop), then optionally closes.
+    func stream(_ bytes: [UInt8], on connection: Connection, closeAfter: Bool = false) {
+        self.payload = bytes
+        self.payloadOffset = 0
+        self.closeAfterPayload = closeAfter
+        self.pump(connection)
+    }
+
+    private func pump(_ connection: Connection) {
+        while self.payloadOffset < self.payload.count, connection.isWritable {
+            let end = min(self.payload.count, self.payloadOffset + 16 << 10)
+            self.payload[self.payloadOffset..<end].withUnsafeBytes { connection.write($0) }
+            self.payloadOffset = end
+        }
+        if self.payloadOffset >= self.payload.count, self.closeAfterPayload {
+            self.closeAfterPayload = false
+            connection.close(flushFirst: true)
+        }
+    }
+
+    func connectionActive(_ connection: Connection) {
+        let alpn = connection.negotiatedALPN
+        self.state.withLock {
+            $0.active = true
+            $0.alpn = alpn
+        }
+        self.activeSignal.signal()
+        self.onActive?(connection)
+    }
+
+    func connection(_ connection: Connection, received bytes: UnsafeRawBufferPointer) {
+        if self.echo { connection.write(bytes) }
+        let total = self.state.withLock {
+            $0.received.append(contentsOf: bytes)
+            return $0.received.count
+        }
+        if self.expectBytes > 0, total >= self.expectBytes, total - bytes.count < self.expectBytes {
+            self.receivedSignal.signal()
+        }
+    }
+
+    func connectionWritabilityChanged(_ connection: Connection) {
+        if connection.isWritable { self.pump(connection) }
+    }
+
+    func connectionClosed(_ connection: Connection, error: NetError?) {
+        self.state.withLock {
+            $0.closed = true
+            $0.closeError = error
+        }
+        self.closedSignal.signal()
+    }
+}
+
+/// Collects the server-side recorders a listener creates.
+final class ServerRecorders: Sendable {
+    let all = Mutex<[Recorder]>([])
+    let created = DispatchSemaphore(value: 0)
+    let make: @Sendable () -> Recorder
+
+    init(_ make: @escaping @Sendable () -> Recorder = { Recorder(echo: true) }) { self.make = make }
+
+    var handlerFactory: @Sendable (Connection) -> ConnectionHandler {
+        { _ in
+            let recorder = self.make()
+            self.all.withLock { $0.append(recorder) }
+            self.created.signal()
+            return recorder
+        }
+    }
+
+    var first: Recorder? { self.all.withLock { $0.first } }
+}
+
+/// Connects and waits for the handshake.
+func connectSync(port: Int, host: String = "127.0.0.1", tls: TLSClientContext, serverName: String? = nil,
+                 loop: EventLoop, handler: ConnectionHandler, limits: ConnectionLimits = .defaults)
+    -> Result<Connection, NetError>?
+{
+    let done = DispatchSemaphore(value: 0)
+    let box = Mutex<Result<Connection, NetError>?>(nil)
+    Connector.connect(host: host, port: port, tls: tls, serverName: serverName, loop: loop, limits: limits,
+                      handler: handler) { result in
+        box.withLock { $0 = result }
+        done.signal()
+    }
+    guard wait(done) else { return nil }
+    return box.withLock { $0 }
+}
+
+func randomBytes(_ count: Int) -> [UInt8] {
+    var generator = SystemRandomNumberGenerator()
+    return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+}
+
+/// A blocking plain TCP socket for hostile-peer tests.
+final class RawClient {
+    let fd: Int32
+
+    init?(port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard rc == 0 else {
+            close(fd)
+            return nil
+        }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        self.fd = fd
+    }
+
+    deinit { close(self.fd) }
+
+    func send(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.send(self.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+
+    /// Reads until EOF or error; returns bytes read (bounded by the 10 s receive timeout).
+    func readToEnd() -> [UInt8] {
+        var all: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while all.count < 1 << 20 {
+            let n = buffer.withUnsafeMutableBytes { read(self.fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            all.append(contentsOf: buffer[0..<n])
+        }
+        return all
+    }
+
+    /// Runs a client TLS handshake over this blocking socket with an in-memory session.
+    func handshake(_ session: TLSSession) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 16 << 10)
+        var result = session.handshake(feeding: UnsafeRawBufferPointer(start: nil, count: 0))
+        for _ in 0..<20 {
+            self.send(session.takeOutput())
+            if result == .complete { return true }
+            guard result == .wantRead else { return false }
+            let n = buffer.withUnsafeMutableBytes { read(self.fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { return false }
+            result = buffer[0..<n].withUnsafeBytes { session.handshake(feeding: $0) }
+        }
+        return false
+    }
+}
