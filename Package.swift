@@ -50,9 +50,9 @@ let package = Package(
         .executableTarget(name: "legate-manager", dependencies: ["LegateManager"], swiftSettings: strict),
         .executableTarget(name: "legate-delegate", dependencies: ["LegateDelegate"], swiftSettings: strict),
         .executableTarget(
-            name: "legatectl", dependencies: ["LegateAuth", "LegateWire", "LegateManager"], swiftSettings: strict),
+            name: "legatectl", dependencies: ["LegateAuth", "LegateWire", "LegateCore"], swiftSettings: strict),
         .executableTarget(
-            name: "legate-load", dependencies: ["LegateDelegate", "LegateManager", "LegateNet", "LegateWire"],
+            name: "legate-load", dependencies: ["LegateDelegate", "LegateCore", "LegateNet", "LegateWire", "LegateAuth"],
             path: "tools/legate-load", swiftSettings: strict),
         .executableTarget(
             name: "legate-bench", dependencies: ["LegateAuth", "COpenSSL", "COpenSSLShims"],

@@ -147,7 +147,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
 
     /// Refuses after a JWT failure: the peer gets a coarse status, the log and the audit the precise reason.
     func authenticationFailed(_ error: AuthError, call: String, accountID: String) {
-        let (code, message) = Self.peerStatus(for: error)
+        let (code, message) = self.peerStatus(for: error)
         self.services.log.log(
             .warning, "\(call) refused", ["peer": self.connection.peerAddress, "reason": error.description])
         self.services.audit(
@@ -157,6 +157,23 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
             self.perform(self.machine.registrationRefused(code: code, message: message))
         } else {
             self.perform(self.machine.heartbeatRefused(code: code, message: message))
+        }
+    }
+
+    /// The coarse status a peer is told for a JWT failure; the precise reason stays in the log and audit.
+    private func peerStatus(for error: AuthError) -> (StatusCode, String) {
+        switch error {
+        case .unknownKeyID(let keyID):
+            if self.services.tokens.entry(tokenID: keyID)?.status == .revoked {
+                return (.permissionDenied, "delegate token \(keyID) has been revoked; install a new token")
+            }
+            return (.unauthenticated, "unknown delegate token; check LEGATE_DELEGATE_TOKEN")
+        case .expired, .notYetValid, .issuedInFuture:
+            return (.unauthenticated, "JWT is outside its validity window; check the delegate's clock")
+        case .subjectMismatch:
+            return (.unauthenticated, "the delegate token does not belong to this account")
+        default:
+            return (.unauthenticated, "JWT rejected")
         }
     }
 

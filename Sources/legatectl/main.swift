@@ -1,1 +1,102 @@
-print("not built yet")
+// legatectl: the operator's command line. Exit codes: 0 ok, 1 the answer is "no" (invalid JWT, refused),
+// 2 usage errors.
+import Foundation
+import LegateAuth
+import LegateCore
+
+let usage = """
+    usage:
+      legatectl jwt verify --secret-file PATH --audience AUD [--issuer ISS] [--kid KID] [--now UNIX_SECONDS]
+                           [--leeway SECONDS]          reads one JWT on stdin; prints its claims as JSON
+      legatectl jwt mint --secret-file PATH --kid KID --account ACC --issuer ISS --audience AUD --ttl SECONDS
+      legatectl token new                              prints a fresh delegate token value
+    The secret file's bytes are the HMAC key as they are (one trailing newline stripped).
+    exit status: 0 ok, 1 invalid or refused, 2 usage error
+    """
+
+func usageError(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("legatectl: \(message)\n\(usage)\n".utf8))
+    exit(2)
+}
+
+func readSecret(_ path: String) -> [UInt8] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        usageError("cannot read the secret file \(path)")
+    }
+    var bytes = [UInt8](data)
+    if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
+    guard !bytes.isEmpty else { usageError("the secret file \(path) is empty") }
+    return bytes
+}
+
+func parse(_ words: ArraySlice<String>, values: Set<String>) -> CommandLineArguments {
+    do {
+        let arguments = try CommandLineArguments(Array(words), valueFlags: values)
+        if let extra = arguments.positionals.first { usageError("unexpected argument \(extra)") }
+        return arguments
+    } catch {
+        usageError("\(error)")
+    }
+}
+
+func required(_ arguments: CommandLineArguments, _ flag: String) -> String {
+    guard let value = arguments.string(flag), !value.isEmpty else { usageError("\(flag) is required") }
+    return value
+}
+
+func integer(_ arguments: CommandLineArguments, _ flag: String, default fallback: Int64) -> Int64 {
+    guard let text = arguments.string(flag) else { return fallback }
+    guard let value = Int64(text) else { usageError("\(flag) \(text) is not an integer") }
+    return value
+}
+
+func verifyJWT(_ words: ArraySlice<String>) -> Never {
+    let arguments = parse(words, values: ["--secret-file", "--audience", "--issuer", "--kid", "--now", "--leeway"])
+    let secret = readSecret(required(arguments, "--secret-file"))
+    var policy = JWTPolicy.defaults(audience: required(arguments, "--audience"))
+    policy.issuer = arguments.string("--issuer")
+    policy.leewaySeconds = integer(arguments, "--leeway", default: 60)
+    guard (0...86_400).contains(policy.leewaySeconds) else { usageError("--leeway must be within 0...86400") }
+    policy.requireSubjectMatch = false  // no account directory here: any `sub` is reported, not checked
+    let now = integer(arguments, "--now", default: Int64(Date().timeIntervalSince1970))
+    let input = FileHandle.standardInput.readDataToEndOfFile()
+    let token = String(decoding: input, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    let resolver = SingleKeyResolver(key: HMACKey(keyBytes: secret), accountID: "", keyID: arguments.string("--kid"))
+    let validator = JWTValidator(policy: policy, resolver: resolver, cacheCapacity: 1)
+    do {
+        let verified = try validator.verifyUncached(token, now: now)
+        print(verified.claims.json)
+        exit(0)
+    } catch {
+        FileHandle.standardError.write(Data("invalid: \(error)\n".utf8))
+        exit(1)
+    }
+}
+
+func mintJWT(_ words: ArraySlice<String>) -> Never {
+    let arguments = parse(
+        words, values: ["--secret-file", "--kid", "--account", "--issuer", "--audience", "--ttl"])
+    let secret = readSecret(required(arguments, "--secret-file"))
+    let ttl = integer(arguments, "--ttl", default: 600)
+    guard (1...3600).contains(ttl) else { usageError("--ttl must be within 1...3600 seconds (DESIGN.md §4)") }
+    let claims = JWTClaims.fresh(
+        account: required(arguments, "--account"), issuer: required(arguments, "--issuer"),
+        audience: required(arguments, "--audience"), now: Int64(Date().timeIntervalSince1970), ttlSeconds: ttl)
+    print(JWTMinter.mint(claims: claims, keyID: required(arguments, "--kid"), key: HMACKey(keyBytes: secret)))
+    exit(0)
+}
+
+let words = CommandLine.arguments.dropFirst()
+switch (words.first, words.dropFirst().first) {
+case ("jwt", "verify"):
+    verifyJWT(words.dropFirst(2))
+case ("jwt", "mint"):
+    mintJWT(words.dropFirst(2))
+case ("token", "new"):
+    guard words.count == 2 else { usageError("token new takes no arguments") }
+    print(DelegateToken.generate().value)
+case ("--help", _), ("help", _):
+    print(usage)
+default:
+    usageError("unknown command '\(words.joined(separator: " "))'")
+}
