@@ -103,14 +103,16 @@ public final class SQLiteStateStore: StateStore {
             }
         case .appendAudit(let record):
             try db.run(
-                "INSERT INTO audit (at, account_id, actor, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO audit (at, account_id, actor, action, target, outcome, detail) "
+                    + "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     .int(record.at), .text(record.accountID), .text(record.actor), .text(record.action),
                     .text(record.target), .text(record.outcome), .text(record.detail),
                 ], operation: "append audit")
         case .setMetadata(let key, let value):
             try db.run(
-                "INSERT INTO metadata (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO metadata (key, value) VALUES (?, ?) "
+                    + "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [.text(key), .text(value)], operation: "set metadata")
         }
     }
