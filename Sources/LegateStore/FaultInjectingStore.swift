@@ -1,0 +1,96 @@
+public import LegateCore
+import Synchronization
+
+/// Wraps a StateStore and fails chosen `apply` calls, SQLite-style (STYLE.md §10): the failing call
+/// writes nothing. Reads pass through. For tests of the layers above the store.
+public final class FaultInjectingStore: StateStore {
+    /// When and how applies fail.
+    public struct Fault: Sendable, Equatable {
+        /// The 1-based index of the first apply call that fails.
+        public var failingApply: Int
+        /// The error thrown.
+        public var error: StoreError
+        /// True: only that call fails. False: it and every later call fail (a disk that stays full).
+        public var isTransient: Bool
+
+        /// Creates a fault.
+        public init(failingApply: Int, error: StoreError, isTransient: Bool) {
+            self.failingApply = failingApply
+            self.error = error
+            self.isTransient = isTransient
+        }
+    }
+
+    private struct Counters {
+        var fault: Fault?
+        var applyCalls = 0
+        var faultsInjected = 0
+    }
+
+    private let wrapped: any StateStore
+    private let counters: Mutex<Counters>
+
+    /// Wraps `store`; with a nil `fault` every call passes through.
+    public init(wrapping store: any StateStore, fault: Fault?) {
+        self.wrapped = store
+        self.counters = Mutex(Counters(fault: fault))
+    }
+
+    /// Number of apply calls seen so far (failed ones included).
+    public var applyCalls: Int { self.counters.withLock { $0.applyCalls } }
+
+    /// Number of apply calls that were failed on purpose.
+    public var faultsInjected: Int { self.counters.withLock { $0.faultsInjected } }
+
+    /// Replaces the fault (nil: heal) and resets the call counter.
+    public func setFault(_ fault: Fault?) {
+        self.counters.withLock { $0 = Counters(fault: fault) }
+    }
+
+    /// Applies through the wrapped store unless this call is chosen to fail.
+    public func apply(_ writes: [StoreWrite]) throws(StoreError) {
+        let injected: StoreError? = self.counters.withLock { counters in
+            counters.applyCalls += 1
+            guard let fault = counters.fault else { return nil }
+            let hit = fault.isTransient
+                ? counters.applyCalls == fault.failingApply
+                : counters.applyCalls >= fault.failingApply
+            guard hit else { return nil }
+            counters.faultsInjected += 1
+            return fault.error
+        }
+        if let injected { throw injected }
+        try self.wrapped.apply(writes)
+    }
+
+    /// Passes through.
+    public func account(id: String) throws(StoreError) -> AccountRecord? { try self.wrapped.account(id: id) }
+    /// Passes through.
+    public func accounts() throws(StoreError) -> [AccountRecord] { try self.wrapped.accounts() }
+    /// Passes through.
+    public func token(id: String) throws(StoreError) -> TokenRecord? { try self.wrapped.token(id: id) }
+    /// Passes through.
+    public func tokens(accountID: String) throws(StoreError) -> [TokenRecord] {
+        try self.wrapped.tokens(accountID: accountID)
+    }
+    /// Passes through.
+    public func allTokens() throws(StoreError) -> [TokenRecord] { try self.wrapped.allTokens() }
+    /// Passes through.
+    public func delegate(id: String) throws(StoreError) -> DelegateRecord? { try self.wrapped.delegate(id: id) }
+    /// Passes through.
+    public func delegate(accountID: String, instanceID: String) throws(StoreError) -> DelegateRecord? {
+        try self.wrapped.delegate(accountID: accountID, instanceID: instanceID)
+    }
+    /// Passes through.
+    public func delegates(accountID: String) throws(StoreError) -> [DelegateRecord] {
+        try self.wrapped.delegates(accountID: accountID)
+    }
+    /// Passes through.
+    public func allDelegates() throws(StoreError) -> [DelegateRecord] { try self.wrapped.allDelegates() }
+    /// Passes through.
+    public func auditRecords(accountID: String?, limit: Int) throws(StoreError) -> [AuditRecord] {
+        try self.wrapped.auditRecords(accountID: accountID, limit: limit)
+    }
+    /// Passes through.
+    public func metadata(key: String) throws(StoreError) -> String? { try self.wrapped.metadata(key: key) }
+}

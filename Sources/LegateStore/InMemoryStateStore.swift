@@ -1,0 +1,137 @@
+public import LegateCore
+import Synchronization
+
+/// A StateStore in memory with the same semantics as SQLiteStateStore (constraints, ordering, atomic
+/// batches, audit sequences); for tests. Nothing survives the process.
+public final class InMemoryStateStore: StateStore {
+    private struct State {
+        var accounts: [String: AccountRecord] = [:]
+        var tokens: [String: TokenRecord] = [:]
+        var delegates: [String: DelegateRecord] = [:]
+        var audit: [AuditRecord] = []
+        var metadata: [String: String] = [:]
+        var nextSequence: Int64 = 1
+    }
+
+    private let state = Mutex(State())
+
+    /// Creates an empty store.
+    public init() {}
+
+    /// Applies the batch to a copy of the state and keeps it only if every write succeeded.
+    public func apply(_ writes: [StoreWrite]) throws(StoreError) {
+        try self.state.withLock { (state) throws(StoreError) in
+            var draft = state
+            for write in writes { try Self.perform(write, on: &draft) }
+            state = draft
+        }
+    }
+
+    private static func perform(_ write: StoreWrite, on state: inout State) throws(StoreError) {
+        switch write {
+        case .insertAccount(let account):
+            guard state.accounts[account.id] == nil else {
+                throw .constraint("insert account: UNIQUE constraint failed: accounts.id")
+            }
+            state.accounts[account.id] = account
+        case .insertToken(let token):
+            guard state.tokens[token.id] == nil else {
+                throw .constraint("insert token: UNIQUE constraint failed: tokens.id")
+            }
+            guard state.accounts[token.accountID] != nil else {
+                throw .constraint("insert token: FOREIGN KEY constraint failed")
+            }
+            state.tokens[token.id] = token
+        case .updateToken(let token):
+            guard state.tokens[token.id] != nil else { throw .constraint(ConstraintText.missingToken(token.id)) }
+            guard state.accounts[token.accountID] != nil else {
+                throw .constraint("update token: FOREIGN KEY constraint failed")
+            }
+            state.tokens[token.id] = token
+        case .deleteToken(let id):
+            guard let token = state.tokens[id] else { throw .constraint(ConstraintText.missingToken(id)) }
+            guard token.status == .revoked else { throw .constraint(ConstraintText.activeToken(id)) }
+            state.tokens[id] = nil
+        case .upsertDelegate(let delegate):
+            guard state.accounts[delegate.accountID] != nil else {
+                throw .constraint("upsert delegate: FOREIGN KEY constraint failed")
+            }
+            let clash = state.delegates.values.contains {
+                $0.id != delegate.id && $0.accountID == delegate.accountID && $0.instanceID == delegate.instanceID
+            }
+            guard !clash else {
+                throw .constraint(
+                    "upsert delegate: UNIQUE constraint failed: delegates.account_id, delegates.instance_id")
+            }
+            state.delegates[delegate.id] = delegate
+        case .deleteDelegate(let id):
+            guard state.delegates.removeValue(forKey: id) != nil else {
+                throw .constraint(ConstraintText.missingDelegate(id))
+            }
+        case .recordHeartbeats(let marks):
+            for mark in marks { state.delegates[mark.delegateID]?.lastHeartbeatAt = mark.at }
+        case .appendAudit(var record):
+            record.sequence = state.nextSequence
+            state.nextSequence += 1
+            state.audit.append(record)
+        case .setMetadata(let key, let value):
+            state.metadata[key] = value
+        }
+    }
+
+    /// The account with this id, if any.
+    public func account(id: String) throws(StoreError) -> AccountRecord? { self.state.withLock { $0.accounts[id] } }
+
+    /// All accounts, oldest first.
+    public func accounts() throws(StoreError) -> [AccountRecord] {
+        self.state.withLock { $0.accounts.values.sorted(by: RecordOrder.accounts) }
+    }
+
+    /// The token with this id, if any.
+    public func token(id: String) throws(StoreError) -> TokenRecord? { self.state.withLock { $0.tokens[id] } }
+
+    /// Tokens of one account, oldest first.
+    public func tokens(accountID: String) throws(StoreError) -> [TokenRecord] {
+        self.state.withLock { $0.tokens.values.filter { $0.accountID == accountID }.sorted(by: RecordOrder.tokens) }
+    }
+
+    /// Every token, oldest first.
+    public func allTokens() throws(StoreError) -> [TokenRecord] {
+        self.state.withLock { $0.tokens.values.sorted(by: RecordOrder.tokens) }
+    }
+
+    /// The delegate with this id, if any.
+    public func delegate(id: String) throws(StoreError) -> DelegateRecord? {
+        self.state.withLock { $0.delegates[id] }
+    }
+
+    /// The delegate of an account with this instance id, if any.
+    public func delegate(accountID: String, instanceID: String) throws(StoreError) -> DelegateRecord? {
+        self.state.withLock { state in
+            state.delegates.values.first { $0.accountID == accountID && $0.instanceID == instanceID }
+        }
+    }
+
+    /// Delegates of one account, oldest first.
+    public func delegates(accountID: String) throws(StoreError) -> [DelegateRecord] {
+        self.state.withLock { state in
+            state.delegates.values.filter { $0.accountID == accountID }.sorted(by: RecordOrder.delegates)
+        }
+    }
+
+    /// Every delegate, oldest first.
+    public func allDelegates() throws(StoreError) -> [DelegateRecord] {
+        self.state.withLock { $0.delegates.values.sorted(by: RecordOrder.delegates) }
+    }
+
+    /// Audit rows, newest first, at most `limit`.
+    public func auditRecords(accountID: String?, limit: Int) throws(StoreError) -> [AuditRecord] {
+        guard limit > 0 else { return [] }
+        return self.state.withLock { state in
+            Array(state.audit.reversed().lazy.filter { accountID == nil || $0.accountID == accountID }.prefix(limit))
+        }
+    }
+
+    /// A metadata value, if set.
+    public func metadata(key: String) throws(StoreError) -> String? { self.state.withLock { $0.metadata[key] } }
+}

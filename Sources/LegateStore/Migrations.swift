@@ -1,0 +1,88 @@
+// Schema migrations, in order. To change the schema append ONE entry to `all` (in this file only):
+// the next version number and its SQL. Never edit an entry that has shipped.
+// Planned next: admin API keys (issue 4), profiles with approval rules (issue 5), tasks/attempts/leases (issue 6).
+
+/// One schema step, applied in its own transaction together with `PRAGMA user_version = version`.
+struct Migration {
+    /// The `user_version` the database has after this step.
+    let version: Int
+    /// DDL run by the step.
+    let sql: String
+
+    /// Every migration, oldest first; versions are 1, 2, 3... without gaps.
+    static let all: [Migration] = [
+        Migration(
+            version: 1,
+            sql: """
+                CREATE TABLE metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+                CREATE TABLE accounts (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
+                CREATE TABLE tokens (
+                    id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts(id),
+                    name TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    sealed_value BLOB NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+                    created_at INTEGER NOT NULL,
+                    created_by TEXT NOT NULL,
+                    revoked_at INTEGER,
+                    expires_at INTEGER,
+                    last_used_at INTEGER
+                );
+                CREATE INDEX tokens_by_account ON tokens (account_id);
+                CREATE TABLE delegates (
+                    id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts(id),
+                    instance_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    hostname TEXT NOT NULL,
+                    ip_address TEXT NOT NULL,
+                    version TEXT NOT NULL,
+                    tags TEXT NOT NULL,
+                    task_types TEXT NOT NULL,
+                    profile TEXT NOT NULL,
+                    token_id TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('active', 'pending', 'disconnected', 'rejected')),
+                    first_seen_at INTEGER NOT NULL,
+                    connected_since INTEGER,
+                    last_heartbeat_at INTEGER,
+                    disconnected_at INTEGER,
+                    UNIQUE (account_id, instance_id)
+                );
+                CREATE INDEX delegates_by_token ON delegates (token_id);
+                CREATE TABLE audit (
+                    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at INTEGER NOT NULL,
+                    account_id TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    target TEXT NOT NULL,
+                    outcome TEXT NOT NULL,
+                    detail TEXT NOT NULL
+                );
+                CREATE INDEX audit_by_account ON audit (account_id, sequence);
+                """),
+    ]
+
+    /// The newest schema version this build understands.
+    static var latestVersion: Int { Self.all.last?.version ?? 0 }
+
+    /// Brings the database to `latestVersion`; refuses one from a newer build. Returns the final version.
+    static func migrate(_ connection: SQLiteConnection) throws(StoreError) -> Int {
+        let found = Int(try connection.scalarInt("PRAGMA user_version", operation: "read schema version"))
+        if found > Self.latestVersion {
+            throw .schemaTooNew(found: found, supported: Self.latestVersion)
+        }
+        for migration in Self.all where migration.version > found {
+            try connection.transaction { () throws(StoreError) in
+                // Re-read inside the write lock: another process may have migrated meanwhile.
+                let current = Int(try connection.scalarInt("PRAGMA user_version", operation: "read schema version"))
+                guard current < migration.version else { return }
+                try connection.execute(migration.sql, operation: "migrate to schema \(migration.version)")
+                try connection.execute(
+                    "PRAGMA user_version = \(migration.version)", operation: "set schema \(migration.version)")
+            }
+        }
+        return Int(try connection.scalarInt("PRAGMA user_version", operation: "read schema version"))
+    }
+}

@@ -1,0 +1,188 @@
+internal import CSQLite
+
+/// A value bound to a statement parameter.
+enum SQLValue {
+    case text(String)
+    case int(Int64)
+    case blob([UInt8])
+    case null
+
+    /// `.int` or `.null`.
+    static func int(_ value: Int64?) -> SQLValue { value.map { .int($0) } ?? .null }
+}
+
+/// Read access to the current row of a stepping statement.
+struct SQLRow {
+    fileprivate let statement: OpaquePointer
+
+    /// Text column (empty when NULL).
+    func text(_ index: Int32) -> String {
+        guard let pointer = sqlite3_column_text(self.statement, index) else { return "" }
+        return String(cString: pointer)
+    }
+
+    /// Integer column (0 when NULL).
+    func int(_ index: Int32) -> Int64 { sqlite3_column_int64(self.statement, index) }
+
+    /// Integer column, nil when NULL.
+    func optionalInt(_ index: Int32) -> Int64? {
+        sqlite3_column_type(self.statement, index) == SQLITE_NULL ? nil : sqlite3_column_int64(self.statement, index)
+    }
+
+    /// Blob column (empty when NULL).
+    func blob(_ index: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(self.statement, index))
+        guard count > 0, let base = sqlite3_column_blob(self.statement, index) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: base, count: count))
+    }
+}
+
+/// One SQLite connection with a prepared-statement cache.
+/// `@unchecked Sendable`: it is only ever touched inside the owning store's `Mutex`, one thread at a time
+/// (the connection is opened with SQLITE_OPEN_NOMUTEX, so that lock is what serialises access).
+final class SQLiteConnection: @unchecked Sendable {
+    /// Database file path, for error messages.
+    let path: String
+    private let handle: OpaquePointer
+    private var statements: [String: OpaquePointer] = [:]
+
+    /// Opens (creating if needed) the database file.
+    init(path: String) throws(StoreError) {
+        var handle: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let code = sqlite3_open_v2(path, &handle, flags, nil)
+        guard code == SQLITE_OK, let handle else {
+            let reason = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(handle)
+            throw .openFailed(path: path, reason: reason)
+        }
+        self.path = path
+        self.handle = handle
+        sqlite3_extended_result_codes(handle, 1)
+    }
+
+    deinit {
+        for statement in self.statements.values { sqlite3_finalize(statement) }
+        sqlite3_close_v2(self.handle)
+    }
+
+    /// Runs one or more SQL statements without parameters.
+    func execute(_ sql: String, operation: String) throws(StoreError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let code = sqlite3_exec(self.handle, sql, nil, nil, &message)
+        guard code == SQLITE_OK else {
+            let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(self.handle))
+            sqlite3_free(message)
+            throw self.error(code, text, operation: operation)
+        }
+    }
+
+    /// Runs a cached statement that returns no rows; returns the number of rows changed.
+    @discardableResult
+    func run(_ sql: String, _ values: [SQLValue], operation: String) throws(StoreError) -> Int {
+        let statement = try self.prepare(sql, values, operation: operation)
+        defer { Self.reset(statement) }
+        let code = sqlite3_step(statement)
+        guard code == SQLITE_DONE || code == SQLITE_ROW else {
+            throw self.error(code, String(cString: sqlite3_errmsg(self.handle)), operation: operation)
+        }
+        return Int(sqlite3_changes(self.handle))
+    }
+
+    /// Runs a cached query and maps every row.
+    func query<T>(
+        _ sql: String, _ values: [SQLValue], operation: String, row: (SQLRow) throws(StoreError) -> T
+    ) throws(StoreError) -> [T] {
+        let statement = try self.prepare(sql, values, operation: operation)
+        defer { Self.reset(statement) }
+        var results: [T] = []
+        while true {
+            let code = sqlite3_step(statement)
+            if code == SQLITE_DONE { return results }
+            guard code == SQLITE_ROW else {
+                throw self.error(code, String(cString: sqlite3_errmsg(self.handle)), operation: operation)
+            }
+            results.append(try row(SQLRow(statement: statement)))
+        }
+    }
+
+    /// Runs `body` inside BEGIN IMMEDIATE ... COMMIT; rolls back on any error.
+    func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try self.execute("BEGIN IMMEDIATE", operation: "begin transaction")
+        do throws(StoreError) {
+            let result = try body()
+            try self.execute("COMMIT", operation: "commit")
+            return result
+        } catch {
+            // SQLite may already have rolled back (e.g. after SQLITE_FULL); only roll back what is open.
+            if sqlite3_get_autocommit(self.handle) == 0 {
+                _ = sqlite3_exec(self.handle, "ROLLBACK", nil, nil, nil)
+            }
+            throw error
+        }
+    }
+
+    /// The integer result of a single-value query such as a PRAGMA.
+    func scalarInt(_ sql: String, operation: String) throws(StoreError) -> Int64 {
+        try self.query(sql, [], operation: operation) { $0.int(0) }.first ?? 0
+    }
+
+    // MARK: - Private
+
+    private func prepare(_ sql: String, _ values: [SQLValue], operation: String) throws(StoreError) -> OpaquePointer {
+        let statement: OpaquePointer
+        if let cached = self.statements[sql] {
+            statement = cached
+        } else {
+            var prepared: OpaquePointer?
+            let code = sqlite3_prepare_v3(self.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, nil)
+            guard code == SQLITE_OK, let prepared else {
+                throw self.error(code, String(cString: sqlite3_errmsg(self.handle)), operation: operation)
+            }
+            self.statements[sql] = prepared
+            statement = prepared
+        }
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let code: Int32
+            switch value {
+            case .text(let text): code = sqlite3_bind_text(statement, index, text, -1, Self.transient)
+            case .int(let number): code = sqlite3_bind_int64(statement, index, number)
+            case .null: code = sqlite3_bind_null(statement, index)
+            case .blob(let bytes):
+                code = bytes.withUnsafeBytes { buffer in
+                    // An empty buffer has no base address and would bind NULL; bind an empty blob instead.
+                    guard let base = buffer.baseAddress else { return sqlite3_bind_zeroblob(statement, index, 0) }
+                    return sqlite3_bind_blob(statement, index, base, Int32(buffer.count), Self.transient)
+                }
+            }
+            guard code == SQLITE_OK else {
+                Self.reset(statement)
+                throw self.error(code, String(cString: sqlite3_errmsg(self.handle)), operation: operation)
+            }
+        }
+        return statement
+    }
+
+    private static func reset(_ statement: OpaquePointer) {
+        sqlite3_reset(statement)
+        sqlite3_clear_bindings(statement)
+    }
+
+    /// SQLITE_TRANSIENT: SQLite copies bound text and blobs (the C macro cannot be imported).
+    private static var transient: sqlite3_destructor_type {
+        unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+    }
+
+    /// Maps an SQLite result code to a StoreError.
+    func error(_ code: Int32, _ message: String, operation: String) -> StoreError {
+        switch code & 0xff {
+        case SQLITE_FULL: .diskFull(path: self.path)
+        case SQLITE_BUSY, SQLITE_LOCKED: .busy(path: self.path)
+        case SQLITE_CORRUPT, SQLITE_NOTADB: .corrupt(path: self.path, reason: "\(operation): \(message)")
+        case SQLITE_IOERR: .ioError(path: self.path, reason: "\(operation): \(message)")
+        case SQLITE_CONSTRAINT: .constraint("\(operation): \(message)")
+        default: .sqlite(code: code, message: message, operation: operation)
+        }
+    }
+}

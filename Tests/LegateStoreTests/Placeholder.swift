@@ -1,4 +1,0 @@
-import Testing
-@testable import LegateStore
-
-@Test func moduleBuilds() {}
