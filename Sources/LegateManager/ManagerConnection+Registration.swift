@@ -1,6 +1,7 @@
 import LegateAuth
 import LegateCore
 import LegateNet
+import LegateStore
 import LegateWire
 
 /// Bounds on registration fields, so a record never holds more than a person can read.

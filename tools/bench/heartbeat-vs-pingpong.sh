@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Measures, in one run on this machine, the C TLS ping-pong floor (../shared/bench/pingpong.c) and Legate
+# heartbeats through a release-build manager at the same connection count (DESIGN.md §6).
+# usage: tools/bench/heartbeat-vs-pingpong.sh [CONNECTIONS=1000] [SECONDS=10] [INTERVAL=0]
+#   INTERVAL 0 = every delegate beats again as soon as answered (throughput); 1 = one beat per second each.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+connections="${1:-1000}"
+seconds="${2:-10}"
+interval="${3:-0}"
+shared="${LEGATE_SHARED_DIR:-../shared}"
+work="$(mktemp -d /tmp/legate-bench.XXXXXX)"
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+swift build -c release --product legate-manager >/dev/null
+swift build -c release --product legate-load >/dev/null
+
+if [ -f "$shared/bench/pingpong.c" ] && [ "$interval" = "0" ]; then
+    cc -O2 -o "$work/pingpong" "$shared/bench/pingpong.c" -lssl -lcrypto
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+        -keyout "$work/pp-key.pem" -out "$work/pp-cert.pem" 2>/dev/null
+    port=$((20000 + RANDOM % 20000))
+    "$work/pingpong" server "$port" "$work/pp-cert.pem" "$work/pp-key.pem" & pids+=($!)
+    server=$!
+    for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+    echo "== C ping-pong reference: $connections TLS connections, 1 in flight each, ${seconds} s"
+    "$work/pingpong" client "$port" "$connections" 1 "$seconds" tls "$server"
+    kill "$server" 2>/dev/null || true
+fi
+
+echo "== Legate: $connections delegates, heartbeat interval $interval s, ${seconds} s measured"
+.build/release/legate-manager --port 0 --data-dir "$work/data" --log-level warning >"$work/manager.out" 2>&1 &
+manager=$!
+pids+=($manager)
+for _ in $(seq 100); do grep -q "start a delegate" "$work/manager.out" 2>/dev/null && break; sleep 0.1; done
+address="$(sed -n 's/^Legate manager listening on \([^ ]*\).*/\1/p' "$work/manager.out")"
+account="$(sed -n 's/^  account id: //p' "$work/manager.out")"
+token="$(sed -n 's/^  default delegate token (shown once, store it now): //p' "$work/manager.out")"
+ca="$(sed -n 's/^  CA file (dev certificate): //p' "$work/manager.out")"
+LEGATE_MANAGER="$address" LEGATE_ACCOUNT_ID="$account" LEGATE_DELEGATE_TOKEN="$token" LEGATE_CA_FILE="$ca" \
+    .build/release/legate-load --delegates "$connections" --heartbeat-interval "$interval" --duration "$seconds" \
+    --server-pid "$manager" "${@:4}"
