@@ -113,3 +113,26 @@ struct ProtoRuntimeTests {
         #expect(request.protoBytes().count == request.encodedSize)
     }
 }
+
+@Suite("UTF-8 validation agrees with the standard library")
+struct UTF8ValidationTests {
+    @Test func randomAndEdgeSequences() {
+        var rng = SplitMix64(state: 0x0075_7466_0008)
+        let interesting: [UInt8] = [0x00, 0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xee, 0xef,
+                                    0xf0, 0xf4, 0xf5, 0xff, 0x9f, 0xa0, 0x8f, 0x90]
+        for round in 0..<20_000 {
+            let length = Int(rng.next() % 12)
+            let bytes = (0..<length).map { _ in
+                round % 2 == 0 ? interesting[Int(rng.next() % UInt64(interesting.count))] : UInt8(truncatingIfNeeded: rng.next())
+            }
+            let expected = String(validating: bytes, as: UTF8.self)
+            let message = [0x12, UInt8(length)] + bytes
+            switch Result(catching: { () throws(WireError) in try Status(protoBytes: message) }) {
+            case .success(let status): #expect(status.message == expected, "bytes \(bytes)")
+            case .failure(let error):
+                #expect(expected == nil, "bytes \(bytes)")
+                #expect(error == .invalidUTF8(offset: 2, field: 2))
+            }
+        }
+    }
+}
