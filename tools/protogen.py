@@ -294,8 +294,10 @@ def gen_message(name, doc, fields, enums):
     o += ["        return size", "    }"]
     for label, ftype, kind, swift, wire, numeric, prop, number, _, _ in infos:
         if label == "repeated" and numeric:
+            body = ("values.count * 8" if wire == "fixed64"
+                    else f"values.reduce(0) {{ $0 + {size_expr(ftype, wire, '$1')} }}")
             o += ["", f"    private static func {prop}BodySize(_ values: [{swift}]) -> Int {{",
-                  f"        values.reduce(0) {{ $0 + {size_expr(ftype, wire, '$1')} }}", "    }"]
+                  f"        {body}", "    }"]
     o += ["}", ""]
     return o
 
