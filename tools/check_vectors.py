@@ -27,9 +27,14 @@ TYPES = {"uint32": FDP.TYPE_UINT32, "uint64": FDP.TYPE_UINT64, "int32": FDP.TYPE
 FRAME_TYPES = range(1, 11)
 
 
-def message_classes():
-    """Returns {message name: Python class} built from Proto/legate.proto."""
-    package, enums, messages = protogen.parse(protogen.PROTO.read_text())
+# protogen's every-field-kind message, as Tests/LegateWireTests/GeneratorCoverageTests.swift encodes it.
+COVERAGE_HEX = ("0a0401ac0200120bffffffffffffffffff0105190000000000000080220201022a0b08f9ffffffffffffffff01"
+                "3200320208033a020109420201004a08000000000000f83f520052010958016004")
+
+
+def message_classes(text=None):
+    """Returns {message name: Python class} built from Proto/legate.proto (or the given proto text)."""
+    package, enums, messages = protogen.parse(protogen.PROTO.read_text() if text is None else text)
     enum_names = {e[0] for e in enums}
     fdp = descriptor_pb2.FileDescriptorProto(name="legate.proto", package=package, syntax="proto3")
     for name, _, values in enums:
@@ -113,6 +118,13 @@ def main():
                 print(f"FAIL {name} #{vector['id']} ({vector['comment']}): {problem}")
             else:
                 passed += 1
+    coverage = message_classes(protogen.COVERAGE_PROTO)["AllKinds"]
+    data = bytes.fromhex(COVERAGE_HEX)
+    if coverage.FromString(data).SerializeToString(deterministic=True) == data:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL protogen coverage message: Python re-encodes AllKinds differently")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
