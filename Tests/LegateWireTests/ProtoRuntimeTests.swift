@@ -136,3 +136,45 @@ struct UTF8ValidationTests {
         }
     }
 }
+
+/// A recursive test-only message, to prove the nesting limit.
+private struct Node: ProtoMessage {
+    var children: [Node] = []
+
+    mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader) throws(WireError) -> Bool {
+        guard number == 1, wireType == .lengthDelimited else { return false }
+        children.append(try reader.readMessage(Node.self))
+        return true
+    }
+
+    func encode(to writer: inout ProtoWriter) {
+        for child in children {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(child)
+        }
+    }
+
+    var encodedSize: Int {
+        children.reduce(0) { $0 + ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize($1.encodedSize) }
+    }
+
+    static func chain(depth: Int) -> Node {
+        var node = Node()
+        for _ in 0..<depth { node = Node(children: [node]) }
+        return node
+    }
+}
+
+@Suite("Embedded message nesting limit")
+struct NestingTests {
+    @Test func atTheLimitDecodes() throws {
+        let chain = Node.chain(depth: ProtoReader.maxDepth)
+        #expect(try Node(protoBytes: chain.protoBytes()) == chain)
+    }
+
+    @Test func aboveTheLimitIsRefused() {
+        let bytes = Node.chain(depth: ProtoReader.maxDepth + 1).protoBytes()
+        #expect(throws: WireError.nestingTooDeep(limit: 64)) { try Node(protoBytes: bytes) }
+        #expect(WireError.nestingTooDeep(limit: 64).status == .invalidArgument)
+    }
+}
