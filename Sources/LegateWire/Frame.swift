@@ -92,6 +92,7 @@ public enum FrameEncoder {
     }
 
     /// Appends a frame whose payload is `message`, encoded straight into `buffer` with no intermediate array.
+    @inlinable
     public static func encode(
         _ type: FrameType, method: UInt16, streamID: UInt32, message: some ProtoMessage, into buffer: inout [UInt8]
     ) {
@@ -106,7 +107,8 @@ public enum FrameEncoder {
         swap(&writer.bytes, &buffer)
     }
 
-    private static func writeHeader(
+    @usableFromInline
+    static func writeHeader(
         length: UInt32, type: FrameType, flags: UInt8, method: UInt16, streamID: UInt32, into buffer: inout [UInt8]
     ) {
         buffer.append(UInt8(truncatingIfNeeded: length >> 24))

@@ -25,10 +25,13 @@ public struct FrameDecoder: Sendable {
         buffer.append(contentsOf: bytes)
     }
 
-    /// Appends bytes read from the connection.
+    /// Appends bytes read from the connection (contiguous collections take the raw-buffer path).
+    @inlinable
     public mutating func append(contentsOf bytes: some Collection<UInt8>) {
-        compactIfUseful()
-        buffer.append(contentsOf: bytes)
+        let appended: Void? = bytes.withContiguousStorageIfAvailable { self.append(UnsafeRawBufferPointer($0)) }
+        if appended == nil {
+            Array(bytes).withUnsafeBytes { self.append($0) }
+        }
     }
 
     /// The next complete frame, or nil when more bytes are needed (nothing is consumed then).

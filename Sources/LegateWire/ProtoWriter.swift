@@ -24,6 +24,7 @@ public protocol ProtoMessage: Sendable, Equatable {
 
 extension ProtoMessage {
     /// Decodes a message from its wire bytes; unknown fields are skipped.
+    @inlinable
     public init(protoBytes bytes: some Collection<UInt8>) throws(WireError) {
         let result = bytes.withContiguousStorageIfAvailable { buffer -> Result<Self, WireError> in
             Self.decodeResult(UnsafeRawBufferPointer(buffer))
@@ -37,11 +38,13 @@ extension ProtoMessage {
     }
 
     /// Decodes a message from raw bytes; unknown fields are skipped.
+    @inlinable
     public init(protoBytes bytes: UnsafeRawBufferPointer) throws(WireError) {
         self = try Self.decodeResult(bytes).get()
     }
 
     /// Decodes a message from the reader's remaining bytes (used for embedded messages).
+    @inlinable
     public init(reader: inout ProtoReader) throws(WireError) {
         self.init()
         while let (number, wireType) = try reader.readTag() {
@@ -52,6 +55,7 @@ extension ProtoMessage {
     }
 
     /// The canonical wire bytes of this message.
+    @inlinable
     public func protoBytes() -> [UInt8] {
         var writer = ProtoWriter()
         writer.bytes.reserveCapacity(encodedSize)
@@ -59,7 +63,8 @@ extension ProtoMessage {
         return writer.bytes
     }
 
-    private static func decodeResult(_ buffer: UnsafeRawBufferPointer) -> Result<Self, WireError> {
+    @usableFromInline
+    static func decodeResult(_ buffer: UnsafeRawBufferPointer) -> Result<Self, WireError> {
         var reader = ProtoReader(buffer)
         do throws(WireError) {
             return .success(try Self(reader: &reader))

@@ -1,4 +1,0 @@
-import Testing
-@testable import LegateWire
-
-@Test func moduleBuilds() {}
