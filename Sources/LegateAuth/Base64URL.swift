@@ -27,6 +27,7 @@ enum Base64URL {
     {
         let count = input.count
         guard let total = Self.decodedCount(count) else {
+            try Self.fail(input, from: 0, segment: segment)
             throw .invalidBase64URL(segment: segment, offset: count)
         }
         var read = 0

@@ -24,11 +24,11 @@ enum JWTVerifier {
             scratch throws(AuthError) -> VerifiedJWT in
             guard let base = scratch.baseAddress else { throw AuthError.wrongSegmentCount(found: 0) }
             // Layout: [0, 32) signature, [32, 64) computed MAC, [64, ...) header then payload.
-            let signatureCount = try Self.decodeSignature(signatureText, into: base)
-            guard signatureCount == 32 else { throw AuthError.invalidSignatureLength(found: signatureCount) }
             let headerCount = try Base64URL.decode(headerText, into: base + 64, segment: "header")
             let header = UnsafeRawBufferPointer(start: base + 64, count: headerCount)
             let parsed = try Self.parseHeader(header)
+            let signatureCount = try Self.decodeSignature(signatureText, into: base)
+            guard signatureCount == 32 else { throw AuthError.invalidSignatureLength(found: signatureCount) }
             guard let resolved = resolver.resolveKey(keyID: Substring(parsed.keyID)) else {
                 throw AuthError.unknownKeyID(AuthError.clip(parsed.keyID.utf8))
             }
