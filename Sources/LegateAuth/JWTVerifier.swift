@@ -78,19 +78,23 @@ enum JWTVerifier {
             var first = true
             while let key = try scanner.nextKey(first: first) {
                 first = false
-                try seen.insert(key, scanner: scanner)
+                // Known members are checked for repeats by their slot; only unknown names go through `seen`.
                 if scanner.matches(key, "alg") {
+                    if algorithmOK != nil { throw AuthError.duplicateKey(segment: "header", key: "alg") }
                     guard scanner.atString() else { throw AuthError.invalidHeaderType(member: "alg", expected: "a string") }
                     let value = try scanner.readString()
                     algorithmOK = value == "HS256"
                     algorithmText = value
                 } else if scanner.matches(key, "kid") {
+                    if keyID != nil { throw AuthError.duplicateKey(segment: "header", key: "kid") }
                     guard scanner.atString() else { throw AuthError.invalidHeaderType(member: "kid", expected: "a string") }
                     keyID = try scanner.readString()
                 } else if scanner.matches(key, "typ") {
+                    if typ != nil { throw AuthError.duplicateKey(segment: "header", key: "typ") }
                     guard scanner.atString() else { throw AuthError.invalidHeaderType(member: "typ", expected: "a string") }
                     typ = try scanner.readString()
                 } else {
+                    try seen.insert(key, scanner: scanner)
                     if scanner.matches(key, "crit") { hasCrit = true }
                     try scanner.skipValue()
                 }
@@ -117,22 +121,29 @@ enum JWTVerifier {
             var first = true
             while let key = try scanner.nextKey(first: first) {
                 first = false
-                try seen.insert(key, scanner: scanner)
                 if scanner.matches(key, "sub") {
+                    if subject != nil { throw AuthError.duplicateKey(segment: "payload", key: "sub") }
                     subject = try Self.string(&scanner, claim: "sub")
                 } else if scanner.matches(key, "iss") {
+                    if issuer != nil { throw AuthError.duplicateKey(segment: "payload", key: "iss") }
                     issuer = try Self.string(&scanner, claim: "iss")
                 } else if scanner.matches(key, "jti") {
+                    if jwtID != nil { throw AuthError.duplicateKey(segment: "payload", key: "jti") }
                     jwtID = try Self.string(&scanner, claim: "jti")
                 } else if scanner.matches(key, "aud") {
+                    if audience != nil { throw AuthError.duplicateKey(segment: "payload", key: "aud") }
                     audience = try Self.audience(&scanner)
                 } else if scanner.matches(key, "iat") {
+                    if issuedAt != nil { throw AuthError.duplicateKey(segment: "payload", key: "iat") }
                     issuedAt = try Self.integer(&scanner, claim: "iat")
                 } else if scanner.matches(key, "nbf") {
+                    if notBefore != nil { throw AuthError.duplicateKey(segment: "payload", key: "nbf") }
                     notBefore = try Self.integer(&scanner, claim: "nbf")
                 } else if scanner.matches(key, "exp") {
+                    if expiresAt != nil { throw AuthError.duplicateKey(segment: "payload", key: "exp") }
                     expiresAt = try Self.integer(&scanner, claim: "exp")
                 } else {
+                    try seen.insert(key, scanner: scanner)
                     try scanner.skipValue()
                 }
             }
