@@ -54,6 +54,14 @@ var mac = [UInt8](repeating: 0, count: 32)
 let bareHMAC = rate(n) { _ = legate_bench_hmac_reused(keyBytes, keyBytes.count, signingInput, signingInput.count, n, &mac) }
 let sha = rate(n) { for _ in 0..<n { legate_sha256(signingInput, signingInput.count, &mac) } }
 let precomputed = rate(n) { for _ in 0..<n { sink &+= key.authenticationCode(for: signingInput).count } }
+// The real miss path: distinct tokens through verify() (lookup, verify, insert; evicts beyond capacity).
+let fresh = (0..<100_000).map { index in
+    var c = claims
+    c.jwtID = "jti-\(index)"
+    return JWTMinter.mint(claims: c, keyID: token.id, key: key)
+}
+let missValidator = JWTValidator(policy: .defaults(audience: "legate-manager.example.internal"), resolver: resolver)
+let miss = Double(fresh.count) / seconds { for jwt in fresh { if (try? missValidator.verify(jwt, now: now)) == nil { sink &+= 1 } } }
 let half = n / 2
 let cold2 = rateTwoThreads(half) { _ = try? validator.verifyUncached(jwt, now: now) }
 let cached2 = rateTwoThreads(half) { _ = try? validator.verify(jwt, now: now) }
@@ -65,6 +73,7 @@ func show(_ label: String, _ perSecond: Double) {
 print("legate-bench: HS256 JWT of \(jwt.utf8.count) bytes, signing input \(signingInput.count) bytes, \(n) iterations")
 show("cold verify (verifyUncached), 1 thread", cold)
 show("cached verify (verify, hit), 1 thread", cached)
+show("first-seen verify via verify() (miss+insert)", miss)
 show("bare HMAC-SHA256, reused HMAC_CTX (OpenSSL)", bareHMAC)
 show("HMAC-SHA256, precomputed pads (HMACKey)", precomputed)
 show("SHA-256 over the signing input", sha)
