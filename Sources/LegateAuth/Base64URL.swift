@@ -27,22 +27,29 @@ enum Base64URL {
     {
         let count = input.count
         guard let total = Self.decodedCount(count) else {
+            try Self.fail(input, from: 0, segment: segment)
             throw .invalidBase64URL(segment: segment, offset: count)
         }
         var read = 0
         var written = 0
-        try Self.table.withUnsafeBufferPointer { t throws(AuthError) in
-        while read + 4 <= count {
-            let a = UInt32(t[Int(input[read])]), b = UInt32(t[Int(input[read + 1])])
-            let c = UInt32(t[Int(input[read + 2])]), d = UInt32(t[Int(input[read + 3])])
-            if (a | b | c | d) & 0xc0 != 0 { try Self.fail(input, from: read, segment: segment) }
-            let word = (a << 18) | (b << 12) | (c << 6) | d
-            out[written] = UInt8(truncatingIfNeeded: word >> 16)
-            out[written + 1] = UInt8(truncatingIfNeeded: word >> 8)
-            out[written + 2] = UInt8(truncatingIfNeeded: word)
-            read += 4
-            written += 3
-        }
+        if let source = input.baseAddress?.assumingMemoryBound(to: UInt8.self) {
+            var bad: UInt32 = 0
+            Self.table.withUnsafeBufferPointer { table in
+                guard let t = table.baseAddress else { return }
+                while read + 4 <= count {
+                    let a = UInt32(t[Int(source[read])]), b = UInt32(t[Int(source[read + 1])])
+                    let c = UInt32(t[Int(source[read + 2])]), d = UInt32(t[Int(source[read + 3])])
+                    // Invalid characters map to 0xff; remember and report after the loop.
+                    bad |= a | b | c | d
+                    let word = (a << 18) | (b << 12) | (c << 6) | d
+                    out[written] = UInt8(truncatingIfNeeded: word >> 16)
+                    out[written + 1] = UInt8(truncatingIfNeeded: word >> 8)
+                    out[written + 2] = UInt8(truncatingIfNeeded: word)
+                    read += 4
+                    written += 3
+                }
+            }
+            if bad & 0xc0 != 0 { try Self.fail(input, from: 0, segment: segment) }
         }
         let rest = count - read
         if rest > 0 {

@@ -11,9 +11,11 @@ public final class HMACKey: @unchecked Sendable {
     public init(keyBytes: some Collection<UInt8>) {
         let size = legate_hmac_sha256_state_size()
         self.state = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
-        let bytes = Array(keyBytes)
-        bytes.withUnsafeBufferPointer { buffer in
+        var bytes = Array(keyBytes)
+        bytes.withUnsafeMutableBufferPointer { buffer in
             legate_hmac_sha256_prepare(self.state, buffer.baseAddress, buffer.count)
+            // Wipe the temporary copy of the key before the array is freed.
+            if let base = buffer.baseAddress { OPENSSL_cleanse(base, buffer.count) }
         }
     }
 

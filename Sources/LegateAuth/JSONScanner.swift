@@ -83,25 +83,45 @@ struct JSONScanner {
 
     /// Reads a string value (escapes decoded, UTF-8 validated).
     mutating func readString() throws(AuthError) -> String {
-        guard self.peek() == UInt8(ascii: "\"") else { throw self.fail("expected a string") }
-        self.index += 1
-        let start = self.index
+        guard self.peek() == UInt8(ascii: "\""), let base = self.bytes.baseAddress else {
+            throw self.fail("expected a string")
+        }
+        let count = self.bytes.count
+        let start = self.index + 1
+        // Local cursor over a raw pointer: keeps the loop in registers.
+        let pointer = base.assumingMemoryBound(to: UInt8.self)
+        var index = start
         var hasEscape = false
         var highBits: UInt8 = 0
-        while self.index < self.bytes.count {
-            let b = self.bytes[self.index]
-            highBits |= b
-            if b == UInt8(ascii: "\"") { break }
-            if b < 0x20 { throw self.fail("control character in string") }
-            if b == UInt8(ascii: "\\") {
-                hasEscape = true
-                self.index += 1
-            }
-            self.index += 1
+        var lowest: UInt8 = 0xff
+        // SWAR fast path: skip 8 plain bytes at a time (no quote, backslash, control or non-ASCII byte).
+        let raw8 = UnsafeRawPointer(pointer)
+        while index + 8 <= count {
+            let w = raw8.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let high: UInt64 = 0x8080_8080_8080_8080
+            let quote = w ^ (ones &* 0x22)
+            let slash = w ^ (ones &* 0x5c)
+            let special = ((quote &- ones) & ~quote) | ((slash &- ones) & ~slash) | ((w &- ones &* 0x20) & ~w) | w
+            if special & high != 0 { break }
+            index += 8
         }
-        guard self.index < self.bytes.count else { throw self.fail("unterminated string") }
-        let raw = UnsafeRawBufferPointer(rebasing: self.bytes[start..<self.index])
-        self.index += 1
+        while index < count {
+            let b = pointer[index]
+            if b == 0x22 { break }
+            highBits |= b
+            lowest = min(lowest, b)
+            if b == 0x5c {
+                hasEscape = true
+                index += 1
+            }
+            index += 1
+        }
+        self.index = index
+        guard index < count else { throw self.fail("unterminated string") }
+        guard lowest >= 0x20 else { throw self.fail("control character in string") }
+        let raw = UnsafeRawBufferPointer(start: pointer + start, count: index - start)
+        self.index = index + 1
         if !hasEscape {
             // Pure ASCII needs no validation; anything else is checked as UTF-8.
             if highBits & 0x80 == 0 { return String(decoding: raw, as: UTF8.self) }

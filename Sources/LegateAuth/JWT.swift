@@ -162,4 +162,10 @@ public struct VerifiedJWT: Sendable, Equatable {
     public let keyID: String
     /// The verified claims.
     public let claims: JWTClaims
+
+    /// Pairs a key id with its claims (tests and caches).
+    public init(keyID: String, claims: JWTClaims) {
+        self.keyID = keyID
+        self.claims = claims
+    }
 }

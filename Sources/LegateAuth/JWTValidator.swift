@@ -61,7 +61,7 @@ public final class JWTValidator: Sendable {
         shard.state.withLock { state in
             // An eviction that started after we read the epoch and already swept this shard wins.
             guard state.epoch <= epochBefore else { return }
-            if state.entries.count >= capacity { state.makeRoom(now: now, leeway: self.policy.leewaySeconds) }
+            if state.entries.count >= capacity { state.makeRoom(capacity: capacity, now: now, leeway: self.policy.leewaySeconds) }
             state.entries[cacheKey] = entry
         }
         return verified
@@ -166,11 +166,15 @@ struct ShardState: Sendable {
     var entries: [CacheKey: CacheEntry] = [:]
     var epoch: UInt64 = 0
 
-    /// Frees space: expired entries first, else an arbitrary one (bounded memory).
-    mutating func makeRoom(now: Int64, leeway: Int64) {
-        self.entries = self.entries.filter { now < $0.value.verified.claims.expiresAt &+ leeway }
-        if !self.entries.isEmpty && self.entries.count >= self.entries.capacity / 2 {
-            self.entries.remove(at: self.entries.startIndex)
+    /// Frees space in one pass: drops expired entries, then keeps at most 7/8 of `capacity` (bounded memory,
+    /// amortised so a full shard is not rescanned on every insert).
+    mutating func makeRoom(capacity: Int, now: Int64, leeway: Int64) {
+        let target = capacity - max(1, capacity / 8)
+        var kept = 0
+        self.entries = self.entries.filter { element in
+            guard now < element.value.verified.claims.expiresAt &+ leeway, kept < target else { return false }
+            kept += 1
+            return true
         }
     }
 }
@@ -181,8 +185,14 @@ final class CacheShard: Sendable {
 
 /// Registration `jti`s seen within their lifetime (DESIGN.md §4); bounded memory, entries expire with the token.
 public final class ReplayCache: Sendable {
+    struct State {
+        var seen: [String: Int64] = [:]
+        /// Earliest expiry among `seen`; a full cache is only rescanned once something can have expired.
+        var earliestExpiry: Int64 = .max
+    }
+
     private let capacity: Int
-    private let state = Mutex<[String: Int64]>([:])
+    private let state = Mutex(State())
 
     /// A cache holding at most `capacity` live `jti`s.
     public init(capacity: Int = 100_000) { self.capacity = max(1, capacity) }
@@ -190,17 +200,20 @@ public final class ReplayCache: Sendable {
     /// Records `jwtID` until `expiresAt`; false when it is already present (a replay) or, failing closed,
     /// when the cache is full of unexpired entries.
     public func insertIfAbsent(jwtID: String, expiresAt: Int64, now: Int64) -> Bool {
-        self.state.withLock { seen in
-            if let existing = seen[jwtID], existing > now { return false }
-            if seen.count >= self.capacity {
-                seen = seen.filter { $0.value > now }
-                if seen.count >= self.capacity { return false }
+        self.state.withLock { state in
+            if let existing = state.seen[jwtID], existing > now { return false }
+            if state.seen.count >= self.capacity {
+                guard state.earliestExpiry <= now else { return false }
+                state.seen = state.seen.filter { $0.value > now }
+                state.earliestExpiry = state.seen.values.min() ?? .max
+                if state.seen.count >= self.capacity { return false }
             }
-            seen[jwtID] = expiresAt
+            state.seen[jwtID] = expiresAt
+            state.earliestExpiry = min(state.earliestExpiry, expiresAt)
             return true
         }
     }
 
     /// Number of remembered ids.
-    public var count: Int { self.state.withLock { $0.count } }
+    public var count: Int { self.state.withLock { $0.seen.count } }
 }

@@ -7,28 +7,38 @@ enum JWTVerifier {
         guard token.count <= policy.maxTokenBytes else {
             throw .jwtTooLarge(bytes: token.count, limit: policy.maxTokenBytes)
         }
-        var firstDot = -1
-        var secondDot = -1
-        var dots = 0
-        for index in 0..<token.count where token[index] == UInt8(ascii: ".") {
-            dots += 1
-            if dots == 1 { firstDot = index } else if dots == 2 { secondDot = index }
+        // Find the first dot forwards and the last one backwards; a dot in between makes the payload fail
+        // base64url decoding, and only then are the dots counted to report the segment count.
+        var firstDot = 0
+        while firstDot < token.count, token[firstDot] != UInt8(ascii: ".") { firstDot += 1 }
+        var secondDot = token.count - 1
+        while secondDot > firstDot, token[secondDot] != UInt8(ascii: ".") { secondDot -= 1 }
+        guard firstDot < token.count, secondDot > firstDot else {
+            throw .wrongSegmentCount(found: firstDot < token.count ? 2 : 1)
         }
-        guard dots == 2 else { throw .wrongSegmentCount(found: dots + 1) }
         let headerText = UnsafeRawBufferPointer(rebasing: token[0..<firstDot])
         let payloadText = UnsafeRawBufferPointer(rebasing: token[(firstDot + 1)..<secondDot])
         let signatureText = UnsafeRawBufferPointer(rebasing: token[(secondDot + 1)...])
         let signingInput = UnsafeRawBufferPointer(rebasing: token[0..<secondDot])
-        let scratchBytes = token.count + 64
+        let scratchBytes = token.count + 72
         return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: scratchBytes) {
             scratch throws(AuthError) -> VerifiedJWT in
             guard let base = scratch.baseAddress else { throw AuthError.wrongSegmentCount(found: 0) }
             // Layout: [0, 32) signature, [32, 64) computed MAC, [64, ...) header then payload.
+            // The payload is base64url-decoded first (bounded, not interpreted) so a stray dot is reported as a
+            // segment count; its JSON is parsed only after the HMAC matched.
+            let payloadStart = base + 64 + (Base64URL.decodedCount(headerText.count) ?? 0) + 3
+            let payloadCount: Int
+            do throws(AuthError) {
+                payloadCount = try Base64URL.decode(payloadText, into: payloadStart, segment: "payload")
+            } catch {
+                let dots = payloadText.reduce(0) { $0 + ($1 == UInt8(ascii: ".") ? 1 : 0) }
+                throw dots > 0 ? AuthError.wrongSegmentCount(found: dots + 3) : error
+            }
+            let headerCount = try Base64URL.decode(headerText, into: base + 64, segment: "header")
+            let parsed = try Self.parseHeader(UnsafeRawBufferPointer(start: base + 64, count: headerCount))
             let signatureCount = try Self.decodeSignature(signatureText, into: base)
             guard signatureCount == 32 else { throw AuthError.invalidSignatureLength(found: signatureCount) }
-            let headerCount = try Base64URL.decode(headerText, into: base + 64, segment: "header")
-            let header = UnsafeRawBufferPointer(start: base + 64, count: headerCount)
-            let parsed = try Self.parseHeader(header)
             guard let resolved = resolver.resolveKey(keyID: Substring(parsed.keyID)) else {
                 throw AuthError.unknownKeyID(AuthError.clip(parsed.keyID.utf8))
             }
@@ -36,8 +46,6 @@ enum JWTVerifier {
             guard ConstantTime.equals(UnsafeRawBufferPointer(start: base, count: 32),
                                       UnsafeRawBufferPointer(start: base + 32, count: 32))
             else { throw AuthError.signatureMismatch }
-            let payloadStart = base + 64 + headerCount
-            let payloadCount = try Base64URL.decode(payloadText, into: payloadStart, segment: "payload")
             let claims = try Self.parseClaims(UnsafeRawBufferPointer(start: payloadStart, count: payloadCount))
             try Self.check(claims, now: now, policy: policy, accountID: resolved.accountID)
             return VerifiedJWT(keyID: parsed.keyID, claims: claims)
@@ -70,19 +78,23 @@ enum JWTVerifier {
             var first = true
             while let key = try scanner.nextKey(first: first) {
                 first = false
-                try seen.insert(key, scanner: scanner)
+                // Known members are checked for repeats by their slot; only unknown names go through `seen`.
                 if scanner.matches(key, "alg") {
+                    if algorithmOK != nil { throw AuthError.duplicateKey(segment: "header", key: "alg") }
                     guard scanner.atString() else { throw AuthError.invalidHeaderType(member: "alg", expected: "a string") }
                     let value = try scanner.readString()
                     algorithmOK = value == "HS256"
                     algorithmText = value
                 } else if scanner.matches(key, "kid") {
+                    if keyID != nil { throw AuthError.duplicateKey(segment: "header", key: "kid") }
                     guard scanner.atString() else { throw AuthError.invalidHeaderType(member: "kid", expected: "a string") }
                     keyID = try scanner.readString()
                 } else if scanner.matches(key, "typ") {
+                    if typ != nil { throw AuthError.duplicateKey(segment: "header", key: "typ") }
                     guard scanner.atString() else { throw AuthError.invalidHeaderType(member: "typ", expected: "a string") }
                     typ = try scanner.readString()
                 } else {
+                    try seen.insert(key, scanner: scanner)
                     if scanner.matches(key, "crit") { hasCrit = true }
                     try scanner.skipValue()
                 }
@@ -109,22 +121,29 @@ enum JWTVerifier {
             var first = true
             while let key = try scanner.nextKey(first: first) {
                 first = false
-                try seen.insert(key, scanner: scanner)
                 if scanner.matches(key, "sub") {
+                    if subject != nil { throw AuthError.duplicateKey(segment: "payload", key: "sub") }
                     subject = try Self.string(&scanner, claim: "sub")
                 } else if scanner.matches(key, "iss") {
+                    if issuer != nil { throw AuthError.duplicateKey(segment: "payload", key: "iss") }
                     issuer = try Self.string(&scanner, claim: "iss")
                 } else if scanner.matches(key, "jti") {
+                    if jwtID != nil { throw AuthError.duplicateKey(segment: "payload", key: "jti") }
                     jwtID = try Self.string(&scanner, claim: "jti")
                 } else if scanner.matches(key, "aud") {
+                    if audience != nil { throw AuthError.duplicateKey(segment: "payload", key: "aud") }
                     audience = try Self.audience(&scanner)
                 } else if scanner.matches(key, "iat") {
+                    if issuedAt != nil { throw AuthError.duplicateKey(segment: "payload", key: "iat") }
                     issuedAt = try Self.integer(&scanner, claim: "iat")
                 } else if scanner.matches(key, "nbf") {
+                    if notBefore != nil { throw AuthError.duplicateKey(segment: "payload", key: "nbf") }
                     notBefore = try Self.integer(&scanner, claim: "nbf")
                 } else if scanner.matches(key, "exp") {
+                    if expiresAt != nil { throw AuthError.duplicateKey(segment: "payload", key: "exp") }
                     expiresAt = try Self.integer(&scanner, claim: "exp")
                 } else {
+                    try seen.insert(key, scanner: scanner)
                     try scanner.skipValue()
                 }
             }
