@@ -166,6 +166,8 @@ public final class Connection: @unchecked Sendable {
                 return
             }
             self.process(UnsafeRawBufferPointer(rebasing: self.loop.readBuffer[0..<count]))
+            // A short read drained the socket: skip the read that would only return EAGAIN.
+            if count < self.loop.readBuffer.count { break }
         }
         if self.state != .closed { self.flushOutput() }
     }
