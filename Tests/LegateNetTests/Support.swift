@@ -35,6 +35,7 @@ final class Recorder: ConnectionHandler, @unchecked Sendable {
         var closeError: NetError?
         var active = false
         var alpn: String?
+        var peerSubject: String?
     }
 
     let echo: Bool
@@ -78,9 +79,11 @@ final class Recorder: ConnectionHandler, @unchecked Sendable {
 
     func connectionActive(_ connection: Connection) {
         let alpn = connection.negotiatedALPN
+        let subject = connection.peerCertificateSubject
         self.state.withLock {
             $0.active = true
             $0.alpn = alpn
+            $0.peerSubject = subject
         }
         self.activeSignal.signal()
         self.onActive?(self, connection)
