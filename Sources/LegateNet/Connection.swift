@@ -29,6 +29,9 @@ public final class Connection: @unchecked Sendable {
     var state: State
     private var readSource: DispatchSourceRead?
     private var writeSource: DispatchSourceWrite?
+    /// The write source is created once and then suspended/resumed, never cancelled before close:
+    /// cancelling one source on an fd while another is registered loses events in libdispatch on Linux.
+    private var writeSourceResumed = false
     private var liveSources = 0
     private var sentOffset = 0
     private var pendingPlaintext: [UInt8] = []
@@ -234,8 +237,7 @@ public final class Connection: @unchecked Sendable {
             // Drained: release the buffer so idle connections hold no output memory.
             self.tls.output = []
             self.sentOffset = 0
-            self.writeSource?.cancel()
-            self.writeSource = nil
+            self.pauseWriteSource()
             self.writeTimer?.cancel()
             self.writeTimer = nil
         } else {
@@ -262,13 +264,25 @@ public final class Connection: @unchecked Sendable {
         if self.state == .active { self.handler?.connectionWritabilityChanged(self) }
     }
 
+    private func pauseWriteSource() {
+        guard let source = self.writeSource, self.writeSourceResumed else { return }
+        source.suspend()
+        self.writeSourceResumed = false
+    }
+
     private func ensureWriteSource() {
-        guard self.writeSource == nil, self.state != .closed else { return }
+        guard self.state != .closed else { return }
+        if let source = self.writeSource {
+            if !self.writeSourceResumed {
+                self.writeSourceResumed = true
+                source.resume()
+            }
+            return
+        }
         let source = DispatchSource.makeWriteSource(fileDescriptor: self.fd, queue: self.loop.queue)
         source.setEventHandler { [unowned self] in
             if self.state == .connecting {
-                self.writeSource?.cancel()
-                self.writeSource = nil
+                self.pauseWriteSource()
                 self.connectFinished()
             } else {
                 self.flushOutput()
@@ -277,6 +291,7 @@ public final class Connection: @unchecked Sendable {
         source.setCancelHandler { [self] in self.sourceCancelled() }
         self.liveSources += 1
         self.writeSource = source
+        self.writeSourceResumed = true
         source.resume()
     }
 
@@ -352,7 +367,11 @@ public final class Connection: @unchecked Sendable {
         self.tls.output = []
         self.pendingPlaintext = []
         self.readSource?.cancel()
-        self.writeSource?.cancel()
+        if let source = self.writeSource {
+            if !self.writeSourceResumed { source.resume() }  // a suspended source never runs its cancel handler
+            self.writeSourceResumed = true
+            source.cancel()
+        }
         self.readSource = nil
         self.writeSource = nil
         if self.liveSources == 0 { _ = Glibc.close(self.fd) }
