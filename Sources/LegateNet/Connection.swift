@@ -81,6 +81,9 @@ public final class Connection: @unchecked Sendable {
     /// Client side: wait for the non-blocking connect, then send the ClientHello.
     func startConnecting() {
         self.armHandshakeTimer()
+        // Register the read source first, as on the server side: adding a read source to an fd whose write
+        // source just fired was seen to lose its events in libdispatch on Linux.
+        self.startReading()
         self.ensureWriteSource()
     }
 
@@ -110,7 +113,6 @@ public final class Connection: @unchecked Sendable {
             return
         }
         self.state = .handshaking
-        self.startReading()
         self.handleTLS(self.tls.handshake(feeding: UnsafeRawBufferPointer(start: nil, count: 0)))
         self.flushOutput()
     }
@@ -118,6 +120,11 @@ public final class Connection: @unchecked Sendable {
     // MARK: - Reading
 
     private func readable() {
+        if self.state == .connecting {
+            // Readable before writable: the connect failed or the peer already answered.
+            self.pauseWriteSource()
+            self.connectFinished()
+        }
         var rounds = 0
         while rounds < 16, self.state != .closed {
             rounds += 1

@@ -59,4 +59,30 @@ import Testing
         }
         #expect(serverSide.snapshot.active == false)
     }
+
+    @Test func writesDuringReceiveAreCoalescedIntoOneRecord() throws {
+        let files = try makeCertificates()
+        let recorders = ServerRecorders {
+            let recorder = Recorder()
+            recorder.tripleReply = true
+            return recorder
+        }
+        let listener = Listener(host: "127.0.0.1", port: 0, tls: try serverContext(files),
+                                group: EventLoopGroup(loopCount: 1), limits: .defaults, maxConnections: 10,
+                                makeHandler: recorders.handlerFactory)
+        let port = try listener.start()
+        defer { listener.stop() }
+        let recorder = Recorder(expectBytes: 13)
+        guard case .success(let connection) = connectSync(port: port, tls: try clientContext(files),
+                                                          loop: EventLoop(), handler: recorder)
+        else {
+            Issue.record("connect failed")
+            return
+        }
+        connection.loop.execute { connection.write(Array("go".utf8)) }
+        #expect(wait(recorder.receivedSignal))
+        #expect(recorder.snapshot.received == Array("one-two-three".utf8))
+        // One SSL_write -> one TLS record -> one plaintext chunk on the client.
+        #expect(recorder.snapshot.chunks == 1)
+    }
 }

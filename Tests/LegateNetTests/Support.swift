@@ -36,9 +36,12 @@ final class Recorder: ConnectionHandler, @unchecked Sendable {
         var active = false
         var alpn: String?
         var peerSubject: String?
+        var chunks = 0
     }
 
     let echo: Bool
+    /// Answer each received call with three separate writes (to observe coalescing).
+    var tripleReply = false
     let expectBytes: Int
     let onActive: (@Sendable (Recorder, Connection) -> Void)?
     let activeSignal = DispatchSemaphore(value: 0)
@@ -91,8 +94,12 @@ final class Recorder: ConnectionHandler, @unchecked Sendable {
 
     func connection(_ connection: Connection, received bytes: UnsafeRawBufferPointer) {
         if self.echo { connection.write(bytes) }
+        if self.tripleReply {
+            for part in ["one-", "two-", "three"] { connection.write(Array(part.utf8)) }
+        }
         let total = self.state.withLock {
             $0.received.append(contentsOf: bytes)
+            $0.chunks += 1
             return $0.received.count
         }
         if self.expectBytes > 0, total >= self.expectBytes, total - bytes.count < self.expectBytes {
