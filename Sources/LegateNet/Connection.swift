@@ -5,41 +5,6 @@ internal import Synchronization
 internal import Glibc
 #endif
 
-/// Per-connection limits (DESIGN.md §7: slow or silent peers cannot hold resources).
-public struct ConnectionLimits: Sendable, Equatable {
-    /// Connect + TLS handshake must finish within this (default 10 s).
-    public var handshakeTimeout: Duration = .seconds(10)
-    /// Above this many unsent bytes the connection reports not writable (default 256 KiB); 4x this closes it.
-    public var maxBufferedWriteBytes: Int = 256 << 10
-    /// A peer that does not read our pending output for this long is closed (default 30 s).
-    public var writeTimeout: Duration = .seconds(30)
-    /// 10 s handshake, 256 KiB write buffer (1 MiB hard cap), 30 s write timeout.
-    public static let defaults = ConnectionLimits()
-
-    /// Builds limits; every argument defaults to `defaults`.
-    public init(handshakeTimeout: Duration = .seconds(10), maxBufferedWriteBytes: Int = 256 << 10,
-                writeTimeout: Duration = .seconds(30)) {
-        self.handshakeTimeout = handshakeTimeout
-        self.maxBufferedWriteBytes = maxBufferedWriteBytes
-        self.writeTimeout = writeTimeout
-    }
-
-    /// Output beyond this closes the connection with `.writeBufferOverflow`.
-    var hardWriteCap: Int { self.maxBufferedWriteBytes.multipliedReportingOverflow(by: 4).partialValue }
-}
-
-/// Receives a connection's events; every call happens on `connection.loop`.
-public protocol ConnectionHandler: AnyObject {
-    /// The TLS handshake finished; the connection is writable.
-    func connectionActive(_ connection: Connection)
-    /// Decrypted bytes from the peer, valid only during the call.
-    func connection(_ connection: Connection, received bytes: UnsafeRawBufferPointer)
-    /// `connection.isWritable` changed.
-    func connectionWritabilityChanged(_ connection: Connection)
-    /// The connection closed; called exactly once (nil = orderly). Not called when a client connect fails.
-    func connectionClosed(_ connection: Connection, error: NetError?)
-}
-
 private let connectionIDs = Atomic<UInt64>(0)
 
 /// One TLS connection: moves bytes between its socket and its TLSSession and calls its handler.
@@ -64,6 +29,9 @@ public final class Connection: @unchecked Sendable {
     var state: State
     private var readSource: DispatchSourceRead?
     private var writeSource: DispatchSourceWrite?
+    /// The write source is created once and then suspended/resumed, never cancelled before close:
+    /// cancelling one source on an fd while another is registered loses events in libdispatch on Linux.
+    private var writeSourceResumed = false
     private var liveSources = 0
     private var sentOffset = 0
     private var pendingPlaintext: [UInt8] = []
@@ -113,6 +81,9 @@ public final class Connection: @unchecked Sendable {
     /// Client side: wait for the non-blocking connect, then send the ClientHello.
     func startConnecting() {
         self.armHandshakeTimer()
+        // Register the read source first, as on the server side: adding a read source to an fd whose write
+        // source just fired was seen to lose its events in libdispatch on Linux.
+        self.startReading()
         self.ensureWriteSource()
     }
 
@@ -142,7 +113,6 @@ public final class Connection: @unchecked Sendable {
             return
         }
         self.state = .handshaking
-        self.startReading()
         self.handleTLS(self.tls.handshake(feeding: UnsafeRawBufferPointer(start: nil, count: 0)))
         self.flushOutput()
     }
@@ -150,6 +120,11 @@ public final class Connection: @unchecked Sendable {
     // MARK: - Reading
 
     private func readable() {
+        if self.state == .connecting {
+            // Readable before writable: the connect failed or the peer already answered.
+            self.pauseWriteSource()
+            self.connectFinished()
+        }
         var rounds = 0
         while rounds < 16, self.state != .closed {
             rounds += 1
@@ -166,6 +141,8 @@ public final class Connection: @unchecked Sendable {
                 return
             }
             self.process(UnsafeRawBufferPointer(rebasing: self.loop.readBuffer[0..<count]))
+            // A short read drained the socket: skip the read that would only return EAGAIN.
+            if count < self.loop.readBuffer.count { break }
         }
         if self.state != .closed { self.flushOutput() }
     }
@@ -267,8 +244,7 @@ public final class Connection: @unchecked Sendable {
             // Drained: release the buffer so idle connections hold no output memory.
             self.tls.output = []
             self.sentOffset = 0
-            self.writeSource?.cancel()
-            self.writeSource = nil
+            self.pauseWriteSource()
             self.writeTimer?.cancel()
             self.writeTimer = nil
         } else {
@@ -295,13 +271,25 @@ public final class Connection: @unchecked Sendable {
         if self.state == .active { self.handler?.connectionWritabilityChanged(self) }
     }
 
+    private func pauseWriteSource() {
+        guard let source = self.writeSource, self.writeSourceResumed else { return }
+        source.suspend()
+        self.writeSourceResumed = false
+    }
+
     private func ensureWriteSource() {
-        guard self.writeSource == nil, self.state != .closed else { return }
+        guard self.state != .closed else { return }
+        if let source = self.writeSource {
+            if !self.writeSourceResumed {
+                self.writeSourceResumed = true
+                source.resume()
+            }
+            return
+        }
         let source = DispatchSource.makeWriteSource(fileDescriptor: self.fd, queue: self.loop.queue)
         source.setEventHandler { [unowned self] in
             if self.state == .connecting {
-                self.writeSource?.cancel()
-                self.writeSource = nil
+                self.pauseWriteSource()
                 self.connectFinished()
             } else {
                 self.flushOutput()
@@ -310,6 +298,7 @@ public final class Connection: @unchecked Sendable {
         source.setCancelHandler { [self] in self.sourceCancelled() }
         self.liveSources += 1
         self.writeSource = source
+        self.writeSourceResumed = true
         source.resume()
     }
 
@@ -385,7 +374,11 @@ public final class Connection: @unchecked Sendable {
         self.tls.output = []
         self.pendingPlaintext = []
         self.readSource?.cancel()
-        self.writeSource?.cancel()
+        if let source = self.writeSource {
+            if !self.writeSourceResumed { source.resume() }  // a suspended source never runs its cancel handler
+            self.writeSourceResumed = true
+            source.cancel()
+        }
         self.readSource = nil
         self.writeSource = nil
         if self.liveSources == 0 { _ = Glibc.close(self.fd) }

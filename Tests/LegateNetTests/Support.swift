@@ -35,11 +35,15 @@ final class Recorder: ConnectionHandler, @unchecked Sendable {
         var closeError: NetError?
         var active = false
         var alpn: String?
+        var peerSubject: String?
+        var chunks = 0
     }
 
     let echo: Bool
+    /// Answer each received call with three separate writes (to observe coalescing).
+    var tripleReply = false
     let expectBytes: Int
-    let onActive: (@Sendable (Connection) -> Void)?
+    let onActive: (@Sendable (Recorder, Connection) -> Void)?
     let activeSignal = DispatchSemaphore(value: 0)
     let receivedSignal = DispatchSemaphore(value: 0)
     let closedSignal = DispatchSemaphore(value: 0)
@@ -48,7 +52,7 @@ final class Recorder: ConnectionHandler, @unchecked Sendable {
     private var payloadOffset = 0
     private var closeAfterPayload = false
 
-    init(echo: Bool = false, expectBytes: Int = 0, onActive: (@Sendable (Connection) -> Void)? = nil) {
+    init(echo: Bool = false, expectBytes: Int = 0, onActive: (@Sendable (Recorder, Connection) -> Void)? = nil) {
         self.echo = echo
         self.expectBytes = expectBytes
         self.onActive = onActive
@@ -78,18 +82,24 @@ final class Recorder: ConnectionHandler, @unchecked Sendable {
 
     func connectionActive(_ connection: Connection) {
         let alpn = connection.negotiatedALPN
+        let subject = connection.peerCertificateSubject
         self.state.withLock {
             $0.active = true
             $0.alpn = alpn
+            $0.peerSubject = subject
         }
         self.activeSignal.signal()
-        self.onActive?(connection)
+        self.onActive?(self, connection)
     }
 
     func connection(_ connection: Connection, received bytes: UnsafeRawBufferPointer) {
         if self.echo { connection.write(bytes) }
+        if self.tripleReply {
+            for part in ["one-", "two-", "three"] { connection.write(Array(part.utf8)) }
+        }
         let total = self.state.withLock {
             $0.received.append(contentsOf: bytes)
+            $0.chunks += 1
             return $0.received.count
         }
         if self.expectBytes > 0, total >= self.expectBytes, total - bytes.count < self.expectBytes {
@@ -146,9 +156,25 @@ func connectSync(port: Int, host: String = "127.0.0.1", tls: TLSClientContext, s
     return box.withLock { $0 }
 }
 
+/// Pseudo-random bytes (xorshift64, seeded randomly), fast even in debug builds.
 func randomBytes(_ count: Int) -> [UInt8] {
-    var generator = SystemRandomNumberGenerator()
-    return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    var state = UInt64.random(in: 1...UInt64.max)
+    return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        let raw = UnsafeMutableRawBufferPointer(buffer)
+        var offset = 0
+        while offset < count {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            withUnsafeBytes(of: state) { word in
+                let n = min(8, count - offset)
+                guard let source = word.baseAddress else { return }
+                raw.baseAddress?.advanced(by: offset).copyMemory(from: source, byteCount: n)
+            }
+            offset += 8
+        }
+        initialized = count
+    }
 }
 
 /// A blocking plain TCP socket for hostile-peer tests.
