@@ -179,13 +179,14 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
             self.send(acknowledgement)
             self.onEvent(.approvalDecided(approved: decision.approved, reason: decision.reason))
         case .reconnectLater(let reason, let reconnectAfter):
-            self.connection?.close(flushFirst: true)
+            // Plan first: closing may report `connectionClosed` at once, which must not pick the delay.
             self.planReconnect(reason: "GOAWAY: \(reason)", serverDelay: reconnectAfter)
+            self.connection?.close(flushFirst: true)
         case .stop(let code, let message):
             self.finish(code: code, message: message)
         case .retry(let code, let message):
-            self.connection?.close(flushFirst: true)
             self.planReconnect(reason: "\(code): \(message)", serverDelay: nil)
+            self.connection?.close(flushFirst: true)
         }
     }
 

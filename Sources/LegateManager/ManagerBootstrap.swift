@@ -87,11 +87,8 @@ enum ManagerBootstrap {
             return (certificate, key, nil)
         }
         let directory = configuration.dataDirectory + "/" + self.tlsDirectoryName
-        let ca = directory + "/ca.pem"
-        let certificate = directory + "/server-cert.pem"
-        let key = directory + "/server-key.pem"
-        if [ca, certificate, key].allSatisfy({ FileManager.default.fileExists(atPath: $0) }) {
-            return (certificate, key, ca)
+        if let files = DevCertificates.existing(in: directory) {
+            return (files.certificateFile, files.privateKeyFile, files.caFile)
         }
         try self.makeDirectory(directory)
         do {

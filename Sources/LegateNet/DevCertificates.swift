@@ -19,6 +19,20 @@ public enum DevCertificates {
         public let caKeyFile: String
     }
 
+    /// Where `generate(in:)` puts its files in `directory`.
+    public static func files(in directory: String) -> Files {
+        Files(
+            caFile: directory + "/ca.pem", certificateFile: directory + "/server.pem",
+            privateKeyFile: directory + "/server-key.pem", caKeyFile: directory + "/ca-key.pem")
+    }
+
+    /// The files a previous `generate(in:)` left in `directory`, if all of them are there.
+    public static func existing(in directory: String) -> Files? {
+        let files = Self.files(in: directory)
+        let paths = [files.caFile, files.certificateFile, files.privateKeyFile]
+        return paths.allSatisfy { FileManager.default.fileExists(atPath: $0) } ? files : nil
+    }
+
     /// Makes a CA and a server leaf with the given SANs in `directory` (created if needed).
     public static func generate(in directory: String, hostNames: [String] = ["localhost"],
                                 ipAddresses: [String] = ["127.0.0.1", "::1"], validDays: Int = 365)
@@ -42,9 +56,7 @@ public enum DevCertificates {
             commonName: hostNames.first ?? "legate", key: leafKey, issuer: ca, issuerKey: caKey, isCA: false,
             sans: sans, validDays: validDays)
         defer { X509_free(leaf) }
-        let files = Files(
-            caFile: directory + "/ca.pem", certificateFile: directory + "/server.pem",
-            privateKeyFile: directory + "/server-key.pem", caKeyFile: directory + "/ca-key.pem")
+        let files = Self.files(in: directory)
         try writeCertificate(ca, to: files.caFile)
         try writeKey(caKey, to: files.caKeyFile)
         try writeCertificate(leaf, to: files.certificateFile)

@@ -35,12 +35,15 @@ public final class EventLoop: @unchecked Sendable {
         self.queue.async(execute: work)
     }
 
-    /// Runs `work` on the loop after `delay` unless the returned timer is cancelled first.
+    /// Runs `work` on the loop after `delay` unless the returned timer is cancelled first (discarding it is fine).
     public func schedule(after delay: Duration, _ work: @escaping @Sendable () -> Void) -> ScheduledTimer {
         let source = DispatchSource.makeTimerSource(queue: self.queue)
         let timer = ScheduledTimer(source: source)
-        source.setEventHandler { [weak timer] in
-            guard let timer, timer.fire() else { return }
+        // The handler holds the timer strongly so a discarded `ScheduledTimer` still fires; the cycle
+        // (source -> handler -> timer -> source) ends when `fire()` or `cancel()` cancels the source, which
+        // makes libdispatch release the handler.
+        source.setEventHandler {
+            guard timer.fire() else { return }
             work()
         }
         source.schedule(deadline: .now() + delay.dispatchInterval, leeway: .milliseconds(1))

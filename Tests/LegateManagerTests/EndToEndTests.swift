@@ -163,7 +163,8 @@ import Testing
         #expect(harness.manager.report.accountID == harness.accountID)
         #expect(harness.manager.report.newDefaultTokenValue == nil)
         #expect(harness.manager.tokens.entry(tokenID: harness.token.id)?.status == .active)
-        let secondID = try #require(events.first(timeout: .seconds(15), where: \.isRegistered)?.registeredID)
+        let second = events.first(timeout: .seconds(15), where: \.isRegistered)
+        let secondID = try #require(second?.registeredID, "events after restart: \(events.all.filter { !$0.isHeartbeat })")
         #expect(secondID == firstID, "the delegate must resume its identity")
         let before = events.all.filter(\.isHeartbeat).count
         #expect(events.waitForCount(before + 2, where: \.isHeartbeat))
