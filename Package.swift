@@ -55,6 +55,9 @@ let package = Package(
             name: "legate-load", dependencies: ["LegateDelegate", "LegateCore", "LegateNet", "LegateWire", "LegateAuth"],
             path: "tools/legate-load", swiftSettings: strict),
         .executableTarget(
+            name: "legate-net-bench", dependencies: ["LegateNet"], path: "tools/legate-net-bench",
+            swiftSettings: strict),
+        .executableTarget(
             name: "legate-bench", dependencies: ["LegateAuth", "COpenSSL", "COpenSSLShims"],
             path: "tools/legate-bench", swiftSettings: strict),
 
