@@ -20,6 +20,11 @@ let usage = """
       --log-level LEVEL           debug|info|warning|error (default info)
     """
 
+/// Writes a line to standard output unbuffered, so scripts reading a pipe see the address at once.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
 func parseConfiguration() throws -> (ManagerConfiguration, LogLevel) {
     let arguments = try CommandLineArguments(
         Array(CommandLine.arguments.dropFirst()),
@@ -29,7 +34,7 @@ func parseConfiguration() throws -> (ManagerConfiguration, LogLevel) {
         ],
         switchFlags: ["--help"])
     if arguments.isSet("--help") {
-        print(usage)
+        say(usage)
         exit(0)
     }
     if let extra = arguments.positionals.first { throw CommandLineArguments.ParseError.unknownFlag(extra) }
@@ -75,20 +80,20 @@ do {
 
 let report = manager.report
 let address = configuration.host.contains(":") ? "[\(configuration.host)]:\(manager.port)" : "\(configuration.host):\(manager.port)"
-print("Legate manager listening on \(address) (TLS, ALPN legate/1)")
-print("  data directory: \(report.dataDirectory)")
-if let caFile = report.caFile { print("  CA file (dev certificate): \(caFile)") }
-print("  account id: \(report.accountID)")
+say("Legate manager listening on \(address) (TLS, ALPN legate/1)")
+say("  data directory: \(report.dataDirectory)")
+if let caFile = report.caFile { say("  CA file (dev certificate): \(caFile)") }
+say("  account id: \(report.accountID)")
 let tokenShown: String
 if let value = report.newDefaultTokenValue {
-    print("  default delegate token (shown once, store it now): \(value)")
+    say("  default delegate token (shown once, store it now): \(value)")
     tokenShown = value
 } else {
-    print("  default delegate token: id \(report.defaultTokenID) (value shown only on first start)")
+    say("  default delegate token: id \(report.defaultTokenID) (value shown only on first start)")
     tokenShown = "<token value>"
 }
-print("start a delegate:")
-print(
+say("start a delegate:")
+say(
     "  LEGATE_MANAGER=\(address) LEGATE_ACCOUNT_ID=\(report.accountID) LEGATE_DELEGATE_TOKEN=\(tokenShown) "
         + "LEGATE_CA_FILE=\(report.caFile ?? "<ca.pem>") swift run legate-delegate --name my-delegate")
 
@@ -99,7 +104,7 @@ let signalQueue = DispatchQueue(label: "legate.signals")
 let stopSources = [SIGINT, SIGTERM].map { DispatchSource.makeSignalSource(signal: $0, queue: signalQueue) }
 for source in stopSources {
     source.setEventHandler {
-        print("shutting down: GOAWAY to \(manager.openConnections) connections")
+        say("shutting down: GOAWAY to \(manager.openConnections) connections")
         manager.shutdown()
         exit(0)
     }
