@@ -55,10 +55,18 @@ public final class Manager: Sendable {
         self.group = EventLoopGroup(loopCount: loopCount)
         let loopStates = self.group.loops.map { LoopState(loop: $0) }
         self.loopStates = loopStates
+        let rateLimiter = Mutex(AddressRateLimiter(configuration: configuration.connectionRate))
         self.listener = Listener(
             host: configuration.host, port: configuration.port, tls: tls, group: self.group,
             limits: .defaults, maxConnections: configuration.maxConnections,
             makeHandler: { connection in
+                let address = ManagerConnection.host(of: connection.peerAddress)
+                guard rateLimiter.withLock({ $0.admit(address, now: connection.loop.now) }) else {
+                    log.log(.warning, "connection refused: rate limit", ["peer": connection.peerAddress])
+                    return RefusedConnection(
+                        code: .resourceExhausted,
+                        message: "too many new connections from \(address); retry with backoff")
+                }
                 let state = loopStates.first { $0.loop === connection.loop } ?? loopStates[0]
                 return ManagerConnection(services: services, loopState: state, connection: connection)
             })

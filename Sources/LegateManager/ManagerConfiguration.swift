@@ -23,6 +23,8 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var eventLoops: Int = 0
     /// Connections beyond this are closed at accept. Default 20,000.
     public var maxConnections: Int = 20_000
+    /// New connections (so registrations) per second per peer address (DESIGN.md §3).
+    public var connectionRate: AddressRateLimiter.Configuration = .defaults
     /// Connection timing and frame limits.
     public var connection: ServerConnectionMachine.Configuration = .defaults
     /// How often in-memory heartbeat times are written to the store. Default 5 s.

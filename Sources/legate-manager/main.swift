@@ -16,6 +16,7 @@ let usage = """
       --heartbeat-interval S      seconds between heartbeats announced to delegates (default 10)
       --heartbeat-grace S         silence after which a delegate is disconnected (default 3 intervals)
       --max-connections N         (default 20000)
+      --connection-rate N         new connections per second per address, burst 10x (default 200; 0 = no limit)
       --event-loops N             (default: one per core)
       --log-level LEVEL           debug|info|warning|error (default info)
     """
@@ -30,7 +31,7 @@ func parseConfiguration() throws -> (ManagerConfiguration, LogLevel) {
         Array(CommandLine.arguments.dropFirst()),
         valueFlags: [
             "--host", "--port", "--data-dir", "--cert", "--key", "--client-ca", "--audience",
-            "--heartbeat-interval", "--heartbeat-grace", "--max-connections", "--event-loops", "--log-level",
+            "--heartbeat-interval", "--heartbeat-grace", "--max-connections", "--connection-rate", "--event-loops", "--log-level",
         ],
         switchFlags: ["--help"])
     if arguments.isSet("--help") {
@@ -48,6 +49,13 @@ func parseConfiguration() throws -> (ManagerConfiguration, LogLevel) {
     configuration.audience = arguments.string("--audience") ?? configuration.audience
     configuration.maxConnections = try arguments.integer("--max-connections", default: configuration.maxConnections)
     configuration.eventLoops = try arguments.integer("--event-loops", default: 0)
+    let rate = try arguments.integer("--connection-rate", default: 200)
+    guard rate >= 0 else {
+        throw CommandLineArguments.ParseError.invalidValue(
+            flag: "--connection-rate", value: "\(rate)", expected: "0 (no limit) or a positive rate")
+    }
+    configuration.connectionRate.perSecond = Double(rate)
+    configuration.connectionRate.burst = Double(rate) * 10
     let interval = try arguments.seconds("--heartbeat-interval", default: configuration.connection.heartbeatInterval)
     configuration.connection.heartbeatInterval = interval
     configuration.connection.heartbeatGrace = try arguments.seconds("--heartbeat-grace", default: interval * 3)

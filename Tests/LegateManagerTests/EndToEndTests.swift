@@ -129,6 +129,21 @@ import Testing
         client.stop()
     }
 
+    @Test func connectionsOverThePerAddressRateAreRefusedWithAStatus() throws {
+        let harness = try ManagerHarness {
+            $0.connectionRate.perSecond = 0.01
+            $0.connectionRate.burst = 2
+        }
+        let first = try #require(harness.rawClient())
+        let second = try #require(harness.rawClient())
+        #expect(first.hello() != nil)
+        #expect(second.hello() != nil)
+        let third = try #require(harness.rawClient())
+        #expect(third.nextError()?.code == .resourceExhausted)
+        #expect(third.waitUntilClosed())
+        #expect(harness.log.text.contains("rate limit"))
+    }
+
     @Test func badTokenStopsTheDelegateWithAClearStatus() throws {
         let harness = try ManagerHarness()
         let (_, events) = try harness.startDelegate(harness.delegateConfiguration(token: DelegateToken.generate()))

@@ -31,7 +31,7 @@ if [ -f "$shared/bench/pingpong.c" ] && [ "$interval" = "0" ]; then
 fi
 
 echo "== Legate: $connections delegates, heartbeat interval $interval s, ${seconds} s measured"
-.build/release/legate-manager --port 0 --data-dir "$work/data" --log-level warning >"$work/manager.out" 2>&1 &
+.build/release/legate-manager --port 0 --data-dir "$work/data" --log-level warning --connection-rate 0 >"$work/manager.out" 2>&1 &
 manager=$!
 pids+=($manager)
 for _ in $(seq 100); do grep -q "start a delegate" "$work/manager.out" 2>/dev/null && break; sleep 0.1; done
