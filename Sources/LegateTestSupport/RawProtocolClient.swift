@@ -73,11 +73,13 @@ public final class RawProtocolClient: ConnectionHandler, @unchecked Sendable {
         connection.loop.execute { connection.close(flushFirst: false) }
     }
 
+    /// TLS is up: the client is ready.
     public func connectionActive(_ connection: Connection) {
         self.connection = connection
         self.ready.put(true)
     }
 
+    /// Decodes what arrived into frames.
     public func connection(_ connection: Connection, received bytes: UnsafeRawBufferPointer) {
         self.decoder.append(bytes)
         while let frame = try? self.decoder.nextFrame() {
@@ -85,8 +87,10 @@ public final class RawProtocolClient: ConnectionHandler, @unchecked Sendable {
         }
     }
 
+    /// Not used.
     public func connectionWritabilityChanged(_ connection: Connection) {}
 
+    /// Records the close.
     public func connectionClosed(_ connection: Connection, error: NetError?) {
         self.closed.put(error.map { "\($0)" } ?? "closed")
     }

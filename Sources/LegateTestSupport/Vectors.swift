@@ -8,6 +8,7 @@ public enum Vectors {
         case unreadable(file: String, reason: String)
         case badHex(String)
 
+        /// What went wrong and what to do.
         public var description: String {
             switch self {
             case .directoryNotFound(let start):
