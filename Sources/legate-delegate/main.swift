@@ -19,6 +19,11 @@ let usage = """
     exit status: 0 stopped, 1 refused by the manager or misconfigured, 2 usage, 3 self-destructed
     """
 
+/// Writes a line to standard output unbuffered, so a supervisor reading a pipe sees it at once.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
 func fail(_ message: String, status: Int32) -> Never {
     FileHandle.standardError.write(Data("legate-delegate: \(message)\n".utf8))
     exit(status)
@@ -35,7 +40,7 @@ do {
     fail("\(error)\n\(usage)", status: 2)
 }
 if arguments.isSet("--help") {
-    print(usage)
+    say(usage)
     exit(0)
 }
 
@@ -81,15 +86,15 @@ let group = EventLoopGroup(loopCount: 1)
 let client = DelegateClient(configuration: configuration, tls: tls, loop: group.next()) { event in
     switch event {
     case .connecting(let attempt):
-        print("connecting to \(managerText) (attempt \(attempt))")
+        say("connecting to \(managerText) (attempt \(attempt))")
     case .registered(let delegateID, let state):
-        print("registered as \(delegateID) (\(state)); token \(token.redacted)")
+        say("registered as \(delegateID) (\(state)); token \(token.redacted)")
     case .heartbeatAcknowledged:
         break
     case .approvalDecided(let approved, let reason):
-        print(approved ? "approved by an administrator" : "rejected by an administrator: \(reason)")
+        say(approved ? "approved by an administrator" : "rejected by an administrator: \(reason)")
     case .disconnected(let reason, let retryIn):
-        print("disconnected (\(reason)); reconnecting in \(retryIn)")
+        say("disconnected (\(reason)); reconnecting in \(retryIn)")
     case .selfDestructed(let reason):
         fail("SELF_DESTRUCT from the manager: \(reason). This delegate stops now; "
              + "install it again with a valid token to bring it back.", status: 3)

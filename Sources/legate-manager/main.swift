@@ -105,17 +105,25 @@ say(
     "  LEGATE_MANAGER=\(address) LEGATE_ACCOUNT_ID=\(report.accountID) LEGATE_DELEGATE_TOKEN=\(tokenShown) "
         + "LEGATE_CA_FILE=\(report.caFile ?? "<ca.pem>") swift run legate-delegate --name my-delegate")
 
-signal(SIGINT, SIG_IGN)
-signal(SIGTERM, SIG_IGN)
-signal(SIGPIPE, SIG_IGN)
-let signalQueue = DispatchQueue(label: "legate.signals")
-let stopSources = [SIGINT, SIGTERM].map { DispatchSource.makeSignalSource(signal: $0, queue: signalQueue) }
-for source in stopSources {
-    source.setEventHandler {
-        say("shutting down: GOAWAY to \(manager.openConnections) connections")
-        manager.shutdown()
-        exit(0)
+/// Turns SIGINT/SIGTERM into a graceful shutdown (GOAWAY, drain, store flushed). A plain function, so the
+/// handlers are not isolated to the main actor: they run on their own queue while the main thread parks.
+func installShutdownHandlers(for manager: Manager) -> [any DispatchSourceSignal] {
+    signal(SIGINT, SIG_IGN)
+    signal(SIGTERM, SIG_IGN)
+    signal(SIGPIPE, SIG_IGN)
+    let queue = DispatchQueue(label: "legate.signals")
+    return [SIGINT, SIGTERM].map { number in
+        let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+        source.setEventHandler {
+            FileHandle.standardOutput.write(
+                Data("shutting down: GOAWAY to \(manager.openConnections) connections\n".utf8))
+            manager.shutdown()
+            exit(0)
+        }
+        source.resume()
+        return source
     }
-    source.resume()
 }
+
+let signalSources = installShutdownHandlers(for: manager)
 dispatchMain()
