@@ -89,7 +89,10 @@ extension ManagerConnection {
         previous?.supersede()
         self.services.log.log(
             .info, "delegate registered",
-            ["delegate.id": record.id, "token.id": record.tokenID, "peer": self.connection.peerAddress])
+            [
+                "delegate.id": record.id, "token.id": record.tokenID, "peer": self.connection.peerAddress,
+                "tls.resumed": "\(self.connection.isSessionResumed)",
+            ])
         var response = RegisterResponse()
         response.delegateID = record.id
         response.state = .active

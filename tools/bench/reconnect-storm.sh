@@ -47,3 +47,4 @@ done_at=$(date +%s.%N)
 count=$(grep -c 'delegate registered' "$work/second.out" || true)
 printf 'after restart: %d of %d re-registered in %.2f s (target: all within 10 s)\n' "$count" "$delegates" \
     "$(echo "$done_at - $restarted" | bc)"
+echo "TLS sessions resumed on the second start: $(grep -c 'tls.resumed=true' "$work/second.out" || true) of $count"
