@@ -153,11 +153,15 @@ final class LoadRun: @unchecked Sendable {
         let elapsed = Self.seconds(ContinuousClock.now - start)
         let rate = phase == "measuring" && elapsed > 0 ? Double(snapshot.heartbeats) / elapsed : 0
         let line = String(
-            format: "\r[%@ %5.1fs] registered %d/%d  heartbeats %llu (%.0f/s)  errors %d   ", phase, elapsed,
+            format: "%@[%@ %5.1fs] registered %d/%d  heartbeats %llu (%.0f/s)  errors %d   %@",
+            Self.isTerminal ? "\r" : "", phase, elapsed,
             snapshot.registered, self.settings.delegates, snapshot.heartbeats, rate,
-            snapshot.errors.values.reduce(0, +))
+            snapshot.errors.values.reduce(0, +), Self.isTerminal ? "" : "\n")
         FileHandle.standardError.write(Data(line.utf8))
     }
+
+    /// Progress overwrites one line on a terminal and prints one line per update otherwise.
+    static let isTerminal = isatty(2) == 1
 
     static func seconds(_ duration: Duration) -> Double {
         let (seconds, attoseconds) = duration.components
