@@ -11,6 +11,8 @@ private final class Probe: PollTarget {
     var token: PollToken?
     var events = 0
     var onEvent: ((Probe) -> Void)?
+    /// Events to answer "read budget spent, data left" without reading (the fd stays ready).
+    var busyEvents = 0
 
     init() throws {
         var fds: [Int32] = [-1, -1]
@@ -22,6 +24,11 @@ private final class Probe: PollTarget {
 
     func pollEvents(_ events: UInt32) -> Bool {
         self.events += 1
+        if self.busyEvents > 0 {
+            self.busyEvents -= 1
+            self.onEvent?(self)
+            return true
+        }
         var buffer = [UInt8](repeating: 0, count: 256)
         _ = read(self.fd, &buffer, buffer.count)
         self.onEvent?(self)
@@ -108,6 +115,30 @@ struct PollerTests {
             poller.poll()  // nothing left, nothing stale
             #expect(probes.map(\.events) == [1, 1, 1, 1])
             for probe in probes { _ = Glibc.close(probe.peer) }
+        }
+    }
+
+    @Test("a target whose read budget ran out is polled again: bounded rounds now, the rest on a later turn")
+    func budgetHitIsRepolled() throws {
+        let loop = EventLoop(label: "poller-test")
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var probe: Probe?
+        try loop.queue.sync {
+            let busy = try Probe()
+            busy.busyEvents = Poller.roundsPerTurn + 2
+            busy.onEvent = { if $0.events == Poller.roundsPerTurn + 3 { done.signal() } }
+            try busy.register(in: loop.poller)
+            busy.poke()
+            loop.poller.poll()
+            #expect(busy.events == Poller.roundsPerTurn)  // level-triggered: seen once per round, then yields
+            probe = busy
+        }
+        #expect(wait(done))
+        loop.queue.sync {
+            guard let busy = probe else { return }
+            #expect(busy.events == Poller.roundsPerTurn + 3)
+            busy.close(in: loop.poller)
+            _ = Glibc.close(busy.peer)
         }
     }
 
