@@ -56,7 +56,7 @@ let package = Package(
             path: "tools/legate-load", swiftSettings: strict),
         .executableTarget(
             name: "legate-net-bench", dependencies: ["LegateNet"], path: "tools/legate-net-bench",
-            swiftSettings: strict),
+            exclude: ["README.md", "compare.sh"], swiftSettings: strict),
         .executableTarget(
             name: "legate-bench", dependencies: ["LegateAuth", "COpenSSL", "COpenSSLShims"],
             path: "tools/legate-bench", swiftSettings: strict),

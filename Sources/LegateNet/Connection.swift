@@ -9,7 +9,7 @@ private let connectionIDs = Atomic<UInt64>(0)
 
 /// One TLS connection: moves bytes between its socket and its TLSSession and calls its handler.
 ///
-/// `@unchecked Sendable`: all mutable state is touched only on `loop.queue` (the sources, timers and
+/// `@unchecked Sendable`: all mutable state is touched only on `loop.queue` (the loop's poller, timers and
 /// public methods run there); the object is handed to the loop once, before any of that starts.
 public final class Connection: @unchecked Sendable {
     enum State { case connecting, handshaking, active, closing, closed }
@@ -27,12 +27,10 @@ public final class Connection: @unchecked Sendable {
     let tls: TLSSession
     let limits: ConnectionLimits
     var state: State
-    private var readSource: DispatchSourceRead?
-    private var writeSource: DispatchSourceWrite?
-    /// The write source is created once and then suspended/resumed, never cancelled before close:
-    /// cancelling one source on an fd while another is registered loses events in libdispatch on Linux.
-    private var writeSourceResumed = false
-    private var liveSources = 0
+    /// The fd's registration in `loop.poller` (nil before start and after close).
+    private var pollToken: PollToken?
+    /// True while EPOLLOUT is in the interest set (connecting, or output blocked).
+    private var wantsWrite = false
     private var sentOffset = 0
     private var pendingPlaintext: [UInt8] = []
     private var inReceive = false
@@ -75,16 +73,14 @@ public final class Connection: @unchecked Sendable {
     /// Server side: start reading the ClientHello under the handshake deadline.
     func startAccepted() {
         self.armHandshakeTimer()
-        self.startReading()
+        self.register(events: Poller.readable)
     }
 
     /// Client side: wait for the non-blocking connect, then send the ClientHello.
     func startConnecting() {
         self.armHandshakeTimer()
-        // Register the read source first, as on the server side: adding a read source to an fd whose write
-        // source just fired was seen to lose its events in libdispatch on Linux.
-        self.startReading()
-        self.ensureWriteSource()
+        self.wantsWrite = true
+        self.register(events: Poller.readable | Poller.writable)
     }
 
     private func armHandshakeTimer() {
@@ -95,13 +91,13 @@ public final class Connection: @unchecked Sendable {
         }
     }
 
-    private func startReading() {
-        let source = DispatchSource.makeReadSource(fileDescriptor: self.fd, queue: self.loop.queue)
-        source.setEventHandler { [unowned self] in self.readable() }
-        source.setCancelHandler { [self] in self.sourceCancelled() }
-        self.liveSources += 1
-        self.readSource = source
-        source.resume()
+    private func register(events: UInt32) {
+        guard self.state != .closed else { return }
+        do throws(NetError) {
+            self.pollToken = try self.loop.poller.register(self.fd, events: events, target: self)
+        } catch {
+            self.finishClose(error: error)
+        }
     }
 
     private func connectFinished() {
@@ -119,32 +115,36 @@ public final class Connection: @unchecked Sendable {
 
     // MARK: - Reading
 
-    private func readable() {
-        if self.state == .connecting {
-            // Readable before writable: the connect failed or the peer already answered.
-            self.pauseWriteSource()
-            self.connectFinished()
-        }
+    /// Reads per turn before other ready connections get their go (64 KiB each).
+    static let readsPerTurn = 8
+
+    /// Reads until EAGAIN or the per-turn budget; true when the budget ran out with data possibly left.
+    private func readable() -> Bool {
         var rounds = 0
-        while rounds < 16, self.state != .closed {
+        while self.state != .closed {
+            if rounds == Self.readsPerTurn {
+                self.flushOutput()
+                return true
+            }
             rounds += 1
             let count: Int?
             do throws(NetError) {
                 count = try Socket.read(self.fd, into: self.loop.readBuffer)
             } catch {
                 self.finishClose(error: error)
-                return
+                return false
             }
             guard let count else { break }
             if count == 0 {
                 self.finishClose(error: self.state == .closing ? nil : .closedByPeer)
-                return
+                return false
             }
             self.process(UnsafeRawBufferPointer(rebasing: self.loop.readBuffer[0..<count]))
             // A short read drained the socket: skip the read that would only return EAGAIN.
             if count < self.loop.readBuffer.count { break }
         }
         if self.state != .closed { self.flushOutput() }
+        return false
     }
 
     private func process(_ bytes: UnsafeRawBufferPointer) {
@@ -244,7 +244,7 @@ public final class Connection: @unchecked Sendable {
             // Drained: release the buffer so idle connections hold no output memory.
             self.tls.output = []
             self.sentOffset = 0
-            self.pauseWriteSource()
+            self.setWriteInterest(false)
             self.writeTimer?.cancel()
             self.writeTimer = nil
         } else {
@@ -257,7 +257,7 @@ public final class Connection: @unchecked Sendable {
                 self.finishClose(error: .writeBufferOverflow(bufferedBytes: buffered, limit: self.limits.hardWriteCap))
                 return
             }
-            self.ensureWriteSource()
+            self.setWriteInterest(true)
             self.armWriteTimer()
         }
         self.updateWritability()
@@ -271,35 +271,16 @@ public final class Connection: @unchecked Sendable {
         if self.state == .active { self.handler?.connectionWritabilityChanged(self) }
     }
 
-    private func pauseWriteSource() {
-        guard let source = self.writeSource, self.writeSourceResumed else { return }
-        source.suspend()
-        self.writeSourceResumed = false
-    }
-
-    private func ensureWriteSource() {
-        guard self.state != .closed else { return }
-        if let source = self.writeSource {
-            if !self.writeSourceResumed {
-                self.writeSourceResumed = true
-                source.resume()
-            }
-            return
+    /// Adds or removes EPOLLOUT (EPOLL_CTL_MOD) when it changes.
+    private func setWriteInterest(_ on: Bool) {
+        guard on != self.wantsWrite, let token = self.pollToken, self.state != .closed else { return }
+        self.wantsWrite = on
+        do throws(NetError) {
+            try self.loop.poller.modify(self.fd, token: token, events: on ? Poller.readable | Poller.writable
+                                                                          : Poller.readable)
+        } catch {
+            self.finishClose(error: error)
         }
-        let source = DispatchSource.makeWriteSource(fileDescriptor: self.fd, queue: self.loop.queue)
-        source.setEventHandler { [unowned self] in
-            if self.state == .connecting {
-                self.pauseWriteSource()
-                self.connectFinished()
-            } else {
-                self.flushOutput()
-            }
-        }
-        source.setCancelHandler { [self] in self.sourceCancelled() }
-        self.liveSources += 1
-        self.writeSource = source
-        self.writeSourceResumed = true
-        source.resume()
     }
 
     private func armWriteTimer() {
@@ -338,7 +319,7 @@ public final class Connection: @unchecked Sendable {
     // MARK: - Closing
 
     /// Closes: with `flushFirst`, pending output and a TLS close_notify go out first (bounded by
-    /// writeTimeout); the fd is closed after every dispatch source's cancel handler ran.
+    /// writeTimeout); the fd leaves the loop's epoll (EPOLL_CTL_DEL) and is then closed.
     public func close(flushFirst: Bool = true) {
         switch self.state {
         case .closed, .closing:
@@ -373,15 +354,11 @@ public final class Connection: @unchecked Sendable {
         self.sessionCache = nil
         self.tls.output = []
         self.pendingPlaintext = []
-        self.readSource?.cancel()
-        if let source = self.writeSource {
-            if !self.writeSourceResumed { source.resume() }  // a suspended source never runs its cancel handler
-            self.writeSourceResumed = true
-            source.cancel()
-        }
-        self.readSource = nil
-        self.writeSource = nil
-        if self.liveSources == 0 { _ = Glibc.close(self.fd) }
+        // DEL before close: the fd number may be reused at once; events of this batch carry a stale generation.
+        if let token = self.pollToken { self.loop.poller.deregister(self.fd, token: token) }
+        self.pollToken = nil
+        self.wantsWrite = false
+        _ = Glibc.close(self.fd)
         let handler = self.handler
         self.handler = nil
         if let onClose = self.onClose {
@@ -395,9 +372,20 @@ public final class Connection: @unchecked Sendable {
             handler?.connectionClosed(self, error: error)
         }
     }
+}
 
-    private func sourceCancelled() {
-        self.liveSources -= 1
-        if self.liveSources == 0, self.state == .closed { _ = Glibc.close(self.fd) }
+extension Connection: PollTarget {
+    /// Called by the loop's poller with the fd's ready events.
+    func pollEvents(_ events: UInt32) -> Bool {
+        if self.state == .connecting {
+            // Writable (connected) or readable/error (refused, or the peer already answered).
+            self.setWriteInterest(false)
+            self.connectFinished()
+            guard events & Poller.readEvents != 0 else { return false }
+        }
+        var more = false
+        if events & Poller.readEvents != 0, self.state != .closed { more = self.readable() }
+        if events & Poller.writable != 0, self.state != .closed { self.flushOutput() }
+        return more
     }
 }

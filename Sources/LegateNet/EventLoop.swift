@@ -2,9 +2,10 @@ public import Dispatch
 internal import Foundation
 internal import Synchronization
 
-/// One serial DispatchQueue that owns a set of connections, their timers and two shared I/O buffers.
+/// One serial DispatchQueue that owns a set of connections, their epoll registrations, timers and two shared
+/// I/O buffers.
 ///
-/// `@unchecked Sendable`: the only mutable state (the per-loop buffers) is touched on `queue` only.
+/// `@unchecked Sendable`: the only mutable state (the per-loop buffers, the poller) is touched on `queue` only.
 public final class EventLoop: @unchecked Sendable {
     /// The serial queue every connection, timer and handler of this loop runs on.
     public let queue: DispatchQueue
@@ -12,6 +13,8 @@ public final class EventLoop: @unchecked Sendable {
     let readBuffer: UnsafeMutableRawBufferPointer
     /// Plaintext buffer shared by all connections of this loop (used only on `queue`).
     let plaintextBuffer: UnsafeMutableRawBufferPointer
+    /// The loop's epoll instance; every connection fd of this loop is registered there (used only on `queue`).
+    let poller: Poller
     private static let key = DispatchSpecificKey<ObjectIdentifier>()
 
     /// Bytes in each per-loop buffer.
@@ -20,6 +23,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Creates a loop with its own serial queue.
     public init(label: String = "legate.loop") {
         self.queue = DispatchQueue(label: label)
+        self.poller = Poller(queue: self.queue)
         self.readBuffer = .allocate(byteCount: Self.bufferBytes, alignment: 16)
         self.plaintextBuffer = .allocate(byteCount: Self.bufferBytes, alignment: 16)
         self.queue.setSpecific(key: Self.key, value: ObjectIdentifier(self))

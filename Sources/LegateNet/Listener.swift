@@ -1,3 +1,4 @@
+internal import COpenSSLShims
 internal import Dispatch
 internal import Synchronization
 #if canImport(Glibc)
@@ -101,9 +102,8 @@ public final class Listener: @unchecked Sendable {
             var storage = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let client = withUnsafeMutablePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    accept(self.fd, $0, &length)
-                }
+                // Non-blocking and close-on-exec in the same syscall.
+                legate_accept4(self.fd, $0, &length)
             }
             if client < 0 {
                 let code = errno
@@ -129,10 +129,6 @@ public final class Listener: @unchecked Sendable {
     }
 
     private func admit(_ client: Int32, peer: String) {
-        do throws(NetError) { try Socket.makeNonBlocking(client) } catch {
-            _ = Glibc.close(client)
-            return
-        }
         let admitted = self.count.add(1, ordering: .relaxed).newValue
         guard admitted <= self.maxConnections else {
             self.count.subtract(1, ordering: .relaxed)

@@ -45,5 +45,16 @@ long legate_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode);
 int legate_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version);
 /// X509V3_set_ctx_nodb, a macro.
 void legate_X509V3_set_ctx_nodb(X509V3_CTX *ctx);
+// epoll and accept4 are not exported by Swift's Glibc module here; plain integer types keep C types out of Swift.
+/// One ready fd from legate_epoll_wait: the epoll events and the registration's 64-bit data.
+typedef struct { uint32_t events; uint64_t data; } legate_poll_event;
+/// epoll_create1(EPOLL_CLOEXEC); -1 with errno on failure.
+int legate_epoll_create(void);
+/// epoll_ctl with op 1 = ADD, 2 = DEL, 3 = MOD (EPOLL_CTL_*), level-triggered `events`, `data` as epoll_data.u64.
+int legate_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
+/// epoll_wait(epfd, ..., max <= 256, timeout_ms) copied into `out`; count, or -1 with errno.
+int legate_epoll_wait(int epfd, legate_poll_event *out, int max, int timeout_ms);
+/// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC; `address` is a sockaddr_storage, `length` its socklen_t.
+int legate_accept4(int fd, void *address, uint32_t *length);
 // MARK: - end of LegateNet shims
 #endif
