@@ -61,3 +61,7 @@ int legate_accept4(int fd, void *address, uint32_t *length) {
     *length = (uint32_t)size;
     return client;
 }
+
+long legate_SSL_CTX_set_tlsext_ticket_keys(SSL_CTX *ctx, unsigned char *keys, size_t length) {
+    return SSL_CTX_set_tlsext_ticket_keys(ctx, keys, (long)length);
+}

@@ -41,13 +41,15 @@ public final class Manager: Sendable {
         let services = ManagerServices(
             configuration: configuration, tokens: tokens, registry: registry, writer: writer, log: log)
         self.services = services
+        let ticketKeys = try SessionTicketKeys.loadOrCreate(in: configuration.dataDirectory)
         let tls: TLSServerContext
         do {
             tls = try TLSServerContext(
                 TLSServerConfiguration(
                     certificateChainFile: prepared.tlsFiles.certificate, privateKeyFile: prepared.tlsFiles.key,
                     clientCAFile: configuration.clientCAFile,
-                    requireClientCertificate: configuration.clientCAFile != nil))
+                    requireClientCertificate: configuration.clientCAFile != nil,
+                    sessionTicketKeys: ticketKeys))
         } catch {
             throw .tls(error.description)
         }

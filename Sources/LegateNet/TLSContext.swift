@@ -15,10 +15,18 @@ public struct TLSServerConfiguration: Sendable, Equatable {
     public var requireClientCertificate: Bool
     /// ALPN protocols offered, most preferred first.
     public var alpnProtocols: [String]
+    /// Session-ticket keys (exactly `sessionTicketKeyBytes`); when the same keys survive a restart, delegates
+    /// resume their TLS sessions instead of full handshakes (reconnect storms). Nil: random per process.
+    public var sessionTicketKeys: [UInt8]?
+
+    /// Length of `sessionTicketKeys`: name (16), HMAC secret (32), AES key (32), as OpenSSL expects.
+    public static let sessionTicketKeyBytes = 80
 
     /// Builds a configuration; ALPN defaults to `legate/1`.
     public init(certificateChainFile: String, privateKeyFile: String, clientCAFile: String? = nil,
-                requireClientCertificate: Bool = false, alpnProtocols: [String] = ["legate/1"]) {
+                requireClientCertificate: Bool = false, alpnProtocols: [String] = ["legate/1"],
+                sessionTicketKeys: [UInt8]? = nil) {
+        self.sessionTicketKeys = sessionTicketKeys
         self.certificateChainFile = certificateChainFile
         self.privateKeyFile = privateKeyFile
         self.clientCAFile = clientCAFile
@@ -135,6 +143,15 @@ public final class TLSServerContext: @unchecked Sendable {
         let sessionContext: [UInt8] = Array("legate".utf8)
         _ = SSL_CTX_set_session_id_context(ctx, sessionContext, UInt32(sessionContext.count))
         _ = legate_SSL_CTX_set_session_cache_mode(ctx, Int(SSL_SESS_CACHE_SERVER))
+        if var keys = configuration.sessionTicketKeys {
+            guard keys.count == TLSServerConfiguration.sessionTicketKeyBytes,
+                legate_SSL_CTX_set_tlsext_ticket_keys(ctx, &keys, keys.count) == 1
+            else {
+                throw TLSError.file(
+                    path: "session ticket keys",
+                    problem: "need exactly \(TLSServerConfiguration.sessionTicketKeyBytes) bytes, got \(keys.count)")
+            }
+        }
         if let caFile = configuration.clientCAFile {
             try checkReadable(caFile)
             guard SSL_CTX_load_verify_locations(ctx, caFile, nil) == 1 else {

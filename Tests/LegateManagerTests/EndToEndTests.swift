@@ -181,6 +181,7 @@ import Testing
         let second = events.first(timeout: .seconds(15), where: \.isRegistered)
         let secondID = try #require(second?.registeredID, "events after restart: \(events.all.filter { !$0.isHeartbeat })")
         #expect(secondID == firstID, "the delegate must resume its identity")
+        #expect(harness.log.text.contains("tls.resumed=true"), "session tickets must survive the restart")
         let before = events.all.filter(\.isHeartbeat).count
         #expect(events.waitForCount(before + 2, where: \.isHeartbeat))
         #expect(harness.manager.registry.records(accountID: harness.accountID).count == 1)

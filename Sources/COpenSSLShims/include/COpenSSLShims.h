@@ -56,5 +56,7 @@ int legate_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
 int legate_epoll_wait(int epfd, legate_poll_event *out, int max, int timeout_ms);
 /// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC; `address` is a sockaddr_storage, `length` its socklen_t.
 int legate_accept4(int fd, void *address, uint32_t *length);
+/// SSL_CTX_set_tlsext_ticket_keys, a macro: installs 80 bytes of session-ticket keys; 1 on success.
+long legate_SSL_CTX_set_tlsext_ticket_keys(SSL_CTX *ctx, unsigned char *keys, size_t length);
 // MARK: - end of LegateNet shims
 #endif
