@@ -131,6 +131,28 @@ struct JSONScanner {
         return try self.unescape(raw)
     }
 
+    /// When the next value is a string whose raw bytes are exactly `candidate` (which has no quote, backslash
+    /// or control byte, so the strict reader would return the same text), consumes it and returns `candidate`
+    /// without allocating. Otherwise consumes nothing and returns nil.
+    mutating func readString(ifEqualTo candidate: String) -> String? {
+        guard self.peek() == UInt8(ascii: "\""), let base = self.bytes.baseAddress else { return nil }
+        let start = self.index + 1
+        let available = self.bytes.count - start
+        let matched = candidate.utf8.withContiguousStorageIfAvailable { text -> Bool in
+            guard text.count < available, base.load(fromByteOffset: start + text.count, as: UInt8.self) == 0x22
+            else { return false }
+            for offset in 0..<text.count {
+                let b = text[offset]
+                guard b >= 0x20, b != 0x22, b != 0x5c,
+                      base.load(fromByteOffset: start + offset, as: UInt8.self) == b else { return false }
+            }
+            return true
+        }
+        guard matched == true else { return nil }
+        self.index = start + candidate.utf8.count + 1
+        return candidate
+    }
+
     private func unescape(_ raw: UnsafeRawBufferPointer) throws(AuthError) -> String {
         var output: [UInt8] = []
         output.reserveCapacity(raw.count)

@@ -1,8 +1,12 @@
+import Glibc
+
 /// The uncached HS256 verification pipeline (STYLE.md §5): bound, split, header, HMAC, then claims.
 enum JWTVerifier {
     /// Verifies one JWS compact token held in `token` against `policy` at `now` (Unix seconds).
-    static func verify(_ token: UnsafeRawBufferPointer, now: Int64, policy: JWTPolicy, resolver: any JWTKeyResolver)
-        throws(AuthError) -> VerifiedJWT
+    /// `audiences`, when given, is `[policy.audience]` built once by the caller and returned for the usual
+    /// single-audience token instead of a fresh array.
+    static func verify(_ token: UnsafeRawBufferPointer, now: Int64, policy: JWTPolicy, resolver: any JWTKeyResolver,
+                       audiences: [String]? = nil) throws(AuthError) -> VerifiedJWT
     {
         guard token.count <= policy.maxTokenBytes else {
             throw .jwtTooLarge(bytes: token.count, limit: policy.maxTokenBytes)
@@ -36,19 +40,26 @@ enum JWTVerifier {
                 throw dots > 0 ? AuthError.wrongSegmentCount(found: dots + 3) : error
             }
             let headerCount = try Base64URL.decode(headerText, into: base + 64, segment: "header")
-            let parsed = try Self.parseHeader(UnsafeRawBufferPointer(start: base + 64, count: headerCount))
+            let headerBytes = UnsafeRawBufferPointer(start: base + 64, count: headerCount)
+            let keyID: String
+            if let minted = Self.mintedKeyID(headerBytes) {
+                keyID = minted
+            } else {
+                keyID = try Self.parseHeader(headerBytes).keyID
+            }
             let signatureCount = try Self.decodeSignature(signatureText, into: base)
             guard signatureCount == 32 else { throw AuthError.invalidSignatureLength(found: signatureCount) }
-            guard let resolved = resolver.resolveKey(keyID: Substring(parsed.keyID)) else {
-                throw AuthError.unknownKeyID(AuthError.clip(parsed.keyID.utf8))
+            guard let resolved = resolver.resolveKey(keyID: Substring(keyID)) else {
+                throw AuthError.unknownKeyID(AuthError.clip(keyID.utf8))
             }
             resolved.key.authenticate(signingInput, into: base + 32)
             guard ConstantTime.equals(UnsafeRawBufferPointer(start: base, count: 32),
                                       UnsafeRawBufferPointer(start: base + 32, count: 32))
             else { throw AuthError.signatureMismatch }
-            let claims = try Self.parseClaims(UnsafeRawBufferPointer(start: payloadStart, count: payloadCount))
+            let claims = try Self.parseClaims(UnsafeRawBufferPointer(start: payloadStart, count: payloadCount),
+                                              accountID: resolved.accountID, policy: policy, audiences: audiences)
             try Self.check(claims, now: now, policy: policy, accountID: resolved.accountID)
-            return VerifiedJWT(keyID: parsed.keyID, claims: claims)
+            return VerifiedJWT(keyID: keyID, claims: claims)
         }
     }
 
@@ -63,8 +74,29 @@ enum JWTVerifier {
         return try Base64URL.decode(text, into: out, segment: "signature")
     }
 
+    /// The exact header `JWTMinter` emits, up to the `kid` value.
+    static let mintedHeaderPrefix: StaticString = "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\""
+
+    /// Fast path for the minter's header `{"alg":"HS256","typ":"JWT","kid":"<kid>"}` with a non-empty plain
+    /// ASCII kid (no quote, backslash, control or non-ASCII byte): returns the kid. For exactly that shape the
+    /// strict scanner accepts with the same kid; any other header returns nil and goes through `parseHeader`.
+    @inline(__always)
+    static func mintedKeyID(_ bytes: UnsafeRawBufferPointer) -> String? {
+        let prefix = Self.mintedHeaderPrefix
+        let prefixCount = prefix.utf8CodeUnitCount
+        guard bytes.count > prefixCount + 2, let base = bytes.baseAddress,
+              memcmp(base, prefix.utf8Start, prefixCount) == 0,
+              bytes[bytes.count - 2] == UInt8(ascii: "\""), bytes[bytes.count - 1] == UInt8(ascii: "}")
+        else { return nil }
+        let kid = UnsafeRawBufferPointer(rebasing: bytes[prefixCount..<(bytes.count - 2)])
+        for b in kid where b < 0x20 || b >= 0x80 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
+            return nil
+        }
+        return String(decoding: kid, as: UTF8.self)
+    }
+
     /// Checks the JOSE header; returns the `kid`.
-    private static func parseHeader(_ bytes: UnsafeRawBufferPointer) throws(AuthError) -> (keyID: String, Void) {
+    static func parseHeader(_ bytes: UnsafeRawBufferPointer) throws(AuthError) -> (keyID: String, Void) {
         var scanner = JSONScanner(bytes, segment: "header")
         try scanner.beginObject()
         var algorithmOK: Bool?
@@ -110,7 +142,10 @@ enum JWTVerifier {
     }
 
     /// Decodes the claims set; only called after the signature matched.
-    private static func parseClaims(_ bytes: UnsafeRawBufferPointer) throws(AuthError) -> JWTClaims {
+    /// Strings equal to the resolved account, the policy issuer or audience reuse those (no allocation).
+    private static func parseClaims(_ bytes: UnsafeRawBufferPointer, accountID: String, policy: JWTPolicy,
+                                    audiences: [String]?) throws(AuthError) -> JWTClaims
+    {
         var scanner = JSONScanner(bytes, segment: "payload")
         try scanner.beginObject()
         var subject: String?, issuer: String?, jwtID: String?, audience: [String]?
@@ -123,16 +158,30 @@ enum JWTVerifier {
                 first = false
                 if scanner.matches(key, "sub") {
                     if subject != nil { throw AuthError.duplicateKey(segment: "payload", key: "sub") }
-                    subject = try Self.string(&scanner, claim: "sub")
+                    if let same = scanner.readString(ifEqualTo: accountID) {
+                        subject = same
+                    } else {
+                        subject = try Self.string(&scanner, claim: "sub")
+                    }
                 } else if scanner.matches(key, "iss") {
                     if issuer != nil { throw AuthError.duplicateKey(segment: "payload", key: "iss") }
-                    issuer = try Self.string(&scanner, claim: "iss")
+                    if let expected = policy.issuer, let same = scanner.readString(ifEqualTo: expected) {
+                        issuer = same
+                    } else {
+                        issuer = try Self.string(&scanner, claim: "iss")
+                    }
                 } else if scanner.matches(key, "jti") {
                     if jwtID != nil { throw AuthError.duplicateKey(segment: "payload", key: "jti") }
                     jwtID = try Self.string(&scanner, claim: "jti")
                 } else if scanner.matches(key, "aud") {
                     if audience != nil { throw AuthError.duplicateKey(segment: "payload", key: "aud") }
-                    audience = try Self.audience(&scanner)
+                    if let audiences, audiences.count == 1, scanner.readString(ifEqualTo: audiences[0]) != nil {
+                        audience = audiences
+                    } else if scanner.readString(ifEqualTo: policy.audience) != nil {
+                        audience = [policy.audience]
+                    } else {
+                        audience = try Self.audience(&scanner)
+                    }
                 } else if scanner.matches(key, "iat") {
                     if issuedAt != nil { throw AuthError.duplicateKey(segment: "payload", key: "iat") }
                     issuedAt = try Self.integer(&scanner, claim: "iat")
