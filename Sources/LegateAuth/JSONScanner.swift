@@ -135,21 +135,24 @@ struct JSONScanner {
     /// or control byte, so the strict reader would return the same text), consumes it and returns `candidate`
     /// without allocating. Otherwise consumes nothing and returns nil.
     mutating func readString(ifEqualTo candidate: String) -> String? {
-        guard self.peek() == UInt8(ascii: "\""), let base = self.bytes.baseAddress else { return nil }
+        guard let base = self.bytes.baseAddress else { return nil }
+        self.skipWhitespace()
         let start = self.index + 1
         let available = self.bytes.count - start
-        let matched = candidate.utf8.withContiguousStorageIfAvailable { text -> Bool in
-            guard text.count < available, base.load(fromByteOffset: start + text.count, as: UInt8.self) == 0x22
-            else { return false }
-            for offset in 0..<text.count {
-                let b = text[offset]
+        var text = candidate
+        let length = text.withUTF8 { utf8 -> Int in
+            guard available > utf8.count, self.bytes[start - 1] == 0x22,
+                  base.load(fromByteOffset: start + utf8.count, as: UInt8.self) == 0x22
+            else { return -1 }
+            for offset in 0..<utf8.count {
+                let b = utf8[offset]
                 guard b >= 0x20, b != 0x22, b != 0x5c,
-                      base.load(fromByteOffset: start + offset, as: UInt8.self) == b else { return false }
+                      base.load(fromByteOffset: start + offset, as: UInt8.self) == b else { return -1 }
             }
-            return true
+            return utf8.count
         }
-        guard matched == true else { return nil }
-        self.index = start + candidate.utf8.count + 1
+        guard length >= 0 else { return nil }
+        self.index = start + length + 1
         return candidate
     }
 

@@ -13,10 +13,10 @@ enum JWTVerifier {
         }
         // Find the first dot forwards and the last one backwards; a dot in between makes the payload fail
         // base64url decoding, and only then are the dots counted to report the segment count.
-        var firstDot = 0
-        while firstDot < token.count, token[firstDot] != UInt8(ascii: ".") { firstDot += 1 }
+        guard let start = token.baseAddress else { throw .wrongSegmentCount(found: 1) }
+        let firstDot = memchr(start, 0x2e, token.count).map { start.distance(to: UnsafeRawPointer($0)) } ?? token.count
         var secondDot = token.count - 1
-        while secondDot > firstDot, token[secondDot] != UInt8(ascii: ".") { secondDot -= 1 }
+        while secondDot > firstDot, start.load(fromByteOffset: secondDot, as: UInt8.self) != 0x2e { secondDot -= 1 }
         guard firstDot < token.count, secondDot > firstDot else {
             throw .wrongSegmentCount(found: firstDot < token.count ? 2 : 1)
         }
@@ -56,8 +56,15 @@ enum JWTVerifier {
             guard ConstantTime.equals(UnsafeRawBufferPointer(start: base, count: 32),
                                       UnsafeRawBufferPointer(start: base + 32, count: 32))
             else { throw AuthError.signatureMismatch }
-            let claims = try Self.parseClaims(UnsafeRawBufferPointer(start: payloadStart, count: payloadCount),
-                                              accountID: resolved.accountID, policy: policy, audiences: audiences)
+            let payload = UnsafeRawBufferPointer(start: payloadStart, count: payloadCount)
+            let claims: JWTClaims
+            if let minted = Self.parseMintedClaims(payload, accountID: resolved.accountID, policy: policy,
+                                                   audiences: audiences) {
+                claims = minted
+            } else {
+                claims = try Self.parseClaims(payload, accountID: resolved.accountID, policy: policy,
+                                              audiences: audiences)
+            }
             try Self.check(claims, now: now, policy: policy, accountID: resolved.accountID)
             return VerifiedJWT(keyID: keyID, claims: claims)
         }
@@ -72,27 +79,6 @@ enum JWTVerifier {
             throw .invalidSignatureLength(found: Base64URL.decodedCount(text.count) ?? text.count * 3 / 4)
         }
         return try Base64URL.decode(text, into: out, segment: "signature")
-    }
-
-    /// The exact header `JWTMinter` emits, up to the `kid` value.
-    static let mintedHeaderPrefix: StaticString = "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\""
-
-    /// Fast path for the minter's header `{"alg":"HS256","typ":"JWT","kid":"<kid>"}` with a non-empty plain
-    /// ASCII kid (no quote, backslash, control or non-ASCII byte): returns the kid. For exactly that shape the
-    /// strict scanner accepts with the same kid; any other header returns nil and goes through `parseHeader`.
-    @inline(__always)
-    static func mintedKeyID(_ bytes: UnsafeRawBufferPointer) -> String? {
-        let prefix = Self.mintedHeaderPrefix
-        let prefixCount = prefix.utf8CodeUnitCount
-        guard bytes.count > prefixCount + 2, let base = bytes.baseAddress,
-              memcmp(base, prefix.utf8Start, prefixCount) == 0,
-              bytes[bytes.count - 2] == UInt8(ascii: "\""), bytes[bytes.count - 1] == UInt8(ascii: "}")
-        else { return nil }
-        let kid = UnsafeRawBufferPointer(rebasing: bytes[prefixCount..<(bytes.count - 2)])
-        for b in kid where b < 0x20 || b >= 0x80 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
-            return nil
-        }
-        return String(decoding: kid, as: UTF8.self)
     }
 
     /// Checks the JOSE header; returns the `kid`.
@@ -143,7 +129,7 @@ enum JWTVerifier {
 
     /// Decodes the claims set; only called after the signature matched.
     /// Strings equal to the resolved account, the policy issuer or audience reuse those (no allocation).
-    private static func parseClaims(_ bytes: UnsafeRawBufferPointer, accountID: String, policy: JWTPolicy,
+    static func parseClaims(_ bytes: UnsafeRawBufferPointer, accountID: String, policy: JWTPolicy,
                                     audiences: [String]?) throws(AuthError) -> JWTClaims
     {
         var scanner = JSONScanner(bytes, segment: "payload")
@@ -158,30 +144,16 @@ enum JWTVerifier {
                 first = false
                 if scanner.matches(key, "sub") {
                     if subject != nil { throw AuthError.duplicateKey(segment: "payload", key: "sub") }
-                    if let same = scanner.readString(ifEqualTo: accountID) {
-                        subject = same
-                    } else {
-                        subject = try Self.string(&scanner, claim: "sub")
-                    }
+                    subject = try Self.subject(&scanner, accountID: accountID)
                 } else if scanner.matches(key, "iss") {
                     if issuer != nil { throw AuthError.duplicateKey(segment: "payload", key: "iss") }
-                    if let expected = policy.issuer, let same = scanner.readString(ifEqualTo: expected) {
-                        issuer = same
-                    } else {
-                        issuer = try Self.string(&scanner, claim: "iss")
-                    }
+                    issuer = try Self.issuer(&scanner, policy: policy)
                 } else if scanner.matches(key, "jti") {
                     if jwtID != nil { throw AuthError.duplicateKey(segment: "payload", key: "jti") }
                     jwtID = try Self.string(&scanner, claim: "jti")
                 } else if scanner.matches(key, "aud") {
                     if audience != nil { throw AuthError.duplicateKey(segment: "payload", key: "aud") }
-                    if let audiences, audiences.count == 1, scanner.readString(ifEqualTo: audiences[0]) != nil {
-                        audience = audiences
-                    } else if scanner.readString(ifEqualTo: policy.audience) != nil {
-                        audience = [policy.audience]
-                    } else {
-                        audience = try Self.audience(&scanner)
-                    }
+                    audience = try Self.audience(&scanner, policy: policy, audiences: audiences)
                 } else if scanner.matches(key, "iat") {
                     if issuedAt != nil { throw AuthError.duplicateKey(segment: "payload", key: "iat") }
                     issuedAt = try Self.integer(&scanner, claim: "iat")
@@ -208,19 +180,19 @@ enum JWTVerifier {
                          notBefore: notBefore, expiresAt: expiresAt, jwtID: jwtID)
     }
 
-    private static func string(_ scanner: inout JSONScanner, claim: String) throws(AuthError) -> String {
+    static func string(_ scanner: inout JSONScanner, claim: String) throws(AuthError) -> String {
         guard scanner.atString() else { throw .invalidClaimType(claim: claim, expected: "a string") }
         return try scanner.readString()
     }
 
-    private static func integer(_ scanner: inout JSONScanner, claim: String) throws(AuthError) -> Int64 {
+    static func integer(_ scanner: inout JSONScanner, claim: String) throws(AuthError) -> Int64 {
         guard let value = try scanner.readInteger() else {
             throw .invalidClaimType(claim: claim, expected: "an integer NumericDate")
         }
         return value
     }
 
-    private static func audience(_ scanner: inout JSONScanner) throws(AuthError) -> [String] {
+    static func audience(_ scanner: inout JSONScanner) throws(AuthError) -> [String] {
         if scanner.atString() { return [try scanner.readString()] }
         guard scanner.peek() == UInt8(ascii: "[") else {
             throw .invalidClaimType(claim: "aud", expected: "a string or an array of strings")

@@ -1,0 +1,107 @@
+import Foundation
+@testable import LegateAuth
+import Testing
+
+/// The minter-shape fast paths must accept exactly what the strict scanner accepts, with the same result.
+@Suite struct FastPathTests {
+    static let policy = JWTPolicy(audience: "legate-manager", issuer: "delegate-1")
+    static let account = "acct_1"
+
+    /// Strict header result (kid or error) versus the fast path: when the fast path answers, they agree.
+    static func checkHeader(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            let strict = Result { () throws(AuthError) -> String in try JWTVerifier.parseHeader(raw).keyID }
+            guard let fast = JWTVerifier.mintedKeyID(raw) else { return true }
+            #expect(strict == .success(fast), "header \(String(decoding: bytes, as: UTF8.self))")
+            return false
+        }
+    }
+
+    /// Same for the claims set; true when the strict path had to answer.
+    static func checkClaims(_ bytes: [UInt8], account: String = account, policy: JWTPolicy = policy) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            let audiences = [policy.audience]
+            let strict = Result { () throws(AuthError) -> JWTClaims in
+                try JWTVerifier.parseClaims(raw, accountID: account, policy: policy, audiences: audiences)
+            }
+            guard let fast = JWTVerifier.parseMintedClaims(raw, accountID: account, policy: policy,
+                                                           audiences: audiences) else { return true }
+            #expect(strict == .success(fast), "claims \(String(decoding: bytes, as: UTF8.self))")
+            return false
+        }
+    }
+
+    static func decode(_ text: Substring) -> [UInt8]? {
+        var b64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while b64.count % 4 != 0 { b64 += "=" }
+        return Data(base64Encoded: b64).map { Array($0) }
+    }
+
+    @Test func minterOutputTakesTheFastPaths() {
+        let claims = JWTClaims(subject: Self.account, issuer: "delegate-1", audience: ["legate-manager"],
+                               issuedAt: 100, notBefore: 100, expiresAt: 200, jwtID: "j-1")
+        let header = Array("{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"kid1\"}".utf8)
+        #expect(!Self.checkHeader(header))
+        #expect(!Self.checkClaims(Array(claims.json.utf8)))
+        var noNbf = claims
+        noNbf.notBefore = nil
+        #expect(!Self.checkClaims(Array(noNbf.json.utf8)))
+    }
+
+    @Test(arguments: [
+        "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"\"}", "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"a\\\"b\"}",
+        "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"a\\u0041\"}", "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"é\"}",
+        "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"k\",\"kid\":\"k\"}", "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"k\"} ",
+        "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"k\"}}", "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"k\"\"}",
+        "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"k\",\"crit\":[\"x\"]}", "{\"alg\":\"hs256\",\"typ\":\"JWT\",\"kid\":\"k\"}",
+    ])
+    func headerEdgeCasesAgree(_ text: String) {
+        _ = Self.checkHeader(Array(text.utf8))
+    }
+
+    @Test(arguments: [
+        "{\"sub\":\"acct_1\",\"iss\":\"delegate-1\",\"aud\":\"legate-manager\",\"iat\":1,\"exp\":2,\"jti\":\"j\"} ",
+        "{\"sub\":\"acct_1\",\"iss\":\"delegate-1\",\"aud\":\"legate-manager\",\"iat\":1,\"exp\":2,\"jti\":\"j\",\"jti\":\"j\"}",
+        "{\"sub\":\"acct\\u005f1\",\"iss\":\"d\",\"aud\":[\"legate-manager\",\"x\"],\"iat\":1,\"exp\":2,\"jti\":\"j\"}",
+        "{\"sub\":\"acct_1\",\"iss\":\"delegate-1\",\"aud\":\"legate-manager\",\"iat\":1.0,\"exp\":2,\"jti\":\"j\"}",
+        "{\"sub\":\"acct_1\",\"iss\":\"delegate-1\",\"aud\":\"legate-manager\",\"iat\":01,\"exp\":2,\"jti\":\"j\"}",
+        "{\"sub\":\"acct_1\",\"iss\":\"delegate-1\",\"aud\":\"legate-manager\",\"iat\":1,\"exp\":2,\"jti\":\"\"}",
+        "{\"sub\":\"acct_1\",\"iss\":\"delegate-1\",\"aud\":\"legate-manager\",\"iat\":1,\"exp\":2,\"jti\":7}",
+        "{\"sub\":\"acct_1\",\"iss\":\"delegate-1\",\"aud\":\"legate-manager\",\"iat\":1,\"exp\":2}",
+        "{\"sub\":\"acct_1\",\"iss\":\"delegate-1\",\"aud\":\"legate-manager\",\"iat\":1,\"exp\":2,\"jti\":\"j\"}x",
+        "{\"sub\":\"acct_1\",\"iss\":\"delegate-1\",\"aud\":\"legate-manager\",\"iat\":1,\"nbf\":1,\"exp\":2,\"jti\":\"j\"}",
+    ])
+    func claimsEdgeCasesAgree(_ text: String) {
+        _ = Self.checkClaims(Array(text.utf8))
+    }
+
+    /// Every vector's decoded header and payload, and seeded single-byte mutations of the minter's shapes.
+    @Test func vectorsAndMutationsAgree() {
+        for vector in JWTVectorTests.handmade + JWTVectorTests.independent {
+            let parts = vector.token.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 3 else { continue }
+            if let header = Self.decode(parts[0]) { _ = Self.checkHeader(header) }
+            if let payload = Self.decode(parts[1]) {
+                _ = Self.checkClaims(payload, account: vector.account, policy: vector.jwtPolicy)
+            }
+        }
+        let header = Array("{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"kid1\"}".utf8)
+        let claims = Array(("{\"sub\":\"acct_1\",\"iss\":\"delegate-1\",\"aud\":\"legate-manager\",\"iat\":100,"
+            + "\"nbf\":100,\"exp\":200,\"jti\":\"j-1\"}").utf8)
+        let alphabet = Array("\"\\{}[],: 0123456789.eE-abjikstu\u{1}é".utf8)
+        var state: UInt64 = 0x9e37_79b9_7f4a_7c15
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        for _ in 0..<20_000 {
+            var h = header
+            h[next(h.count)] = alphabet[next(alphabet.count)]
+            _ = Self.checkHeader(h)
+            var c = claims
+            c[next(c.count)] = alphabet[next(alphabet.count)]
+            if next(4) == 0 { c.remove(at: next(c.count)) }
+            _ = Self.checkClaims(c)
+        }
+    }
+}
