@@ -20,7 +20,8 @@ enum Base64URL {
         return 0xff
     }
 
-    /// Decodes `input` into `out` (room for `decodedCount` bytes); returns the byte count.
+    /// Decodes `input` into `out` (room for `decodedCount` + 2 bytes: the fast loop stores 8 bytes per 6 decoded);
+    /// returns the byte count.
     /// Rejects padding, characters outside the URL alphabet and non-canonical trailing bits.
     static func decode(_ input: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<UInt8>, segment: String)
         throws(AuthError) -> Int
@@ -36,6 +37,22 @@ enum Base64URL {
             var bad: UInt32 = 0
             Self.table.withUnsafeBufferPointer { table in
                 guard let t = table.baseAddress else { return }
+                // 8 characters -> 6 bytes per step: one 64-bit load, one 64-bit big-endian store (the two extra
+                // bytes land in the caller's slack and are overwritten by the next step or left unused).
+                let raw = UnsafeMutableRawPointer(out)
+                while read &+ 8 <= count {
+                    let w = UnsafeRawPointer(source).loadUnaligned(fromByteOffset: read, as: UInt64.self)
+                    let c0 = UInt64(t[Int(w & 0xff)]), c1 = UInt64(t[Int((w >> 8) & 0xff)])
+                    let c2 = UInt64(t[Int((w >> 16) & 0xff)]), c3 = UInt64(t[Int((w >> 24) & 0xff)])
+                    let c4 = UInt64(t[Int((w >> 32) & 0xff)]), c5 = UInt64(t[Int((w >> 40) & 0xff)])
+                    let c6 = UInt64(t[Int((w >> 48) & 0xff)]), c7 = UInt64(t[Int(w >> 56)])
+                    bad |= UInt32(truncatingIfNeeded: c0 | c1 | c2 | c3 | c4 | c5 | c6 | c7)
+                    let bits = (c0 << 58) | (c1 << 52) | (c2 << 46) | (c3 << 40) | (c4 << 34) | (c5 << 28)
+                        | (c6 << 22) | (c7 << 16)
+                    raw.storeBytes(of: bits.bigEndian, toByteOffset: written, as: UInt64.self)
+                    read &+= 8
+                    written &+= 6
+                }
                 while read + 4 <= count {
                     let a = UInt32(t[Int(source[read])]), b = UInt32(t[Int(source[read + 1])])
                     let c = UInt32(t[Int(source[read + 2])]), d = UInt32(t[Int(source[read + 3])])

@@ -137,22 +137,16 @@ struct JSONScanner {
     mutating func readString(ifEqualTo candidate: String) -> String? {
         guard let base = self.bytes.baseAddress else { return nil }
         self.skipWhitespace()
-        let start = self.index + 1
-        let available = self.bytes.count - start
-        var text = candidate
-        let length = text.withUTF8 { utf8 -> Int in
-            guard available > utf8.count, self.bytes[start - 1] == 0x22,
-                  base.load(fromByteOffset: start + utf8.count, as: UInt8.self) == 0x22
-            else { return -1 }
-            for offset in 0..<utf8.count {
-                let b = utf8[offset]
-                guard b >= 0x20, b != 0x22, b != 0x5c,
-                      base.load(fromByteOffset: start + offset, as: UInt8.self) == b else { return -1 }
-            }
-            return utf8.count
+        let count = self.bytes.count
+        guard self.index < count, base.load(fromByteOffset: self.index, as: UInt8.self) == 0x22 else { return nil }
+        var offset = self.index &+ 1
+        for b in candidate.utf8 {
+            guard offset < count, b >= 0x20, b != 0x22, b != 0x5c,
+                  base.load(fromByteOffset: offset, as: UInt8.self) == b else { return nil }
+            offset &+= 1
         }
-        guard length >= 0 else { return nil }
-        self.index = start + length + 1
+        guard offset < count, base.load(fromByteOffset: offset, as: UInt8.self) == 0x22 else { return nil }
+        self.index = offset &+ 1
         return candidate
     }
 
@@ -214,28 +208,35 @@ struct JSONScanner {
 
     /// Reads an integer NumericDate; nil (nothing consumed) when the next value is not a number.
     mutating func readInteger() throws(AuthError) -> Int64? {
-        guard let c = self.peek(), c == UInt8(ascii: "-") || (c >= 0x30 && c <= 0x39) else { return nil }
+        guard let c = self.peek(), c == UInt8(ascii: "-") || (c >= 0x30 && c <= 0x39),
+              let base = self.bytes.baseAddress else { return nil }
+        let count = self.bytes.count
         let start = self.index
-        var negative = false
-        if c == UInt8(ascii: "-") {
-            negative = true
-            self.index += 1
+        var index = start
+        let negative = c == UInt8(ascii: "-")
+        if negative { index &+= 1 }
+        let firstDigit = index
+        if index &+ 1 < count, base.load(fromByteOffset: index, as: UInt8.self) == 0x30,
+           base.load(fromByteOffset: index &+ 1, as: UInt8.self) &- 0x30 <= 9 {
+            self.index = index
+            throw self.fail("leading zero")
         }
         var value: Int64 = 0
-        var digits = 0
-        while self.index < self.bytes.count, self.bytes[self.index] >= 0x30, self.bytes[self.index] <= 0x39 {
-            if digits == 0 && self.bytes[self.index] == 0x30 && digits == 0,
-               self.index + 1 < self.bytes.count, self.bytes[self.index + 1] >= 0x30, self.bytes[self.index + 1] <= 0x39 {
-                throw self.fail("leading zero")
+        while index < count {
+            let digit = base.load(fromByteOffset: index, as: UInt8.self) &- 0x30
+            guard digit <= 9 else { break }
+            value = value &* 10 &+ Int64(digit)
+            index &+= 1
+            guard index &- firstDigit <= 15 else {
+                self.index = index
+                throw self.fail("number out of range")
             }
-            value = value &* 10 &+ Int64(self.bytes[self.index] - 0x30)
-            digits += 1
-            self.index += 1
-            guard digits <= 15 else { throw self.fail("number out of range") }
         }
+        let digits = index &- firstDigit
+        self.index = index
         guard digits > 0 else { throw self.fail("bad number") }
-        if self.index < self.bytes.count {
-            let n = self.bytes[self.index]
+        if index < count {
+            let n = base.load(fromByteOffset: index, as: UInt8.self)
             if n == UInt8(ascii: ".") || n == UInt8(ascii: "e") || n == UInt8(ascii: "E") {
                 self.index = start
                 return nil

@@ -104,4 +104,39 @@ import Testing
             _ = Self.checkClaims(c)
         }
     }
+
+    /// The 8-wide base64url decoder round-trips every length and rejects a bad character anywhere.
+    @Test func base64RoundTripAndRejection() throws {
+        var state: UInt64 = 12_345
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        for length in 0..<100 {
+            let bytes = (0..<length).map { _ in UInt8(next(256)) }
+            let text = Array(Base64URL.encode(bytes).utf8)
+            let expected = try #require(Base64URL.decodedCount(text.count))
+            var out = [UInt8](repeating: 0, count: expected + 2)
+            let decoded = try text.withUnsafeBytes { raw throws(AuthError) in
+                try out.withUnsafeMutableBufferPointer { buffer throws(AuthError) -> Int in
+                    guard let base = buffer.baseAddress else { return 0 }
+                    return try Base64URL.decode(raw, into: base, segment: "payload")
+                }
+            }
+            #expect(decoded == length && Array(out.prefix(length)) == bytes)
+            guard !text.isEmpty else { continue }
+            for bad in [UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="), UInt8(ascii: "."), 0x80, 0x00] {
+                var broken = text
+                broken[next(broken.count)] = bad
+                let threw = broken.withUnsafeBytes { raw in
+                    out.withUnsafeMutableBufferPointer { buffer in
+                        guard let base = buffer.baseAddress else { return false }
+                        do { _ = try Base64URL.decode(raw, into: base, segment: "payload") } catch { return true }
+                        return false
+                    }
+                }
+                #expect(threw, "length \(length) bad \(bad)")
+            }
+        }
+    }
 }
