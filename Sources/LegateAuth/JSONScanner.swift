@@ -1,3 +1,5 @@
+import Glibc
+
 /// A minimal, strict JSON scanner over decoded JWT segments (RFC 8259); no Foundation on the hot path.
 struct JSONScanner {
     /// Deepest nesting accepted inside a skipped value.
@@ -81,8 +83,9 @@ struct JSONScanner {
     /// True when the next value is a string.
     mutating func atString() -> Bool { self.peek() == UInt8(ascii: "\"") }
 
-    /// Reads a string value (escapes decoded, UTF-8 validated).
-    mutating func readString() throws(AuthError) -> String {
+    /// Reads a string value (escapes decoded, UTF-8 validated). When the value has no escapes and its bytes
+    /// equal `reuse`, returns `reuse` itself (no allocation).
+    mutating func readString(reusing reuse: String? = nil) throws(AuthError) -> String {
         guard self.peek() == UInt8(ascii: "\""), let base = self.bytes.baseAddress else {
             throw self.fail("expected a string")
         }
@@ -124,30 +127,18 @@ struct JSONScanner {
         self.index = index + 1
         if !hasEscape {
             // Pure ASCII needs no validation; anything else is checked as UTF-8.
+            if var reuse, reuse.utf8.count == raw.count,
+               reuse.withUTF8({ text in
+                   guard let a = text.baseAddress, let b = raw.baseAddress else { return raw.isEmpty }
+                   return memcmp(a, b, raw.count) == 0
+               }) {
+                return reuse
+            }
             if highBits & 0x80 == 0 { return String(decoding: raw, as: UTF8.self) }
             guard let text = String(validating: raw, as: UTF8.self) else { throw self.fail("invalid UTF-8") }
             return text
         }
         return try self.unescape(raw)
-    }
-
-    /// When the next value is a string whose raw bytes are exactly `candidate` (which has no quote, backslash
-    /// or control byte, so the strict reader would return the same text), consumes it and returns `candidate`
-    /// without allocating. Otherwise consumes nothing and returns nil.
-    mutating func readString(ifEqualTo candidate: String) -> String? {
-        guard let base = self.bytes.baseAddress else { return nil }
-        self.skipWhitespace()
-        let count = self.bytes.count
-        guard self.index < count, base.load(fromByteOffset: self.index, as: UInt8.self) == 0x22 else { return nil }
-        var offset = self.index &+ 1
-        for b in candidate.utf8 {
-            guard offset < count, b >= 0x20, b != 0x22, b != 0x5c,
-                  base.load(fromByteOffset: offset, as: UInt8.self) == b else { return nil }
-            offset &+= 1
-        }
-        guard offset < count, base.load(fromByteOffset: offset, as: UInt8.self) == 0x22 else { return nil }
-        self.index = offset &+ 1
-        return candidate
     }
 
     private func unescape(_ raw: UnsafeRawBufferPointer) throws(AuthError) -> String {

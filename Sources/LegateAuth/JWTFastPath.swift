@@ -58,15 +58,15 @@ extension JWTVerifier {
     /// `sub`; reuses `accountID` when equal (no allocation).
     @inline(__always)
     static func subject(_ scanner: inout JSONScanner, accountID: String) throws(AuthError) -> String {
-        if let same = scanner.readString(ifEqualTo: accountID) { return same }
-        return try Self.string(&scanner, claim: "sub")
+        guard scanner.atString() else { throw .invalidClaimType(claim: "sub", expected: "a string") }
+        return try scanner.readString(reusing: accountID)
     }
 
     /// `iss`; reuses the policy issuer when equal.
     @inline(__always)
     static func issuer(_ scanner: inout JSONScanner, policy: JWTPolicy) throws(AuthError) -> String {
-        if let expected = policy.issuer, let same = scanner.readString(ifEqualTo: expected) { return same }
-        return try Self.string(&scanner, claim: "iss")
+        guard scanner.atString() else { throw .invalidClaimType(claim: "iss", expected: "a string") }
+        return try scanner.readString(reusing: policy.issuer)
     }
 
     /// `aud`; a lone string equal to the policy audience reuses `audiences` (`[policy.audience]`).
@@ -74,7 +74,10 @@ extension JWTVerifier {
     static func audience(_ scanner: inout JSONScanner, policy: JWTPolicy, audiences: [String]?)
         throws(AuthError) -> [String]
     {
-        if scanner.readString(ifEqualTo: policy.audience) != nil { return audiences ?? [policy.audience] }
+        if scanner.atString() {
+            let value = try scanner.readString(reusing: policy.audience)
+            return value == policy.audience ? audiences ?? [value] : [value]
+        }
         return try Self.audience(&scanner)
     }
 }
