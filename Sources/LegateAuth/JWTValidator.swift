@@ -93,7 +93,6 @@ public final class JWTValidator: Sendable {
             shard.state.withLock { state in
                 state.epoch = max(state.epoch, newEpoch)
                 state.entries = state.entries.filter { $0.value.verified.keyID != keyID }
-                state.entries.reserveCapacity(state.ring.count)
             }
         }
     }
@@ -178,25 +177,27 @@ final class CacheEntry: Sendable {
 /// One shard: a hash map plus a FIFO ring of the keys in insertion order. A full shard drops its oldest
 /// insertion (amortised O(1), no sweeps); expired entries age out the same way and are refused on lookup.
 struct ShardState: Sendable {
-    var entries: [CacheKey: CacheEntry]
-    /// Insertion-order keys; slot `next` is the oldest and is overwritten by the next insert.
-    var ring: [CacheKey?]
+    var entries: [CacheKey: CacheEntry] = [:]
+    /// Insertion-order keys, grown up to `capacity`; then slot `next` is the oldest and is overwritten next.
+    var ring: [CacheKey] = []
     var next = 0
+    let capacity: Int
     var epoch: UInt64 = 0
 
-    init(capacity: Int) {
-        self.entries = Dictionary(minimumCapacity: capacity)
-        self.ring = Array(repeating: nil, count: capacity)
-    }
+    init(capacity: Int) { self.capacity = capacity }
 
     /// Inserts `entry`, first dropping the entry of the ring slot it reuses. Each map entry owns at least one
-    /// ring slot, so the map never holds more than `ring.count` entries. A stale slot (its key was evicted
-    /// and perhaps re-inserted since) only costs an early drop, never a wrong hit.
+    /// ring slot, so the map never holds more than `capacity` entries. A stale slot (its key was evicted and
+    /// perhaps re-inserted since) only costs an early drop, never a wrong hit.
     mutating func insert(_ entry: CacheEntry, for key: CacheKey) {
-        guard !self.ring.isEmpty else { return }
-        if let oldest = self.ring[self.next] { self.entries.removeValue(forKey: oldest) }
-        self.ring[self.next] = key
-        self.next = self.next + 1 == self.ring.count ? 0 : self.next + 1
+        guard self.capacity > 0 else { return }
+        if self.ring.count < self.capacity {
+            self.ring.append(key)
+        } else {
+            self.entries.removeValue(forKey: self.ring[self.next])
+            self.ring[self.next] = key
+            self.next = self.next + 1 == self.capacity ? 0 : self.next + 1
+        }
         self.entries[key] = entry
     }
 }
