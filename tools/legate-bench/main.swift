@@ -65,7 +65,9 @@ let miss = Double(fresh.count) / seconds { for jwt in fresh { if (try? missValid
 // Steady state: the same tokens again after evictAll() (cache storage and malloc arenas already warm), so
 // every call is still a miss + insert but without first-touch page faults of a growing heap.
 missValidator.evictAll()
-let missWarm = Double(fresh.count) / seconds { for jwt in fresh { if (try? missValidator.verify(jwt, now: now)) == nil { sink &+= 1 } } }
+let missWarm = Double(fresh.count) / seconds {
+    for jwt in fresh { if (try? missValidator.verify(jwt, now: now)) == nil { sink &+= 1 } }
+}
 // Miss + insert + evict with the token bytes in CPU cache (as a just-read network buffer would be): 1,000
 // distinct tokens cycled through a 256-entry cache, so every call misses and evicts the oldest entry.
 let hotSet = Array(fresh.prefix(1_000))
@@ -81,7 +83,9 @@ let missHot = rate(n / 10) {
 // error carries no payload). Subtracting the HMACKey figure leaves the parsing before the MAC; cold verify
 // minus it is the claims decode, the checks and building the VerifiedJWT.
 let badSignature = String(jwt.dropLast(2)) + (jwt.hasSuffix("AA") ? "BA" : "AA")
-let stepMAC = rate(n) { for _ in 0..<n { if (try? validator.verifyUncached(badSignature, now: now)) == nil { sink &+= 1 } } }
+let stepMAC = rate(n) {
+    for _ in 0..<n { if (try? validator.verifyUncached(badSignature, now: now)) == nil { sink &+= 1 } }
+}
 let half = n / 2
 // Each thread presents its own delegate's token, as two event loops serving different connections would.
 let perThread = [fresh[0], fresh[1]]
