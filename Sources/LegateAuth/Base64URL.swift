@@ -9,6 +9,12 @@ enum Base64URL {
     /// 256-entry decode table; 0xff marks a character outside the base64url alphabet.
     static let table: [UInt8] = (0..<256).map { UInt8(truncatingIfNeeded: Self.value(UInt8($0))) }
 
+    /// Four 256-entry tables: entry `k * 256 + c` is `value(c) << (18 - 6k)`, or bit 24 for a bad character.
+    static let shifted: [UInt32] = (0..<1024).map { index in
+        let v = Self.value(UInt8(truncatingIfNeeded: index & 0xff))
+        return v == 0xff ? 0x0100_0000 : v << UInt32(18 - 6 * (index >> 8))
+    }
+
     @inline(__always)
     static func value(_ c: UInt8) -> UInt32 {
         // Branches instead of a global table: no lazy-global check on the hot path. 0xff marks invalid.
@@ -20,7 +26,8 @@ enum Base64URL {
         return 0xff
     }
 
-    /// Decodes `input` into `out` (room for `decodedCount` bytes); returns the byte count.
+    /// Decodes `input` into `out` (room for `decodedCount` + 2 bytes: the fast loop stores 8 bytes per 6 decoded);
+    /// returns the byte count.
     /// Rejects padding, characters outside the URL alphabet and non-canonical trailing bits.
     static func decode(_ input: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<UInt8>, segment: String)
         throws(AuthError) -> Int
@@ -34,6 +41,27 @@ enum Base64URL {
         var written = 0
         if let source = input.baseAddress?.assumingMemoryBound(to: UInt8.self) {
             var bad: UInt32 = 0
+            Self.shifted.withUnsafeBufferPointer { shifted in
+                guard let q = shifted.baseAddress else { return }
+                // 8 characters -> 6 bytes per step: one 64-bit load, 8 lookups in pre-shifted tables (modp_b64
+                // style: table k holds value << (18 - 6k), bad characters set bit 24), one 64-bit big-endian
+                // store (the two extra bytes land in the caller's slack and are overwritten or unused).
+                let raw = UnsafeMutableRawPointer(out)
+                var invalid: UInt32 = 0
+                while read &+ 8 <= count {
+                    let w = UnsafeRawPointer(source).loadUnaligned(fromByteOffset: read, as: UInt64.self)
+                    let x0 = q[Int(w & 0xff)] | q[256 | Int((w >> 8) & 0xff)] | q[512 | Int((w >> 16) & 0xff)]
+                        | q[768 | Int((w >> 24) & 0xff)]
+                    let x1 = q[Int((w >> 32) & 0xff)] | q[256 | Int((w >> 40) & 0xff)]
+                        | q[512 | Int((w >> 48) & 0xff)] | q[768 | Int(w >> 56)]
+                    invalid |= x0 | x1
+                    let bits = (UInt64(x0) << 40) | (UInt64(x1) << 16)
+                    raw.storeBytes(of: bits.bigEndian, toByteOffset: written, as: UInt64.self)
+                    read &+= 8
+                    written &+= 6
+                }
+                if invalid & 0xff00_0000 != 0 { bad = 0xff }
+            }
             Self.table.withUnsafeBufferPointer { table in
                 guard let t = table.baseAddress else { return }
                 while read + 4 <= count {

@@ -1,3 +1,5 @@
+import Glibc
+
 /// A minimal, strict JSON scanner over decoded JWT segments (RFC 8259); no Foundation on the hot path.
 struct JSONScanner {
     /// Deepest nesting accepted inside a skipped value.
@@ -81,8 +83,9 @@ struct JSONScanner {
     /// True when the next value is a string.
     mutating func atString() -> Bool { self.peek() == UInt8(ascii: "\"") }
 
-    /// Reads a string value (escapes decoded, UTF-8 validated).
-    mutating func readString() throws(AuthError) -> String {
+    /// Reads a string value (escapes decoded, UTF-8 validated). When the value has no escapes and its bytes
+    /// equal `reuse`, returns `reuse` itself (no allocation).
+    mutating func readString(reusing reuse: String? = nil) throws(AuthError) -> String {
         guard self.peek() == UInt8(ascii: "\""), let base = self.bytes.baseAddress else {
             throw self.fail("expected a string")
         }
@@ -124,6 +127,13 @@ struct JSONScanner {
         self.index = index + 1
         if !hasEscape {
             // Pure ASCII needs no validation; anything else is checked as UTF-8.
+            if var reuse, reuse.utf8.count == raw.count,
+               reuse.withUTF8({ text in
+                   guard let a = text.baseAddress, let b = raw.baseAddress else { return raw.isEmpty }
+                   return memcmp(a, b, raw.count) == 0
+               }) {
+                return reuse
+            }
             if highBits & 0x80 == 0 { return String(decoding: raw, as: UTF8.self) }
             guard let text = String(validating: raw, as: UTF8.self) else { throw self.fail("invalid UTF-8") }
             return text
@@ -189,28 +199,35 @@ struct JSONScanner {
 
     /// Reads an integer NumericDate; nil (nothing consumed) when the next value is not a number.
     mutating func readInteger() throws(AuthError) -> Int64? {
-        guard let c = self.peek(), c == UInt8(ascii: "-") || (c >= 0x30 && c <= 0x39) else { return nil }
+        guard let c = self.peek(), c == UInt8(ascii: "-") || (c >= 0x30 && c <= 0x39),
+              let base = self.bytes.baseAddress else { return nil }
+        let count = self.bytes.count
         let start = self.index
-        var negative = false
-        if c == UInt8(ascii: "-") {
-            negative = true
-            self.index += 1
+        var index = start
+        let negative = c == UInt8(ascii: "-")
+        if negative { index &+= 1 }
+        let firstDigit = index
+        if index &+ 1 < count, base.load(fromByteOffset: index, as: UInt8.self) == 0x30,
+           base.load(fromByteOffset: index &+ 1, as: UInt8.self) &- 0x30 <= 9 {
+            self.index = index
+            throw self.fail("leading zero")
         }
         var value: Int64 = 0
-        var digits = 0
-        while self.index < self.bytes.count, self.bytes[self.index] >= 0x30, self.bytes[self.index] <= 0x39 {
-            if digits == 0 && self.bytes[self.index] == 0x30 && digits == 0,
-               self.index + 1 < self.bytes.count, self.bytes[self.index + 1] >= 0x30, self.bytes[self.index + 1] <= 0x39 {
-                throw self.fail("leading zero")
+        while index < count {
+            let digit = base.load(fromByteOffset: index, as: UInt8.self) &- 0x30
+            guard digit <= 9 else { break }
+            value = value &* 10 &+ Int64(digit)
+            index &+= 1
+            guard index &- firstDigit <= 15 else {
+                self.index = index
+                throw self.fail("number out of range")
             }
-            value = value &* 10 &+ Int64(self.bytes[self.index] - 0x30)
-            digits += 1
-            self.index += 1
-            guard digits <= 15 else { throw self.fail("number out of range") }
         }
+        let digits = index &- firstDigit
+        self.index = index
         guard digits > 0 else { throw self.fail("bad number") }
-        if self.index < self.bytes.count {
-            let n = self.bytes[self.index]
+        if index < count {
+            let n = base.load(fromByteOffset: index, as: UInt8.self)
             if n == UInt8(ascii: ".") || n == UInt8(ascii: "e") || n == UInt8(ascii: "E") {
                 self.index = start
                 return nil

@@ -106,7 +106,13 @@ public struct StaticKeyResolver: JWTKeyResolver {
     /// Uses the given keys.
     public init(keys: [String: ResolvedKey]) { self.keys = keys }
     /// Looks `keyID` up in the dictionary.
-    public func resolveKey(keyID: Substring) -> ResolvedKey? { self.keys[String(keyID)] }
+    public func resolveKey(keyID: Substring) -> ResolvedKey? {
+        // A substring spanning its whole base string (what the validator passes) is looked up without a copy.
+        if keyID.startIndex == keyID.base.startIndex && keyID.endIndex == keyID.base.endIndex {
+            return self.keys[keyID.base]
+        }
+        return self.keys[String(keyID)]
+    }
 }
 
 /// A resolver that accepts any `kid` with one key and account (`legatectl jwt verify --secret-file`).

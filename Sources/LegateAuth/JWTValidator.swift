@@ -15,13 +15,17 @@ public final class JWTValidator: Sendable {
     private let shards: [CacheShard]
     private let shardCapacity: Int
     private let epoch = Atomic<UInt64>(0)
+    /// `[policy.audience]`, shared by every verified token that names only that audience.
+    private let audiences: [String]
 
     /// A validator with `cacheCapacity` cached tokens in total (0 disables caching).
     public init(policy: JWTPolicy, resolver: some JWTKeyResolver, cacheCapacity: Int = 65_536) {
         self.policy = policy
         self.resolver = resolver
+        self.audiences = [policy.audience]
         self.shardCapacity = max(0, cacheCapacity) / Self.shardCount
-        self.shards = (0..<Self.shardCount).map { _ in CacheShard() }
+        let shardCapacity = self.shardCapacity
+        self.shards = (0..<Self.shardCount).map { _ in CacheShard(capacity: shardCapacity) }
     }
 
     /// Verifies `token` at `now` (Unix seconds); a token seen before costs a hash lookup.
@@ -35,14 +39,14 @@ public final class JWTValidator: Sendable {
             throw .jwtTooLarge(bytes: token.count, limit: self.policy.maxTokenBytes)
         }
         guard self.shardCapacity > 0, let cacheKey = CacheKey(token) else {
-            return try JWTVerifier.verify(token, now: now, policy: self.policy, resolver: self.resolver)
+            return try JWTVerifier.verify(token, now: now, policy: self.policy, resolver: self.resolver,
+                                        audiences: self.audiences)
         }
         let shard = self.shards[Int(truncatingIfNeeded: cacheKey.low) & (Self.shardCount - 1)]
-        let hit = shard.state.withLock { state -> CacheEntry? in
-            guard let entry = state.entries[cacheKey],
-                  entry.token.withUnsafeBytes({ sameBytes($0, token) }) else { return nil }
-            return entry
-        }
+        // Under the lock: one lookup and one retain of the entry object; the byte compare runs outside it
+        // (entries are immutable once inserted).
+        let candidate = shard.state.withLock { state in state.entries[cacheKey] }
+        let hit = candidate.flatMap { entry in entry.token.withUnsafeBytes { sameBytes($0, token) } ? entry : nil }
         if let hit {
             let leeway = self.policy.leewaySeconds
             let claims = hit.verified.claims
@@ -55,14 +59,14 @@ public final class JWTValidator: Sendable {
             return hit.verified
         }
         let epochBefore = self.epoch.load(ordering: .acquiring)
-        let verified = try JWTVerifier.verify(token, now: now, policy: self.policy, resolver: self.resolver)
+        let verified = try JWTVerifier.verify(token, now: now, policy: self.policy, resolver: self.resolver,
+                                        audiences: self.audiences)
+        // The one copy of the token bytes, made outside the lock.
         let entry = CacheEntry(token: Array(token), verified: verified)
-        let capacity = self.shardCapacity
         shard.state.withLock { state in
             // An eviction that started after we read the epoch and already swept this shard wins.
             guard state.epoch <= epochBefore else { return }
-            if state.entries.count >= capacity { state.makeRoom(capacity: capacity, now: now, leeway: self.policy.leewaySeconds) }
-            state.entries[cacheKey] = entry
+            state.insert(entry, for: cacheKey)
         }
         return verified
     }
@@ -70,13 +74,15 @@ public final class JWTValidator: Sendable {
     /// Verifies without reading or filling the cache (the benchmark's cold figure).
     public func verifyUncached(_ token: String, now: Int64) throws(AuthError) -> VerifiedJWT {
         try withBytes(token) { bytes throws(AuthError) in
-            try JWTVerifier.verify(bytes, now: now, policy: self.policy, resolver: self.resolver)
+            try JWTVerifier.verify(bytes, now: now, policy: self.policy, resolver: self.resolver,
+                                        audiences: self.audiences)
         }
     }
 
     /// Byte variant of `verifyUncached(_:now:)`.
     public func verifyUncached(_ token: UnsafeRawBufferPointer, now: Int64) throws(AuthError) -> VerifiedJWT {
-        try JWTVerifier.verify(token, now: now, policy: self.policy, resolver: self.resolver)
+        try JWTVerifier.verify(token, now: now, policy: self.policy, resolver: self.resolver,
+                                        audiences: self.audiences)
     }
 
     /// Drops every cached JWT signed with `keyID` at once; in-flight verifies cannot re-insert them.
@@ -97,7 +103,7 @@ public final class JWTValidator: Sendable {
         for shard in self.shards {
             shard.state.withLock { state in
                 state.epoch = max(state.epoch, newEpoch)
-                state.entries.removeAll()
+                state.entries.removeAll(keepingCapacity: true)
             }
         }
     }
@@ -157,30 +163,49 @@ struct CacheKey: Hashable {
     func hash(into hasher: inout Hasher) { hasher.combine(self.low) }
 }
 
-struct CacheEntry: Sendable {
+/// A validated token: immutable once built, so readers may use it after leaving the shard lock.
+final class CacheEntry: Sendable {
     let token: [UInt8]
     let verified: VerifiedJWT
+
+    init(token: [UInt8], verified: VerifiedJWT) {
+        self.token = token
+        self.verified = verified
+    }
 }
 
+/// One shard: a hash map plus a FIFO ring of the keys in insertion order. A full shard drops its oldest
+/// insertion (amortised O(1), no sweeps); expired entries age out the same way and are refused on lookup.
 struct ShardState: Sendable {
     var entries: [CacheKey: CacheEntry] = [:]
+    /// Insertion-order keys, grown up to `capacity`; then slot `next` is the oldest and is overwritten next.
+    var ring: [CacheKey] = []
+    var next = 0
+    let capacity: Int
     var epoch: UInt64 = 0
 
-    /// Frees space in one pass: drops expired entries, then keeps at most 7/8 of `capacity` (bounded memory,
-    /// amortised so a full shard is not rescanned on every insert).
-    mutating func makeRoom(capacity: Int, now: Int64, leeway: Int64) {
-        let target = capacity - max(1, capacity / 8)
-        var kept = 0
-        self.entries = self.entries.filter { element in
-            guard now < element.value.verified.claims.expiresAt &+ leeway, kept < target else { return false }
-            kept += 1
-            return true
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Inserts `entry`, first dropping the entry of the ring slot it reuses. Each map entry owns at least one
+    /// ring slot, so the map never holds more than `capacity` entries. A stale slot (its key was evicted and
+    /// perhaps re-inserted since) only costs an early drop, never a wrong hit.
+    mutating func insert(_ entry: CacheEntry, for key: CacheKey) {
+        guard self.capacity > 0 else { return }
+        if self.ring.count < self.capacity {
+            self.ring.append(key)
+        } else {
+            self.entries.removeValue(forKey: self.ring[self.next])
+            self.ring[self.next] = key
+            self.next = self.next + 1 == self.capacity ? 0 : self.next + 1
         }
+        self.entries[key] = entry
     }
 }
 
 final class CacheShard: Sendable {
-    let state = Mutex(ShardState())
+    let state: Mutex<ShardState>
+
+    init(capacity: Int) { self.state = Mutex(ShardState(capacity: capacity)) }
 }
 
 /// Registration `jti`s seen within their lifetime (DESIGN.md §4); bounded memory, entries expire with the token.

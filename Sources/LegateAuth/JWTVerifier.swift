@@ -1,18 +1,22 @@
+import Glibc
+
 /// The uncached HS256 verification pipeline (STYLE.md §5): bound, split, header, HMAC, then claims.
 enum JWTVerifier {
     /// Verifies one JWS compact token held in `token` against `policy` at `now` (Unix seconds).
-    static func verify(_ token: UnsafeRawBufferPointer, now: Int64, policy: JWTPolicy, resolver: any JWTKeyResolver)
-        throws(AuthError) -> VerifiedJWT
+    /// `audiences`, when given, is `[policy.audience]` built once by the caller and returned for the usual
+    /// single-audience token instead of a fresh array.
+    static func verify(_ token: UnsafeRawBufferPointer, now: Int64, policy: JWTPolicy, resolver: any JWTKeyResolver,
+                       audiences: [String]? = nil) throws(AuthError) -> VerifiedJWT
     {
         guard token.count <= policy.maxTokenBytes else {
             throw .jwtTooLarge(bytes: token.count, limit: policy.maxTokenBytes)
         }
         // Find the first dot forwards and the last one backwards; a dot in between makes the payload fail
         // base64url decoding, and only then are the dots counted to report the segment count.
-        var firstDot = 0
-        while firstDot < token.count, token[firstDot] != UInt8(ascii: ".") { firstDot += 1 }
+        guard let start = token.baseAddress else { throw .wrongSegmentCount(found: 1) }
+        let firstDot = memchr(start, 0x2e, token.count).map { start.distance(to: UnsafeRawPointer($0)) } ?? token.count
         var secondDot = token.count - 1
-        while secondDot > firstDot, token[secondDot] != UInt8(ascii: ".") { secondDot -= 1 }
+        while secondDot > firstDot, start.load(fromByteOffset: secondDot, as: UInt8.self) != 0x2e { secondDot -= 1 }
         guard firstDot < token.count, secondDot > firstDot else {
             throw .wrongSegmentCount(found: firstDot < token.count ? 2 : 1)
         }
@@ -36,19 +40,33 @@ enum JWTVerifier {
                 throw dots > 0 ? AuthError.wrongSegmentCount(found: dots + 3) : error
             }
             let headerCount = try Base64URL.decode(headerText, into: base + 64, segment: "header")
-            let parsed = try Self.parseHeader(UnsafeRawBufferPointer(start: base + 64, count: headerCount))
+            let headerBytes = UnsafeRawBufferPointer(start: base + 64, count: headerCount)
+            let keyID: String
+            if let minted = Self.mintedKeyID(headerBytes) {
+                keyID = minted
+            } else {
+                keyID = try Self.parseHeader(headerBytes).keyID
+            }
             let signatureCount = try Self.decodeSignature(signatureText, into: base)
             guard signatureCount == 32 else { throw AuthError.invalidSignatureLength(found: signatureCount) }
-            guard let resolved = resolver.resolveKey(keyID: Substring(parsed.keyID)) else {
-                throw AuthError.unknownKeyID(AuthError.clip(parsed.keyID.utf8))
+            guard let resolved = resolver.resolveKey(keyID: Substring(keyID)) else {
+                throw AuthError.unknownKeyID(AuthError.clip(keyID.utf8))
             }
             resolved.key.authenticate(signingInput, into: base + 32)
             guard ConstantTime.equals(UnsafeRawBufferPointer(start: base, count: 32),
                                       UnsafeRawBufferPointer(start: base + 32, count: 32))
             else { throw AuthError.signatureMismatch }
-            let claims = try Self.parseClaims(UnsafeRawBufferPointer(start: payloadStart, count: payloadCount))
+            let payload = UnsafeRawBufferPointer(start: payloadStart, count: payloadCount)
+            let claims: JWTClaims
+            if let minted = Self.parseMintedClaims(payload, accountID: resolved.accountID, policy: policy,
+                                                   audiences: audiences) {
+                claims = minted
+            } else {
+                claims = try Self.parseClaims(payload, accountID: resolved.accountID, policy: policy,
+                                              audiences: audiences)
+            }
             try Self.check(claims, now: now, policy: policy, accountID: resolved.accountID)
-            return VerifiedJWT(keyID: parsed.keyID, claims: claims)
+            return VerifiedJWT(keyID: keyID, claims: claims)
         }
     }
 
@@ -64,7 +82,7 @@ enum JWTVerifier {
     }
 
     /// Checks the JOSE header; returns the `kid`.
-    private static func parseHeader(_ bytes: UnsafeRawBufferPointer) throws(AuthError) -> (keyID: String, Void) {
+    static func parseHeader(_ bytes: UnsafeRawBufferPointer) throws(AuthError) -> (keyID: String, Void) {
         var scanner = JSONScanner(bytes, segment: "header")
         try scanner.beginObject()
         var algorithmOK: Bool?
@@ -110,7 +128,10 @@ enum JWTVerifier {
     }
 
     /// Decodes the claims set; only called after the signature matched.
-    private static func parseClaims(_ bytes: UnsafeRawBufferPointer) throws(AuthError) -> JWTClaims {
+    /// Strings equal to the resolved account, the policy issuer or audience reuse those (no allocation).
+    static func parseClaims(_ bytes: UnsafeRawBufferPointer, accountID: String, policy: JWTPolicy,
+                                    audiences: [String]?) throws(AuthError) -> JWTClaims
+    {
         var scanner = JSONScanner(bytes, segment: "payload")
         try scanner.beginObject()
         var subject: String?, issuer: String?, jwtID: String?, audience: [String]?
@@ -123,16 +144,16 @@ enum JWTVerifier {
                 first = false
                 if scanner.matches(key, "sub") {
                     if subject != nil { throw AuthError.duplicateKey(segment: "payload", key: "sub") }
-                    subject = try Self.string(&scanner, claim: "sub")
+                    subject = try Self.subject(&scanner, accountID: accountID)
                 } else if scanner.matches(key, "iss") {
                     if issuer != nil { throw AuthError.duplicateKey(segment: "payload", key: "iss") }
-                    issuer = try Self.string(&scanner, claim: "iss")
+                    issuer = try Self.issuer(&scanner, policy: policy)
                 } else if scanner.matches(key, "jti") {
                     if jwtID != nil { throw AuthError.duplicateKey(segment: "payload", key: "jti") }
                     jwtID = try Self.string(&scanner, claim: "jti")
                 } else if scanner.matches(key, "aud") {
                     if audience != nil { throw AuthError.duplicateKey(segment: "payload", key: "aud") }
-                    audience = try Self.audience(&scanner)
+                    audience = try Self.audience(&scanner, policy: policy, audiences: audiences)
                 } else if scanner.matches(key, "iat") {
                     if issuedAt != nil { throw AuthError.duplicateKey(segment: "payload", key: "iat") }
                     issuedAt = try Self.integer(&scanner, claim: "iat")
@@ -159,19 +180,19 @@ enum JWTVerifier {
                          notBefore: notBefore, expiresAt: expiresAt, jwtID: jwtID)
     }
 
-    private static func string(_ scanner: inout JSONScanner, claim: String) throws(AuthError) -> String {
+    static func string(_ scanner: inout JSONScanner, claim: String) throws(AuthError) -> String {
         guard scanner.atString() else { throw .invalidClaimType(claim: claim, expected: "a string") }
         return try scanner.readString()
     }
 
-    private static func integer(_ scanner: inout JSONScanner, claim: String) throws(AuthError) -> Int64 {
+    static func integer(_ scanner: inout JSONScanner, claim: String) throws(AuthError) -> Int64 {
         guard let value = try scanner.readInteger() else {
             throw .invalidClaimType(claim: claim, expected: "an integer NumericDate")
         }
         return value
     }
 
-    private static func audience(_ scanner: inout JSONScanner) throws(AuthError) -> [String] {
+    static func audience(_ scanner: inout JSONScanner) throws(AuthError) -> [String] {
         if scanner.atString() { return [try scanner.readString()] }
         guard scanner.peek() == UInt8(ascii: "[") else {
             throw .invalidClaimType(claim: "aud", expected: "a string or an array of strings")

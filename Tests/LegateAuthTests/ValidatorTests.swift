@@ -88,6 +88,15 @@ final class RevocableResolver: JWTKeyResolver {
         let validator = JWTValidator(policy: .defaults(audience: "m"), resolver: resolver, cacheCapacity: 64)
         for index in 0..<500 { _ = try validator.verify(self.mint(jti: "j\(index)"), now: Self.now) }
         #expect(validator.cachedCount <= 64)
+        // FIFO eviction keeps the most recent insertions: re-verifying the last one needs no resolve.
+        let resolves = resolver.resolveCount.load(ordering: .relaxed)
+        _ = try validator.verify(self.mint(jti: "j499"), now: Self.now)
+        #expect(resolver.resolveCount.load(ordering: .relaxed) == resolves)
+        // After an eviction the cache refills and stays bounded (stale ring slots are harmless).
+        validator.evict(keyID: self.token.id)
+        #expect(validator.cachedCount == 0)
+        for index in 0..<300 { _ = try validator.verify(self.mint(jti: "k\(index % 100)"), now: Self.now) }
+        #expect(validator.cachedCount <= 64)
         let uncached = JWTValidator(policy: .defaults(audience: "m"), resolver: resolver, cacheCapacity: 0)
         _ = try uncached.verify(self.mint(), now: Self.now)
         #expect(uncached.cachedCount == 0)
