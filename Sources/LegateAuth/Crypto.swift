@@ -75,10 +75,10 @@ public enum SecureRandom {
     }
 }
 
-/// SHA-256 helpers.
-enum SHA256Digest {
+/// SHA-256 helpers (also used to store only a hash of admin API key secrets).
+public enum SHA256Digest {
     /// SHA-256 of `bytes` (32 bytes).
-    static func hash(_ bytes: some Collection<UInt8>) -> [UInt8] {
+    public static func hash(_ bytes: some Collection<UInt8>) -> [UInt8] {
         let input = Array(bytes)
         return [UInt8](unsafeUninitializedCapacity: 32) { out, count in
             input.withUnsafeBufferPointer { legate_sha256($0.baseAddress, $0.count, out.baseAddress) }
