@@ -1,10 +1,23 @@
 import LegateCore
 import Synchronization
 
+/// What became of one SELF_DESTRUCT push; `.sent` comes first, then exactly one of the others (or `.notSent`).
+public enum SelfDestructEvent: Sendable, Equatable {
+    /// The push was written to the connection.
+    case sent
+    /// The delegate acknowledged it (PUSH_ACK); the connection closes.
+    case acknowledged
+    /// The connection closed before an acknowledgement arrived.
+    case closedWithoutAcknowledgement
+    /// The connection was already closing; nothing was sent.
+    case notSent
+}
+
 /// A live delegate connection as the registry sees it: something that can be told things from any thread.
 public protocol LiveDelegateConnection: AnyObject, Sendable {
     /// Sends SELF_DESTRUCT and closes once acknowledged (or after a deadline); hops to the owning loop itself.
-    func sendSelfDestruct(reason: String, tokenID: String)
+    /// `progress` runs on the connection's loop with `.sent`, then the final outcome.
+    func sendSelfDestruct(reason: String, tokenID: String, progress: @escaping @Sendable (SelfDestructEvent) -> Void)
     /// Closes because a newer connection of the same delegate replaced this one.
     func supersede()
 }
@@ -116,6 +129,11 @@ public final class DelegateRegistry: Sendable {
         self.state.withLock { state in
             (state.liveByToken[tokenID] ?? []).compactMap { id in state.live[id].map { (id, $0) } }
         }
+    }
+
+    /// Number of attached connections of delegates registered with `tokenID`.
+    public func connectedCount(tokenID: String) -> Int {
+        self.state.withLock { $0.liveByToken[tokenID]?.count ?? 0 }
     }
 
     /// Every attached connection (for shutdown).
