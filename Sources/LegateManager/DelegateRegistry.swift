@@ -1,8 +1,9 @@
 import LegateCore
+import LegateWire
 import Synchronization
 
-/// What became of one SELF_DESTRUCT push; `.sent` comes first, then exactly one of the others (or `.notSent`).
-public enum SelfDestructEvent: Sendable, Equatable {
+/// What became of one push (SELF_DESTRUCT, TOKEN_ROTATED): `.sent` first, then exactly one final outcome.
+public enum PushEvent: Sendable, Equatable {
     /// The push was written to the connection.
     case sent
     /// The delegate acknowledged it (PUSH_ACK); the connection closes.
@@ -17,7 +18,10 @@ public enum SelfDestructEvent: Sendable, Equatable {
 public protocol LiveDelegateConnection: AnyObject, Sendable {
     /// Sends SELF_DESTRUCT and closes once acknowledged (or after a deadline); hops to the owning loop itself.
     /// `progress` runs on the connection's loop with `.sent`, then the final outcome.
-    func sendSelfDestruct(reason: String, tokenID: String, progress: @escaping @Sendable (SelfDestructEvent) -> Void)
+    func sendSelfDestruct(reason: String, tokenID: String, progress: @escaping @Sendable (PushEvent) -> Void)
+    /// Pushes TOKEN_ROTATED; on the delegate's PUSH_ACK the connection is moved to `message.newTokenID`.
+    /// `progress` runs on the connection's loop with `.sent`, then the final outcome.
+    func sendTokenRotated(_ message: TokenRotated, progress: @escaping @Sendable (PushEvent) -> Void)
     /// Closes because a newer connection of the same delegate replaced this one.
     func supersede()
 }
@@ -109,6 +113,23 @@ public final class DelegateRegistry: Sendable {
             record.disconnectedAt = at
             record.connectedSince = nil
             state.records[delegateID] = record
+            return record
+        }
+    }
+
+    /// Moves the attached delegate `delegateID` to `tokenID` (after a rotation); returns the record to persist,
+    /// or nil if `connection` is no longer its current connection.
+    public func moveToToken(delegateID: String, tokenID: String, connection: any LiveDelegateConnection)
+        -> DelegateRecord?
+    {
+        self.state.withLock { state in
+            guard let current = state.live[delegateID], current === connection,
+                var record = state.records[delegateID]
+            else { return nil }
+            state.liveByToken[record.tokenID]?.remove(delegateID)
+            record.tokenID = tokenID
+            state.records[delegateID] = record
+            state.liveByToken[tokenID, default: []].insert(delegateID)
             return record
         }
     }

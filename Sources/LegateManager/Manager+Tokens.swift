@@ -50,7 +50,7 @@ public struct TokenSummary: Sendable, Equatable {
 }
 
 /// Collects the outcome of one revoke's SELF_DESTRUCT pushes from many loops.
-private final class FanOutCollector: Sendable {
+final class FanOutCollector: Sendable {
     private struct Counts {
         var told = 0
         var acknowledged = 0
@@ -65,7 +65,7 @@ private final class FanOutCollector: Sendable {
         self.counts = Mutex(Counts(pending: expected))
     }
 
-    func record(_ event: SelfDestructEvent) {
+    func record(_ event: PushEvent) {
         let isLast = self.counts.withLock { counts -> Bool in
             switch event {
             case .sent:

@@ -9,7 +9,7 @@ extension ManagerConnection {
 
     /// `LiveDelegateConnection`: hops to the loop, pushes SELF_DESTRUCT and reports how it went.
     func sendSelfDestruct(
-        reason: String, tokenID: String, progress: @escaping @Sendable (SelfDestructEvent) -> Void
+        reason: String, tokenID: String, progress: @escaping @Sendable (PushEvent) -> Void
     ) {
         self.loopState.loop.execute {
             self.pushSelfDestruct(reason: reason, tokenID: tokenID, progress: progress)
@@ -17,7 +17,7 @@ extension ManagerConnection {
     }
 
     /// On the loop: writes SELF_DESTRUCT (at most once per connection) and arms the acknowledgement deadline.
-    func pushSelfDestruct(reason: String, tokenID: String, progress: (@Sendable (SelfDestructEvent) -> Void)?) {
+    func pushSelfDestruct(reason: String, tokenID: String, progress: (@Sendable (PushEvent) -> Void)?) {
         guard !self.machine.isClosed, self.selfDestructStreamID == nil else {
             progress?(.notSent)
             return
@@ -38,9 +38,47 @@ extension ManagerConnection {
     }
 
     /// Reports the final outcome of a pending SELF_DESTRUCT once.
-    func finishSelfDestruct(_ outcome: SelfDestructEvent) {
+    func finishSelfDestruct(_ outcome: PushEvent) {
         guard let progress = self.selfDestructProgress else { return }
         self.selfDestructProgress = nil
         progress(outcome)
+    }
+}
+
+// MARK: - TOKEN_ROTATED pushes (issue 4: rotation without redeploying)
+
+extension ManagerConnection {
+    /// `LiveDelegateConnection`: hops to the loop and pushes TOKEN_ROTATED.
+    func sendTokenRotated(_ message: TokenRotated, progress: @escaping @Sendable (PushEvent) -> Void) {
+        self.loopState.loop.execute {
+            guard !self.machine.isClosed, self.selfDestructStreamID == nil, self.pendingRotation == nil,
+                self.identity?.tokenID == message.oldTokenID
+            else {
+                progress(.notSent)
+                return
+            }
+            let streamID = self.machine.allocatePushStreamID()
+            self.pendingRotation = (streamID, message, progress)
+            self.loopState.send(
+                .push, method: AdminPushKind.tokenRotated, streamID: streamID, message: message, on: self.connection)
+            progress(.sent)
+        }
+    }
+
+    /// On the loop: the delegate switched; from now on its JWTs carry the new `kid`.
+    func rotationAcknowledged(_ message: TokenRotated, progress: @Sendable (PushEvent) -> Void) {
+        self.pendingRotation = nil
+        guard var identity = self.identity else {
+            progress(.closedWithoutAcknowledgement)
+            return
+        }
+        identity.tokenID = message.newTokenID
+        self.identity = identity
+        if let record = self.services.registry.moveToToken(
+            delegateID: identity.delegateID, tokenID: message.newTokenID, connection: self)
+        {
+            self.services.writer.submit([.upsertDelegate(record)])
+        }
+        progress(.acknowledged)
     }
 }

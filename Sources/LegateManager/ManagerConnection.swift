@@ -14,7 +14,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
     struct Identity {
         let delegateID: String
         let accountID: String
-        let tokenID: String
+        var tokenID: String
         let instanceID: String
     }
 
@@ -28,7 +28,9 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
     private var heartbeatChanged = false
     /// Stream of the SELF_DESTRUCT push awaiting its PUSH_ACK, and who wants to hear how it ended.
     var selfDestructStreamID: UInt32?
-    var selfDestructProgress: (@Sendable (SelfDestructEvent) -> Void)?
+    var selfDestructProgress: (@Sendable (PushEvent) -> Void)?
+    /// The TOKEN_ROTATED push awaiting its PUSH_ACK.
+    var pendingRotation: (streamID: UInt32, message: TokenRotated, progress: @Sendable (PushEvent) -> Void)?
 
     init(services: ManagerServices, loopState: LoopState, connection: Connection) {
         self.services = services
@@ -67,6 +69,8 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
         self.machine.connectionClosed()
         self.loopState.remove(self)
         self.finishSelfDestruct(.closedWithoutAcknowledgement)
+        self.pendingRotation?.progress(.closedWithoutAcknowledgement)
+        self.pendingRotation = nil
         guard let identity = self.identity else { return }
         let now = WallClock.unixMilliseconds()
         if var record = self.services.registry.detach(
@@ -99,6 +103,10 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
             if kind == PushKind.selfDestruct.rawValue, streamID == self.selfDestructStreamID {
                 self.finishSelfDestruct(.acknowledged)
                 self.connection.close(flushFirst: true)
+            } else if kind == AdminPushKind.tokenRotated, let rotation = self.pendingRotation,
+                rotation.streamID == streamID
+            {
+                self.rotationAcknowledged(rotation.message, progress: rotation.progress)
             }
         case .closeWithError(let code, let message):
             self.services.log.log(

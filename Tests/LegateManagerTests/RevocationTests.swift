@@ -126,6 +126,35 @@ import Testing
         #expect(!harness.log.text.contains(value), "a token value reached the log")
     }
 
+    @Test func rotationMovesConnectedDelegatesWithoutDisconnectingThem() throws {
+        let harness = try ManagerHarness()
+        var clients: [(DelegateClient, Mailbox<DelegateEvent>)] = []
+        for index in 0..<5 {
+            clients.append(try harness.startDelegate(harness.delegateConfiguration(name: "rot-\(index)")))
+        }
+        for (_, events) in clients { #expect(events.first(where: \.isRegistered) != nil) }
+        #expect(eventually { harness.manager.connectedDelegates == 5 })
+        let report = try harness.manager.rotateToken(id: harness.token.id, actor: "admin:test", overlap: .seconds(1))
+        #expect(report.connected == 5 && report.told == 5 && report.acknowledged == 5)
+        #expect(report.token.name == "default-2")
+        for (client, _) in clients { #expect(client.currentTokenID == report.token.id) }
+        #expect(harness.manager.registry.connections(tokenID: report.token.id).count == 5)
+        // The old token is revoked when the overlap ends; the switched delegates keep beating on the new one.
+        #expect(eventually { harness.manager.tokens.entry(tokenID: harness.token.id)?.status == .revoked })
+        for (_, events) in clients {
+            let before = events.all.filter(\.isHeartbeat).count
+            #expect(events.waitForCount(before + 3, where: \.isHeartbeat))
+            #expect(!events.all.contains { if case .disconnected = $0 { true } else { $0.isSelfDestructed } })
+        }
+        #expect(harness.manager.connectedDelegates == 5)
+        harness.manager.flushStore()
+        let stored = try harness.manager.stateStore.delegates(accountID: harness.accountID)
+        #expect(stored.allSatisfy { $0.tokenID == report.token.id })
+        let audit = try harness.manager.stateStore.auditRecords(accountID: harness.accountID, limit: 100)
+        #expect(audit.contains { $0.action == "token.rotate.push" && $0.detail.contains("switched=5") })
+        #expect(audit.contains { $0.action == "token.revoke.fan-out" && $0.detail.contains("connected=0") })
+    }
+
     @Test func expiredTokenIsRevokedAutomatically() throws {
         let harness = try ManagerHarness()
         let (record, value) = try harness.manager.createToken(
