@@ -69,6 +69,7 @@ public final class Manager: Sendable {
         } catch {
             throw .network("cannot listen on \(configuration.host):\(configuration.port): \(error)")
         }
+        services.manager.set(self)
         if let first = loopStates.first { self.scheduleExpiryCheck(first) }
         for state in loopStates {
             self.scheduleTick(state)

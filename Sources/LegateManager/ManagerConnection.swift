@@ -24,6 +24,8 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
     var decoder = FrameDecoder(maxFrameBytes: FrameLimits.maxPreAuthFrameBytes)
     var machine: ServerConnectionMachine
     var identity: Identity?
+    /// Set once an admin API key was accepted on this connection.
+    var adminSession: AdminSession?
     private var lastHeartbeatAt: Int64 = 0
     private var heartbeatChanged = false
     /// Stream of the SELF_DESTRUCT push awaiting its PUSH_ACK, and who wants to hear how it ended.
@@ -108,6 +110,10 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
             {
                 self.rotationAcknowledged(rotation.message, progress: rotation.progress)
             }
+        case .authenticateAdmin(let streamID, let request):
+            self.adminAuthenticationReceived(streamID: streamID, request: request)
+        case .adminCall(let frame):
+            self.adminCallReceived(frame)
         case .closeWithError(let code, let message):
             self.services.log.log(
                 .info, "closing connection",
