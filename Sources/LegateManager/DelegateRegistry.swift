@@ -1,4 +1,5 @@
 import LegateCore
+import LegateNet
 import LegateWire
 import Synchronization
 
@@ -16,9 +17,13 @@ public enum PushEvent: Sendable, Equatable {
 
 /// A live delegate connection as the registry sees it: something that can be told things from any thread.
 public protocol LiveDelegateConnection: AnyObject, Sendable {
-    /// Sends SELF_DESTRUCT and closes once acknowledged (or after a deadline); hops to the owning loop itself.
-    /// `progress` runs on the connection's loop with `.sent`, then the final outcome.
-    func sendSelfDestruct(reason: String, tokenID: String, progress: @escaping @Sendable (PushEvent) -> Void)
+    /// The event loop that owns the connection (fan-outs batch their work per loop).
+    var eventLoop: EventLoop { get }
+    /// On `eventLoop` only: sends SELF_DESTRUCT; the connection closes once acknowledged.
+    /// `progress` runs on the loop with `.sent`, then the final outcome.
+    func pushSelfDestructOnLoop(reason: String, tokenID: String, progress: @escaping @Sendable (PushEvent) -> Void)
+    /// On `eventLoop` only: closes the connection if a SELF_DESTRUCT is still unacknowledged (the deadline passed).
+    func closeIfSelfDestructUnacknowledged()
     /// Pushes TOKEN_ROTATED; on the delegate's PUSH_ACK the connection is moved to `message.newTokenID`.
     /// `progress` runs on the connection's loop with `.sent`, then the final outcome.
     func sendTokenRotated(_ message: TokenRotated, progress: @escaping @Sendable (PushEvent) -> Void)

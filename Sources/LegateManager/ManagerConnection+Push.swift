@@ -1,25 +1,40 @@
 import LegateCore
+import LegateNet
 import LegateWire
 
 // MARK: - SELF_DESTRUCT pushes (issue 4: revocation fan-out)
 
 extension ManagerConnection {
-    /// Deadline for a PUSH_ACK after SELF_DESTRUCT; the connection is closed regardless afterwards.
-    static let selfDestructAcknowledgementTimeout: Duration = .seconds(2)
+    /// `LiveDelegateConnection`: the loop that owns this connection.
+    var eventLoop: EventLoop { self.loopState.loop }
 
-    /// `LiveDelegateConnection`: hops to the loop, pushes SELF_DESTRUCT and reports how it went.
-    func sendSelfDestruct(
+    /// `LiveDelegateConnection`: already on the loop (a fan-out batches its pushes per loop).
+    func pushSelfDestructOnLoop(
         reason: String, tokenID: String, progress: @escaping @Sendable (PushEvent) -> Void
     ) {
-        self.loopState.loop.execute {
-            self.pushSelfDestruct(reason: reason, tokenID: tokenID, progress: progress)
-        }
+        self.pushSelfDestruct(reason: reason, tokenID: tokenID, progress: progress)
+    }
+
+    /// `LiveDelegateConnection`: the fan-out's deadline passed without a PUSH_ACK from this delegate.
+    func closeIfSelfDestructUnacknowledged() {
+        guard self.selfDestructProgress != nil else { return }
+        self.connection.close(flushFirst: false)
     }
 
     /// On the loop: writes SELF_DESTRUCT (at most once per connection) and arms the acknowledgement deadline.
     func pushSelfDestruct(reason: String, tokenID: String, progress: (@Sendable (PushEvent) -> Void)?) {
-        guard !self.machine.isClosed, self.selfDestructStreamID == nil else {
+        guard !self.machine.isClosed else {
             progress?(.notSent)
+            return
+        }
+        if self.selfDestructStreamID != nil {
+            // Already told (a heartbeat overtook the fan-out): the fan-out waits for that push's PUSH_ACK.
+            if let progress, self.selfDestructProgress == nil {
+                self.selfDestructProgress = progress
+                progress(.sent)
+            } else {
+                progress?(.notSent)
+            }
             return
         }
         var message = SelfDestruct()
@@ -32,9 +47,6 @@ extension ManagerConnection {
         self.loopState.send(
             .push, method: PushKind.selfDestruct.rawValue, streamID: streamID, message: message, on: self.connection)
         progress?(.sent)
-        _ = self.loopState.loop.schedule(after: Self.selfDestructAcknowledgementTimeout) {
-            self.loopState.loop.execute { self.connection.close(flushFirst: false) }
-        }
     }
 
     /// Reports the final outcome of a pending SELF_DESTRUCT once.

@@ -173,8 +173,10 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
             accountID: accountID, actor: "peer:\(self.connection.peerAddress)", action: "auth.failure",
             target: call, outcome: "denied", detail: error.description)
         if case .unknownKeyID(let keyID) = error, self.services.tokens.entry(tokenID: keyID)?.status == .revoked {
-            // A delegate that was offline during the revoke learns it now and stops for good.
+            // A delegate that was offline during the revoke learns it now and stops for good. A registered one
+            // whose beat overtook the revoke's push is told here and closes on its PUSH_ACK, like the others.
             self.pushSelfDestruct(reason: message, tokenID: keyID, progress: nil)
+            if self.identity != nil { return }
         }
         if self.identity == nil {
             self.perform(self.machine.registrationRefused(code: code, message: message))

@@ -18,6 +18,9 @@ let adminUsage = """
     exit status: 0 ok, 1 refused or not found, 2 usage error, 3 cannot reach the manager
     """
 
+/// The loop admin connections run on (kept for the process's lifetime).
+private let adminGroup = EventLoopGroup(loopCount: 1)
+
 private let settingsFlags: Set<String> = ["--manager", "--admin-key", "--ca-file", "--server-name"]
 
 /// Runs `legatectl <noun> <verb> ...`; never returns.
@@ -142,12 +145,11 @@ private func connect(_ arguments: CommandLineArguments) -> ManagerClient {
     guard let caFile = arguments.string("--ca-file") ?? environment["LEGATE_CA_FILE"], !caFile.isEmpty else {
         usageError("the manager's CA file is required: --ca-file or LEGATE_CA_FILE")
     }
-    let group = EventLoopGroup(loopCount: 1)
     do {
         return try ManagerClient.connect(
             host: address.host, port: address.port, caFile: caFile,
             serverName: arguments.string("--server-name") ?? (address.host == "127.0.0.1" ? "localhost" : nil),
-            apiKey: key, loop: group.next())
+            apiKey: key, loop: adminGroup.next())
     } catch {
         fail(error)
     }
