@@ -172,7 +172,7 @@ public struct DelegateSessionMachine: Sendable {
             type: .pushAck, method: frame.method, streamID: frame.streamID, payload: ack.protoBytes())
         if frame.method == AdminPushKind.tokenRotated {
             guard let message = try? TokenRotated(protoBytes: frame.payload), !message.tokenValue.isEmpty else {
-                return .send(acknowledgement)  // unusable: keep the current token; the manager sees no switch
+                return .none  // unusable: keep the current token; no PUSH_ACK, so the manager sees no switch
             }
             return .tokenRotated(message, acknowledgement: acknowledgement)
         }
