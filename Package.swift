@@ -40,7 +40,7 @@ let package = Package(
         // MARK: - Libraries that wire the layers together
         .target(
             name: "LegateManager",
-            dependencies: ["LegateWire", "LegateAuth", "LegateCore", "LegateStore", "LegateNet"],
+            dependencies: ["LegateWire", "LegateAuth", "LegateCore", "LegateStore", "LegateNet", "COpenSSL"],
             swiftSettings: strict),
         .target(
             name: "LegateDelegate", dependencies: ["LegateWire", "LegateAuth", "LegateCore", "LegateNet"],
@@ -50,7 +50,8 @@ let package = Package(
         .executableTarget(name: "legate-manager", dependencies: ["LegateManager"], swiftSettings: strict),
         .executableTarget(name: "legate-delegate", dependencies: ["LegateDelegate"], swiftSettings: strict),
         .executableTarget(
-            name: "legatectl", dependencies: ["LegateAuth", "LegateWire", "LegateCore"], swiftSettings: strict),
+            name: "legatectl", dependencies: ["LegateAuth", "LegateWire", "LegateCore", "LegateDelegate"],
+            swiftSettings: strict),
         .executableTarget(
             name: "legate-load", dependencies: ["LegateDelegate", "LegateCore", "LegateNet", "LegateWire", "LegateAuth"],
             path: "tools/legate-load", swiftSettings: strict),

@@ -2,6 +2,7 @@ import LegateAuth
 import LegateCore
 import LegateNet
 import LegateWire
+import Synchronization
 
 /// A delegate's connection to its manager: connects over TLS, says HELLO, registers with a fresh JWT,
 /// heartbeats on the announced interval, reconnects with jittered backoff, obeys GOAWAY and SELF_DESTRUCT.
@@ -25,6 +26,8 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
     private var heartbeatInterval: Duration = .seconds(10)
     private var heartbeatTimer: ScheduledTimer?
     private var jwt: (value: String, renewAt: Int64)?
+    /// The token in use: the configured one until the manager pushes TOKEN_ROTATED.
+    private let token: Mutex<DelegateToken>
     private var scratch: [UInt8] = []
     /// The id the manager gave this delegate, once registered.
     public private(set) var delegateID: String?
@@ -39,7 +42,11 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         self.loop = loop
         self.onEvent = onEvent
         self.backoff = configuration.backoff
+        self.token = Mutex(configuration.token)
     }
+
+    /// The id of the token this client authenticates with now (changes when the manager rotates it).
+    public var currentTokenID: String { self.token.withLock { $0.id } }
 
     /// Creates the TLS context a delegate with `configuration` needs (share one among many clients).
     public static func makeTLSContext(_ configuration: DelegateConfiguration) throws(TLSError) -> TLSClientContext {
@@ -175,6 +182,15 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
             self.heartbeatTimer?.cancel()
             self.connection?.close(flushFirst: true)
             self.onEvent(.selfDestructed(reason: message.reason.isEmpty ? "ordered by the manager" : message.reason))
+        case .tokenRotated(let message, let acknowledgement):
+            // Switch first, then acknowledge: the manager moves this delegate to the new token on the ACK,
+            // and every JWT after it (same ordered stream) is minted with the new key.
+            guard let next = try? DelegateToken.parse(message.tokenValue), next.id == message.newTokenID else {
+                return  // unusable value: no ACK, so the manager reports this delegate as not switched
+            }
+            self.token.withLock { $0 = next }
+            self.jwt = nil
+            self.send(acknowledgement)
         case .approvalDecided(let decision, let acknowledgement):
             self.send(acknowledgement)
             self.onEvent(.approvalDecided(approved: decision.approved, reason: decision.reason))
@@ -241,8 +257,8 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
             subject: self.configuration.accountID, issuer: self.configuration.instanceID,
             audience: [self.configuration.audience], issuedAt: now, notBefore: now, expiresAt: now + lifetime,
             jwtID: DelegateConfiguration.newInstanceID())
-        let value = JWTMinter.mint(claims: claims, keyID: self.configuration.token.id,
-                                   key: self.configuration.token.hmacKey)
+        let token = self.token.withLock { $0 }
+        let value = JWTMinter.mint(claims: claims, keyID: token.id, key: token.hmacKey)
         self.jwt = (value, now + lifetime / 2)
         return value
     }

@@ -1,10 +1,32 @@
 import LegateCore
+import LegateNet
+import LegateWire
 import Synchronization
+
+/// What became of one push (SELF_DESTRUCT, TOKEN_ROTATED): `.sent` first, then exactly one final outcome.
+public enum PushEvent: Sendable, Equatable {
+    /// The push was written to the connection.
+    case sent
+    /// The delegate acknowledged it (PUSH_ACK); the connection closes.
+    case acknowledged
+    /// The connection closed before an acknowledgement arrived.
+    case closedWithoutAcknowledgement
+    /// The connection was already closing; nothing was sent.
+    case notSent
+}
 
 /// A live delegate connection as the registry sees it: something that can be told things from any thread.
 public protocol LiveDelegateConnection: AnyObject, Sendable {
-    /// Sends SELF_DESTRUCT and closes once acknowledged (or after a deadline); hops to the owning loop itself.
-    func sendSelfDestruct(reason: String, tokenID: String)
+    /// The event loop that owns the connection (fan-outs batch their work per loop).
+    var eventLoop: EventLoop { get }
+    /// On `eventLoop` only: sends SELF_DESTRUCT; the connection closes once acknowledged.
+    /// `progress` runs on the loop with `.sent`, then the final outcome.
+    func pushSelfDestructOnLoop(reason: String, tokenID: String, progress: @escaping @Sendable (PushEvent) -> Void)
+    /// On `eventLoop` only: closes the connection if a SELF_DESTRUCT is still unacknowledged (the deadline passed).
+    func closeIfSelfDestructUnacknowledged()
+    /// Pushes TOKEN_ROTATED; on the delegate's PUSH_ACK the connection is moved to `message.newTokenID`.
+    /// `progress` runs on the connection's loop with `.sent`, then the final outcome.
+    func sendTokenRotated(_ message: TokenRotated, progress: @escaping @Sendable (PushEvent) -> Void)
     /// Closes because a newer connection of the same delegate replaced this one.
     func supersede()
 }
@@ -100,6 +122,23 @@ public final class DelegateRegistry: Sendable {
         }
     }
 
+    /// Moves the attached delegate `delegateID` to `tokenID` (after a rotation); returns the record to persist,
+    /// or nil if `connection` is no longer its current connection.
+    public func moveToToken(delegateID: String, tokenID: String, connection: any LiveDelegateConnection)
+        -> DelegateRecord?
+    {
+        self.state.withLock { state in
+            guard let current = state.live[delegateID], current === connection,
+                var record = state.records[delegateID]
+            else { return nil }
+            state.liveByToken[record.tokenID]?.remove(delegateID)
+            record.tokenID = tokenID
+            state.records[delegateID] = record
+            state.liveByToken[tokenID, default: []].insert(delegateID)
+            return record
+        }
+    }
+
     /// Applies heartbeat times gathered by the loops; returns the marks for delegates still known.
     public func recordHeartbeats(_ marks: [HeartbeatMark]) -> [HeartbeatMark] {
         self.state.withLock { state in
@@ -116,6 +155,11 @@ public final class DelegateRegistry: Sendable {
         self.state.withLock { state in
             (state.liveByToken[tokenID] ?? []).compactMap { id in state.live[id].map { (id, $0) } }
         }
+    }
+
+    /// Number of attached connections of delegates registered with `tokenID`.
+    public func connectedCount(tokenID: String) -> Int {
+        self.state.withLock { $0.liveByToken[tokenID]?.count ?? 0 }
     }
 
     /// Every attached connection (for shutdown).

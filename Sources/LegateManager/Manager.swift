@@ -14,11 +14,13 @@ public final class Manager: Sendable {
 
     let services: ManagerServices
     private let store: SQLiteStateStore
-    private let masterKey: MasterKey
+    let masterKey: MasterKey
     private let group: EventLoopGroup
     private let listener: Listener
     private let loopStates: [LoopState]
     private let isRunning = Atomic<Bool>(true)
+    /// True while expired tokens are being revoked, so ticks do not start the same revoke twice.
+    private let isRevokingExpired = Atomic<Bool>(false)
 
     /// Prepares the data directory, opens the store and starts serving; returns once the port is bound.
     public static func start(configuration: ManagerConfiguration, log: any LogSink) throws(ManagerError) -> Manager {
@@ -77,6 +79,8 @@ public final class Manager: Sendable {
         } catch {
             throw .network("cannot listen on \(configuration.host):\(configuration.port): \(error)")
         }
+        services.manager.set(self)
+        if let first = loopStates.first { self.scheduleExpiryCheck(first) }
         for state in loopStates {
             self.scheduleTick(state)
             self.scheduleHeartbeatFlush(state)
@@ -173,6 +177,23 @@ public final class Manager: Sendable {
             guard self.isRunning.load(ordering: .relaxed) else { return }
             state.tick(now: state.loop.now)
             self.scheduleTick(state)
+        }
+    }
+
+    /// Tokens past their expiry are revoked (with the full fan-out) off the loops, checked every tick.
+    private func scheduleExpiryCheck(_ state: LoopState) {
+        _ = state.loop.schedule(after: self.services.configuration.tickInterval) {
+            guard self.isRunning.load(ordering: .relaxed) else { return }
+            let now = WallClock.unixMilliseconds()
+            if !self.services.tokens.expiredTokenIDs(now: now).isEmpty,
+                !self.isRevokingExpired.exchange(true, ordering: .acquiringAndReleasing)
+            {
+                DispatchQueue.global().async {
+                    self.revokeExpiredTokens(now: now)
+                    self.isRevokingExpired.store(false, ordering: .releasing)
+                }
+            }
+            self.scheduleExpiryCheck(state)
         }
     }
 

@@ -18,6 +18,8 @@ public struct BootstrapReport: Sendable, Equatable {
     public let newDefaultTokenValue: String?
     /// True when this start created the database.
     public let isFirstStart: Bool
+    /// The bootstrap admin API key (all permissions); only on the start that created it (shown once).
+    public let newAdminKeyValue: String?
 }
 
 /// Prepares a data directory: master key, dev TLS certificate, SQLite store, default account and token.
@@ -44,11 +46,11 @@ enum ManagerBootstrap {
         } catch {
             throw .store(error.description)
         }
-        let (account, tokenID, newValue) = try self.ensureDefaultAccount(
+        let (account, tokenID, newValue, adminKey) = try self.ensureDefaultAccount(
             store: store, masterKey: masterKey, name: configuration.defaultAccountName)
         let report = BootstrapReport(
             dataDirectory: directory, caFile: tlsFiles.ca, accountID: account.id, defaultTokenID: tokenID,
-            newDefaultTokenValue: newValue, isFirstStart: newValue != nil)
+            newDefaultTokenValue: newValue, isFirstStart: newValue != nil, newAdminKeyValue: adminKey)
         return Prepared(store: store, masterKey: masterKey, tlsFiles: tlsFiles, report: report)
     }
 
@@ -100,12 +102,12 @@ enum ManagerBootstrap {
     }
 
     private static func ensureDefaultAccount(store: SQLiteStateStore, masterKey: MasterKey, name: String)
-        throws(ManagerError) -> (AccountRecord, tokenID: String, newValue: String?)
+        throws(ManagerError) -> (AccountRecord, tokenID: String, newValue: String?, adminKey: String?)
     {
         do {
             if let account = try store.accounts().first {
                 let tokenID = try store.tokens(accountID: account.id).first?.id ?? "-"
-                return (account, tokenID, nil)
+                return (account, tokenID, nil, nil)
             }
             let now = WallClock.unixMilliseconds()
             let account = AccountRecord(id: ManagerServices.newID(prefix: "acc"), name: name, createdAt: now)
@@ -117,8 +119,19 @@ enum ManagerBootstrap {
             let audit = AuditRecord(
                 sequence: 0, at: now, accountID: account.id, actor: "system", action: "account.create",
                 target: account.id, outcome: "ok", detail: "default account and default token \(token.redacted)")
-            try store.apply([.insertAccount(account), .insertToken(record), .appendAudit(audit)])
-            return (account, token.id, token.value)
+            let adminKey = AdminAPIKey.generate()
+            let adminRecord = AdminKeyRecord(
+                id: adminKey.id, accountID: account.id, name: "bootstrap", scope: "account",
+                secretHash: adminKey.secretHash, permissions: AdminPermission.allCases.map(\.rawValue),
+                createdAt: now, createdBy: "system")
+            let adminAudit = AuditRecord(
+                at: now, accountID: account.id, actor: "system", action: "admin-key.create", target: adminKey.id,
+                outcome: "ok", detail: "bootstrap admin key with every permission")
+            try store.apply([
+                .insertAccount(account), .insertToken(record), .appendAudit(audit), .upsertAdminKey(adminRecord),
+                .appendAudit(adminAudit),
+            ])
+            return (account, token.id, token.value, adminKey.value)
         } catch {
             throw .store(error.description)
         }

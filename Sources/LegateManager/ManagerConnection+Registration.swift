@@ -87,6 +87,12 @@ extension ManagerConnection {
             instanceID: record.instanceID)
         let previous = self.services.registry.attach(record, connection: self)
         previous?.supersede()
+        if self.services.tokens.entry(tokenID: record.tokenID)?.status != .active {
+            // Revoked while this registration was being written: the revoke's fan-out may have missed it.
+            self.pushSelfDestruct(
+                reason: "delegate token \(record.tokenID) has been revoked", tokenID: record.tokenID, progress: nil)
+            return
+        }
         self.services.log.log(
             .info, "delegate registered",
             [

@@ -14,7 +14,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
     struct Identity {
         let delegateID: String
         let accountID: String
-        let tokenID: String
+        var tokenID: String
         let instanceID: String
     }
 
@@ -24,9 +24,15 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
     var decoder = FrameDecoder(maxFrameBytes: FrameLimits.maxPreAuthFrameBytes)
     var machine: ServerConnectionMachine
     var identity: Identity?
+    /// Set once an admin API key was accepted on this connection.
+    var adminSession: AdminSession?
     private var lastHeartbeatAt: Int64 = 0
     private var heartbeatChanged = false
-    private var selfDestructStreamID: UInt32?
+    /// Stream of the SELF_DESTRUCT push awaiting its PUSH_ACK, and who wants to hear how it ended.
+    var selfDestructStreamID: UInt32?
+    var selfDestructProgress: (@Sendable (PushEvent) -> Void)?
+    /// The TOKEN_ROTATED push awaiting its PUSH_ACK.
+    var pendingRotation: (streamID: UInt32, message: TokenRotated, progress: @Sendable (PushEvent) -> Void)?
 
     init(services: ManagerServices, loopState: LoopState, connection: Connection) {
         self.services = services
@@ -64,6 +70,9 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
     func connectionClosed(_ connection: Connection, error: NetError?) {
         self.machine.connectionClosed()
         self.loopState.remove(self)
+        self.finishSelfDestruct(.closedWithoutAcknowledgement)
+        self.pendingRotation?.progress(.closedWithoutAcknowledgement)
+        self.pendingRotation = nil
         guard let identity = self.identity else { return }
         let now = WallClock.unixMilliseconds()
         if var record = self.services.registry.detach(
@@ -94,8 +103,17 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
             self.heartbeatReceived(streamID: streamID, heartbeat: heartbeat)
         case .pushAcknowledged(let kind, let streamID):
             if kind == PushKind.selfDestruct.rawValue, streamID == self.selfDestructStreamID {
+                self.finishSelfDestruct(.acknowledged)
                 self.connection.close(flushFirst: true)
+            } else if kind == AdminPushKind.tokenRotated, let rotation = self.pendingRotation,
+                rotation.streamID == streamID
+            {
+                self.rotationAcknowledged(rotation.message, progress: rotation.progress)
             }
+        case .authenticateAdmin(let streamID, let request):
+            self.adminAuthenticationReceived(streamID: streamID, request: request)
+        case .adminCall(let frame):
+            self.adminCallReceived(frame)
         case .closeWithError(let code, let message):
             self.services.log.log(
                 .info, "closing connection",
@@ -114,7 +132,8 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
     // MARK: - Heartbeats (the hot path)
 
     private func heartbeatReceived(streamID: UInt32, heartbeat: Heartbeat) {
-        guard let identity = self.identity else { return }
+        // Told to self-destruct: the connection is going away; a beat sent before the push arrived is moot.
+        guard let identity = self.identity, self.selfDestructStreamID == nil else { return }
         let verified: VerifiedJWT
         do {
             verified = try self.services.validator.verify(heartbeat.jwt, now: WallClock.unixSeconds())
@@ -153,6 +172,12 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
         self.services.audit(
             accountID: accountID, actor: "peer:\(self.connection.peerAddress)", action: "auth.failure",
             target: call, outcome: "denied", detail: error.description)
+        if case .unknownKeyID(let keyID) = error, self.services.tokens.entry(tokenID: keyID)?.status == .revoked {
+            // A delegate that was offline during the revoke learns it now and stops for good. A registered one
+            // whose beat overtook the revoke's push is told here and closes on its PUSH_ACK, like the others.
+            self.pushSelfDestruct(reason: message, tokenID: keyID, progress: nil)
+            if self.identity != nil { return }
+        }
         if self.identity == nil {
             self.perform(self.machine.registrationRefused(code: code, message: message))
         } else {
@@ -194,24 +219,6 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
             self.machine.startDraining(
                 reason: reason, reconnectAfter: reconnectAfter, now: self.loopState.loop.now,
                 drainTimeout: self.services.configuration.drainTimeout))
-    }
-
-    func sendSelfDestruct(reason: String, tokenID: String) {
-        self.loopState.loop.execute {
-            guard !self.machine.isClosed else { return }
-            var message = SelfDestruct()
-            message.reason = reason
-            message.tokenID = tokenID
-            message.code = .permissionDenied
-            let streamID = self.machine.allocatePushStreamID()
-            self.selfDestructStreamID = streamID
-            self.loopState.send(
-                .push, method: PushKind.selfDestruct.rawValue, streamID: streamID, message: message,
-                on: self.connection)
-            _ = self.loopState.loop.schedule(after: .seconds(2)) {
-                self.loopState.loop.execute { self.connection.close(flushFirst: false) }
-            }
-        }
     }
 
     func supersede() {

@@ -1,4 +1,6 @@
+import Dispatch
 import LegateAuth
+import Synchronization
 import LegateCore
 import LegateNet
 import LegateStore
@@ -12,6 +14,10 @@ final class ManagerServices: Sendable {
     let replay: ReplayCache
     let writer: StoreWriter
     let log: any LogSink
+    /// The manager these services belong to, for the admin API (set once the manager is built).
+    let manager = ManagerReference()
+    /// Admin calls block (store reads, a revoke waiting for acknowledgements), so they run here, off the loops.
+    let adminQueue = DispatchQueue(label: "legate.admin", attributes: .concurrent)
 
     init(
         configuration: ManagerConfiguration, tokens: TokenDirectory, registry: DelegateRegistry,
@@ -41,5 +47,21 @@ final class ManagerServices: Sendable {
         let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789".utf8)
         let bytes = SecureRandom.bytes(16)
         return prefix + "_" + String(decoding: bytes.map { alphabet[Int($0 & 31)] }, as: UTF8.self)
+    }
+}
+
+/// A weak reference to the manager, settable once it exists (services are built before it).
+final class ManagerReference: Sendable {
+    private struct Weak: Sendable {
+        weak var manager: Manager?
+    }
+
+    private let reference = Mutex(Weak())
+
+    /// The manager, while it exists.
+    var current: Manager? { self.reference.withLock { $0.manager } }
+
+    func set(_ manager: Manager) {
+        self.reference.withLock { $0.manager = manager }
     }
 }

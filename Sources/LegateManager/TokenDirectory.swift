@@ -19,6 +19,8 @@ public final class TokenDirectory: JWTKeyResolver, Sendable {
         public var status: TokenStatus
         /// Precomputed HMAC key for the token value.
         public let key: HMACKey
+        /// Automatic revocation time, Unix milliseconds, if any.
+        public let expiresAt: Int64?
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -30,7 +32,7 @@ public final class TokenDirectory: JWTKeyResolver, Sendable {
     public func upsert(record: TokenRecord, token: DelegateToken) {
         let entry = Entry(
             tokenID: record.id, accountID: record.accountID, name: record.name, status: record.status,
-            key: token.hmacKey)
+            key: token.hmacKey, expiresAt: record.expiresAt)
         self.entries.withLock { $0[record.id] = entry }
     }
 
@@ -52,6 +54,13 @@ public final class TokenDirectory: JWTKeyResolver, Sendable {
     /// The entry for `tokenID`, active or not.
     public func entry(tokenID: String) -> Entry? {
         self.entries.withLock { $0[tokenID] }
+    }
+
+    /// Active tokens whose expiry is at or before `now` (Unix ms).
+    public func expiredTokenIDs(now: Int64) -> [String] {
+        self.entries.withLock { entries in
+            entries.values.filter { $0.status == .active && ($0.expiresAt.map { $0 <= now } ?? false) }.map(\.tokenID)
+        }
     }
 
     /// Number of known tokens.

@@ -93,4 +93,12 @@ public final class FaultInjectingStore: StateStore {
     }
     /// Passes through.
     public func metadata(key: String) throws(StoreError) -> String? { try self.wrapped.metadata(key: key) }
+
+    /// Reads pass through.
+    public func adminKey(id: String) throws(StoreError) -> AdminKeyRecord? { try self.wrapped.adminKey(id: id) }
+
+    /// Reads pass through.
+    public func adminKeys(accountID: String) throws(StoreError) -> [AdminKeyRecord] {
+        try self.wrapped.adminKeys(accountID: accountID)
+    }
 }

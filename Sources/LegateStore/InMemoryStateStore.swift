@@ -10,6 +10,7 @@ public final class InMemoryStateStore: StateStore {
         var delegates: [String: DelegateRecord] = [:]
         var audit: [AuditRecord] = []
         var metadata: [String: String] = [:]
+        var adminKeys: [String: AdminKeyRecord] = [:]
         var nextSequence: Int64 = 1
     }
 
@@ -74,6 +75,11 @@ public final class InMemoryStateStore: StateStore {
             record.sequence = state.nextSequence
             state.nextSequence += 1
             state.audit.append(record)
+        case .upsertAdminKey(let key):
+            guard state.accounts[key.accountID] != nil else {
+                throw .constraint("upsert admin key: FOREIGN KEY constraint failed")
+            }
+            state.adminKeys[key.id] = key
         case .setMetadata(let key, let value):
             state.metadata[key] = value
         }
@@ -134,4 +140,14 @@ public final class InMemoryStateStore: StateStore {
 
     /// A metadata value, if set.
     public func metadata(key: String) throws(StoreError) -> String? { self.state.withLock { $0.metadata[key] } }
+
+    /// The admin API key with this id, if any.
+    public func adminKey(id: String) throws(StoreError) -> AdminKeyRecord? { self.state.withLock { $0.adminKeys[id] } }
+
+    /// Admin API keys of one account, oldest first.
+    public func adminKeys(accountID: String) throws(StoreError) -> [AdminKeyRecord] {
+        self.state.withLock { state in
+            state.adminKeys.values.filter { $0.accountID == accountID }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        }
+    }
 }

@@ -1,6 +1,6 @@
 // Schema migrations, in order. To change the schema append ONE entry to `all` (in this file only):
 // the next version number and its SQL. Never edit an entry that has shipped.
-// Planned next: admin API keys (issue 4), profiles with approval rules (issue 5), tasks/attempts/leases (issue 6).
+// Planned next: profiles with approval rules (issue 5), tasks/attempts/leases (issue 6).
 
 /// One schema step, applied in its own transaction together with `PRAGMA user_version = version`.
 struct Migration {
@@ -61,6 +61,22 @@ struct Migration {
                     detail TEXT NOT NULL
                 );
                 CREATE INDEX audit_by_account ON audit (account_id, sequence);
+                """),
+        Migration(
+            version: 2,
+            sql: """
+                CREATE TABLE admin_keys (
+                    id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts(id),
+                    name TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    secret_hash BLOB NOT NULL,
+                    permissions TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    created_by TEXT NOT NULL,
+                    revoked_at INTEGER
+                );
+                CREATE INDEX admin_keys_by_account ON admin_keys (account_id);
                 """),
     ]
 

@@ -109,6 +109,19 @@ public final class SQLiteStateStore: StateStore {
                     .int(record.at), .text(record.accountID), .text(record.actor), .text(record.action),
                     .text(record.target), .text(record.outcome), .text(record.detail),
                 ], operation: "append audit")
+        case .upsertAdminKey(let key):
+            try db.run(
+                """
+                INSERT INTO admin_keys (id, account_id, name, scope, secret_hash, permissions, created_at, created_by,
+                revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET name = excluded.name, scope = excluded.scope,
+                secret_hash = excluded.secret_hash, permissions = excluded.permissions, revoked_at = excluded.revoked_at
+                """,
+                [
+                    .text(key.id), .text(key.accountID), .text(key.name), .text(key.scope), .blob(key.secretHash),
+                    .text(try StringList.encode(key.permissions)), .int(key.createdAt), .text(key.createdBy),
+                    .int(key.revokedAt),
+                ], operation: "upsert admin key")
         case .setMetadata(let key, let value):
             try db.run(
                 "INSERT INTO metadata (key, value) VALUES (?, ?) "
@@ -221,6 +234,34 @@ public final class SQLiteStateStore: StateStore {
     }
 
     // MARK: - Row decoding
+
+    /// The admin API key with this id, if any.
+    public func adminKey(id: String) throws(StoreError) -> AdminKeyRecord? {
+        try self.read { (db) throws(StoreError) in try Self.adminKeys(db, where: "WHERE id = ?", [.text(id)]).first }
+    }
+
+    /// Admin API keys of one account, oldest first.
+    public func adminKeys(accountID: String) throws(StoreError) -> [AdminKeyRecord] {
+        try self.read { (db) throws(StoreError) in
+            try Self.adminKeys(db, where: "WHERE account_id = ?", [.text(accountID)])
+        }
+    }
+
+    private static func adminKeys(_ db: SQLiteConnection, where filter: String, _ values: [SQLValue])
+        throws(StoreError) -> [AdminKeyRecord]
+    {
+        try db.query(
+            """
+            SELECT id, account_id, name, scope, secret_hash, permissions, created_at, created_by, revoked_at
+            FROM admin_keys \(filter) ORDER BY created_at, id
+            """, values, operation: "read admin keys"
+        ) { (row) throws(StoreError) in
+            AdminKeyRecord(
+                id: row.text(0), accountID: row.text(1), name: row.text(2), scope: row.text(3),
+                secretHash: row.blob(4), permissions: try StringList.decode(row.text(5), path: db.path),
+                createdAt: row.int(6), createdBy: row.text(7), revokedAt: row.optionalInt(8))
+        }
+    }
 
     private static func accounts(_ db: SQLiteConnection, where filter: String, _ values: [SQLValue])
         throws(StoreError) -> [AccountRecord]

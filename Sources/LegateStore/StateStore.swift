@@ -25,6 +25,10 @@ public protocol StateStore: AnyObject, Sendable {
     func allDelegates() throws(StoreError) -> [DelegateRecord]
     /// Audit rows, newest first, at most `limit`; all accounts when `accountID` is nil.
     func auditRecords(accountID: String?, limit: Int) throws(StoreError) -> [AuditRecord]
+    /// The admin API key with this id, if any.
+    func adminKey(id: String) throws(StoreError) -> AdminKeyRecord?
+    /// Admin API keys of one account, oldest first.
+    func adminKeys(accountID: String) throws(StoreError) -> [AdminKeyRecord]
     /// A metadata value, if set.
     func metadata(key: String) throws(StoreError) -> String?
 }

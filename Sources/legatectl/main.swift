@@ -1,5 +1,5 @@
-// legatectl: the operator's command line. Exit codes: 0 ok, 1 the answer is "no" (invalid JWT, refused),
-// 2 usage errors.
+// legatectl: the operator's command line. Exit codes: 0 ok, 1 the answer is "no" (invalid JWT, refused,
+// not found), 2 usage errors, 3 cannot reach the manager.
 import Foundation
 import LegateAuth
 import LegateCore
@@ -12,7 +12,7 @@ let usage = """
       legatectl token new                              prints a fresh delegate token value
     The secret file's bytes are the HMAC key as they are (one trailing newline stripped).
     exit status: 0 ok, 1 invalid or refused, 2 usage error
-    """
+    """ + "\n" + adminUsage
 
 func usageError(_ message: String) -> Never {
     FileHandle.standardError.write(Data("legatectl: \(message)\n\(usage)\n".utf8))
@@ -95,6 +95,10 @@ case ("jwt", "mint"):
 case ("token", "new"):
     guard words.count == 2 else { usageError("token new takes no arguments") }
     print(DelegateToken.generate().value)
+case ("token", .some(let verb)) where ["create", "list", "show", "copy", "revoke", "delete", "rotate"].contains(verb):
+    runAdminCommand(noun: "token", verb: verb, words: words.dropFirst(2))
+case ("delegate", .some(let verb)), ("audit", .some(let verb)):
+    runAdminCommand(noun: words.first ?? "", verb: verb, words: words.dropFirst(2))
 case ("--help", _), ("help", _):
     print(usage)
 default:

@@ -72,6 +72,16 @@ enum WireVectors {
         "RegisterRequest": RegisterRequest.self, "RegisterResponse": RegisterResponse.self,
         "Heartbeat": Heartbeat.self, "HeartbeatAck": HeartbeatAck.self, "SelfDestruct": SelfDestruct.self,
         "ApprovalDecision": ApprovalDecision.self, "GoAway": GoAway.self, "PushAck": PushAck.self,
+        // Issue 4 (rotation push, admin API). Responses with nested message fields get vectors once this
+        // flattener learns nesting; their parts (TokenInfo, DelegateInfo, AuditEntry) are covered here.
+        "TokenRotated": TokenRotated.self, "AdminAuthenticate": AdminAuthenticate.self,
+        "AdminAuthenticated": AdminAuthenticated.self, "TokenInfo": TokenInfo.self, "DelegateInfo": DelegateInfo.self,
+        "TokenCreateRequest": TokenCreateRequest.self, "TokenListRequest": TokenListRequest.self,
+        "TokenRef": TokenRef.self, "TokenCopyResponse": TokenCopyResponse.self,
+        "TokenRevokeRequest": TokenRevokeRequest.self, "TokenRevokeResponse": TokenRevokeResponse.self,
+        "TokenDeleteResponse": TokenDeleteResponse.self, "TokenRotateRequest": TokenRotateRequest.self,
+        "DelegateListRequest": DelegateListRequest.self, "DelegateRef": DelegateRef.self,
+        "AuditListRequest": AuditListRequest.self, "AuditEntry": AuditEntry.self,
     ]
 }
 

@@ -22,6 +22,8 @@ public struct DelegateSessionMachine: Sendable {
         case heartbeatAcknowledged(HeartbeatAck, roundTrip: Duration)
         /// The manager told us to stop for good: send `acknowledgement`, then stop and report.
         case selfDestruct(SelfDestruct, acknowledgement: Frame)
+        /// The token was rotated: switch to `message.tokenValue`, re-mint the JWT, then send the acknowledgement.
+        case tokenRotated(TokenRotated, acknowledgement: Frame)
         /// An admin approved or rejected this pending delegate; send `acknowledgement`.
         case approvalDecided(ApprovalDecision, acknowledgement: Frame)
         /// The manager is going away: close and reconnect after (at least) `reconnectAfter`.
@@ -168,6 +170,12 @@ public struct DelegateSessionMachine: Sendable {
         ack.kind = UInt32(frame.method)
         let acknowledgement = Frame(
             type: .pushAck, method: frame.method, streamID: frame.streamID, payload: ack.protoBytes())
+        if frame.method == AdminPushKind.tokenRotated {
+            guard let message = try? TokenRotated(protoBytes: frame.payload), !message.tokenValue.isEmpty else {
+                return .none  // unusable: keep the current token; no PUSH_ACK, so the manager sees no switch
+            }
+            return .tokenRotated(message, acknowledgement: acknowledgement)
+        }
         switch PushKind(rawValue: frame.method) {
         case .selfDestruct:
             let message = (try? SelfDestruct(protoBytes: frame.payload)) ?? SelfDestruct()

@@ -48,6 +48,10 @@ public struct ServerConnectionMachine: Sendable {
         case pushAcknowledged(kind: UInt16, streamID: UInt32)
         /// Refuse one call with this status; the connection stays open.
         case refuseCall(Frame)
+        /// Check this admin API key, then call `adminAuthenticated` or `adminAuthenticationRefused`.
+        case authenticateAdmin(streamID: UInt32, request: AdminAuthenticate)
+        /// Serve this admin call (method 101 and above) and answer on its stream.
+        case adminCall(Frame)
         /// Send an ERROR frame on stream 0 with this status, flush, and close.
         case closeWithError(code: StatusCode, message: String)
         /// Close (already drained or already told why).
@@ -59,6 +63,8 @@ public struct ServerConnectionMachine: Sendable {
         case awaitingRegistration(deadline: MonotonicInstant)
         case registering(streamID: UInt32, deadline: MonotonicInstant)
         case registered(delegateID: String, lastHeartbeat: MonotonicInstant)
+        case authenticatingAdmin(streamID: UInt32, deadline: MonotonicInstant)
+        case admin
         case draining(deadline: MonotonicInstant)
         case closed
     }
@@ -106,10 +112,17 @@ public struct ServerConnectionMachine: Sendable {
         case .awaitingHello:
             return self.helloFrameReceived(frame, now: now)
         case .awaitingRegistration(let deadline):
+            if frame.type == .request, frame.method == AdminMethod.authenticate.rawValue {
+                return self.adminAuthenticateFrameReceived(frame, deadline: deadline)
+            }
             guard frame.type == .request, frame.method == CallMethod.register.rawValue else {
                 return self.fail(.failedPrecondition, "expected a Register call after HELLO, got \(frame.type)")
             }
             return self.registerFrameReceived(frame, deadline: deadline)
+        case .authenticatingAdmin:
+            return self.fail(.failedPrecondition, "frame \(frame.type) sent while the admin key is being checked")
+        case .admin:
+            return self.adminFrameReceived(frame)
         case .registering:
             return self.fail(.failedPrecondition, "frame \(frame.type) sent while the registration is in progress")
         case .registered:
@@ -141,6 +154,22 @@ public struct ServerConnectionMachine: Sendable {
         return self.fail(code, message)
     }
 
+    /// The layer above accepted the admin key: answer and enter the admin state (admin calls only).
+    public mutating func adminAuthenticated(streamID: UInt32, response: AdminAuthenticated) -> Action {
+        guard case .authenticatingAdmin(let pending, _) = self.state, pending == streamID else { return .none }
+        self.state = .admin
+        let frame = Frame(
+            type: .response, method: AdminMethod.authenticate.rawValue, streamID: streamID,
+            payload: response.protoBytes())
+        return .acceptRegistration(response: frame, maxFrameBytes: self.configuration.maxFrameBytes)
+    }
+
+    /// The layer above refused the admin key: tell the peer why and close.
+    public mutating func adminAuthenticationRefused(code: StatusCode, message: String) -> Action {
+        guard case .authenticatingAdmin = self.state else { return .none }
+        return self.fail(code, message)
+    }
+
     /// A heartbeat's JWT checked out: the delegate is alive as of `now`.
     public mutating func heartbeatVerified(now: MonotonicInstant) {
         if case .registered(let delegateID, _) = self.state {
@@ -159,7 +188,8 @@ public struct ServerConnectionMachine: Sendable {
         case .awaitingHello(let deadline) where now >= deadline:
             return self.fail(.deadlineExceeded, "no HELLO within \(self.configuration.helloTimeout)")
         case .awaitingRegistration(let deadline) where now >= deadline,
-            .registering(_, let deadline) where now >= deadline:
+            .registering(_, let deadline) where now >= deadline,
+            .authenticatingAdmin(_, let deadline) where now >= deadline:
             return self.fail(.deadlineExceeded, "no registration within \(self.configuration.registrationTimeout)")
         case .registered(_, let lastHeartbeat) where now >= lastHeartbeat + self.configuration.heartbeatGrace:
             return self.fail(.deadlineExceeded, "no heartbeat for \(self.configuration.heartbeatGrace)")
@@ -236,6 +266,29 @@ public struct ServerConnectionMachine: Sendable {
         }
         self.state = .registering(streamID: frame.streamID, deadline: deadline)
         return .register(streamID: frame.streamID, request: request)
+    }
+
+    private mutating func adminAuthenticateFrameReceived(_ frame: Frame, deadline: MonotonicInstant) -> Action {
+        let request: AdminAuthenticate
+        do {
+            request = try AdminAuthenticate(protoBytes: frame.payload)
+        } catch {
+            return self.fail(error.status, "AdminAuthenticate request is malformed: \(error)")
+        }
+        self.state = .authenticatingAdmin(streamID: frame.streamID, deadline: deadline)
+        return .authenticateAdmin(streamID: frame.streamID, request: request)
+    }
+
+    private mutating func adminFrameReceived(_ frame: Frame) -> Action {
+        switch frame.type {
+        case .request where frame.method > AdminMethod.authenticate.rawValue:
+            return .adminCall(frame)
+        case .request:
+            return .refuseCall(
+                Self.errorFrame(for: frame, code: .failedPrecondition, "method \(frame.method) is not an admin call"))
+        default:
+            return self.fail(.failedPrecondition, "unexpected \(frame.type) frame on an admin connection")
+        }
     }
 
     private mutating func registeredFrameReceived(_ frame: Frame) -> Action {

@@ -211,6 +211,8 @@ public enum StoreWrite: Sendable, Equatable {
     case recordHeartbeats([HeartbeatMark])
     /// Append an audit row; the store assigns its sequence.
     case appendAudit(AuditRecord)
+    /// Insert or replace an admin API key; fails if its account does not exist.
+    case upsertAdminKey(AdminKeyRecord)
     /// Set a metadata key (e.g. master key fingerprint, schema notes).
     case setMetadata(key: String, value: String)
 }

@@ -954,3 +954,1531 @@ public struct PushAck: Equatable, Sendable, ProtoMessage {
         return size
     }
 }
+
+/// PUSH kind 3 (server -> delegate): the delegate's token was rotated. The delegate switches to the new value, re-mints its JWT and acknowledges with PUSH_ACK; the old token is revoked after the overlap window.
+public struct TokenRotated: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `old_token_id`.
+    public var oldTokenID: String = ""
+    /// Field 2 `new_token_id`.
+    public var newTokenID: String = ""
+    /// the new token value; sent only over the delegate's authenticated TLS session
+    public var tokenValue: String = ""
+    /// Field 4 `old_token_revoked_at_ms`.
+    public var oldTokenRevokedAtMs: Int64 = 0
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(oldTokenID: String = "", newTokenID: String = "", tokenValue: String = "", oldTokenRevokedAtMs: Int64 = 0) {
+        self.oldTokenID = oldTokenID
+        self.newTokenID = newTokenID
+        self.tokenValue = tokenValue
+        self.oldTokenRevokedAtMs = oldTokenRevokedAtMs
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.oldTokenID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.newTokenID = try reader.readString(field: number)
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.tokenValue = try reader.readString(field: number)
+        case 4:
+            guard wireType == .varint else { return false }
+            self.oldTokenRevokedAtMs = Int64(bitPattern: try reader.readVarint())
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.oldTokenID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.oldTokenID)
+        }
+        if !self.newTokenID.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.newTokenID)
+        }
+        if !self.tokenValue.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.tokenValue)
+        }
+        if self.oldTokenRevokedAtMs != 0 {
+            writer.writeTag(4, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.oldTokenRevokedAtMs))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.oldTokenID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.oldTokenID.utf8.count) }
+        if !self.newTokenID.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.newTokenID.utf8.count) }
+        if !self.tokenValue.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.tokenValue.utf8.count) }
+        if self.oldTokenRevokedAtMs != 0 { size += ProtoWriter.tagSize(4) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.oldTokenRevokedAtMs)) }
+        return size
+    }
+}
+
+/// REQUEST method 100 (AdminAuthenticate): moves the connection to the admin state.
+public struct AdminAuthenticate: Equatable, Sendable, ProtoMessage {
+    /// lak_<key id>_<secret>
+    public var apiKey: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(apiKey: String = "") {
+        self.apiKey = apiKey
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.apiKey = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.apiKey.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.apiKey)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.apiKey.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.apiKey.utf8.count) }
+        return size
+    }
+}
+
+/// RESPONSE to AdminAuthenticate.
+public struct AdminAuthenticated: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `key_id`.
+    public var keyID: String = ""
+    /// Field 2 `account_id`.
+    public var accountID: String = ""
+    /// Field 3 `permissions`.
+    public var permissions: [String] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(keyID: String = "", accountID: String = "", permissions: [String] = []) {
+        self.keyID = keyID
+        self.accountID = accountID
+        self.permissions = permissions
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.keyID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.accountID = try reader.readString(field: number)
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.permissions.append(try reader.readString(field: number))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.keyID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.keyID)
+        }
+        if !self.accountID.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.accountID)
+        }
+        for value in self.permissions {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.keyID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.keyID.utf8.count) }
+        if !self.accountID.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.accountID.utf8.count) }
+        for value in self.permissions { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
+        return size
+    }
+}
+
+/// A delegate token as the admin API shows it (never its value).
+public struct TokenInfo: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `id`.
+    public var id: String = ""
+    /// Field 2 `account_id`.
+    public var accountID: String = ""
+    /// Field 3 `name`.
+    public var name: String = ""
+    /// Field 4 `scope`.
+    public var scope: String = ""
+    /// "active" or "revoked"
+    public var status: String = ""
+    /// Field 6 `created_at_ms`.
+    public var createdAtMs: Int64 = 0
+    /// Field 7 `created_by`.
+    public var createdBy: String = ""
+    /// 0 when active
+    public var revokedAtMs: Int64 = 0
+    /// 0 when it never expires
+    public var expiresAtMs: Int64 = 0
+    /// Field 10 `connected_delegates`.
+    public var connectedDelegates: UInt32 = 0
+    /// Field 11 `last_used_at_ms`.
+    public var lastUsedAtMs: Int64 = 0
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(id: String = "", accountID: String = "", name: String = "", scope: String = "", status: String = "", createdAtMs: Int64 = 0, createdBy: String = "", revokedAtMs: Int64 = 0, expiresAtMs: Int64 = 0, connectedDelegates: UInt32 = 0, lastUsedAtMs: Int64 = 0) {
+        self.id = id
+        self.accountID = accountID
+        self.name = name
+        self.scope = scope
+        self.status = status
+        self.createdAtMs = createdAtMs
+        self.createdBy = createdBy
+        self.revokedAtMs = revokedAtMs
+        self.expiresAtMs = expiresAtMs
+        self.connectedDelegates = connectedDelegates
+        self.lastUsedAtMs = lastUsedAtMs
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.id = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.accountID = try reader.readString(field: number)
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.name = try reader.readString(field: number)
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.scope = try reader.readString(field: number)
+        case 5:
+            guard wireType == .lengthDelimited else { return false }
+            self.status = try reader.readString(field: number)
+        case 6:
+            guard wireType == .varint else { return false }
+            self.createdAtMs = Int64(bitPattern: try reader.readVarint())
+        case 7:
+            guard wireType == .lengthDelimited else { return false }
+            self.createdBy = try reader.readString(field: number)
+        case 8:
+            guard wireType == .varint else { return false }
+            self.revokedAtMs = Int64(bitPattern: try reader.readVarint())
+        case 9:
+            guard wireType == .varint else { return false }
+            self.expiresAtMs = Int64(bitPattern: try reader.readVarint())
+        case 10:
+            guard wireType == .varint else { return false }
+            self.connectedDelegates = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 11:
+            guard wireType == .varint else { return false }
+            self.lastUsedAtMs = Int64(bitPattern: try reader.readVarint())
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.id.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.id)
+        }
+        if !self.accountID.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.accountID)
+        }
+        if !self.name.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.name)
+        }
+        if !self.scope.isEmpty {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(self.scope)
+        }
+        if !self.status.isEmpty {
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeString(self.status)
+        }
+        if self.createdAtMs != 0 {
+            writer.writeTag(6, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.createdAtMs))
+        }
+        if !self.createdBy.isEmpty {
+            writer.writeTag(7, .lengthDelimited)
+            writer.writeString(self.createdBy)
+        }
+        if self.revokedAtMs != 0 {
+            writer.writeTag(8, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.revokedAtMs))
+        }
+        if self.expiresAtMs != 0 {
+            writer.writeTag(9, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.expiresAtMs))
+        }
+        if self.connectedDelegates != 0 {
+            writer.writeTag(10, .varint)
+            writer.writeVarint(UInt64(self.connectedDelegates))
+        }
+        if self.lastUsedAtMs != 0 {
+            writer.writeTag(11, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.lastUsedAtMs))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.id.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.id.utf8.count) }
+        if !self.accountID.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.accountID.utf8.count) }
+        if !self.name.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.name.utf8.count) }
+        if !self.scope.isEmpty { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(self.scope.utf8.count) }
+        if !self.status.isEmpty { size += ProtoWriter.tagSize(5) + ProtoWriter.lengthDelimitedSize(self.status.utf8.count) }
+        if self.createdAtMs != 0 { size += ProtoWriter.tagSize(6) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.createdAtMs)) }
+        if !self.createdBy.isEmpty { size += ProtoWriter.tagSize(7) + ProtoWriter.lengthDelimitedSize(self.createdBy.utf8.count) }
+        if self.revokedAtMs != 0 { size += ProtoWriter.tagSize(8) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.revokedAtMs)) }
+        if self.expiresAtMs != 0 { size += ProtoWriter.tagSize(9) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.expiresAtMs)) }
+        if self.connectedDelegates != 0 { size += ProtoWriter.tagSize(10) + ProtoWriter.varintSize(UInt64(self.connectedDelegates)) }
+        if self.lastUsedAtMs != 0 { size += ProtoWriter.tagSize(11) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.lastUsedAtMs)) }
+        return size
+    }
+}
+
+/// A delegate as the admin API shows it.
+public struct DelegateInfo: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `id`.
+    public var id: String = ""
+    /// Field 2 `name`.
+    public var name: String = ""
+    /// Field 3 `instance_id`.
+    public var instanceID: String = ""
+    /// Field 4 `hostname`.
+    public var hostname: String = ""
+    /// Field 5 `ip_address`.
+    public var ipAddress: String = ""
+    /// Field 6 `version`.
+    public var version: String = ""
+    /// Field 7 `token_id`.
+    public var tokenID: String = ""
+    /// "active", "pending", "disconnected", "rejected"
+    public var status: String = ""
+    /// Field 9 `connected`.
+    public var connected: Bool = false
+    /// Field 10 `last_heartbeat_at_ms`.
+    public var lastHeartbeatAtMs: Int64 = 0
+    /// Field 11 `tags`.
+    public var tags: [String] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(id: String = "", name: String = "", instanceID: String = "", hostname: String = "", ipAddress: String = "", version: String = "", tokenID: String = "", status: String = "", connected: Bool = false, lastHeartbeatAtMs: Int64 = 0, tags: [String] = []) {
+        self.id = id
+        self.name = name
+        self.instanceID = instanceID
+        self.hostname = hostname
+        self.ipAddress = ipAddress
+        self.version = version
+        self.tokenID = tokenID
+        self.status = status
+        self.connected = connected
+        self.lastHeartbeatAtMs = lastHeartbeatAtMs
+        self.tags = tags
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.id = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.name = try reader.readString(field: number)
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.instanceID = try reader.readString(field: number)
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.hostname = try reader.readString(field: number)
+        case 5:
+            guard wireType == .lengthDelimited else { return false }
+            self.ipAddress = try reader.readString(field: number)
+        case 6:
+            guard wireType == .lengthDelimited else { return false }
+            self.version = try reader.readString(field: number)
+        case 7:
+            guard wireType == .lengthDelimited else { return false }
+            self.tokenID = try reader.readString(field: number)
+        case 8:
+            guard wireType == .lengthDelimited else { return false }
+            self.status = try reader.readString(field: number)
+        case 9:
+            guard wireType == .varint else { return false }
+            self.connected = try reader.readVarint() != 0
+        case 10:
+            guard wireType == .varint else { return false }
+            self.lastHeartbeatAtMs = Int64(bitPattern: try reader.readVarint())
+        case 11:
+            guard wireType == .lengthDelimited else { return false }
+            self.tags.append(try reader.readString(field: number))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.id.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.id)
+        }
+        if !self.name.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.name)
+        }
+        if !self.instanceID.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.instanceID)
+        }
+        if !self.hostname.isEmpty {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(self.hostname)
+        }
+        if !self.ipAddress.isEmpty {
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeString(self.ipAddress)
+        }
+        if !self.version.isEmpty {
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeString(self.version)
+        }
+        if !self.tokenID.isEmpty {
+            writer.writeTag(7, .lengthDelimited)
+            writer.writeString(self.tokenID)
+        }
+        if !self.status.isEmpty {
+            writer.writeTag(8, .lengthDelimited)
+            writer.writeString(self.status)
+        }
+        if self.connected {
+            writer.writeTag(9, .varint)
+            writer.writeVarint((self.connected ? 1 : 0))
+        }
+        if self.lastHeartbeatAtMs != 0 {
+            writer.writeTag(10, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.lastHeartbeatAtMs))
+        }
+        for value in self.tags {
+            writer.writeTag(11, .lengthDelimited)
+            writer.writeString(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.id.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.id.utf8.count) }
+        if !self.name.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.name.utf8.count) }
+        if !self.instanceID.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.instanceID.utf8.count) }
+        if !self.hostname.isEmpty { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(self.hostname.utf8.count) }
+        if !self.ipAddress.isEmpty { size += ProtoWriter.tagSize(5) + ProtoWriter.lengthDelimitedSize(self.ipAddress.utf8.count) }
+        if !self.version.isEmpty { size += ProtoWriter.tagSize(6) + ProtoWriter.lengthDelimitedSize(self.version.utf8.count) }
+        if !self.tokenID.isEmpty { size += ProtoWriter.tagSize(7) + ProtoWriter.lengthDelimitedSize(self.tokenID.utf8.count) }
+        if !self.status.isEmpty { size += ProtoWriter.tagSize(8) + ProtoWriter.lengthDelimitedSize(self.status.utf8.count) }
+        if self.connected { size += ProtoWriter.tagSize(9) + ProtoWriter.varintSize((self.connected ? 1 : 0)) }
+        if self.lastHeartbeatAtMs != 0 { size += ProtoWriter.tagSize(10) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.lastHeartbeatAtMs)) }
+        for value in self.tags { size += ProtoWriter.tagSize(11) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
+        return size
+    }
+}
+
+/// REQUEST 101 (TokenCreate) -> TokenCreateResponse. Needs delegate:edit.
+public struct TokenCreateRequest: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `name`.
+    public var name: String = ""
+    /// 0: never expires
+    public var expiresInSeconds: Int64 = 0
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(name: String = "", expiresInSeconds: Int64 = 0) {
+        self.name = name
+        self.expiresInSeconds = expiresInSeconds
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.name = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.expiresInSeconds = Int64(bitPattern: try reader.readVarint())
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.name.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.name)
+        }
+        if self.expiresInSeconds != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.expiresInSeconds))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.name.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.name.utf8.count) }
+        if self.expiresInSeconds != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.expiresInSeconds)) }
+        return size
+    }
+}
+
+/// RESPONSE to TokenCreate and TokenRotate: the value is shown once.
+public struct TokenCreateResponse: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `token`.
+    public var token: TokenInfo? = nil
+    /// Field 2 `value`.
+    public var value: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(token: TokenInfo? = nil, value: String = "") {
+        self.token = token
+        self.value = value
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.token = try reader.readMessage(TokenInfo.self)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.value = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if let value = self.token {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        if !self.value.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if let value = self.token { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        if !self.value.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.value.utf8.count) }
+        return size
+    }
+}
+
+/// REQUEST 102 (TokenList) -> TokenListResponse. Needs delegate:view.
+public struct TokenListRequest: Equatable, Sendable, ProtoMessage {
+    /// empty: every token
+    public var nameContains: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(nameContains: String = "") {
+        self.nameContains = nameContains
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.nameContains = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.nameContains.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.nameContains)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.nameContains.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.nameContains.utf8.count) }
+        return size
+    }
+}
+
+/// RESPONSE to TokenList.
+public struct TokenListResponse: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `tokens`.
+    public var tokens: [TokenInfo] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(tokens: [TokenInfo] = []) {
+        self.tokens = tokens
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.tokens.append(try reader.readMessage(TokenInfo.self))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        for value in self.tokens {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        for value in self.tokens { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// REQUEST 103 (TokenShow, delegate:view), 104 (TokenCopy, delegate:edit), 106 (TokenDelete, delegate:delete).
+public struct TokenRef: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `token_id`.
+    public var tokenID: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(tokenID: String = "") {
+        self.tokenID = tokenID
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.tokenID = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.tokenID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.tokenID)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.tokenID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.tokenID.utf8.count) }
+        return size
+    }
+}
+
+/// RESPONSE to TokenShow: the token and the delegates using it.
+public struct TokenShowResponse: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `token`.
+    public var token: TokenInfo? = nil
+    /// Field 2 `delegates`.
+    public var delegates: [DelegateInfo] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(token: TokenInfo? = nil, delegates: [DelegateInfo] = []) {
+        self.token = token
+        self.delegates = delegates
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.token = try reader.readMessage(TokenInfo.self)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.delegates.append(try reader.readMessage(DelegateInfo.self))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if let value = self.token {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        for value in self.delegates {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if let value = self.token { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        for value in self.delegates { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// RESPONSE to TokenCopy: the value (audited).
+public struct TokenCopyResponse: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `value`.
+    public var value: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(value: String = "") {
+        self.value = value
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.value = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.value.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.value.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.value.utf8.count) }
+        return size
+    }
+}
+
+/// REQUEST 105 (TokenRevoke) -> TokenRevokeResponse. Needs delegate:delete.
+public struct TokenRevokeRequest: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `token_id`.
+    public var tokenID: String = ""
+    /// Field 2 `dry_run`.
+    public var dryRun: Bool = false
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(tokenID: String = "", dryRun: Bool = false) {
+        self.tokenID = tokenID
+        self.dryRun = dryRun
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.tokenID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.dryRun = try reader.readVarint() != 0
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.tokenID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.tokenID)
+        }
+        if self.dryRun {
+            writer.writeTag(2, .varint)
+            writer.writeVarint((self.dryRun ? 1 : 0))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.tokenID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.tokenID.utf8.count) }
+        if self.dryRun { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize((self.dryRun ? 1 : 0)) }
+        return size
+    }
+}
+
+/// RESPONSE to TokenRevoke: what the fan-out achieved (or, with dry_run, would reach).
+public struct TokenRevokeResponse: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `token_id`.
+    public var tokenID: String = ""
+    /// Field 2 `dry_run`.
+    public var dryRun: Bool = false
+    /// Field 3 `was_already_revoked`.
+    public var wasAlreadyRevoked: Bool = false
+    /// Field 4 `connected`.
+    public var connected: UInt32 = 0
+    /// Field 5 `told`.
+    public var told: UInt32 = 0
+    /// Field 6 `acknowledged`.
+    public var acknowledged: UInt32 = 0
+    /// Field 7 `not_reached`.
+    public var notReached: UInt32 = 0
+    /// Field 8 `fan_out_ms`.
+    public var fanOutMs: UInt32 = 0
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(tokenID: String = "", dryRun: Bool = false, wasAlreadyRevoked: Bool = false, connected: UInt32 = 0, told: UInt32 = 0, acknowledged: UInt32 = 0, notReached: UInt32 = 0, fanOutMs: UInt32 = 0) {
+        self.tokenID = tokenID
+        self.dryRun = dryRun
+        self.wasAlreadyRevoked = wasAlreadyRevoked
+        self.connected = connected
+        self.told = told
+        self.acknowledged = acknowledged
+        self.notReached = notReached
+        self.fanOutMs = fanOutMs
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.tokenID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.dryRun = try reader.readVarint() != 0
+        case 3:
+            guard wireType == .varint else { return false }
+            self.wasAlreadyRevoked = try reader.readVarint() != 0
+        case 4:
+            guard wireType == .varint else { return false }
+            self.connected = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 5:
+            guard wireType == .varint else { return false }
+            self.told = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 6:
+            guard wireType == .varint else { return false }
+            self.acknowledged = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 7:
+            guard wireType == .varint else { return false }
+            self.notReached = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 8:
+            guard wireType == .varint else { return false }
+            self.fanOutMs = UInt32(truncatingIfNeeded: try reader.readVarint())
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.tokenID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.tokenID)
+        }
+        if self.dryRun {
+            writer.writeTag(2, .varint)
+            writer.writeVarint((self.dryRun ? 1 : 0))
+        }
+        if self.wasAlreadyRevoked {
+            writer.writeTag(3, .varint)
+            writer.writeVarint((self.wasAlreadyRevoked ? 1 : 0))
+        }
+        if self.connected != 0 {
+            writer.writeTag(4, .varint)
+            writer.writeVarint(UInt64(self.connected))
+        }
+        if self.told != 0 {
+            writer.writeTag(5, .varint)
+            writer.writeVarint(UInt64(self.told))
+        }
+        if self.acknowledged != 0 {
+            writer.writeTag(6, .varint)
+            writer.writeVarint(UInt64(self.acknowledged))
+        }
+        if self.notReached != 0 {
+            writer.writeTag(7, .varint)
+            writer.writeVarint(UInt64(self.notReached))
+        }
+        if self.fanOutMs != 0 {
+            writer.writeTag(8, .varint)
+            writer.writeVarint(UInt64(self.fanOutMs))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.tokenID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.tokenID.utf8.count) }
+        if self.dryRun { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize((self.dryRun ? 1 : 0)) }
+        if self.wasAlreadyRevoked { size += ProtoWriter.tagSize(3) + ProtoWriter.varintSize((self.wasAlreadyRevoked ? 1 : 0)) }
+        if self.connected != 0 { size += ProtoWriter.tagSize(4) + ProtoWriter.varintSize(UInt64(self.connected)) }
+        if self.told != 0 { size += ProtoWriter.tagSize(5) + ProtoWriter.varintSize(UInt64(self.told)) }
+        if self.acknowledged != 0 { size += ProtoWriter.tagSize(6) + ProtoWriter.varintSize(UInt64(self.acknowledged)) }
+        if self.notReached != 0 { size += ProtoWriter.tagSize(7) + ProtoWriter.varintSize(UInt64(self.notReached)) }
+        if self.fanOutMs != 0 { size += ProtoWriter.tagSize(8) + ProtoWriter.varintSize(UInt64(self.fanOutMs)) }
+        return size
+    }
+}
+
+/// RESPONSE to TokenDelete.
+public struct TokenDeleteResponse: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `token_id`.
+    public var tokenID: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(tokenID: String = "") {
+        self.tokenID = tokenID
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.tokenID = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.tokenID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.tokenID)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.tokenID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.tokenID.utf8.count) }
+        return size
+    }
+}
+
+/// REQUEST 107 (TokenRotate) -> TokenRotateResponse. Needs delegate:edit and delegate:delete.
+public struct TokenRotateRequest: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `token_id`.
+    public var tokenID: String = ""
+    /// 0: the manager default
+    public var overlapSeconds: UInt32 = 0
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(tokenID: String = "", overlapSeconds: UInt32 = 0) {
+        self.tokenID = tokenID
+        self.overlapSeconds = overlapSeconds
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.tokenID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.overlapSeconds = UInt32(truncatingIfNeeded: try reader.readVarint())
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.tokenID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.tokenID)
+        }
+        if self.overlapSeconds != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(UInt64(self.overlapSeconds))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.tokenID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.tokenID.utf8.count) }
+        if self.overlapSeconds != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.overlapSeconds)) }
+        return size
+    }
+}
+
+/// RESPONSE to TokenRotate.
+public struct TokenRotateResponse: Equatable, Sendable, ProtoMessage {
+    /// the successor
+    public var token: TokenInfo? = nil
+    /// the successor's value, shown once
+    public var value: String = ""
+    /// Field 3 `connected`.
+    public var connected: UInt32 = 0
+    /// Field 4 `told`.
+    public var told: UInt32 = 0
+    /// Field 5 `acknowledged`.
+    public var acknowledged: UInt32 = 0
+    /// Field 6 `old_token_revoked_at_ms`.
+    public var oldTokenRevokedAtMs: Int64 = 0
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(token: TokenInfo? = nil, value: String = "", connected: UInt32 = 0, told: UInt32 = 0, acknowledged: UInt32 = 0, oldTokenRevokedAtMs: Int64 = 0) {
+        self.token = token
+        self.value = value
+        self.connected = connected
+        self.told = told
+        self.acknowledged = acknowledged
+        self.oldTokenRevokedAtMs = oldTokenRevokedAtMs
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.token = try reader.readMessage(TokenInfo.self)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.value = try reader.readString(field: number)
+        case 3:
+            guard wireType == .varint else { return false }
+            self.connected = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 4:
+            guard wireType == .varint else { return false }
+            self.told = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 5:
+            guard wireType == .varint else { return false }
+            self.acknowledged = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 6:
+            guard wireType == .varint else { return false }
+            self.oldTokenRevokedAtMs = Int64(bitPattern: try reader.readVarint())
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if let value = self.token {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        if !self.value.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.value)
+        }
+        if self.connected != 0 {
+            writer.writeTag(3, .varint)
+            writer.writeVarint(UInt64(self.connected))
+        }
+        if self.told != 0 {
+            writer.writeTag(4, .varint)
+            writer.writeVarint(UInt64(self.told))
+        }
+        if self.acknowledged != 0 {
+            writer.writeTag(5, .varint)
+            writer.writeVarint(UInt64(self.acknowledged))
+        }
+        if self.oldTokenRevokedAtMs != 0 {
+            writer.writeTag(6, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.oldTokenRevokedAtMs))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if let value = self.token { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        if !self.value.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.value.utf8.count) }
+        if self.connected != 0 { size += ProtoWriter.tagSize(3) + ProtoWriter.varintSize(UInt64(self.connected)) }
+        if self.told != 0 { size += ProtoWriter.tagSize(4) + ProtoWriter.varintSize(UInt64(self.told)) }
+        if self.acknowledged != 0 { size += ProtoWriter.tagSize(5) + ProtoWriter.varintSize(UInt64(self.acknowledged)) }
+        if self.oldTokenRevokedAtMs != 0 { size += ProtoWriter.tagSize(6) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.oldTokenRevokedAtMs)) }
+        return size
+    }
+}
+
+/// REQUEST 108 (DelegateList) -> DelegateListResponse. Needs delegate:view.
+public struct DelegateListRequest: Equatable, Sendable, ProtoMessage {
+    /// empty: all delegates of the account
+    public var tokenID: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(tokenID: String = "") {
+        self.tokenID = tokenID
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.tokenID = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.tokenID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.tokenID)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.tokenID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.tokenID.utf8.count) }
+        return size
+    }
+}
+
+/// RESPONSE to DelegateList.
+public struct DelegateListResponse: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `delegates`.
+    public var delegates: [DelegateInfo] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(delegates: [DelegateInfo] = []) {
+        self.delegates = delegates
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.delegates.append(try reader.readMessage(DelegateInfo.self))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        for value in self.delegates {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        for value in self.delegates { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// REQUEST 109 (DelegateShow) -> DelegateInfo. Needs delegate:view.
+public struct DelegateRef: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `delegate_id`.
+    public var delegateID: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(delegateID: String = "") {
+        self.delegateID = delegateID
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.delegateID = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.delegateID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.delegateID)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.delegateID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.delegateID.utf8.count) }
+        return size
+    }
+}
+
+/// REQUEST 110 (AuditList) -> AuditListResponse. Needs account:admin.
+public struct AuditListRequest: Equatable, Sendable, ProtoMessage {
+    /// 0: 100
+    public var limit: UInt32 = 0
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(limit: UInt32 = 0) {
+        self.limit = limit
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .varint else { return false }
+            self.limit = UInt32(truncatingIfNeeded: try reader.readVarint())
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if self.limit != 0 {
+            writer.writeTag(1, .varint)
+            writer.writeVarint(UInt64(self.limit))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if self.limit != 0 { size += ProtoWriter.tagSize(1) + ProtoWriter.varintSize(UInt64(self.limit)) }
+        return size
+    }
+}
+
+/// One audit row.
+public struct AuditEntry: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `sequence`.
+    public var sequence: Int64 = 0
+    /// Field 2 `at_ms`.
+    public var atMs: Int64 = 0
+    /// Field 3 `account_id`.
+    public var accountID: String = ""
+    /// Field 4 `actor`.
+    public var actor: String = ""
+    /// Field 5 `action`.
+    public var action: String = ""
+    /// Field 6 `target`.
+    public var target: String = ""
+    /// Field 7 `outcome`.
+    public var outcome: String = ""
+    /// Field 8 `detail`.
+    public var detail: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(sequence: Int64 = 0, atMs: Int64 = 0, accountID: String = "", actor: String = "", action: String = "", target: String = "", outcome: String = "", detail: String = "") {
+        self.sequence = sequence
+        self.atMs = atMs
+        self.accountID = accountID
+        self.actor = actor
+        self.action = action
+        self.target = target
+        self.outcome = outcome
+        self.detail = detail
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .varint else { return false }
+            self.sequence = Int64(bitPattern: try reader.readVarint())
+        case 2:
+            guard wireType == .varint else { return false }
+            self.atMs = Int64(bitPattern: try reader.readVarint())
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.accountID = try reader.readString(field: number)
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.actor = try reader.readString(field: number)
+        case 5:
+            guard wireType == .lengthDelimited else { return false }
+            self.action = try reader.readString(field: number)
+        case 6:
+            guard wireType == .lengthDelimited else { return false }
+            self.target = try reader.readString(field: number)
+        case 7:
+            guard wireType == .lengthDelimited else { return false }
+            self.outcome = try reader.readString(field: number)
+        case 8:
+            guard wireType == .lengthDelimited else { return false }
+            self.detail = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if self.sequence != 0 {
+            writer.writeTag(1, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.sequence))
+        }
+        if self.atMs != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.atMs))
+        }
+        if !self.accountID.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.accountID)
+        }
+        if !self.actor.isEmpty {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(self.actor)
+        }
+        if !self.action.isEmpty {
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeString(self.action)
+        }
+        if !self.target.isEmpty {
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeString(self.target)
+        }
+        if !self.outcome.isEmpty {
+            writer.writeTag(7, .lengthDelimited)
+            writer.writeString(self.outcome)
+        }
+        if !self.detail.isEmpty {
+            writer.writeTag(8, .lengthDelimited)
+            writer.writeString(self.detail)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if self.sequence != 0 { size += ProtoWriter.tagSize(1) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.sequence)) }
+        if self.atMs != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.atMs)) }
+        if !self.accountID.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.accountID.utf8.count) }
+        if !self.actor.isEmpty { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(self.actor.utf8.count) }
+        if !self.action.isEmpty { size += ProtoWriter.tagSize(5) + ProtoWriter.lengthDelimitedSize(self.action.utf8.count) }
+        if !self.target.isEmpty { size += ProtoWriter.tagSize(6) + ProtoWriter.lengthDelimitedSize(self.target.utf8.count) }
+        if !self.outcome.isEmpty { size += ProtoWriter.tagSize(7) + ProtoWriter.lengthDelimitedSize(self.outcome.utf8.count) }
+        if !self.detail.isEmpty { size += ProtoWriter.tagSize(8) + ProtoWriter.lengthDelimitedSize(self.detail.utf8.count) }
+        return size
+    }
+}
+
+/// RESPONSE to AuditList, newest first.
+public struct AuditListResponse: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `entries`.
+    public var entries: [AuditEntry] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(entries: [AuditEntry] = []) {
+        self.entries = entries
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.entries.append(try reader.readMessage(AuditEntry.self))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        for value in self.entries {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        for value in self.entries { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}

@@ -1,0 +1,230 @@
+import LegateCore
+import LegateNet
+import LegateStore
+import LegateWire
+
+// MARK: - Admin API calls (REQUEST methods 101...110): authorise, perform, audit, answer.
+
+extension Manager {
+    /// Serves one admin call for `session`; the result is the RESPONSE payload or the refusal to send.
+    /// Blocking (store reads, a revoke waiting for acknowledgements): call off the event loops.
+    public func serveAdminCall(method: UInt16, payload: [UInt8], session: AdminSession)
+        -> Result<[UInt8], AdminRefusal>
+    {
+        guard let call = AdminMethod(rawValue: method), call != .authenticate else {
+            return .failure(AdminRefusal(code: .unimplemented, message: "admin method \(method) does not exist"))
+        }
+        let needed = Self.permissions(for: call)
+        guard let missing = needed.first(where: { !session.allows($0) }) else {
+            let result: Result<[UInt8], AdminRefusal>
+            do {
+                result = .success(try self.perform(call, payload: payload, session: session))
+            } catch let refusal as AdminRefusal {
+                result = .failure(refusal)
+            } catch let error as WireError {
+                result = .failure(AdminRefusal(code: .invalidArgument, message: "request is malformed: \(error)"))
+            } catch let error as ManagerError {
+                result = .failure(Self.refusal(for: error))
+            } catch {
+                result = .failure(AdminRefusal(code: .internal, message: "\(error)"))
+            }
+            let outcome: String
+            switch result {
+            case .success: outcome = "ok"
+            case .failure(let refusal): outcome = "\(refusal.code)"
+            }
+            self.services.audit(
+                accountID: session.accountID, actor: session.actor, action: "api.\(call)", target: "-",
+                outcome: outcome, detail: "")
+            return result
+        }
+        self.services.audit(
+            accountID: session.accountID, actor: session.actor, action: "api.\(call)", target: "-",
+            outcome: "denied", detail: "missing permission \(missing.rawValue)")
+        return .failure(
+            AdminRefusal(
+                code: .permissionDenied,
+                message: "admin key \(session.keyID) lacks permission \(missing.rawValue); ask an account admin for it"))
+    }
+
+    static func permissions(for call: AdminMethod) -> [AdminPermission] {
+        switch call {
+        case .authenticate: return []
+        case .tokenList, .tokenShow, .delegateList, .delegateShow: return [.delegateView]
+        case .tokenCreate, .tokenCopy: return [.delegateEdit]
+        case .tokenRevoke, .tokenDelete: return [.delegateDelete]
+        case .tokenRotate: return [.delegateEdit, .delegateDelete]
+        case .auditList: return [.accountAdmin]
+        }
+    }
+
+    static func refusal(for error: ManagerError) -> AdminRefusal {
+        switch error {
+        case .notFound: return AdminRefusal(code: .notFound, message: error.description)
+        case .conflict: return AdminRefusal(code: .failedPrecondition, message: error.description)
+        case .invalidConfiguration: return AdminRefusal(code: .invalidArgument, message: error.description)
+        default: return AdminRefusal(code: .unavailable, message: error.description)
+        }
+    }
+
+    private func perform(_ call: AdminMethod, payload: [UInt8], session: AdminSession) throws -> [UInt8] {
+        switch call {
+        case .authenticate:
+            throw AdminRefusal(code: .failedPrecondition, message: "already authenticated")
+        case .tokenCreate:
+            let request = try TokenCreateRequest(protoBytes: payload)
+            let expiresAt = request.expiresInSeconds > 0
+                ? WallClock.unixMilliseconds() + request.expiresInSeconds * 1000 : nil
+            let created = try self.createToken(
+                accountID: session.accountID, name: request.name, actor: session.actor, expiresAt: expiresAt)
+            var response = TokenCreateResponse()
+            response.token = try self.tokenInfo(id: created.record.id, session: session)
+            response.value = created.value
+            return response.protoBytes()
+        case .tokenList:
+            let request = try TokenListRequest(protoBytes: payload)
+            var response = TokenListResponse()
+            response.tokens = try self.tokenSummaries(accountID: session.accountID)
+                .filter { request.nameContains.isEmpty || $0.name.contains(request.nameContains) }
+                .map(Self.info(from:))
+            return response.protoBytes()
+        case .tokenShow:
+            let request = try TokenRef(protoBytes: payload)
+            var response = TokenShowResponse()
+            response.token = try self.tokenInfo(id: request.tokenID, session: session)
+            response.delegates = self.delegateInfos(accountID: session.accountID, tokenID: request.tokenID)
+            return response.protoBytes()
+        case .tokenCopy:
+            let request = try TokenRef(protoBytes: payload)
+            let record = try self.ownedToken(id: request.tokenID, session: session)
+            let token = try TokenSealing.open(record, with: self.masterKey)
+            self.services.audit(
+                accountID: session.accountID, actor: session.actor, action: "token.copy", target: record.id,
+                outcome: "ok", detail: "name=\(record.name)")
+            var response = TokenCopyResponse()
+            response.value = token.value
+            return response.protoBytes()
+        case .tokenRevoke:
+            let request = try TokenRevokeRequest(protoBytes: payload)
+            _ = try self.ownedToken(id: request.tokenID, session: session)
+            let report = try self.revokeToken(id: request.tokenID, actor: session.actor, dryRun: request.dryRun)
+            var response = TokenRevokeResponse()
+            response.tokenID = report.tokenID
+            response.dryRun = report.dryRun
+            response.wasAlreadyRevoked = report.wasAlreadyRevoked
+            response.connected = UInt32(clamping: report.connected)
+            response.told = UInt32(clamping: report.told)
+            response.acknowledged = UInt32(clamping: report.acknowledged)
+            response.notReached = UInt32(clamping: report.notReached)
+            response.fanOutMs = report.fanOutDuration.wireMilliseconds
+            return response.protoBytes()
+        case .tokenDelete:
+            let request = try TokenRef(protoBytes: payload)
+            _ = try self.ownedToken(id: request.tokenID, session: session)
+            try self.deleteToken(id: request.tokenID, actor: session.actor)
+            var response = TokenDeleteResponse()
+            response.tokenID = request.tokenID
+            return response.protoBytes()
+        case .tokenRotate:
+            let request = try TokenRotateRequest(protoBytes: payload)
+            _ = try self.ownedToken(id: request.tokenID, session: session)
+            let overlap = request.overlapSeconds > 0
+                ? Duration.seconds(Int64(request.overlapSeconds)) : Manager.defaultRotationOverlap
+            let report = try self.rotateToken(id: request.tokenID, actor: session.actor, overlap: overlap)
+            var response = TokenRotateResponse()
+            response.token = try self.tokenInfo(id: report.token.id, session: session)
+            response.value = report.value
+            response.connected = UInt32(clamping: report.connected)
+            response.told = UInt32(clamping: report.told)
+            response.acknowledged = UInt32(clamping: report.acknowledged)
+            response.oldTokenRevokedAtMs = report.oldTokenRevokedAt
+            return response.protoBytes()
+        case .delegateList:
+            let request = try DelegateListRequest(protoBytes: payload)
+            var response = DelegateListResponse()
+            response.delegates = self.delegateInfos(
+                accountID: session.accountID, tokenID: request.tokenID.isEmpty ? nil : request.tokenID)
+            return response.protoBytes()
+        case .delegateShow:
+            let request = try DelegateRef(protoBytes: payload)
+            guard let record = self.registry.record(id: request.delegateID), record.accountID == session.accountID
+            else {
+                throw AdminRefusal(code: .notFound, message: "delegate \(request.delegateID) does not exist")
+            }
+            return self.delegateInfo(record).protoBytes()
+        case .auditList:
+            let request = try AuditListRequest(protoBytes: payload)
+            self.flushStore()
+            let limit = request.limit == 0 ? 100 : Int(min(request.limit, 10_000))
+            var response = AuditListResponse()
+            response.entries = try self.stateStore.auditRecords(accountID: session.accountID, limit: limit).map {
+                var entry = AuditEntry()
+                entry.sequence = $0.sequence
+                entry.atMs = $0.at
+                entry.accountID = $0.accountID
+                entry.actor = $0.actor
+                entry.action = $0.action
+                entry.target = $0.target
+                entry.outcome = $0.outcome
+                entry.detail = $0.detail
+                return entry
+            }
+            return response.protoBytes()
+        }
+    }
+
+    // MARK: - Views
+
+    private func ownedToken(id: String, session: AdminSession) throws -> TokenRecord {
+        guard let record = try self.storedToken(id: id), record.accountID == session.accountID else {
+            throw AdminRefusal(
+                code: .notFound, message: "token \(id) does not exist in this account; see `legatectl token list`")
+        }
+        return record
+    }
+
+    private func tokenInfo(id: String, session: AdminSession) throws -> TokenInfo {
+        _ = try self.ownedToken(id: id, session: session)
+        guard let summary = try self.tokenSummaries(accountID: session.accountID).first(where: { $0.id == id }) else {
+            throw AdminRefusal(code: .notFound, message: "token \(id) does not exist")
+        }
+        return Self.info(from: summary)
+    }
+
+    static func info(from summary: TokenSummary) -> TokenInfo {
+        var info = TokenInfo()
+        info.id = summary.id
+        info.accountID = summary.accountID
+        info.name = summary.name
+        info.scope = summary.scope
+        info.status = summary.status.rawValue
+        info.createdAtMs = summary.createdAt
+        info.createdBy = summary.createdBy
+        info.revokedAtMs = summary.revokedAt ?? 0
+        info.expiresAtMs = summary.expiresAt ?? 0
+        info.connectedDelegates = UInt32(clamping: summary.connectedDelegates)
+        return info
+    }
+
+    private func delegateInfos(accountID: String, tokenID: String?) -> [DelegateInfo] {
+        self.registry.records(accountID: accountID)
+            .filter { tokenID == nil || $0.tokenID == tokenID }
+            .map(self.delegateInfo)
+    }
+
+    private func delegateInfo(_ record: DelegateRecord) -> DelegateInfo {
+        var info = DelegateInfo()
+        info.id = record.id
+        info.name = record.name
+        info.instanceID = record.instanceID
+        info.hostname = record.hostname
+        info.ipAddress = record.ipAddress
+        info.version = record.version
+        info.tokenID = record.tokenID
+        info.status = record.status.rawValue
+        info.connected = self.registry.isConnected(record.id)
+        info.lastHeartbeatAtMs = record.lastHeartbeatAt ?? 0
+        info.tags = record.tags
+        return info
+    }
+}

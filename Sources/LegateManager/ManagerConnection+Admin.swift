@@ -1,0 +1,62 @@
+import LegateCore
+import LegateWire
+
+// MARK: - Admin API connections (issue 4): authenticate on the loop's behalf, serve calls off the loop.
+
+extension ManagerConnection {
+    /// AdminAuthenticate arrived: check the key off the loop, then answer on it.
+    func adminAuthenticationReceived(streamID: UInt32, request: AdminAuthenticate) {
+        guard let manager = self.services.manager.current else {
+            self.perform(self.machine.adminAuthenticationRefused(code: .unavailable, message: "manager is stopping"))
+            return
+        }
+        let peer = self.connection.peerAddress
+        let loop = self.loopState.loop
+        self.services.adminQueue.async {
+            let result = manager.authenticateAdmin(apiKey: request.apiKey, peer: peer)
+            loop.execute { self.adminAuthenticationChecked(streamID: streamID, result: result) }
+        }
+    }
+
+    private func adminAuthenticationChecked(streamID: UInt32, result: Result<AdminSession, AdminRefusal>) {
+        switch result {
+        case .success(let session):
+            self.adminSession = session
+            var response = AdminAuthenticated()
+            response.keyID = session.keyID
+            response.accountID = session.accountID
+            response.permissions = session.permissions.map(\.rawValue).sorted()
+            self.perform(self.machine.adminAuthenticated(streamID: streamID, response: response))
+        case .failure(let refusal):
+            self.services.log.log(
+                .warning, "admin authentication refused", ["peer": self.connection.peerAddress, "reason": refusal.message])
+            self.perform(self.machine.adminAuthenticationRefused(code: refusal.code, message: refusal.message))
+        }
+    }
+
+    /// An admin call arrived on an authenticated admin connection: serve it off the loop, answer on it.
+    func adminCallReceived(_ frame: Frame) {
+        guard let session = self.adminSession, let manager = self.services.manager.current else {
+            self.perform(.refuseCall(
+                ServerConnectionMachine.errorFrame(for: frame, code: .unavailable, "manager is stopping")))
+            return
+        }
+        let loop = self.loopState.loop
+        self.services.adminQueue.async {
+            let result = manager.serveAdminCall(method: frame.method, payload: frame.payload, session: session)
+            loop.execute {
+                guard !self.machine.isClosed else { return }
+                switch result {
+                case .success(let payload):
+                    self.loopState.send(
+                        Frame(type: .response, method: frame.method, streamID: frame.streamID, payload: payload),
+                        on: self.connection)
+                case .failure(let refusal):
+                    self.loopState.send(
+                        ServerConnectionMachine.errorFrame(for: frame, code: refusal.code, refusal.message),
+                        on: self.connection)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,244 @@
+// legatectl admin commands (issue 4): token, delegate and audit calls over the admin API.
+// Exit codes: 0 ok, 1 refused or not found, 2 usage error, 3 cannot reach the manager.
+import Foundation
+import LegateCore
+import LegateDelegate
+import LegateNet
+import LegateWire
+
+let adminUsage = """
+    admin commands (settings: --manager HOST:PORT or LEGATE_MANAGER, --admin-key or LEGATE_ADMIN_KEY,
+    --ca-file or LEGATE_CA_FILE, optional --server-name; add --json for machine-readable output):
+      legatectl token create --name NAME [--expires-in SECONDS]   prints the value once
+      legatectl token list | show ID | copy ID | delete ID
+      legatectl token revoke ID [--dry-run]                        prints told/acknowledged/not reached
+      legatectl token rotate ID [--overlap SECONDS]                prints the successor's value once
+      legatectl delegate list [--token ID] | show ID
+      legatectl audit list [--limit N]
+    exit status: 0 ok, 1 refused or not found, 2 usage error, 3 cannot reach the manager
+    """
+
+/// The loop admin connections run on (kept for the process's lifetime).
+private let adminGroup = EventLoopGroup(loopCount: 1)
+
+private let settingsFlags: Set<String> = ["--manager", "--admin-key", "--ca-file", "--server-name"]
+
+/// Runs `legatectl <noun> <verb> ...`; never returns.
+func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> Never {
+    let arguments: CommandLineArguments
+    do {
+        arguments = try CommandLineArguments(
+            Array(words), valueFlags: settingsFlags.union(["--name", "--expires-in", "--overlap", "--token", "--limit"]),
+            switchFlags: ["--json", "--dry-run"])
+    } catch {
+        usageError("\(error)")
+    }
+    let json = arguments.isSet("--json")
+    let id = arguments.positionals.first ?? ""
+    func needID() {
+        if id.isEmpty { usageError("\(noun) \(verb) needs an id") }
+    }
+    let client = connect(arguments)
+    defer { client.close() }
+    do throws(ManagerClientError) {
+        switch (noun, verb) {
+        case ("token", "create"):
+            var request = TokenCreateRequest()
+            request.name = required(arguments, "--name")
+            request.expiresInSeconds = integer(arguments, "--expires-in", default: 0)
+            let response = try client.call(.tokenCreate, request, as: TokenCreateResponse.self)
+            output(json, ["token": tokenObject(response.token ?? TokenInfo()), "value": response.value]) {
+                "created token \(response.token?.name ?? "") (\(response.token?.id ?? ""))\n"
+                    + "value (shown once; store it now):\n\(response.value)"
+            }
+        case ("token", "list"):
+            let response = try client.call(.tokenList, TokenListRequest(), as: TokenListResponse.self)
+            output(json, ["tokens": response.tokens.map(tokenObject)]) { tokenTable(response.tokens) }
+        case ("token", "show"):
+            needID()
+            var request = TokenRef()
+            request.tokenID = id
+            let response = try client.call(.tokenShow, request, as: TokenShowResponse.self)
+            output(json, [
+                "token": tokenObject(response.token ?? TokenInfo()),
+                "delegates": response.delegates.map(delegateObject),
+            ]) {
+                tokenTable([response.token ?? TokenInfo()]) + "\n\ndelegates using it:\n"
+                    + delegateTable(response.delegates)
+            }
+        case ("token", "copy"):
+            needID()
+            var request = TokenRef()
+            request.tokenID = id
+            let response = try client.call(.tokenCopy, request, as: TokenCopyResponse.self)
+            output(json, ["value": response.value]) { response.value }
+        case ("token", "revoke"):
+            needID()
+            var request = TokenRevokeRequest()
+            request.tokenID = id
+            request.dryRun = arguments.isSet("--dry-run")
+            let response = try client.call(.tokenRevoke, request, as: TokenRevokeResponse.self)
+            output(json, [
+                "token_id": response.tokenID, "dry_run": response.dryRun, "connected": response.connected,
+                "told": response.told, "acknowledged": response.acknowledged, "not_reached": response.notReached,
+                "fan_out_ms": response.fanOutMs, "was_already_revoked": response.wasAlreadyRevoked,
+            ]) {
+                response.dryRun
+                    ? "dry run: revoking \(id) would tell \(response.connected) connected delegate(s) to self-destruct"
+                    : "revoked \(id): connected \(response.connected), told \(response.told), acknowledged "
+                        + "\(response.acknowledged), not reached \(response.notReached) (\(response.fanOutMs) ms)"
+            }
+            if !response.dryRun, response.notReached > 0 { exit(1) }
+        case ("token", "delete"):
+            needID()
+            var request = TokenRef()
+            request.tokenID = id
+            _ = try client.call(.tokenDelete, request, as: TokenDeleteResponse.self)
+            output(json, ["deleted": id]) { "deleted token \(id)" }
+        case ("token", "rotate"):
+            needID()
+            var request = TokenRotateRequest()
+            request.tokenID = id
+            request.overlapSeconds = UInt32(clamping: integer(arguments, "--overlap", default: 0))
+            let response = try client.call(.tokenRotate, request, as: TokenRotateResponse.self)
+            output(json, [
+                "token": tokenObject(response.token ?? TokenInfo()), "value": response.value,
+                "connected": response.connected, "told": response.told, "acknowledged": response.acknowledged,
+                "old_token_revoked_at_ms": response.oldTokenRevokedAtMs,
+            ]) {
+                "rotated \(id) -> \(response.token?.id ?? ""): \(response.acknowledged) of \(response.connected) "
+                    + "connected delegate(s) switched; \(id) is revoked at \(time(response.oldTokenRevokedAtMs))\n"
+                    + "new value (shown once):\n\(response.value)"
+            }
+        case ("delegate", "list"):
+            var request = DelegateListRequest()
+            request.tokenID = arguments.string("--token") ?? ""
+            let response = try client.call(.delegateList, request, as: DelegateListResponse.self)
+            output(json, ["delegates": response.delegates.map(delegateObject)]) { delegateTable(response.delegates) }
+        case ("delegate", "show"):
+            needID()
+            var request = DelegateRef()
+            request.delegateID = id
+            let response = try client.call(.delegateShow, request, as: DelegateInfo.self)
+            output(json, delegateObject(response)) { delegateTable([response]) }
+        case ("audit", "list"):
+            var request = AuditListRequest()
+            request.limit = UInt32(clamping: integer(arguments, "--limit", default: 100))
+            let response = try client.call(.auditList, request, as: AuditListResponse.self)
+            output(json, ["entries": response.entries.map(auditObject)]) { auditTable(response.entries) }
+        default:
+            usageError("unknown command '\(noun) \(verb)'")
+        }
+    } catch {
+        fail(error)
+    }
+    exit(0)
+}
+
+private func connect(_ arguments: CommandLineArguments) -> ManagerClient {
+    let environment = ProcessInfo.processInfo.environment
+    let managerText = arguments.string("--manager") ?? environment["LEGATE_MANAGER"] ?? "127.0.0.1:7443"
+    guard let address = ManagerAddress(managerText) else { usageError("--manager \(managerText) is not HOST:PORT") }
+    guard let key = arguments.string("--admin-key") ?? environment["LEGATE_ADMIN_KEY"], !key.isEmpty else {
+        usageError("an admin API key is required: --admin-key or LEGATE_ADMIN_KEY")
+    }
+    guard let caFile = arguments.string("--ca-file") ?? environment["LEGATE_CA_FILE"], !caFile.isEmpty else {
+        usageError("the manager's CA file is required: --ca-file or LEGATE_CA_FILE")
+    }
+    do {
+        return try ManagerClient.connect(
+            host: address.host, port: address.port, caFile: caFile,
+            serverName: arguments.string("--server-name") ?? (address.host == "127.0.0.1" ? "localhost" : nil),
+            apiKey: key, loop: adminGroup.next())
+    } catch {
+        fail(error)
+    }
+}
+
+private func fail(_ error: ManagerClientError) -> Never {
+    FileHandle.standardError.write(Data("legatectl: \(error)\n".utf8))
+    switch error {
+    case .refused: exit(1)
+    case .connection, .malformed, .timedOut: exit(3)
+    }
+}
+
+private func output(_ json: Bool, _ object: [String: Any], text: () -> String) {
+    if json {
+        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]) {
+            print(String(decoding: data, as: UTF8.self))
+        }
+    } else {
+        print(text())
+    }
+}
+
+private func time(_ milliseconds: Int64) -> String {
+    guard milliseconds > 0 else { return "-" }
+    let formatter = ISO8601DateFormatter()
+    return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+}
+
+private func tokenObject(_ token: TokenInfo) -> [String: Any] {
+    [
+        "id": token.id, "name": token.name, "scope": token.scope, "status": token.status,
+        "created_at_ms": token.createdAtMs, "created_by": token.createdBy, "revoked_at_ms": token.revokedAtMs,
+        "expires_at_ms": token.expiresAtMs, "connected_delegates": token.connectedDelegates,
+        "last_used_at_ms": token.lastUsedAtMs,
+    ]
+}
+
+private func delegateObject(_ delegate: DelegateInfo) -> [String: Any] {
+    [
+        "id": delegate.id, "name": delegate.name, "instance_id": delegate.instanceID, "hostname": delegate.hostname,
+        "ip_address": delegate.ipAddress, "version": delegate.version, "token_id": delegate.tokenID,
+        "status": delegate.status, "connected": delegate.connected,
+        "last_heartbeat_at_ms": delegate.lastHeartbeatAtMs, "tags": delegate.tags,
+    ]
+}
+
+private func auditObject(_ entry: AuditEntry) -> [String: Any] {
+    [
+        "sequence": entry.sequence, "at_ms": entry.atMs, "actor": entry.actor, "action": entry.action,
+        "target": entry.target, "outcome": entry.outcome, "detail": entry.detail,
+    ]
+}
+
+private func table(_ header: [String], _ rows: [[String]]) -> String {
+    var widths = header.map(\.count)
+    for row in rows {
+        for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
+    }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { index, cell in
+            index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+        }.joined(separator: "  ")
+    }
+    return ([line(header)] + rows.map(line)).joined(separator: "\n")
+}
+
+private func tokenTable(_ tokens: [TokenInfo]) -> String {
+    table(
+        ["NAME", "ID", "SCOPE", "STATUS", "CREATED", "CREATED BY", "EXPIRES", "DELEGATES"],
+        tokens.map {
+            [$0.name, $0.id, $0.scope, $0.status, time($0.createdAtMs), $0.createdBy, time($0.expiresAtMs),
+             String($0.connectedDelegates)]
+        })
+}
+
+private func delegateTable(_ delegates: [DelegateInfo]) -> String {
+    table(
+        ["NAME", "ID", "HOST", "IP", "TOKEN", "STATUS", "CONNECTED", "LAST HEARTBEAT"],
+        delegates.map {
+            [$0.name, $0.id, $0.hostname, $0.ipAddress, $0.tokenID, $0.status, $0.connected ? "yes" : "no",
+             time($0.lastHeartbeatAtMs)]
+        })
+}
+
+private func auditTable(_ entries: [AuditEntry]) -> String {
+    table(
+        ["#", "TIME", "ACTOR", "ACTION", "TARGET", "OUTCOME", "DETAIL"],
+        entries.map {
+            [String($0.sequence), time($0.atMs), $0.actor, $0.action, $0.target, $0.outcome, $0.detail]
+        })
+}

@@ -1,0 +1,49 @@
+import LegateWire
+import Testing
+
+@testable import LegateCore
+
+/// TOKEN_ROTATED (push kind 3, issue 4) on the delegate side.
+@Suite struct TokenRotationPushTests {
+    let t0 = ContinuousClock.now
+
+    func registered() -> DelegateSessionMachine {
+        var machine = DelegateSessionMachine()
+        var ack = HelloAck()
+        ack.protocolVersion = 1
+        _ = machine.frameReceived(Frame(type: .helloAck, payload: ack.protoBytes()), now: self.t0)
+        var response = RegisterResponse()
+        response.delegateID = "dlg_1"
+        response.heartbeatIntervalMs = 1000
+        _ = machine.frameReceived(
+            Frame(type: .response, method: CallMethod.register.rawValue, streamID: 1, payload: response.protoBytes()),
+            now: self.t0)
+        return machine
+    }
+
+    @Test func rotationIsHandedUpWithItsAcknowledgementAndTheSessionStays() throws {
+        var machine = self.registered()
+        #expect(machine.isRegistered)
+        var message = TokenRotated()
+        message.oldTokenID = "old"
+        message.newTokenID = "new"
+        message.tokenValue = "lgt_new_value"
+        let push = Frame(type: .push, method: AdminPushKind.tokenRotated, streamID: 4, payload: message.protoBytes())
+        guard case .tokenRotated(let received, let ack) = machine.frameReceived(push, now: self.t0) else {
+            Issue.record("TOKEN_ROTATED was not handed up")
+            return
+        }
+        #expect(received == message)
+        #expect(ack.type == .pushAck && ack.streamID == 4 && ack.method == AdminPushKind.tokenRotated)
+        #expect(machine.isRegistered)
+    }
+
+    @Test func rotationWithoutAValueIsNotAcknowledged() {
+        // An ACK would move the delegate to the new token on the manager while it still signs with the old one.
+        var machine = self.registered()
+        let push = Frame(
+            type: .push, method: AdminPushKind.tokenRotated, streamID: 4, payload: TokenRotated().protoBytes())
+        #expect(machine.frameReceived(push, now: self.t0) == .none)
+        #expect(machine.isRegistered)
+    }
+}
