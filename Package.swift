@@ -40,7 +40,7 @@ let package = Package(
         // MARK: - Libraries that wire the layers together
         .target(
             name: "LegateManager",
-            dependencies: ["LegateWire", "LegateAuth", "LegateCore", "LegateStore", "LegateNet", "COpenSSL"],
+            dependencies: ["LegateWire", "LegateAuth", "LegateCore", "LegateStore", "LegateNet"],
             swiftSettings: strict),
         .target(
             name: "LegateDelegate", dependencies: ["LegateWire", "LegateAuth", "LegateCore", "LegateNet"],

@@ -1,4 +1,4 @@
-import Glibc
+internal import COpenSSLShims
 
 /// A minimal, strict JSON scanner over decoded JWT segments (RFC 8259); no Foundation on the hot path.
 struct JSONScanner {
@@ -130,7 +130,7 @@ struct JSONScanner {
             if var reuse, reuse.utf8.count == raw.count,
                reuse.withUTF8({ text in
                    guard let a = text.baseAddress, let b = raw.baseAddress else { return raw.isEmpty }
-                   return memcmp(a, b, raw.count) == 0
+                   return legate_memcmp(a, b, raw.count) == 0
                }) {
                 return reuse
             }

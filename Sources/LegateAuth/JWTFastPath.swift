@@ -1,4 +1,4 @@
-import Glibc
+internal import COpenSSLShims
 
 /// Fast paths for the exact shapes `JWTMinter` emits. Each either returns what the strict scanner would return
 /// for that input or nil, and the caller then runs the strict scanner (which also produces the error).
@@ -14,7 +14,7 @@ extension JWTVerifier {
         let prefix = Self.mintedHeaderPrefix
         let prefixCount = prefix.utf8CodeUnitCount
         guard bytes.count > prefixCount + 2, let base = bytes.baseAddress,
-              memcmp(base, prefix.utf8Start, prefixCount) == 0,
+              legate_memcmp(base, prefix.utf8Start, prefixCount) == 0,
               bytes[bytes.count - 2] == UInt8(ascii: "\""), bytes[bytes.count - 1] == UInt8(ascii: "}")
         else { return nil }
         let kid = UnsafeRawBufferPointer(rebasing: bytes[prefixCount..<(bytes.count - 2)])
@@ -88,7 +88,7 @@ extension JSONScanner {
     mutating func take(_ literal: StaticString) -> Bool {
         let count = literal.utf8CodeUnitCount
         guard self.bytes.count - self.index >= count, let base = self.bytes.baseAddress,
-              memcmp(base + self.index, literal.utf8Start, count) == 0 else { return false }
+              legate_memcmp(base + self.index, literal.utf8Start, count) == 0 else { return false }
         self.index += count
         return true
     }

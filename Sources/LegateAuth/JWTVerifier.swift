@@ -1,4 +1,4 @@
-import Glibc
+internal import COpenSSLShims
 
 /// The uncached HS256 verification pipeline (STYLE.md §5): bound, split, header, HMAC, then claims.
 enum JWTVerifier {
@@ -14,7 +14,7 @@ enum JWTVerifier {
         // Find the first dot forwards and the last one backwards; a dot in between makes the payload fail
         // base64url decoding, and only then are the dots counted to report the segment count.
         guard let start = token.baseAddress else { throw .wrongSegmentCount(found: 1) }
-        let firstDot = memchr(start, 0x2e, token.count).map { start.distance(to: UnsafeRawPointer($0)) } ?? token.count
+        let firstDot = legate_memchr(start, 0x2e, token.count).map { start.distance(to: UnsafeRawPointer($0)) } ?? token.count
         var secondDot = token.count - 1
         while secondDot > firstDot, start.load(fromByteOffset: secondDot, as: UInt8.self) != 0x2e { secondDot -= 1 }
         guard firstDot < token.count, secondDot > firstDot else {

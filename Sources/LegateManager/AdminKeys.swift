@@ -1,4 +1,3 @@
-internal import COpenSSL
 import LegateAuth
 import LegateCore
 import LegateNet
@@ -41,13 +40,7 @@ public struct AdminAPIKey: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "lak_\(self.id)_****" }
 
     static func sha256(_ bytes: [UInt8]) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: 32)
-        bytes.withUnsafeBufferPointer { input in
-            digest.withUnsafeMutableBufferPointer { output in
-                _ = SHA256(input.baseAddress, input.count, output.baseAddress)
-            }
-        }
-        return digest
+        SHA256Digest.hash(bytes)
     }
 
     private static func randomText(_ count: Int) -> String {

@@ -100,6 +100,11 @@ if let value = report.newDefaultTokenValue {
     say("  default delegate token: id \(report.defaultTokenID) (value shown only on first start)")
     tokenShown = "<token value>"
 }
+if let adminKey = report.newAdminKeyValue {
+    say("  bootstrap admin API key (shown once, store it now; all permissions): \(adminKey)")
+    say("  use it with: LEGATE_ADMIN_KEY=<key> LEGATE_MANAGER=\(address) LEGATE_CA_FILE=\(report.caFile ?? "<ca.pem>") "
+        + "swift run legatectl token list")
+}
 say("start a delegate:")
 say(
     "  LEGATE_MANAGER=\(address) LEGATE_ACCOUNT_ID=\(report.accountID) LEGATE_DELEGATE_TOKEN=\(tokenShown) "

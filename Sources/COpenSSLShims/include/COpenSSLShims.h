@@ -28,6 +28,11 @@ void legate_sha256(const uint8_t *message, size_t length, uint8_t *out);
 /// Benchmark reference: OpenSSL HMAC() API with a reused HMAC_CTX keyed once; returns 1 on success.
 int legate_bench_hmac_reused(const uint8_t *key, size_t key_length, const uint8_t *message, size_t length,
                              long iterations, uint8_t *out);
+#include <string.h>
+/// memcmp for LegateAuth, which may not import Glibc (pure module, STYLE.md §1).
+static inline int legate_memcmp(const void *a, const void *b, size_t count) { return memcmp(a, b, count); }
+/// memchr for LegateAuth, which may not import Glibc.
+static inline const void *legate_memchr(const void *p, int c, size_t count) { return memchr(p, c, count); }
 // MARK: - end of LegateAuth shims
 
 // MARK: - LegateNet shims (Sources/COpenSSLShims/net_shims.c; owned by LegateNet)
