@@ -3,6 +3,7 @@
 # heartbeats through a release-build manager at the same connection count (DESIGN.md §6).
 # usage: tools/bench/heartbeat-vs-pingpong.sh [CONNECTIONS=1000] [SECONDS=10] [INTERVAL=0]
 #   INTERVAL 0 = every delegate beats again as soon as answered (throughput); 1 = one beat per second each.
+#   MANAGER_ARGS="--event-loops 1" passes flags to the manager; arguments after the third go to legate-load.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 connections="${1:-1000}"
@@ -31,7 +32,7 @@ if [ -f "$shared/bench/pingpong.c" ] && [ "$interval" = "0" ]; then
 fi
 
 echo "== Legate: $connections delegates, heartbeat interval $interval s, ${seconds} s measured"
-.build/release/legate-manager --port 0 --data-dir "$work/data" --log-level warning --connection-rate 0 >"$work/manager.out" 2>&1 &
+.build/release/legate-manager --port 0 --data-dir "$work/data" --log-level warning --connection-rate 0 ${MANAGER_ARGS:-} >"$work/manager.out" 2>&1 &
 manager=$!
 pids+=($manager)
 for _ in $(seq 100); do grep -q "start a delegate" "$work/manager.out" 2>/dev/null && break; sleep 0.1; done
