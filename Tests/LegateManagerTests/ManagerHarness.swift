@@ -84,13 +84,22 @@ final class ManagerHarness: @unchecked Sendable {
         token: DelegateToken? = nil, accountID: String? = nil, subject: String? = nil, instanceID: String = "ins-raw",
         jwt: String? = nil, streamID: UInt32 = 1
     ) -> Frame {
-        let token = token ?? self.token
+        Self.registerFrame(
+            token: token ?? self.token, accountID: accountID ?? self.accountID, subject: subject,
+            instanceID: instanceID, jwt: jwt, streamID: streamID)
+    }
+
+    /// A registration request for `accountID` signed with `token`, as a delegate would send it.
+    static func registerFrame(
+        token: DelegateToken, accountID: String, subject: String? = nil, instanceID: String = "ins-raw",
+        jwt: String? = nil, streamID: UInt32 = 1
+    ) -> Frame {
         let now = WallClock.unixSeconds()
         let claims = JWTClaims(
-            subject: subject ?? accountID ?? self.accountID, issuer: instanceID, audience: ["legate-manager"],
+            subject: subject ?? accountID, issuer: instanceID, audience: ["legate-manager"],
             issuedAt: now, notBefore: now, expiresAt: now + 600, jwtID: UUID().uuidString)
         var request = RegisterRequest()
-        request.accountID = accountID ?? self.accountID
+        request.accountID = accountID
         request.instanceID = instanceID
         request.delegateName = "raw"
         request.hostname = "raw-host"
