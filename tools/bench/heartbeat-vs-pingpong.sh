@@ -10,13 +10,8 @@ connections="${1:-1000}"
 seconds="${2:-10}"
 interval="${3:-0}"
 shared="${LEGATE_SHARED_DIR:-../shared}"
-work="$(mktemp -d /tmp/legate-bench.XXXXXX)"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-
-swift build -c release --product legate-manager >/dev/null
-swift build -c release --product legate-load >/dev/null
+source tools/bench/lib.sh
+build_release legate-manager legate-load
 
 if [ -f "$shared/bench/pingpong.c" ] && [ "$interval" = "0" ]; then
     cc -O2 -o "$work/pingpong" "$shared/bench/pingpong.c" -lssl -lcrypto
@@ -32,14 +27,8 @@ if [ -f "$shared/bench/pingpong.c" ] && [ "$interval" = "0" ]; then
 fi
 
 echo "== Legate: $connections delegates, heartbeat interval $interval s, ${seconds} s measured"
-.build/release/legate-manager --port 0 --data-dir "$work/data" --log-level warning --connection-rate 0 ${MANAGER_ARGS:-} >"$work/manager.out" 2>&1 &
-manager=$!
-pids+=($manager)
-for _ in $(seq 100); do grep -q "start a delegate" "$work/manager.out" 2>/dev/null && break; sleep 0.1; done
-address="$(sed -n 's/^Legate manager listening on \([^ ]*\).*/\1/p' "$work/manager.out")"
-account="$(sed -n 's/^  account id: //p' "$work/manager.out")"
-token="$(sed -n 's/^  default delegate token (shown once, store it now): //p' "$work/manager.out")"
-ca="$(sed -n 's/^  CA file (dev certificate): //p' "$work/manager.out")"
-LEGATE_MANAGER="$address" LEGATE_ACCOUNT_ID="$account" LEGATE_DELEGATE_TOKEN="$token" LEGATE_CA_FILE="$ca" \
-    .build/release/legate-load --delegates "$connections" --heartbeat-interval "$interval" --duration "$seconds" \
+# shellcheck disable=SC2086
+start_manager 0 "$work/manager.out" --log-level warning ${MANAGER_ARGS:-}
+read_banner "$work/manager.out"
+.build/release/legate-load --delegates "$connections" --heartbeat-interval "$interval" --duration "$seconds" \
     --server-pid "$manager" "${@:4}"

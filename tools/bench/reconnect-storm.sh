@@ -6,29 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 delegates="${1:-10000}"
-work="$(mktemp -d /tmp/legate-storm.XXXXXX)"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-swift build -c release --product legate-manager >/dev/null
-swift build -c release --product legate-load >/dev/null
-
-start_manager() {  # $1 port, $2 output file
-    .build/release/legate-manager --port "$1" --data-dir "$work/data" --log-level info --connection-rate 0 \
-        --heartbeat-interval 5 >"$2" 2>&1 &
-    manager=$!
-    pids+=($manager)
-    for _ in $(seq 200); do grep -q "start a delegate" "$2" 2>/dev/null && return 0; sleep 0.05; done
-    echo "manager did not start" >&2; cat "$2" >&2; exit 1
-}
-start_manager 0 "$work/first.out"
-address="$(sed -n 's/^Legate manager listening on \([^ ]*\).*/\1/p' "$work/first.out")"
-port="${address##*:}"
-account="$(sed -n 's/^  account id: //p' "$work/first.out")"
-token="$(sed -n 's/^  default delegate token (shown once, store it now): //p' "$work/first.out")"
-ca="$(sed -n 's/^  CA file (dev certificate): //p' "$work/first.out")"
-LEGATE_MANAGER="$address" LEGATE_ACCOUNT_ID="$account" LEGATE_DELEGATE_TOKEN="$token" LEGATE_CA_FILE="$ca" \
-    .build/release/legate-load --delegates "$delegates" --heartbeat-interval 5 --duration 60 --warmup 0 \
+source tools/bench/lib.sh
+build_release legate-manager legate-load
+start_manager 0 "$work/first.out" --log-level info --heartbeat-interval 5
+read_banner "$work/first.out"
+port="${LEGATE_MANAGER##*:}"
+.build/release/legate-load --delegates "$delegates" --heartbeat-interval 5 --duration 60 --warmup 0 \
     >"$work/load.out" 2>"$work/load.err" &
 pids+=($!)
 for _ in $(seq 600); do
@@ -37,7 +20,7 @@ done
 echo "first start: $(grep -c 'delegate registered' "$work/first.out") of $delegates registered"
 kill -TERM "$manager"
 wait "$manager" 2>/dev/null || true
-start_manager "$port" "$work/second.out"
+start_manager "$port" "$work/second.out" --log-level info --heartbeat-interval 5
 restarted=$(date +%s.%N)
 for _ in $(seq 600); do
     count=$(grep -c 'delegate registered' "$work/second.out" || true)
