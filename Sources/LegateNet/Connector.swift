@@ -6,13 +6,15 @@ internal import Glibc
 public enum Connector {
     /// Non-blocking connect + TLS handshake under `limits.handshakeTimeout`; `completion` runs on `loop`.
     /// `serverName` nil verifies the certificate against `host`. On failure `handler` gets no callback.
+    /// `sessionKey` names the TLS session remembered for resumption (default `host:port`); many clients in one
+    /// process (the load tool) give each its own key so each resumes its own session.
     public static func connect(host: String, port: Int, tls: TLSClientContext, serverName: String?, loop: EventLoop,
-                               limits: ConnectionLimits, handler: ConnectionHandler,
+                               limits: ConnectionLimits, handler: ConnectionHandler, sessionKey: String? = nil,
                                completion: @escaping @Sendable (Result<Connection, NetError>) -> Void) {
         let connection: Connection
         do throws(NetError) {
             connection = try self.open(host: host, port: port, tls: tls, serverName: serverName, loop: loop,
-                                       limits: limits)
+                                       limits: limits, sessionKey: sessionKey)
         } catch {
             loop.execute { completion(.failure(error)) }
             return
@@ -23,7 +25,7 @@ public enum Connector {
     }
 
     private static func open(host: String, port: Int, tls: TLSClientContext, serverName: String?, loop: EventLoop,
-                             limits: ConnectionLimits) throws(NetError) -> Connection {
+                             limits: ConnectionLimits, sessionKey: String?) throws(NetError) -> Connection {
         let (family, storage, length) = try Socket.resolve(host: host, port: port, passive: false)[0]
         let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
                         | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -38,7 +40,7 @@ public enum Connector {
             throw error
         }
         Socket.setNoDelay(fd)
-        let key = "\(host):\(port)"
+        let key = sessionKey ?? "\(host):\(port)"
         let session: TLSSession
         do throws(TLSError) {
             session = try TLSSession(client: tls, serverName: serverName ?? host, sessionKey: key)
