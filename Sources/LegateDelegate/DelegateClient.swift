@@ -80,7 +80,7 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
             host: self.configuration.managerHost, port: self.configuration.managerPort, tls: self.tls,
             serverName: self.configuration.serverName ?? self.configuration.managerHost, loop: self.loop,
             limits: .defaults, handler: self,
-            sessionKey: "\(self.configuration.instanceID)@\(self.configuration.managerHost):\(self.configuration.managerPort)"
+            sessionKey: self.configuration.instanceID + "@\(self.configuration.managerHost):\(self.configuration.managerPort)"
         ) { result in
             self.loop.execute {
                 if case .failure(let error) = result {
