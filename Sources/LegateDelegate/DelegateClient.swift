@@ -80,7 +80,7 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
             host: self.configuration.managerHost, port: self.configuration.managerPort, tls: self.tls,
             serverName: self.configuration.serverName ?? self.configuration.managerHost, loop: self.loop,
             limits: .defaults, handler: self,
-            sessionKey: self.configuration.instanceID + "@\(self.configuration.managerHost):\(self.configuration.managerPort)"
+            sessionKey: self.sessionKey
         ) { result in
             self.loop.execute {
                 if case .failure(let error) = result {
@@ -88,6 +88,11 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// Each delegate instance remembers its own TLS session, so a fleet in one process resumes too.
+    private var sessionKey: String {
+        "\(self.configuration.instanceID)@\(self.configuration.managerHost):\(self.configuration.managerPort)"
     }
 
     private func planReconnect(reason: String, serverDelay: Duration?) {
