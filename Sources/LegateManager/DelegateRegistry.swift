@@ -139,6 +139,14 @@ public final class DelegateRegistry: Sendable {
         }
     }
 
+    /// The latest registration or heartbeat of any delegate on `tokenID` (Unix ms), if any.
+    public func lastUsed(tokenID: String) -> Int64? {
+        self.state.withLock { state in
+            state.records.values.lazy.filter { $0.tokenID == tokenID }
+                .compactMap { [$0.lastHeartbeatAt, $0.connectedSince].compactMap { $0 }.max() }.max()
+        }
+    }
+
     /// Applies heartbeat times gathered by the loops; returns the marks for delegates still known.
     public func recordHeartbeats(_ marks: [HeartbeatMark]) -> [HeartbeatMark] {
         self.state.withLock { state in

@@ -203,6 +203,7 @@ extension Manager {
         info.revokedAtMs = summary.revokedAt ?? 0
         info.expiresAtMs = summary.expiresAt ?? 0
         info.connectedDelegates = UInt32(clamping: summary.connectedDelegates)
+        info.lastUsedAtMs = summary.lastUsedAt ?? 0
         return info
     }
 

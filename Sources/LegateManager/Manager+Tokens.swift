@@ -47,6 +47,8 @@ public struct TokenSummary: Sendable, Equatable {
     public var expiresAt: Int64?
     /// Delegates connected with the token right now.
     public var connectedDelegates: Int
+    /// Last time a delegate registered or heartbeat with the token (Unix ms; heartbeats land in batches).
+    public var lastUsedAt: Int64? = nil
 }
 
 /// Collects the outcome of one revoke's SELF_DESTRUCT pushes from many loops.
@@ -219,7 +221,8 @@ extension Manager {
                 id: record.id, accountID: record.accountID, name: record.name, scope: record.scope,
                 status: record.status, createdAt: record.createdAt, createdBy: record.createdBy,
                 revokedAt: record.revokedAt, expiresAt: record.expiresAt,
-                connectedDelegates: self.services.registry.connectedCount(tokenID: record.id))
+                connectedDelegates: self.services.registry.connectedCount(tokenID: record.id),
+                lastUsedAt: self.services.registry.lastUsed(tokenID: record.id))
         }
     }
 

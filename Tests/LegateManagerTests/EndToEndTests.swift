@@ -29,6 +29,9 @@ import Testing
         let stored = try harness.manager.stateStore.delegates(accountID: harness.accountID)
         #expect(stored.count == 5)
         #expect(stored.allSatisfy { ($0.lastHeartbeatAt ?? 0) > 0 })
+        let summary = try harness.manager.tokenSummaries(accountID: harness.accountID).first { $0.id == harness.token.id }
+        #expect(summary?.connectedDelegates == 5)
+        #expect((summary?.lastUsedAt ?? 0) > 0, "token list shows when the token was last used")
         for (client, _) in clients { client.stop() }
         #expect(!harness.log.text.contains(harness.token.value), "a token value reached the log")
     }
