@@ -56,6 +56,8 @@ public struct AdminSession: Sendable, Equatable {
     public let accountID: String
     /// Granted permissions.
     public let permissions: Set<AdminPermission>
+    /// Where the key applies: it sees and acts only on tokens whose scope this covers.
+    public let scope: Scope
 
     /// The audit actor string.
     public var actor: String { "admin:\(self.keyID)" }
@@ -67,18 +69,18 @@ public struct AdminSession: Sendable, Equatable {
 }
 
 extension Manager {
-    /// Creates an admin API key in `accountID` with `permissions`; returns it (the value is shown once).
+    /// Creates an admin API key in `accountID` with `permissions` at `scope`; returns it (the value is shown once).
     public func createAdminKey(
-        accountID: String, name: String, permissions: [AdminPermission], actor: String
+        accountID: String, name: String, permissions: [AdminPermission], actor: String, scope: Scope = .account
     ) throws(ManagerError) -> AdminAPIKey {
         let key = AdminAPIKey.generate()
         let now = WallClock.unixMilliseconds()
         let record = AdminKeyRecord(
-            id: key.id, accountID: accountID, name: name, scope: "account", secretHash: key.secretHash,
+            id: key.id, accountID: accountID, name: name, scope: scope.description, secretHash: key.secretHash,
             permissions: permissions.map(\.rawValue), createdAt: now, createdBy: actor)
         let audit = AuditRecord(
             at: now, accountID: accountID, actor: actor, action: "admin-key.create", target: key.id, outcome: "ok",
-            detail: "name=\(name) permissions=\(record.permissions.joined(separator: ","))")
+            detail: "name=\(name) scope=\(scope) permissions=\(record.permissions.joined(separator: ","))")
         try self.writeDurably([.upsertAdminKey(record), .appendAudit(audit)])
         return key
     }
@@ -103,12 +105,22 @@ extension Manager {
                 outcome: "denied", detail: record == nil ? "unknown admin key" : "wrong secret or revoked key")
             return .failure(AdminRefusal(code: .unauthenticated, message: "admin API key \(key) is not valid"))
         }
+        guard let scope = try? Scope(parsing: record.scope) else {
+            // Fail closed: a key whose stored scope cannot be read must not act at all.
+            self.services.audit(
+                accountID: record.accountID, actor: "peer:\(peer)", action: "admin.auth", target: record.id,
+                outcome: "denied", detail: "stored scope is not valid")
+            return .failure(
+                AdminRefusal(
+                    code: .permissionDenied,
+                    message: "admin key \(key) has an unreadable scope; ask an account admin for a new key"))
+        }
         let session = AdminSession(
             keyID: record.id, accountID: record.accountID,
-            permissions: Set(record.permissions.compactMap(AdminPermission.init(rawValue:))))
+            permissions: Set(record.permissions.compactMap(AdminPermission.init(rawValue:))), scope: scope)
         self.services.audit(
             accountID: record.accountID, actor: session.actor, action: "admin.auth", target: record.id, outcome: "ok",
-            detail: "peer=\(peer)")
+            detail: "peer=\(peer) scope=\(scope)")
         return .success(session)
     }
 }

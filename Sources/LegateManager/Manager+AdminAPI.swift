@@ -29,18 +29,21 @@ extension Manager {
                 result = .failure(AdminRefusal(code: .internal, message: "\(error)"))
             }
             let outcome: String
+            var detail = "keyScope=\(session.scope)"
             switch result {
             case .success: outcome = "ok"
-            case .failure(let refusal): outcome = "\(refusal.code)"
+            case .failure(let refusal):
+                outcome = "\(refusal.code)"
+                if refusal.code == .permissionDenied { detail += " \(refusal.message)" }
             }
             self.services.audit(
                 accountID: session.accountID, actor: session.actor, action: "api.\(call)", target: "-",
-                outcome: outcome, detail: "")
+                outcome: outcome, detail: detail)
             return result
         }
         self.services.audit(
             accountID: session.accountID, actor: session.actor, action: "api.\(call)", target: "-",
-            outcome: "denied", detail: "missing permission \(missing.rawValue)")
+            outcome: "denied", detail: "keyScope=\(session.scope) missing permission \(missing.rawValue)")
         return .failure(
             AdminRefusal(
                 code: .permissionDenied,
@@ -73,10 +76,23 @@ extension Manager {
             throw AdminRefusal(code: .failedPrecondition, message: "already authenticated")
         case .tokenCreate:
             let request = try TokenCreateRequest(protoBytes: payload)
+            let scope: Scope
+            do {
+                scope = try Scope(parsing: request.scope)
+            } catch {
+                throw AdminRefusal(code: .invalidArgument, message: error.description)
+            }
+            guard session.scope.covers(scope) else {
+                throw AdminRefusal(
+                    code: .permissionDenied,
+                    message: "admin key \(session.keyID) has scope \(session.scope), which does not cover scope "
+                        + "\(scope); pass a --scope inside \(session.scope) or use a key with a wider scope")
+            }
             let expiresAt = request.expiresInSeconds > 0
                 ? WallClock.unixMilliseconds() + request.expiresInSeconds * 1000 : nil
             let created = try self.createToken(
-                accountID: session.accountID, name: request.name, actor: session.actor, expiresAt: expiresAt)
+                accountID: session.accountID, name: request.name, actor: session.actor, expiresAt: expiresAt,
+                scope: scope)
             var response = TokenCreateResponse()
             response.token = try self.tokenInfo(id: created.record.id, session: session)
             response.value = created.value
@@ -85,6 +101,7 @@ extension Manager {
             let request = try TokenListRequest(protoBytes: payload)
             var response = TokenListResponse()
             response.tokens = try self.tokenSummaries(accountID: session.accountID)
+                .filter { Self.scope(session.scope, covers: $0.scope) }
                 .filter { request.nameContains.isEmpty || $0.name.contains(request.nameContains) }
                 .map(Self.info(from:))
             return response.protoBytes()
@@ -92,7 +109,7 @@ extension Manager {
             let request = try TokenRef(protoBytes: payload)
             var response = TokenShowResponse()
             response.token = try self.tokenInfo(id: request.tokenID, session: session)
-            response.delegates = self.delegateInfos(accountID: session.accountID, tokenID: request.tokenID)
+            response.delegates = try self.delegateInfos(session: session, tokenID: request.tokenID)
             return response.protoBytes()
         case .tokenCopy:
             let request = try TokenRef(protoBytes: payload)
@@ -142,12 +159,13 @@ extension Manager {
         case .delegateList:
             let request = try DelegateListRequest(protoBytes: payload)
             var response = DelegateListResponse()
-            response.delegates = self.delegateInfos(
-                accountID: session.accountID, tokenID: request.tokenID.isEmpty ? nil : request.tokenID)
+            response.delegates = try self.delegateInfos(
+                session: session, tokenID: request.tokenID.isEmpty ? nil : request.tokenID)
             return response.protoBytes()
         case .delegateShow:
             let request = try DelegateRef(protoBytes: payload)
-            guard let record = self.registry.record(id: request.delegateID), record.accountID == session.accountID
+            guard let record = self.registry.record(id: request.delegateID), record.accountID == session.accountID,
+                try self.delegateVisibility(session: session)(record.tokenID)
             else {
                 throw AdminRefusal(code: .notFound, message: "delegate \(request.delegateID) does not exist")
             }
@@ -175,12 +193,40 @@ extension Manager {
 
     // MARK: - Views
 
+    /// The token if it is in the key's account and its scope is covered by the key's; otherwise a refusal naming
+    /// both scopes (issue 4: PERMISSION_DENIED, never a silent success).
     private func ownedToken(id: String, session: AdminSession) throws -> TokenRecord {
         guard let record = try self.storedToken(id: id), record.accountID == session.accountID else {
             throw AdminRefusal(
                 code: .notFound, message: "token \(id) does not exist in this account; see `legatectl token list`")
         }
+        guard Self.scope(session.scope, covers: record.scope) else {
+            throw AdminRefusal(
+                code: .permissionDenied,
+                message: "admin key \(session.keyID) has scope \(session.scope), which does not cover token \(id) "
+                    + "in scope \(record.scope.prefix(200)); use a key whose scope covers it")
+        }
         return record
+    }
+
+    /// Whether a key at `keyScope` may act on a stored scope text; an unreadable stored scope is covered only by
+    /// an account key (fail closed for narrower keys).
+    static func scope(_ keyScope: Scope, covers storedScope: String) -> Bool {
+        guard let scope = try? Scope(parsing: storedScope) else { return keyScope == .account }
+        return keyScope.covers(scope)
+    }
+
+    /// Whether the key may see a delegate on a token id: when the token exists, its scope must be covered; a
+    /// delegate whose token was deleted is shown to account keys only.
+    private func delegateVisibility(session: AdminSession) throws(ManagerError) -> (String) -> Bool {
+        let scopes = Dictionary(
+            try self.tokenSummaries(accountID: session.accountID).map { ($0.id, $0.scope) },
+            uniquingKeysWith: { first, _ in first })
+        let keyScope = session.scope
+        return { tokenID in
+            guard let stored = scopes[tokenID] else { return keyScope == .account }
+            return Self.scope(keyScope, covers: stored)
+        }
     }
 
     private func tokenInfo(id: String, session: AdminSession) throws -> TokenInfo {
@@ -207,9 +253,10 @@ extension Manager {
         return info
     }
 
-    private func delegateInfos(accountID: String, tokenID: String?) -> [DelegateInfo] {
-        self.registry.records(accountID: accountID)
-            .filter { tokenID == nil || $0.tokenID == tokenID }
+    private func delegateInfos(session: AdminSession, tokenID: String?) throws(ManagerError) -> [DelegateInfo] {
+        let isVisible = try self.delegateVisibility(session: session)
+        return self.registry.records(accountID: session.accountID)
+            .filter { (tokenID == nil || $0.tokenID == tokenID) && isVisible($0.tokenID) }
             .map(self.delegateInfo)
     }
 

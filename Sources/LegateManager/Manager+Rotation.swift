@@ -37,17 +37,20 @@ extension Manager {
         guard old.status == .active else {
             throw .conflict("token \(id) is revoked; create a new token instead of rotating it")
         }
+        guard let scope = try? Scope(parsing: old.scope) else {
+            throw .conflict("token \(id) has an unreadable scope \"\(old.scope.prefix(80))\"; create a new token instead")
+        }
         let now = WallClock.unixMilliseconds()
         let overlapMilliseconds = overlap.components.seconds * 1000 + overlap.components.attoseconds / 1_000_000_000_000_000
         let created = try self.createToken(
-            accountID: old.accountID, name: Self.successorName(of: old.name, existing: try self.tokenNames(old.accountID)),
-            actor: actor, expiresAt: old.expiresAt)
+            accountID: old.accountID, name: Self.successorName(of: old.name, existing: try self.tokenNames(old.accountID, scope: old.scope)),
+            actor: actor, expiresAt: old.expiresAt, scope: scope)
         var retiring = old
         let revokeAt = now + overlapMilliseconds
         retiring.expiresAt = min(old.expiresAt ?? revokeAt, revokeAt)
         let audit = AuditRecord(
             at: now, accountID: old.accountID, actor: actor, action: "token.rotate", target: id, outcome: "ok",
-            detail: "successor=\(created.record.id) oldRevokedAt=\(retiring.expiresAt ?? revokeAt)")
+            detail: "scope=\(scope) successor=\(created.record.id) oldRevokedAt=\(retiring.expiresAt ?? revokeAt)")
         try self.writeDurably([.updateToken(retiring), .appendAudit(audit)])
         self.services.tokens.upsert(record: retiring, token: try TokenSealing.open(retiring, with: self.masterKey))
 
@@ -71,9 +74,9 @@ extension Manager {
             acknowledged: outcome.1, oldTokenRevokedAt: retiring.expiresAt ?? revokeAt)
     }
 
-    private func tokenNames(_ accountID: String) throws(ManagerError) -> Set<String> {
+    private func tokenNames(_ accountID: String, scope: String) throws(ManagerError) -> Set<String> {
         do {
-            return Set(try self.stateStore.tokens(accountID: accountID).map(\.name))
+            return Set(try self.stateStore.tokens(accountID: accountID).filter { $0.scope == scope }.map(\.name))
         } catch {
             throw .store("\(error)")
         }

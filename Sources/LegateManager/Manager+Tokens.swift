@@ -31,9 +31,9 @@ public struct TokenSummary: Sendable, Equatable {
     public var id: String
     /// Owning account.
     public var accountID: String
-    /// Name, unique within its account scope.
+    /// Name, unique within (account, scope).
     public var name: String
-    /// Scope (`account`).
+    /// Scope text (`account`, `org/<orgID>`, `project/<orgID>/<projectID>`).
     public var scope: String
     /// Active or revoked.
     public var status: TokenStatus
@@ -128,7 +128,7 @@ extension Manager {
             revoked.revokedAt = WallClock.unixMilliseconds()
             let audit = AuditRecord(
                 at: revoked.revokedAt ?? 0, accountID: record.accountID, actor: actor, action: "token.revoke",
-                target: id, outcome: "ok", detail: "name=\(record.name); status revoked, fan-out follows")
+                target: id, outcome: "ok", detail: "name=\(record.name) scope=\(record.scope); status revoked, fan-out follows")
             try self.writeDurably([.updateToken(revoked), .appendAudit(audit)])
         }
         // JWTValidator's contract: the resolver refuses the key first, then the cache is evicted.
@@ -174,11 +174,11 @@ extension Manager {
 
     // MARK: - Create, list, delete
 
-    /// Creates an active token named `name` (unique among the account's tokens); returns its record and the
-    /// value, which is never shown again. `expiresAt` (Unix ms) revokes it automatically at that time.
-    public func createToken(accountID: String, name: String, actor: String, expiresAt: Int64? = nil)
-        throws(ManagerError) -> (record: TokenRecord, value: String)
-    {
+    /// Creates an active token named `name` at `scope` (names are unique within (account, scope)); returns its
+    /// record and the value, which is never shown again. `expiresAt` (Unix ms) revokes it automatically then.
+    public func createToken(
+        accountID: String, name: String, actor: String, expiresAt: Int64? = nil, scope: Scope = .account
+    ) throws(ManagerError) -> (record: TokenRecord, value: String) {
         guard !name.isEmpty, name.utf8.count <= RegistrationLimits.maxTextBytes else {
             throw .invalidConfiguration("token name must be 1...\(RegistrationLimits.maxTextBytes) bytes")
         }
@@ -191,18 +191,19 @@ extension Manager {
         } catch {
             throw .store("\(error)")
         }
-        guard !existing.contains(where: { $0.name == name && $0.scope == "account" }) else {
-            throw .conflict("a token named \(name) already exists in account \(accountID); pick another name")
+        guard !existing.contains(where: { $0.name == name && $0.scope == scope.description }) else {
+            throw .conflict(
+                "a token named \(name) already exists in scope \(scope) of account \(accountID); pick another name")
         }
         let token = DelegateToken.generate()
         let now = WallClock.unixMilliseconds()
         let record = TokenRecord(
-            id: token.id, accountID: accountID, name: name, scope: "account",
+            id: token.id, accountID: accountID, name: name, scope: scope.description,
             sealedValue: TokenSealing.seal(token, tokenID: token.id, with: self.masterKey), status: .active,
             createdAt: now, createdBy: actor, expiresAt: expiresAt)
         let audit = AuditRecord(
             at: now, accountID: accountID, actor: actor, action: "token.create", target: token.id, outcome: "ok",
-            detail: "name=\(name) \(token.redacted)" + (expiresAt.map { " expiresAt=\($0)" } ?? ""))
+            detail: "name=\(name) scope=\(scope) \(token.redacted)" + (expiresAt.map { " expiresAt=\($0)" } ?? ""))
         try self.writeDurably([.insertToken(record), .appendAudit(audit)])
         self.services.tokens.upsert(record: record, token: token)
         return (record, token.value)
@@ -239,7 +240,7 @@ extension Manager {
         }
         let audit = AuditRecord(
             at: WallClock.unixMilliseconds(), accountID: record.accountID, actor: actor, action: "token.delete",
-            target: id, outcome: "ok", detail: "name=\(record.name)")
+            target: id, outcome: "ok", detail: "name=\(record.name) scope=\(record.scope)")
         try self.writeDurably([.deleteToken(id: id), .appendAudit(audit)])
         self.services.tokens.remove(tokenID: id)
         self.services.validator.evict(keyID: id)

@@ -9,7 +9,8 @@ import LegateWire
 let adminUsage = """
     admin commands (settings: --manager HOST:PORT or LEGATE_MANAGER, --admin-key or LEGATE_ADMIN_KEY,
     --ca-file or LEGATE_CA_FILE, optional --server-name; add --json for machine-readable output):
-      legatectl token create --name NAME [--expires-in SECONDS]   prints the value once
+      legatectl token create --name NAME [--expires-in SECONDS] [--scope SCOPE]   prints the value once
+                 SCOPE: account (default), org/ORG or project/ORG/PROJECT
       legatectl token list | show ID | copy ID | delete ID
       legatectl token revoke ID [--dry-run]                        prints told/acknowledged/not reached
       legatectl token rotate ID [--overlap SECONDS]                prints the successor's value once
@@ -28,12 +29,19 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
     let arguments: CommandLineArguments
     do {
         arguments = try CommandLineArguments(
-            Array(words), valueFlags: settingsFlags.union(["--name", "--expires-in", "--overlap", "--token", "--limit"]),
+            Array(words), valueFlags: settingsFlags.union(["--name", "--expires-in", "--overlap", "--token", "--limit", "--scope"]),
             switchFlags: ["--json", "--dry-run"])
     } catch {
         usageError("\(error)")
     }
     let json = arguments.isSet("--json")
+    // Checked before connecting so a typo is a usage error (exit 2) naming the bad part.
+    let scope = arguments.string("--scope") ?? ""
+    do {
+        _ = try Scope(parsing: scope)
+    } catch {
+        usageError("--scope: \(error)")
+    }
     let id = arguments.positionals.first ?? ""
     func needID() {
         if id.isEmpty { usageError("\(noun) \(verb) needs an id") }
@@ -46,9 +54,11 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
             var request = TokenCreateRequest()
             request.name = required(arguments, "--name")
             request.expiresInSeconds = integer(arguments, "--expires-in", default: 0)
+            request.scope = scope
             let response = try client.call(.tokenCreate, request, as: TokenCreateResponse.self)
             output(json, ["token": tokenObject(response.token ?? TokenInfo()), "value": response.value]) {
-                "created token \(response.token?.name ?? "") (\(response.token?.id ?? ""))\n"
+                "created token \(response.token?.name ?? "") (\(response.token?.id ?? ""))"
+                    + " in scope \(response.token?.scope ?? "")\n"
                     + "value (shown once; store it now):\n\(response.value)"
             }
         case ("token", "list"):

@@ -51,6 +51,11 @@ import Testing
         #expect(try self.run(["token", "show", id], environment: environment).status == 1)
         #expect(try self.run(["audit", "list"], environment: environment).output.contains("token.delete"))
         #expect(try self.run(["token", "frobnicate"], environment: environment).status == 2)
+        let scoped = try self.run(["token", "create", "--name", "cli", "--scope", "org/acme"], environment: environment)
+        #expect(scoped.status == 0 && scoped.output.contains("in scope org/acme"))
+        let scopedList = try self.run(["token", "list"], environment: environment)
+        #expect(scopedList.output.contains("SCOPE") && scopedList.output.contains("org/acme"))
+        #expect(try self.run(["token", "create", "--name", "x", "--scope", "org/Acme"], environment: environment).status == 2)
         var noKey = environment
         noKey["LEGATE_ADMIN_KEY"] = nil
         #expect(try self.run(["token", "list"], environment: noKey).status == 2)

@@ -1451,14 +1451,17 @@ public struct TokenCreateRequest: Equatable, Sendable, ProtoMessage {
     public var name: String = ""
     /// 0: never expires
     public var expiresInSeconds: Int64 = 0
+    /// "", "account", "org/<orgID>" or "project/<orgID>/<projectID>"; "" = account
+    public var scope: String = ""
 
     /// The message with every field at its proto3 default.
     public init() {}
 
     /// The message with the given field values.
-    public init(name: String = "", expiresInSeconds: Int64 = 0) {
+    public init(name: String = "", expiresInSeconds: Int64 = 0, scope: String = "") {
         self.name = name
         self.expiresInSeconds = expiresInSeconds
+        self.scope = scope
     }
 
     /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
@@ -1472,6 +1475,9 @@ public struct TokenCreateRequest: Equatable, Sendable, ProtoMessage {
         case 2:
             guard wireType == .varint else { return false }
             self.expiresInSeconds = Int64(bitPattern: try reader.readVarint())
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.scope = try reader.readString(field: number)
         default:
             return false
         }
@@ -1488,6 +1494,10 @@ public struct TokenCreateRequest: Equatable, Sendable, ProtoMessage {
             writer.writeTag(2, .varint)
             writer.writeVarint(ProtoVarint.fromInt64(self.expiresInSeconds))
         }
+        if !self.scope.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.scope)
+        }
     }
 
     /// The exact number of bytes `encode(to:)` appends.
@@ -1495,6 +1505,7 @@ public struct TokenCreateRequest: Equatable, Sendable, ProtoMessage {
         var size = 0
         if !self.name.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.name.utf8.count) }
         if self.expiresInSeconds != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.expiresInSeconds)) }
+        if !self.scope.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.scope.utf8.count) }
         return size
     }
 }
