@@ -117,7 +117,7 @@ extension Manager {
             let token = try TokenSealing.open(record, with: self.masterKey)
             self.services.audit(
                 accountID: session.accountID, actor: session.actor, action: "token.copy", target: record.id,
-                outcome: "ok", detail: "name=\(record.name)")
+                outcome: "ok", detail: "name=\(record.name) scope=\(record.scope)")
             var response = TokenCopyResponse()
             response.value = token.value
             return response.protoBytes()
@@ -172,6 +172,13 @@ extension Manager {
             return self.delegateInfo(record).protoBytes()
         case .auditList:
             let request = try AuditListRequest(protoBytes: payload)
+            // The audit spans every scope of the account, so only an account-scope key may read it.
+            guard session.scope == .account else {
+                throw AdminRefusal(
+                    code: .permissionDenied,
+                    message: "admin key \(session.keyID) has scope \(session.scope); the audit covers scope account, "
+                        + "so list it with an account-scope key")
+            }
             self.flushStore()
             let limit = request.limit == 0 ? 100 : Int(min(request.limit, 10_000))
             var response = AuditListResponse()

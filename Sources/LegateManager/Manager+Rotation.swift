@@ -68,7 +68,7 @@ extension Manager {
         self.services.audit(
             accountID: old.accountID, actor: actor, action: "token.rotate.push", target: id,
             outcome: outcome.1 == connections.count ? "ok" : "partial",
-            detail: "connected=\(connections.count) told=\(outcome.0) switched=\(outcome.1)")
+            detail: "scope=\(scope) connected=\(connections.count) told=\(outcome.0) switched=\(outcome.1)")
         return RotateReport(
             token: created.record, value: created.value, connected: connections.count, told: outcome.0,
             acknowledged: outcome.1, oldTokenRevokedAt: retiring.expiresAt ?? revokeAt)

@@ -116,7 +116,7 @@ extension Manager {
             let connected = self.services.registry.connectedCount(tokenID: id)
             self.services.audit(
                 accountID: record.accountID, actor: actor, action: "token.revoke.dry-run", target: id,
-                outcome: "ok", detail: "connected=\(connected)")
+                outcome: "ok", detail: "scope=\(record.scope) connected=\(connected)")
             return RevokeReport(
                 tokenID: id, dryRun: true, wasAlreadyRevoked: record.status == .revoked, connected: connected,
                 told: 0, acknowledged: 0, notReached: 0, fanOutDuration: .zero)
@@ -139,7 +139,7 @@ extension Manager {
         self.services.audit(
             accountID: record.accountID, actor: actor, action: "token.revoke.fan-out", target: id,
             outcome: report.notReached == 0 ? "ok" : "partial",
-            detail: "connected=\(report.connected) told=\(report.told) acknowledged=\(report.acknowledged) "
+            detail: "scope=\(record.scope) connected=\(report.connected) told=\(report.told) acknowledged=\(report.acknowledged) "
                 + "notReached=\(report.notReached) ms=\(report.fanOutDuration.wireMilliseconds)")
         self.services.log.log(
             .info, "token revoked",
@@ -182,6 +182,20 @@ extension Manager {
         guard !name.isEmpty, name.utf8.count <= RegistrationLimits.maxTextBytes else {
             throw .invalidConfiguration("token name must be 1...\(RegistrationLimits.maxTextBytes) bytes")
         }
+        let token = DelegateToken.generate()
+        let record = try self.services.tokenCreation.withLock { _ throws(ManagerError) -> TokenRecord in
+            try self.insertUniqueToken(
+                token, accountID: accountID, name: name, actor: actor, expiresAt: expiresAt, scope: scope)
+        }
+        self.services.tokens.upsert(record: record, token: token)
+        return (record, token.value)
+    }
+
+    /// Checks the name is free in (account, scope) and writes the token and its audit row durably; call with
+    /// `tokenCreation` held.
+    private func insertUniqueToken(
+        _ token: DelegateToken, accountID: String, name: String, actor: String, expiresAt: Int64?, scope: Scope
+    ) throws(ManagerError) -> TokenRecord {
         let existing: [TokenRecord]
         do {
             guard try self.stateStore.account(id: accountID) != nil else { throw ManagerError.notFound("account \(accountID)") }
@@ -195,7 +209,6 @@ extension Manager {
             throw .conflict(
                 "a token named \(name) already exists in scope \(scope) of account \(accountID); pick another name")
         }
-        let token = DelegateToken.generate()
         let now = WallClock.unixMilliseconds()
         let record = TokenRecord(
             id: token.id, accountID: accountID, name: name, scope: scope.description,
@@ -205,8 +218,7 @@ extension Manager {
             at: now, accountID: accountID, actor: actor, action: "token.create", target: token.id, outcome: "ok",
             detail: "name=\(name) scope=\(scope) \(token.redacted)" + (expiresAt.map { " expiresAt=\($0)" } ?? ""))
         try self.writeDurably([.insertToken(record), .appendAudit(audit)])
-        self.services.tokens.upsert(record: record, token: token)
-        return (record, token.value)
+        return record
     }
 
     /// Tokens of an account with the number of delegates connected with each now.
@@ -235,7 +247,7 @@ extension Manager {
         guard record.status == .revoked else {
             self.services.audit(
                 accountID: record.accountID, actor: actor, action: "token.delete", target: id, outcome: "denied",
-                detail: "token is active")
+                detail: "scope=\(record.scope) token is active")
             throw .conflict("token \(id) is active; revoke it first (`legatectl token revoke \(id)`)")
         }
         let audit = AuditRecord(

@@ -18,6 +18,9 @@ final class ManagerServices: Sendable {
     let manager = ManagerReference()
     /// Admin calls block (store reads, a revoke waiting for acknowledgements), so they run here, off the loops.
     let adminQueue = DispatchQueue(label: "legate.admin", attributes: .concurrent)
+    /// Held from a token name's uniqueness check to its durable insert, so two concurrent admin calls cannot both
+    /// create the same name in one scope (the store has no unique index over (account, scope, name)).
+    let tokenCreation = Mutex(())
 
     init(
         configuration: ManagerConfiguration, tokens: TokenDirectory, registry: DelegateRegistry,

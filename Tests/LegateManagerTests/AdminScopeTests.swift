@@ -1,8 +1,10 @@
+import Dispatch
 import LegateCore
 import LegateDelegate
 import LegateManager
 import LegateTestSupport
 import LegateWire
+import Synchronization
 import Testing
 
 /// Issue 4: admin keys and tokens at account, org and project scope, through the admin API.
@@ -78,8 +80,9 @@ import Testing
         let project = try self.client(harness, key: try self.key(harness, "web", .project(org: "acme", project: "web")))
         defer { project.close() }
         let webToken = try self.create(project, "ci", "project/acme/web")
-        let otherOrg = try self.create(
-            try self.client(harness, key: harness.manager.report.newAdminKeyValue ?? ""), "ci", "org/globex")
+        let account = try self.client(harness, key: harness.manager.report.newAdminKeyValue ?? "")
+        defer { account.close() }
+        let otherOrg = try self.create(account, "ci", "org/globex")
 
         let seen = try org.call(.tokenList, TokenListRequest(), as: TokenListResponse.self).tokens.map(\.id)
         #expect(seen == [webToken.id], "org key list: \(seen)")
@@ -96,6 +99,9 @@ import Testing
         _ = try org.call(.tokenDelete, ref, as: TokenDeleteResponse.self)
         ref.tokenID = otherOrg.id
         #expect(self.refusal { _ = try org.call(.tokenShow, ref, as: TokenShowResponse.self) }?.code == .permissionDenied)
+        // The audit spans all scopes, so a narrower key cannot list it even with account:admin.
+        #expect(self.refusal { _ = try org.call(.auditList, AuditListRequest(), as: AuditListResponse.self) }?.code
+            == .permissionDenied)
     }
 
     @Test func namesAreUniqueWithinAScopeAndAuditCarriesTheScope() throws {
@@ -118,5 +124,17 @@ import Testing
         #expect(creates.contains { $0.contains("scope=project/acme/web") })
         #expect(creates.contains { $0.contains("scope=account") })
         #expect(audit.contains { $0.action == "api.tokenCreate" && $0.detail.contains("keyScope=account") })
+    }
+
+    @Test func concurrentCreatesOfOneNameInOneScopeMakeOneToken() throws {
+        let harness = try ManagerHarness()
+        let successes = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            let made = try? harness.manager.createToken(
+                accountID: harness.accountID, name: "race", actor: "test", scope: .org("acme"))
+            if made != nil { successes.withLock { $0 += 1 } }
+        }
+        #expect(successes.withLock { $0 } == 1)
+        #expect(try harness.manager.tokenSummaries(accountID: harness.accountID).filter { $0.name == "race" }.count == 1)
     }
 }

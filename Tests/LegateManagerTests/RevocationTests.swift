@@ -37,7 +37,7 @@ import Testing
         let stored = try #require(try harness.manager.stateStore.token(id: harness.token.id))
         #expect(stored.status == .revoked && stored.revokedAt != nil)
         let audit = try harness.manager.stateStore.auditRecords(accountID: harness.accountID, limit: 1000)
-        #expect(audit.contains { $0.action == "token.revoke.dry-run" && $0.detail == "connected=200" })
+        #expect(audit.contains { $0.action == "token.revoke.dry-run" && $0.detail == "scope=account connected=200" })
         #expect(audit.contains { $0.action == "token.revoke" && $0.outcome == "ok" })
         #expect(audit.contains {
             $0.action == "token.revoke.fan-out" && $0.detail.contains("told=200 acknowledged=200 notReached=0")
