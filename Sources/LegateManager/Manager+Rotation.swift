@@ -38,12 +38,15 @@ extension Manager {
             throw .conflict("token \(id) is revoked; create a new token instead of rotating it")
         }
         guard let scope = try? Scope(parsing: old.scope) else {
-            throw .conflict("token \(id) has an unreadable scope \"\(old.scope.prefix(80))\"; create a new token instead")
+            throw .conflict(
+                "token \(id) has an unreadable scope \"\(old.scope.prefix(80))\"; create a new token instead")
         }
         let now = WallClock.unixMilliseconds()
         let overlapMilliseconds = overlap.components.seconds * 1000 + overlap.components.attoseconds / 1_000_000_000_000_000
+        let successor = Self.successorName(
+            of: old.name, existing: try self.tokenNames(old.accountID, scope: old.scope))
         let created = try self.createToken(
-            accountID: old.accountID, name: Self.successorName(of: old.name, existing: try self.tokenNames(old.accountID, scope: old.scope)),
+            accountID: old.accountID, name: successor,
             actor: actor, expiresAt: old.expiresAt, scope: scope)
         var retiring = old
         let revokeAt = now + overlapMilliseconds

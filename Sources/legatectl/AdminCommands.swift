@@ -29,7 +29,8 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
     let arguments: CommandLineArguments
     do {
         arguments = try CommandLineArguments(
-            Array(words), valueFlags: settingsFlags.union(["--name", "--expires-in", "--overlap", "--token", "--limit", "--scope"]),
+            Array(words),
+            valueFlags: settingsFlags.union(["--name", "--expires-in", "--overlap", "--token", "--limit", "--scope"]),
             switchFlags: ["--json", "--dry-run"])
     } catch {
         usageError("\(error)")
