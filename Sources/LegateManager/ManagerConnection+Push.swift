@@ -23,6 +23,11 @@ extension ManagerConnection {
 
     /// On the loop: writes SELF_DESTRUCT (at most once per connection) and arms the acknowledgement deadline.
     func pushSelfDestruct(reason: String, tokenID: String, progress: (@Sendable (PushEvent) -> Void)?) {
+        if self.selfDestructAcknowledged {
+            progress?(.sent)
+            progress?(.acknowledged)
+            return
+        }
         guard !self.machine.isClosed else {
             progress?(.notSent)
             return

@@ -30,6 +30,9 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
     private var heartbeatChanged = false
     /// Stream of the SELF_DESTRUCT push awaiting its PUSH_ACK, and who wants to hear how it ended.
     var selfDestructStreamID: UInt32?
+    /// The delegate acknowledged SELF_DESTRUCT (possibly one sent on a heartbeat before a revoke's fan-out
+    /// reached this connection): the fan-out counts it as told and acknowledged, not as unreached.
+    var selfDestructAcknowledged = false
     var selfDestructProgress: (@Sendable (PushEvent) -> Void)?
     /// The TOKEN_ROTATED push awaiting its PUSH_ACK.
     var pendingRotation: (streamID: UInt32, message: TokenRotated, progress: @Sendable (PushEvent) -> Void)?
@@ -103,6 +106,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
             self.heartbeatReceived(streamID: streamID, heartbeat: heartbeat)
         case .pushAcknowledged(let kind, let streamID):
             if kind == PushKind.selfDestruct.rawValue, streamID == self.selfDestructStreamID {
+                self.selfDestructAcknowledged = true
                 self.finishSelfDestruct(.acknowledged)
                 self.connection.close(flushFirst: true)
             } else if kind == AdminPushKind.tokenRotated, let rotation = self.pendingRotation,
