@@ -26,7 +26,8 @@ extension ManagerConnection {
             response.keyID = session.keyID
             response.accountID = session.accountID
             response.permissions = session.permissions.map(\.rawValue).sorted()
-            self.perform(self.machine.adminAuthenticated(streamID: streamID, response: response))
+            let now = self.loopState.loop.now
+            self.perform(self.machine.adminAuthenticated(streamID: streamID, response: response, now: now))
         case .failure(let refusal):
             self.services.log.log(
                 .warning, "admin authentication refused", ["peer": self.connection.peerAddress, "reason": refusal.message])

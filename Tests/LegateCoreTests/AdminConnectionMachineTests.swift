@@ -26,8 +26,21 @@ import Testing
     func adminMachine() -> ServerConnectionMachine {
         var machine = self.helloed()
         _ = machine.frameReceived(self.authenticate().0, now: self.t0)
-        _ = machine.adminAuthenticated(streamID: 1, response: AdminAuthenticated())
+        _ = machine.adminAuthenticated(streamID: 1, response: AdminAuthenticated(), now: self.t0)
         return machine
+    }
+
+    @Test func idleAdminConnectionIsClosedAfterTheTimeout() {
+        var machine = self.adminMachine()
+        let call = Frame(type: .request, method: AdminMethod.authenticate.rawValue + 1, streamID: 3)
+        _ = machine.frameReceived(call, now: self.t0 + .seconds(100))
+        #expect(machine.tick(now: self.t0 + .seconds(399)) == .none)
+        guard case .closeWithError(let code, let message) = machine.tick(now: self.t0 + .seconds(400)) else {
+            Issue.record("idle admin connection not closed")
+            return
+        }
+        #expect(code == .deadlineExceeded)
+        #expect(message.contains("idle"))
     }
 
     @Test func adminAuthenticateIsHandedUpThenAccepted() {
@@ -38,9 +51,9 @@ import Testing
         response.keyID = "k"
         let expected = Frame(type: .response, method: AdminMethod.authenticate.rawValue, streamID: 1,
                              payload: response.protoBytes())
-        #expect(machine.adminAuthenticated(streamID: 1, response: response)
+        #expect(machine.adminAuthenticated(streamID: 1, response: response, now: self.t0)
                 == .acceptRegistration(response: expected, maxFrameBytes: self.configuration.maxFrameBytes))
-        #expect(machine.adminAuthenticated(streamID: 1, response: response) == .none)
+        #expect(machine.adminAuthenticated(streamID: 1, response: response, now: self.t0) == .none)
     }
 
     @Test func refusedAdminKeyClosesWithTheGivenStatus() {

@@ -18,6 +18,8 @@ public struct ServerConnectionMachine: Sendable {
         public var heartbeatInterval: Duration = .seconds(10)
         /// Silence after which a registered delegate is dropped. Default 3 intervals (30 s).
         public var heartbeatGrace: Duration = .seconds(30)
+        /// An authenticated admin connection with no call for this long is closed. Default 5 min.
+        public var adminIdleTimeout: Duration = .seconds(300)
         /// Largest frame accepted after registration. Default 1 MiB.
         public var maxFrameBytes: Int = FrameLimits.defaultMaxFrameBytes
         /// Identifier announced in HELLO_ACK.
@@ -64,7 +66,7 @@ public struct ServerConnectionMachine: Sendable {
         case registering(streamID: UInt32, deadline: MonotonicInstant)
         case registered(delegateID: String, lastHeartbeat: MonotonicInstant)
         case authenticatingAdmin(streamID: UInt32, deadline: MonotonicInstant)
-        case admin
+        case admin(idleSince: MonotonicInstant)
         case draining(deadline: MonotonicInstant)
         case closed
     }
@@ -122,6 +124,7 @@ public struct ServerConnectionMachine: Sendable {
         case .authenticatingAdmin:
             return self.fail(.failedPrecondition, "frame \(frame.type) sent while the admin key is being checked")
         case .admin:
+            self.state = .admin(idleSince: now)
             return self.adminFrameReceived(frame)
         case .registering:
             return self.fail(.failedPrecondition, "frame \(frame.type) sent while the registration is in progress")
@@ -155,9 +158,11 @@ public struct ServerConnectionMachine: Sendable {
     }
 
     /// The layer above accepted the admin key: answer and enter the admin state (admin calls only).
-    public mutating func adminAuthenticated(streamID: UInt32, response: AdminAuthenticated) -> Action {
+    public mutating func adminAuthenticated(
+        streamID: UInt32, response: AdminAuthenticated, now: MonotonicInstant
+    ) -> Action {
         guard case .authenticatingAdmin(let pending, _) = self.state, pending == streamID else { return .none }
-        self.state = .admin
+        self.state = .admin(idleSince: now)
         let frame = Frame(
             type: .response, method: AdminMethod.authenticate.rawValue, streamID: streamID,
             payload: response.protoBytes())
@@ -193,6 +198,8 @@ public struct ServerConnectionMachine: Sendable {
             return self.fail(.deadlineExceeded, "no registration within \(self.configuration.registrationTimeout)")
         case .registered(_, let lastHeartbeat) where now >= lastHeartbeat + self.configuration.heartbeatGrace:
             return self.fail(.deadlineExceeded, "no heartbeat for \(self.configuration.heartbeatGrace)")
+        case .admin(let idleSince) where now >= idleSince + self.configuration.adminIdleTimeout:
+            return self.fail(.deadlineExceeded, "admin connection idle for \(self.configuration.adminIdleTimeout)")
         case .draining(let deadline) where now >= deadline:
             self.state = .closed
             return .close
