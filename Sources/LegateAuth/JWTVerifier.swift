@@ -45,7 +45,7 @@ enum JWTVerifier {
             if let minted = Self.mintedKeyID(headerBytes) {
                 keyID = minted
             } else {
-                keyID = try Self.parseHeader(headerBytes).keyID
+                keyID = try Self.parseHeader(headerBytes)
             }
             let signatureCount = try Self.decodeSignature(signatureText, into: base)
             guard signatureCount == 32 else { throw AuthError.invalidSignatureLength(found: signatureCount) }
@@ -82,11 +82,10 @@ enum JWTVerifier {
     }
 
     /// Checks the JOSE header; returns the `kid`.
-    static func parseHeader(_ bytes: UnsafeRawBufferPointer) throws(AuthError) -> (keyID: String, Void) {
+    static func parseHeader(_ bytes: UnsafeRawBufferPointer) throws(AuthError) -> String {
         var scanner = JSONScanner(bytes, segment: "header")
         try scanner.beginObject()
-        var algorithmOK: Bool?
-        var algorithmText = ""
+        var algorithmText: String?
         var keyID: String?
         var typ: String?
         var hasCrit = false
@@ -98,19 +97,11 @@ enum JWTVerifier {
                 first = false
                 // Known members are checked for repeats by their slot; only unknown names go through `seen`.
                 if scanner.matches(key, "alg") {
-                    if algorithmOK != nil { throw AuthError.duplicateKey(segment: "header", key: "alg") }
-                    guard scanner.atString() else { throw AuthError.invalidHeaderType(member: "alg", expected: "a string") }
-                    let value = try scanner.readString()
-                    algorithmOK = value == "HS256"
-                    algorithmText = value
+                    algorithmText = try Self.readUniqueHeaderString(&scanner, "alg", seen: algorithmText != nil)
                 } else if scanner.matches(key, "kid") {
-                    if keyID != nil { throw AuthError.duplicateKey(segment: "header", key: "kid") }
-                    guard scanner.atString() else { throw AuthError.invalidHeaderType(member: "kid", expected: "a string") }
-                    keyID = try scanner.readString()
+                    keyID = try Self.readUniqueHeaderString(&scanner, "kid", seen: keyID != nil)
                 } else if scanner.matches(key, "typ") {
-                    if typ != nil { throw AuthError.duplicateKey(segment: "header", key: "typ") }
-                    guard scanner.atString() else { throw AuthError.invalidHeaderType(member: "typ", expected: "a string") }
-                    typ = try scanner.readString()
+                    typ = try Self.readUniqueHeaderString(&scanner, "typ", seen: typ != nil)
                 } else {
                     try seen.insert(key, scanner: scanner)
                     if scanner.matches(key, "crit") { hasCrit = true }
@@ -119,12 +110,21 @@ enum JWTVerifier {
             }
         }
         try scanner.end()
-        guard let algorithmOK else { throw .missingAlgorithm }
-        guard algorithmOK else { throw .algorithmNotAllowed(AuthError.clip(algorithmText.utf8)) }
+        guard let algorithmText else { throw .missingAlgorithm }
+        guard algorithmText == "HS256" else { throw .algorithmNotAllowed(AuthError.clip(algorithmText.utf8)) }
         if let typ, typ != "JWT" { throw .unsupportedType(AuthError.clip(typ.utf8)) }
         if hasCrit { throw .criticalHeaderUnsupported }
         guard let keyID, !keyID.isEmpty else { throw .missingKeyID }
-        return (keyID, ())
+        return keyID
+    }
+
+    /// Reads a header member that must be a string and appear once (RFC 7515 §4: no duplicate names).
+    private static func readUniqueHeaderString(_ scanner: inout JSONScanner, _ name: String, seen: Bool)
+        throws(AuthError) -> String
+    {
+        if seen { throw AuthError.duplicateKey(segment: "header", key: name) }
+        guard scanner.atString() else { throw AuthError.invalidHeaderType(member: name, expected: "a string") }
+        return try scanner.readString()
     }
 
     /// Decodes the claims set; only called after the signature matched.
