@@ -61,7 +61,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
                 guard let next = try self.decoder.nextFrame() else { return }
                 frame = next
             } catch {
-                self.perform(.closeWithError(code: error.status, message: error.description))
+                self.perform(self.machine.connectionFailed(code: error.status, message: error.description))
                 return
             }
             self.perform(self.machine.frameReceived(frame, now: self.loopState.loop.now))
@@ -138,9 +138,10 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
     private func heartbeatReceived(streamID: UInt32, heartbeat: Heartbeat) {
         // Told to self-destruct: the connection is going away; a beat sent before the push arrived is moot.
         guard let identity = self.identity, self.selfDestructStreamID == nil else { return }
+        let nowMilliseconds = WallClock.unixMilliseconds()  // one clock read serves the JWT check and the ack
         let verified: VerifiedJWT
         do {
-            verified = try self.services.validator.verify(heartbeat.jwt, now: WallClock.unixSeconds())
+            verified = try self.services.validator.verify(heartbeat.jwt, now: nowMilliseconds / 1000)
         } catch {
             self.authenticationFailed(error, call: "heartbeat", accountID: identity.accountID)
             return
@@ -152,12 +153,11 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
                 accountID: identity.accountID, actor: "delegate:\(identity.delegateID)", action: "auth.failure",
                 target: identity.delegateID, outcome: "denied", detail: "heartbeat JWT names another delegate")
             self.perform(
-                self.machine.heartbeatRefused(
+                self.machine.connectionFailed(
                     code: .unauthenticated, message: "heartbeat JWT does not belong to this delegate's registration"))
             return
         }
         self.machine.heartbeatVerified(now: self.loopState.loop.now)
-        let nowMilliseconds = WallClock.unixMilliseconds()
         self.lastHeartbeatAt = nowMilliseconds
         self.heartbeatChanged = true
         var ack = HeartbeatAck()
@@ -185,7 +185,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
         if self.identity == nil {
             self.perform(self.machine.registrationRefused(code: code, message: message))
         } else {
-            self.perform(self.machine.heartbeatRefused(code: code, message: message))
+            self.perform(self.machine.connectionFailed(code: code, message: message))
         }
     }
 
@@ -228,7 +228,8 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
     func supersede() {
         self.loopState.loop.execute {
             self.identity = nil  // the newer connection owns the record now
-            self.perform(.closeWithError(code: .aborted, message: "a newer connection of this delegate took over"))
+            self.perform(
+                self.machine.connectionFailed(code: .aborted, message: "a newer connection of this delegate took over"))
         }
     }
 }

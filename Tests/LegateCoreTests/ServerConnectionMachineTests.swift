@@ -217,6 +217,16 @@ import Testing
         #expect(machine.tick(now: self.t0 + .seconds(5)) == .close)
     }
 
+    @Test func connectionFailureClosesOnceAndIgnoresLaterFrames() {
+        var machine = self.registeredMachine()
+        #expect(machine.connectionFailed(code: .invalidArgument, message: "garbage")
+            == .closeWithError(code: .invalidArgument, message: "garbage"))
+        #expect(machine.isClosed)
+        #expect(machine.connectionFailed(code: .invalidArgument, message: "again") == .none)
+        let heartbeat = Frame(type: .request, method: CallMethod.heartbeat.rawValue, streamID: 3)
+        #expect(machine.frameReceived(heartbeat, now: self.t0) == .none)
+    }
+
     @Test func pushStreamIDsAreEvenAndIncreasing() {
         var machine = self.registeredMachine()
         #expect(machine.allocatePushStreamID() == 2)

@@ -82,7 +82,12 @@ struct PollerTests {
             poller.poll()
             #expect(probes.map(\.events).reduce(0, +) == 1)
             let fresh = try #require(replacement)
-            #expect(freedFDs.contains(fresh.fd), "fd number reused: \(fresh.fd) in \(freedFDs)")
+            // The kernel hands out the lowest free fd number, usually one just closed here; a test running in
+            // parallel may take it first, so fd reuse is not asserted. Safety does not depend on it: events carry
+            // slot + generation, never the fd, and the checks below prove a reused slot sees no stale event.
+            if !freedFDs.contains(fresh.fd) {
+                print("note: fd \(fresh.fd) was not one of \(freedFDs) (another test took the freed number)")
+            }
             let token = try #require(fresh.token)
             #expect(freedTokens.contains { $0.index == token.index && $0.generation != token.generation })
             #expect(fresh.events == 0)

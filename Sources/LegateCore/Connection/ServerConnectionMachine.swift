@@ -182,8 +182,9 @@ public struct ServerConnectionMachine: Sendable {
         }
     }
 
-    /// A heartbeat failed authentication: close with this status.
-    public mutating func heartbeatRefused(code: StatusCode, message: String) -> Action {
+    /// The connection must end with this status (a heartbeat failed authentication, the frame decoder found
+    /// garbage, a newer connection took over): the machine closes, so later frames are ignored.
+    public mutating func connectionFailed(code: StatusCode, message: String) -> Action {
         self.fail(code, message)
     }
 
