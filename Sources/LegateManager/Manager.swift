@@ -133,7 +133,7 @@ public final class Manager: Sendable {
     /// The store, for admin views and tests.
     public var stateStore: any StateStore { self.store }
 
-    /// Waits until every store write queued so far is durable.
+    /// Waits until every store write queued so far is durable. Blocks: never call it on an event loop.
     public func flushStore() {
         for state in self.loopStates {
             state.loop.queue.sync { self.flushHeartbeats(state) }
