@@ -170,11 +170,6 @@ public final class DelegateRegistry: Sendable {
         self.state.withLock { $0.liveByToken[tokenID]?.count ?? 0 }
     }
 
-    /// Every attached connection (for shutdown).
-    public func allConnections() -> [any LiveDelegateConnection] {
-        self.state.withLock { Array($0.live.values) }
-    }
-
     private static func instanceKey(_ accountID: String, _ instanceID: String) -> String {
         accountID + "\u{0}" + instanceID
     }

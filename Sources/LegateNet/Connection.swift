@@ -38,7 +38,6 @@ public final class Connection: @unchecked Sendable {
     private var lastWriteProgress: ContinuousClock.Instant
     private var handshakeTimer: ScheduledTimer?
     private var writeTimer: ScheduledTimer?
-    private var deadlineTimer: ScheduledTimer?
     /// Client side: completion of Connector.connect, called once.
     var onConnect: (@Sendable (Result<Connection, NetError>) -> Void)?
     /// Client side: where to remember the session for resumption.
@@ -299,23 +298,6 @@ public final class Connection: @unchecked Sendable {
         }
     }
 
-    // MARK: - Deadlines
-
-    /// Closes the connection with `.deadline(reason)` after `delay` unless cancelled or re-armed.
-    public func armDeadline(after delay: Duration, reason: String) {
-        self.deadlineTimer?.cancel()
-        self.deadlineTimer = self.loop.schedule(after: delay) { [weak self] in
-            guard let self, self.state != .closed else { return }
-            self.finishClose(error: .deadline(reason: reason))
-        }
-    }
-
-    /// Cancels the deadline armed by `armDeadline`.
-    public func cancelDeadline() {
-        self.deadlineTimer?.cancel()
-        self.deadlineTimer = nil
-    }
-
     // MARK: - Closing
 
     /// Closes: with `flushFirst`, pending output and a TLS close_notify go out first (bounded by
@@ -343,10 +325,9 @@ public final class Connection: @unchecked Sendable {
         guard self.state != .closed else { return }
         let wasConnecting = self.onConnect != nil
         self.state = .closed
-        for timer in [self.handshakeTimer, self.writeTimer, self.deadlineTimer] { timer?.cancel() }
+        for timer in [self.handshakeTimer, self.writeTimer] { timer?.cancel() }
         self.handshakeTimer = nil
         self.writeTimer = nil
-        self.deadlineTimer = nil
         if let (context, key) = self.sessionCache, self.tls.isHandshakeComplete,
            let session = self.tls.resumableSession() {
             context.storeSession(session, for: key)

@@ -13,8 +13,6 @@ public enum NetError: Error, Equatable, CustomStringConvertible {
     case handshakeTimeout(Duration)
     /// The peer did not read our output for this long.
     case writeTimeout(Duration)
-    /// A caller-armed deadline fired.
-    case deadline(reason: String)
     /// The peer closed the TCP connection without a TLS close_notify.
     case closedByPeer
     /// More output was queued than the hard cap allows.
@@ -42,8 +40,6 @@ public enum NetError: Error, Equatable, CustomStringConvertible {
             return "TLS handshake not finished within \(limit); the peer is silent or not speaking TLS"
         case .writeTimeout(let limit):
             return "peer did not read for \(limit) with output pending; closed (raise limits.writeTimeout)"
-        case .deadline(let reason):
-            return "deadline expired: \(reason)"
         case .closedByPeer:
             return "connection closed by peer without TLS close_notify"
         case .writeBufferOverflow(let buffered, let limit):

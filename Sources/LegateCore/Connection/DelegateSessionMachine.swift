@@ -64,9 +64,6 @@ public struct DelegateSessionMachine: Sendable {
         return false
     }
 
-    /// True while a heartbeat is awaiting its answer (the next one waits, so at most one is in flight).
-    public var hasHeartbeatInFlight: Bool { self.inFlightHeartbeat != nil }
-
     /// A frame arrived from the manager.
     public mutating func frameReceived(_ frame: Frame, now: MonotonicInstant) -> Action {
         switch frame.type {
