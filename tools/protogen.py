@@ -270,7 +270,11 @@ def gen_message(name, doc, fields, enums):
     # decode
     o += ["    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.",
           "    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)",
-          "        throws(WireError) -> Bool", "    {", "        switch number {"]
+          "        throws(WireError) -> Bool", "    {"]
+    if not infos:
+        o += ["        false  // no fields: everything is unknown and skipped", "    }", ""]
+    else:
+        o.append("        switch number {")
     for label, ftype, kind, swift, wire, numeric, prop, number, stype, _ in infos:
         o.append(f"        case {number}:")
         if label == "repeated" and numeric:
@@ -283,7 +287,8 @@ def gen_message(name, doc, fields, enums):
             o.append(f"            self.{prop}.append({read_expr(ftype, kind, swift)})")
         else:
             o.append(f"            self.{prop} = {read_expr(ftype, kind, swift)}")
-    o += ["        default:", "            return false", "        }", "        return true", "    }", ""]
+    if infos:
+        o += ["        default:", "            return false", "        }", "        return true", "    }", ""]
     # encode
     o += ["    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.",
           "    public func encode(to writer: inout ProtoWriter) {"]
@@ -308,8 +313,11 @@ def gen_message(name, doc, fields, enums):
             o.append("        }")
     o += ["    }", ""]
     # size
-    o += ["    /// The exact number of bytes `encode(to:)` appends.", "    public var encodedSize: Int {",
-          "        var size = 0"]
+    o += ["    /// The exact number of bytes `encode(to:)` appends.", "    public var encodedSize: Int {"]
+    if not infos:
+        o += ["        0", "    }"]
+    else:
+        o.append("        var size = 0")
     for label, ftype, kind, swift, wire, numeric, prop, number, _, _ in infos:
         tag = f"ProtoWriter.tagSize({number})"
         if label == "repeated" and numeric:
@@ -320,7 +328,8 @@ def gen_message(name, doc, fields, enums):
             o.append(f"        if let value = self.{prop} {{ size += {tag} + {size_expr(ftype, wire, 'value')} }}")
         else:
             o.append(f"        if {non_default(ftype, kind, 'self.' + prop)} {{ size += {tag} + {size_expr(ftype, wire, 'self.' + prop)} }}")
-    o += ["        return size", "    }"]
+    if infos:
+        o += ["        return size", "    }"]
     for label, ftype, kind, swift, wire, numeric, prop, number, _, _ in infos:
         if label == "repeated" and numeric:
             body = ("values.count * 8" if wire == "fixed64"

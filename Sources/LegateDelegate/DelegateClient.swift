@@ -200,6 +200,10 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         case .approvalDecided(let decision, let acknowledgement):
             self.send(acknowledgement)
             self.onEvent(.approvalDecided(approved: decision.approved, reason: decision.reason))
+        case .taskPush(_, let acknowledgement):
+            self.send(acknowledgement)  // issue 6: the task layer takes these over
+        case .callAnswered:
+            break  // issue 6: answers to TaskUpdate/TaskResult calls
         case .reconnectLater(let reason, let reconnectAfter):
             // Plan first: closing may report `connectionClosed` at once, which must not pick the delay.
             self.planReconnect(reason: "GOAWAY: \(reason)", serverDelay: reconnectAfter)

@@ -58,6 +58,12 @@ extension Manager {
         case .tokenRevoke, .tokenDelete: return [.delegateDelete]
         case .tokenRotate: return [.delegateEdit, .delegateDelete]
         case .auditList: return [.accountAdmin]
+        case .profileList, .delegatePendingList: return [.delegateView]
+        case .profileCreate, .profileUpdate: return [.delegateEdit]
+        case .profileDelete, .delegateDelete: return [.delegateDelete]
+        case .delegateApprove, .delegateReject: return [.delegateApprove]
+        case .taskSubmit, .taskCancel: return [.taskSubmit]
+        case .taskGet, .taskList, .taskLogs, .taskWait: return [.taskView]
         }
     }
 
@@ -195,6 +201,12 @@ extension Manager {
                 return entry
             }
             return response.protoBytes()
+        case .profileCreate, .profileList, .profileUpdate, .profileDelete, .delegatePendingList, .delegateApprove,
+            .delegateReject, .delegateDelete:
+            return try self.performApprovalCall(call, payload: payload, session: session)
+        case .taskSubmit, .taskGet, .taskList, .taskCancel, .taskLogs, .taskWait:
+            throw AdminRefusal(
+                code: .internal, message: "task calls are served by the task service, not the blocking admin path")
         }
     }
 
@@ -225,7 +237,7 @@ extension Manager {
 
     /// Whether the key may see a delegate on a token id: when the token exists, its scope must be covered; a
     /// delegate whose token was deleted is shown to account keys only.
-    private func delegateVisibility(session: AdminSession) throws(ManagerError) -> (String) -> Bool {
+    func delegateVisibility(session: AdminSession) throws(ManagerError) -> (String) -> Bool {
         let scopes = Dictionary(
             try self.tokenSummaries(accountID: session.accountID).map { ($0.id, $0.scope) },
             uniquingKeysWith: { first, _ in first })
@@ -260,14 +272,14 @@ extension Manager {
         return info
     }
 
-    private func delegateInfos(session: AdminSession, tokenID: String?) throws(ManagerError) -> [DelegateInfo] {
+    func delegateInfos(session: AdminSession, tokenID: String?) throws(ManagerError) -> [DelegateInfo] {
         let isVisible = try self.delegateVisibility(session: session)
         return self.registry.records(accountID: session.accountID)
             .filter { (tokenID == nil || $0.tokenID == tokenID) && isVisible($0.tokenID) }
             .map(self.delegateInfo)
     }
 
-    private func delegateInfo(_ record: DelegateRecord) -> DelegateInfo {
+    func delegateInfo(_ record: DelegateRecord) -> DelegateInfo {
         var info = DelegateInfo()
         info.id = record.id
         info.name = record.name

@@ -105,6 +105,7 @@ extension ManagerConnection {
         response.heartbeatIntervalMs = self.services.configuration.connection.heartbeatInterval.wireMilliseconds
         self.perform(
             self.machine.registrationAccepted(streamID: streamID, response: response, now: self.loopState.loop.now))
+        if record.status == .active { self.delegateBecameAvailable(record) }
     }
 
     private func refuseRegistration(_ code: StatusCode, _ message: String, detail: String, accountID: String) {

@@ -77,6 +77,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
         self.pendingRotation?.progress(.closedWithoutAcknowledgement)
         self.pendingRotation = nil
         guard let identity = self.identity else { return }
+        self.delegateBecameUnavailable()
         let now = WallClock.unixMilliseconds()
         if var record = self.services.registry.detach(
             delegateID: identity.delegateID, connection: self, at: now)
@@ -104,6 +105,12 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
             self.loopState.send(response, on: self.connection)
         case .heartbeat(let streamID, let heartbeat):
             self.heartbeatReceived(streamID: streamID, heartbeat: heartbeat)
+        case .delegateCall(let frame):
+            if frame.method == CallMethod.startupScriptReport.rawValue {
+                self.startupScriptReportReceived(frame)
+            } else {
+                self.taskCallReceived(frame)
+            }
         case .pushAcknowledged(let kind, let streamID):
             if kind == PushKind.selfDestruct.rawValue, streamID == self.selfDestructStreamID {
                 self.selfDestructAcknowledged = true
@@ -113,6 +120,8 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
                 rotation.streamID == streamID
             {
                 self.rotationAcknowledged(rotation.message, progress: rotation.progress)
+            } else if kind == PushKind.taskAssign.rawValue || kind == PushKind.taskCancel.rawValue {
+                self.taskPushAcknowledged(kind: kind, streamID: streamID)
             }
         case .authenticateAdmin(let streamID, let request):
             self.adminAuthenticationReceived(streamID: streamID, request: request)

@@ -35,6 +35,12 @@ public enum CallMethod: UInt16, Sendable, CaseIterable {
     case register = 1
     /// A heartbeat (`Heartbeat` -> `HeartbeatAck`).
     case heartbeat = 2
+    /// Task progress from a delegate (`TaskUpdate` -> `CallAck`).
+    case taskUpdate = 3
+    /// A task attempt's result from a delegate (`TaskResult` -> `CallAck`).
+    case taskResult = 4
+    /// How the profile's startup script ended (`StartupScriptReport` -> `CallAck`).
+    case startupScriptReport = 5
 }
 
 /// The kind of a PUSH/PUSH_ACK frame.
@@ -43,6 +49,10 @@ public enum PushKind: UInt16, Sendable, CaseIterable {
     case selfDestruct = 1
     /// `ApprovalDecision`: an admin approved or rejected a pending delegate.
     case approvalDecision = 2
+    /// `TaskAssignment`: run this task attempt; PUSH_ACK acknowledges it.
+    case taskAssign = 4
+    /// `TaskCancel`: stop this task attempt.
+    case taskCancel = 5
 }
 
 /// One decoded frame: the header fields and its payload bytes.

@@ -26,6 +26,11 @@ public struct DelegateSessionMachine: Sendable {
         case tokenRotated(TokenRotated, acknowledgement: Frame)
         /// An admin approved or rejected this pending delegate; send `acknowledgement`.
         case approvalDecided(ApprovalDecision, acknowledgement: Frame)
+        /// A task push (TASK_ASSIGN or TASK_CANCEL, payload still encoded); the task layer decides when to
+        /// send `acknowledgement`.
+        case taskPush(Frame, acknowledgement: Frame)
+        /// The manager answered (RESPONSE or ERROR) a call made with `allocateCallStreamID()`.
+        case callAnswered(Frame)
         /// The manager is going away: close and reconnect after (at least) `reconnectAfter`.
         case reconnectLater(reason: String, reconnectAfter: Duration)
         /// The manager refused us for a reason a retry will not fix: stop and report.
@@ -105,6 +110,12 @@ public struct DelegateSessionMachine: Sendable {
         return .sendHeartbeat(streamID: streamID, sequence: self.sequence)
     }
 
+    /// A stream id for a call of the layer above (TaskUpdate, TaskResult...); nil unless registered.
+    public mutating func allocateCallStreamID() -> UInt32? {
+        guard case .registered = self.state else { return nil }
+        return self.allocateStreamID()
+    }
+
     /// The connection closed; the machine is finished.
     public mutating func connectionClosed() {
         self.state = .finished
@@ -150,7 +161,10 @@ public struct DelegateSessionMachine: Sendable {
 
     private mutating func heartbeatAnswered(_ frame: Frame, now: MonotonicInstant) -> Action {
         guard let inFlight = self.inFlightHeartbeat, inFlight.streamID == frame.streamID else {
-            return .none  // an answer to a call we no longer wait for
+            guard frame.type == .response || frame.type == .error else {
+                return self.finish(.retry(code: .failedPrecondition, message: "unexpected \(frame.type) frame"))
+            }
+            return .callAnswered(frame)  // the layer above matches it to its call
         }
         self.inFlightHeartbeat = nil
         if frame.type == .error {
@@ -181,6 +195,8 @@ public struct DelegateSessionMachine: Sendable {
         case .approvalDecision:
             let decision = (try? ApprovalDecision(protoBytes: frame.payload)) ?? ApprovalDecision()
             return .approvalDecided(decision, acknowledgement: acknowledgement)
+        case .taskAssign, .taskCancel:
+            return .taskPush(frame, acknowledgement: acknowledgement)
         case nil:
             return .send(acknowledgement)  // a push kind from a newer manager: acknowledge, ignore
         }

@@ -46,6 +46,9 @@ public struct ServerConnectionMachine: Sendable {
         case acceptRegistration(response: Frame, maxFrameBytes: Int)
         /// Verify this heartbeat's JWT; on success call `heartbeatVerified` and answer it.
         case heartbeat(streamID: UInt32, heartbeat: Heartbeat)
+        /// A registered delegate made another call (TaskUpdate, TaskResult, StartupScriptReport); the frame's
+        /// method says which, and the payload is still encoded.
+        case delegateCall(Frame)
         /// The delegate acknowledged the push sent on `streamID`.
         case pushAcknowledged(kind: UInt16, streamID: UInt32)
         /// Refuse one call with this status; the connection stays open.
@@ -307,6 +310,10 @@ public struct ServerConnectionMachine: Sendable {
             } catch {
                 return self.fail(error.status, "Heartbeat is malformed: \(error)")
             }
+        case .request where frame.method == CallMethod.taskUpdate.rawValue
+            || frame.method == CallMethod.taskResult.rawValue
+            || frame.method == CallMethod.startupScriptReport.rawValue:
+            return .delegateCall(frame)
         case .request:
             return .refuseCall(
                 Self.errorFrame(for: frame, code: .unimplemented, "method \(frame.method) is not served here"))

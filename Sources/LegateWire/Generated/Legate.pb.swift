@@ -130,6 +130,102 @@ public enum DelegateState: Hashable, Sendable {
     }
 }
 
+/// Lifecycle state of a task (issue 6).
+public enum TaskState: Hashable, Sendable {
+    /// Wire value 0.
+    case unspecified
+    /// waiting for an eligible delegate (see waiting_reason)
+    case queued
+    /// pushed to a delegate under a lease, not yet acknowledged
+    case assigned
+    /// the delegate acknowledged the assignment (PUSH_ACK)
+    case acknowledged
+    /// the delegate reported it started
+    case running
+    /// Wire value 5.
+    case succeeded
+    /// Wire value 6.
+    case failed
+    /// Wire value 7.
+    case timedOut
+    /// Wire value 8.
+    case cancelled
+    /// A value this version does not know; kept so it round-trips.
+    case unrecognized(Int32)
+
+    /// The case for a wire value; unknown values become `.unrecognized`.
+    public init(rawValue: Int32) {
+        switch rawValue {
+        case 0: self = .unspecified
+        case 1: self = .queued
+        case 2: self = .assigned
+        case 3: self = .acknowledged
+        case 4: self = .running
+        case 5: self = .succeeded
+        case 6: self = .failed
+        case 7: self = .timedOut
+        case 8: self = .cancelled
+        default: self = .unrecognized(rawValue)
+        }
+    }
+
+    /// The wire value.
+    public var rawValue: Int32 {
+        switch self {
+        case .unspecified: return 0
+        case .queued: return 1
+        case .assigned: return 2
+        case .acknowledged: return 3
+        case .running: return 4
+        case .succeeded: return 5
+        case .failed: return 6
+        case .timedOut: return 7
+        case .cancelled: return 8
+        case .unrecognized(let value): return value
+        }
+    }
+}
+
+/// How an attempt ended, as the delegate reports it.
+public enum TaskOutcome: Hashable, Sendable {
+    /// Wire value 0.
+    case unspecified
+    /// Wire value 1.
+    case succeeded
+    /// Wire value 2.
+    case failed
+    /// Wire value 3.
+    case cancelled
+    /// Wire value 4.
+    case timedOut
+    /// A value this version does not know; kept so it round-trips.
+    case unrecognized(Int32)
+
+    /// The case for a wire value; unknown values become `.unrecognized`.
+    public init(rawValue: Int32) {
+        switch rawValue {
+        case 0: self = .unspecified
+        case 1: self = .succeeded
+        case 2: self = .failed
+        case 3: self = .cancelled
+        case 4: self = .timedOut
+        default: self = .unrecognized(rawValue)
+        }
+    }
+
+    /// The wire value.
+    public var rawValue: Int32 {
+        switch self {
+        case .unspecified: return 0
+        case .succeeded: return 1
+        case .failed: return 2
+        case .cancelled: return 3
+        case .timedOut: return 4
+        case .unrecognized(let value): return value
+        }
+    }
+}
+
 /// Payload of an ERROR frame: why a call (or the connection) failed.
 public struct Status: Equatable, Sendable, ProtoMessage {
     /// Field 1 `code`.
@@ -1316,12 +1412,28 @@ public struct DelegateInfo: Equatable, Sendable, ProtoMessage {
     public var lastHeartbeatAtMs: Int64 = 0
     /// Field 11 `tags`.
     public var tags: [String] = []
+    /// Field 12 `profile`.
+    public var profile: String = ""
+    /// Field 13 `first_seen_at_ms`.
+    public var firstSeenAtMs: Int64 = 0
+    /// 0 while connected or never disconnected
+    public var disconnectedAtMs: Int64 = 0
+    /// pending only: when the registration expires unless decided
+    public var pendingExpiresAtMs: Int64 = 0
+    /// rejected: the admin's reason
+    public var decisionReason: String = ""
+    /// Field 17 `task_types`.
+    public var taskTypes: [String] = []
+    /// tasks it can run at once (announced at registration)
+    public var capacity: UInt32 = 0
+    /// tasks the manager has assigned to it and not yet finished
+    public var runningTasks: UInt32 = 0
 
     /// The message with every field at its proto3 default.
     public init() {}
 
     /// The message with the given field values.
-    public init(id: String = "", name: String = "", instanceID: String = "", hostname: String = "", ipAddress: String = "", version: String = "", tokenID: String = "", status: String = "", connected: Bool = false, lastHeartbeatAtMs: Int64 = 0, tags: [String] = []) {
+    public init(id: String = "", name: String = "", instanceID: String = "", hostname: String = "", ipAddress: String = "", version: String = "", tokenID: String = "", status: String = "", connected: Bool = false, lastHeartbeatAtMs: Int64 = 0, tags: [String] = [], profile: String = "", firstSeenAtMs: Int64 = 0, disconnectedAtMs: Int64 = 0, pendingExpiresAtMs: Int64 = 0, decisionReason: String = "", taskTypes: [String] = [], capacity: UInt32 = 0, runningTasks: UInt32 = 0) {
         self.id = id
         self.name = name
         self.instanceID = instanceID
@@ -1333,6 +1445,14 @@ public struct DelegateInfo: Equatable, Sendable, ProtoMessage {
         self.connected = connected
         self.lastHeartbeatAtMs = lastHeartbeatAtMs
         self.tags = tags
+        self.profile = profile
+        self.firstSeenAtMs = firstSeenAtMs
+        self.disconnectedAtMs = disconnectedAtMs
+        self.pendingExpiresAtMs = pendingExpiresAtMs
+        self.decisionReason = decisionReason
+        self.taskTypes = taskTypes
+        self.capacity = capacity
+        self.runningTasks = runningTasks
     }
 
     /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
@@ -1373,6 +1493,30 @@ public struct DelegateInfo: Equatable, Sendable, ProtoMessage {
         case 11:
             guard wireType == .lengthDelimited else { return false }
             self.tags.append(try reader.readString(field: number))
+        case 12:
+            guard wireType == .lengthDelimited else { return false }
+            self.profile = try reader.readString(field: number)
+        case 13:
+            guard wireType == .varint else { return false }
+            self.firstSeenAtMs = Int64(bitPattern: try reader.readVarint())
+        case 14:
+            guard wireType == .varint else { return false }
+            self.disconnectedAtMs = Int64(bitPattern: try reader.readVarint())
+        case 15:
+            guard wireType == .varint else { return false }
+            self.pendingExpiresAtMs = Int64(bitPattern: try reader.readVarint())
+        case 16:
+            guard wireType == .lengthDelimited else { return false }
+            self.decisionReason = try reader.readString(field: number)
+        case 17:
+            guard wireType == .lengthDelimited else { return false }
+            self.taskTypes.append(try reader.readString(field: number))
+        case 18:
+            guard wireType == .varint else { return false }
+            self.capacity = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 19:
+            guard wireType == .varint else { return false }
+            self.runningTasks = UInt32(truncatingIfNeeded: try reader.readVarint())
         default:
             return false
         }
@@ -1425,6 +1569,38 @@ public struct DelegateInfo: Equatable, Sendable, ProtoMessage {
             writer.writeTag(11, .lengthDelimited)
             writer.writeString(value)
         }
+        if !self.profile.isEmpty {
+            writer.writeTag(12, .lengthDelimited)
+            writer.writeString(self.profile)
+        }
+        if self.firstSeenAtMs != 0 {
+            writer.writeTag(13, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.firstSeenAtMs))
+        }
+        if self.disconnectedAtMs != 0 {
+            writer.writeTag(14, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.disconnectedAtMs))
+        }
+        if self.pendingExpiresAtMs != 0 {
+            writer.writeTag(15, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.pendingExpiresAtMs))
+        }
+        if !self.decisionReason.isEmpty {
+            writer.writeTag(16, .lengthDelimited)
+            writer.writeString(self.decisionReason)
+        }
+        for value in self.taskTypes {
+            writer.writeTag(17, .lengthDelimited)
+            writer.writeString(value)
+        }
+        if self.capacity != 0 {
+            writer.writeTag(18, .varint)
+            writer.writeVarint(UInt64(self.capacity))
+        }
+        if self.runningTasks != 0 {
+            writer.writeTag(19, .varint)
+            writer.writeVarint(UInt64(self.runningTasks))
+        }
     }
 
     /// The exact number of bytes `encode(to:)` appends.
@@ -1441,6 +1617,14 @@ public struct DelegateInfo: Equatable, Sendable, ProtoMessage {
         if self.connected { size += ProtoWriter.tagSize(9) + ProtoWriter.varintSize((self.connected ? 1 : 0)) }
         if self.lastHeartbeatAtMs != 0 { size += ProtoWriter.tagSize(10) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.lastHeartbeatAtMs)) }
         for value in self.tags { size += ProtoWriter.tagSize(11) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
+        if !self.profile.isEmpty { size += ProtoWriter.tagSize(12) + ProtoWriter.lengthDelimitedSize(self.profile.utf8.count) }
+        if self.firstSeenAtMs != 0 { size += ProtoWriter.tagSize(13) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.firstSeenAtMs)) }
+        if self.disconnectedAtMs != 0 { size += ProtoWriter.tagSize(14) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.disconnectedAtMs)) }
+        if self.pendingExpiresAtMs != 0 { size += ProtoWriter.tagSize(15) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.pendingExpiresAtMs)) }
+        if !self.decisionReason.isEmpty { size += ProtoWriter.tagSize(16) + ProtoWriter.lengthDelimitedSize(self.decisionReason.utf8.count) }
+        for value in self.taskTypes { size += ProtoWriter.tagSize(17) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
+        if self.capacity != 0 { size += ProtoWriter.tagSize(18) + ProtoWriter.varintSize(UInt64(self.capacity)) }
+        if self.runningTasks != 0 { size += ProtoWriter.tagSize(19) + ProtoWriter.varintSize(UInt64(self.runningTasks)) }
         return size
     }
 }
@@ -2490,6 +2674,1821 @@ public struct AuditListResponse: Equatable, Sendable, ProtoMessage {
     public var encodedSize: Int {
         var size = 0
         for value in self.entries { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// Empty RESPONSE to calls whose only answer is "recorded durably" (TaskUpdate, TaskResult, StartupScriptReport).
+public struct CallAck: Equatable, Sendable, ProtoMessage {
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        false  // no fields: everything is unknown and skipped
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        0
+    }
+}
+
+/// REQUEST method 5 (StartupScriptReport, delegate -> manager): how the profile's startup script ended after approval.
+public struct StartupScriptReport: Equatable, Sendable, ProtoMessage {
+    /// -1 when it could not be started or was killed
+    public var exitCode: Int32 = 0
+    /// combined stdout/stderr, bounded by the delegate (64 KiB)
+    public var output: [UInt8] = []
+    /// why it could not run, if so
+    public var error: String = ""
+    /// Field 4 `duration_ms`.
+    public var durationMs: UInt32 = 0
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(exitCode: Int32 = 0, output: [UInt8] = [], error: String = "", durationMs: UInt32 = 0) {
+        self.exitCode = exitCode
+        self.output = output
+        self.error = error
+        self.durationMs = durationMs
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .varint else { return false }
+            self.exitCode = Int32(truncatingIfNeeded: try reader.readVarint())
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.output = try reader.readBytes()
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.error = try reader.readString(field: number)
+        case 4:
+            guard wireType == .varint else { return false }
+            self.durationMs = UInt32(truncatingIfNeeded: try reader.readVarint())
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if self.exitCode != 0 {
+            writer.writeTag(1, .varint)
+            writer.writeVarint(ProtoVarint.fromInt32(self.exitCode))
+        }
+        if !self.output.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeLengthDelimited(self.output)
+        }
+        if !self.error.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.error)
+        }
+        if self.durationMs != 0 {
+            writer.writeTag(4, .varint)
+            writer.writeVarint(UInt64(self.durationMs))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if self.exitCode != 0 { size += ProtoWriter.tagSize(1) + ProtoWriter.varintSize(ProtoVarint.fromInt32(self.exitCode)) }
+        if !self.output.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.output.count) }
+        if !self.error.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.error.utf8.count) }
+        if self.durationMs != 0 { size += ProtoWriter.tagSize(4) + ProtoWriter.varintSize(UInt64(self.durationMs)) }
+        return size
+    }
+}
+
+/// PUSH kind 4 TASK_ASSIGN (manager -> delegate): run this attempt; PUSH_ACK acknowledges the assignment.
+public struct TaskAssignment: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `task_id`.
+    public var taskID: String = ""
+    /// 1, 2, ...; only the current attempt may report
+    public var attempt: UInt32 = 0
+    /// Field 3 `type`.
+    public var type: String = ""
+    /// Field 4 `payload`.
+    public var payload: [UInt8] = []
+    /// the delegate stops the work after this long (0: no limit)
+    public var timeoutMs: UInt32 = 0
+    /// acknowledge within this, or the task is re-dispatched
+    public var leaseMs: UInt32 = 0
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(taskID: String = "", attempt: UInt32 = 0, type: String = "", payload: [UInt8] = [], timeoutMs: UInt32 = 0, leaseMs: UInt32 = 0) {
+        self.taskID = taskID
+        self.attempt = attempt
+        self.type = type
+        self.payload = payload
+        self.timeoutMs = timeoutMs
+        self.leaseMs = leaseMs
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.taskID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.attempt = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.type = try reader.readString(field: number)
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.payload = try reader.readBytes()
+        case 5:
+            guard wireType == .varint else { return false }
+            self.timeoutMs = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 6:
+            guard wireType == .varint else { return false }
+            self.leaseMs = UInt32(truncatingIfNeeded: try reader.readVarint())
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.taskID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.taskID)
+        }
+        if self.attempt != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(UInt64(self.attempt))
+        }
+        if !self.type.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.type)
+        }
+        if !self.payload.isEmpty {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeLengthDelimited(self.payload)
+        }
+        if self.timeoutMs != 0 {
+            writer.writeTag(5, .varint)
+            writer.writeVarint(UInt64(self.timeoutMs))
+        }
+        if self.leaseMs != 0 {
+            writer.writeTag(6, .varint)
+            writer.writeVarint(UInt64(self.leaseMs))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.taskID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.taskID.utf8.count) }
+        if self.attempt != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.attempt)) }
+        if !self.type.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.type.utf8.count) }
+        if !self.payload.isEmpty { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(self.payload.count) }
+        if self.timeoutMs != 0 { size += ProtoWriter.tagSize(5) + ProtoWriter.varintSize(UInt64(self.timeoutMs)) }
+        if self.leaseMs != 0 { size += ProtoWriter.tagSize(6) + ProtoWriter.varintSize(UInt64(self.leaseMs)) }
+        return size
+    }
+}
+
+/// PUSH kind 5 TASK_CANCEL (manager -> delegate): stop this attempt; the delegate then reports CANCELLED.
+public struct TaskCancel: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `task_id`.
+    public var taskID: String = ""
+    /// Field 2 `attempt`.
+    public var attempt: UInt32 = 0
+    /// Field 3 `reason`.
+    public var reason: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(taskID: String = "", attempt: UInt32 = 0, reason: String = "") {
+        self.taskID = taskID
+        self.attempt = attempt
+        self.reason = reason
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.taskID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.attempt = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.reason = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.taskID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.taskID)
+        }
+        if self.attempt != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(UInt64(self.attempt))
+        }
+        if !self.reason.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.reason)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.taskID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.taskID.utf8.count) }
+        if self.attempt != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.attempt)) }
+        if !self.reason.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.reason.utf8.count) }
+        return size
+    }
+}
+
+/// REQUEST method 3 (TaskUpdate, delegate -> manager) -> CallAck: started, progress, and log chunks.
+public struct TaskUpdate: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `task_id`.
+    public var taskID: String = ""
+    /// Field 2 `attempt`.
+    public var attempt: UInt32 = 0
+    /// the work began (moves the task to RUNNING)
+    public var started: Bool = false
+    /// 0...100
+    public var progressPercent: UInt32 = 0
+    /// Field 5 `message`.
+    public var message: String = ""
+    /// appended to the attempt's log (the manager bounds the total)
+    public var logChunk: [UInt8] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(taskID: String = "", attempt: UInt32 = 0, started: Bool = false, progressPercent: UInt32 = 0, message: String = "", logChunk: [UInt8] = []) {
+        self.taskID = taskID
+        self.attempt = attempt
+        self.started = started
+        self.progressPercent = progressPercent
+        self.message = message
+        self.logChunk = logChunk
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.taskID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.attempt = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 3:
+            guard wireType == .varint else { return false }
+            self.started = try reader.readVarint() != 0
+        case 4:
+            guard wireType == .varint else { return false }
+            self.progressPercent = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 5:
+            guard wireType == .lengthDelimited else { return false }
+            self.message = try reader.readString(field: number)
+        case 6:
+            guard wireType == .lengthDelimited else { return false }
+            self.logChunk = try reader.readBytes()
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.taskID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.taskID)
+        }
+        if self.attempt != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(UInt64(self.attempt))
+        }
+        if self.started {
+            writer.writeTag(3, .varint)
+            writer.writeVarint((self.started ? 1 : 0))
+        }
+        if self.progressPercent != 0 {
+            writer.writeTag(4, .varint)
+            writer.writeVarint(UInt64(self.progressPercent))
+        }
+        if !self.message.isEmpty {
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeString(self.message)
+        }
+        if !self.logChunk.isEmpty {
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeLengthDelimited(self.logChunk)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.taskID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.taskID.utf8.count) }
+        if self.attempt != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.attempt)) }
+        if self.started { size += ProtoWriter.tagSize(3) + ProtoWriter.varintSize((self.started ? 1 : 0)) }
+        if self.progressPercent != 0 { size += ProtoWriter.tagSize(4) + ProtoWriter.varintSize(UInt64(self.progressPercent)) }
+        if !self.message.isEmpty { size += ProtoWriter.tagSize(5) + ProtoWriter.lengthDelimitedSize(self.message.utf8.count) }
+        if !self.logChunk.isEmpty { size += ProtoWriter.tagSize(6) + ProtoWriter.lengthDelimitedSize(self.logChunk.count) }
+        return size
+    }
+}
+
+/// REQUEST method 4 (TaskResult, delegate -> manager) -> CallAck; a stale attempt is refused with ABORTED.
+public struct TaskResult: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `task_id`.
+    public var taskID: String = ""
+    /// Field 2 `attempt`.
+    public var attempt: UInt32 = 0
+    /// Field 3 `outcome`.
+    public var outcome: TaskOutcome = TaskOutcome(rawValue: 0)
+    /// Field 4 `output`.
+    public var output: [UInt8] = []
+    /// Field 5 `error`.
+    public var error: String = ""
+    /// Field 6 `exit_code`.
+    public var exitCode: Int32 = 0
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(taskID: String = "", attempt: UInt32 = 0, outcome: TaskOutcome = TaskOutcome(rawValue: 0), output: [UInt8] = [], error: String = "", exitCode: Int32 = 0) {
+        self.taskID = taskID
+        self.attempt = attempt
+        self.outcome = outcome
+        self.output = output
+        self.error = error
+        self.exitCode = exitCode
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.taskID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.attempt = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 3:
+            guard wireType == .varint else { return false }
+            self.outcome = TaskOutcome(rawValue: Int32(truncatingIfNeeded: try reader.readVarint()))
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.output = try reader.readBytes()
+        case 5:
+            guard wireType == .lengthDelimited else { return false }
+            self.error = try reader.readString(field: number)
+        case 6:
+            guard wireType == .varint else { return false }
+            self.exitCode = Int32(truncatingIfNeeded: try reader.readVarint())
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.taskID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.taskID)
+        }
+        if self.attempt != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(UInt64(self.attempt))
+        }
+        if self.outcome.rawValue != 0 {
+            writer.writeTag(3, .varint)
+            writer.writeVarint(ProtoVarint.fromInt32(self.outcome.rawValue))
+        }
+        if !self.output.isEmpty {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeLengthDelimited(self.output)
+        }
+        if !self.error.isEmpty {
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeString(self.error)
+        }
+        if self.exitCode != 0 {
+            writer.writeTag(6, .varint)
+            writer.writeVarint(ProtoVarint.fromInt32(self.exitCode))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.taskID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.taskID.utf8.count) }
+        if self.attempt != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.attempt)) }
+        if self.outcome.rawValue != 0 { size += ProtoWriter.tagSize(3) + ProtoWriter.varintSize(ProtoVarint.fromInt32(self.outcome.rawValue)) }
+        if !self.output.isEmpty { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(self.output.count) }
+        if !self.error.isEmpty { size += ProtoWriter.tagSize(5) + ProtoWriter.lengthDelimitedSize(self.error.utf8.count) }
+        if self.exitCode != 0 { size += ProtoWriter.tagSize(6) + ProtoWriter.varintSize(ProtoVarint.fromInt32(self.exitCode)) }
+        return size
+    }
+}
+
+/// A rule that admits a delegate registering with the profile without a human; every condition set must match.
+public struct AutoApprovalRule: Equatable, Sendable, ProtoMessage {
+    /// the peer address must fall in one of these (IPv4 or IPv6 CIDR)
+    public var sourceCidrs: [String] = []
+    /// glob over the reported hostname (`*` and `?`)
+    public var hostnamePattern: String = ""
+    /// the delegate's token must be this one
+    public var tokenID: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(sourceCidrs: [String] = [], hostnamePattern: String = "", tokenID: String = "") {
+        self.sourceCidrs = sourceCidrs
+        self.hostnamePattern = hostnamePattern
+        self.tokenID = tokenID
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.sourceCidrs.append(try reader.readString(field: number))
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.hostnamePattern = try reader.readString(field: number)
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.tokenID = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        for value in self.sourceCidrs {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(value)
+        }
+        if !self.hostnamePattern.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.hostnamePattern)
+        }
+        if !self.tokenID.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.tokenID)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        for value in self.sourceCidrs { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
+        if !self.hostnamePattern.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.hostnamePattern.utf8.count) }
+        if !self.tokenID.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.tokenID.utf8.count) }
+        return size
+    }
+}
+
+/// A delegate profile: what registering with it means.
+public struct ProfileInfo: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `id`.
+    public var id: String = ""
+    /// unique per account; "default" always exists
+    public var name: String = ""
+    /// Field 3 `requires_approval`.
+    public var requiresApproval: Bool = false
+    /// run by /bin/sh on the delegate after approval (or at once when none needed)
+    public var startupScript: String = ""
+    /// Field 5 `auto_approval`.
+    public var autoApproval: [AutoApprovalRule] = []
+    /// Field 6 `created_at_ms`.
+    public var createdAtMs: Int64 = 0
+    /// Field 7 `updated_at_ms`.
+    public var updatedAtMs: Int64 = 0
+    /// delegates registered with it
+    public var delegates: UInt32 = 0
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(id: String = "", name: String = "", requiresApproval: Bool = false, startupScript: String = "", autoApproval: [AutoApprovalRule] = [], createdAtMs: Int64 = 0, updatedAtMs: Int64 = 0, delegates: UInt32 = 0) {
+        self.id = id
+        self.name = name
+        self.requiresApproval = requiresApproval
+        self.startupScript = startupScript
+        self.autoApproval = autoApproval
+        self.createdAtMs = createdAtMs
+        self.updatedAtMs = updatedAtMs
+        self.delegates = delegates
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.id = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.name = try reader.readString(field: number)
+        case 3:
+            guard wireType == .varint else { return false }
+            self.requiresApproval = try reader.readVarint() != 0
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.startupScript = try reader.readString(field: number)
+        case 5:
+            guard wireType == .lengthDelimited else { return false }
+            self.autoApproval.append(try reader.readMessage(AutoApprovalRule.self))
+        case 6:
+            guard wireType == .varint else { return false }
+            self.createdAtMs = Int64(bitPattern: try reader.readVarint())
+        case 7:
+            guard wireType == .varint else { return false }
+            self.updatedAtMs = Int64(bitPattern: try reader.readVarint())
+        case 8:
+            guard wireType == .varint else { return false }
+            self.delegates = UInt32(truncatingIfNeeded: try reader.readVarint())
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.id.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.id)
+        }
+        if !self.name.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.name)
+        }
+        if self.requiresApproval {
+            writer.writeTag(3, .varint)
+            writer.writeVarint((self.requiresApproval ? 1 : 0))
+        }
+        if !self.startupScript.isEmpty {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(self.startupScript)
+        }
+        for value in self.autoApproval {
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        if self.createdAtMs != 0 {
+            writer.writeTag(6, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.createdAtMs))
+        }
+        if self.updatedAtMs != 0 {
+            writer.writeTag(7, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.updatedAtMs))
+        }
+        if self.delegates != 0 {
+            writer.writeTag(8, .varint)
+            writer.writeVarint(UInt64(self.delegates))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.id.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.id.utf8.count) }
+        if !self.name.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.name.utf8.count) }
+        if self.requiresApproval { size += ProtoWriter.tagSize(3) + ProtoWriter.varintSize((self.requiresApproval ? 1 : 0)) }
+        if !self.startupScript.isEmpty { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(self.startupScript.utf8.count) }
+        for value in self.autoApproval { size += ProtoWriter.tagSize(5) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        if self.createdAtMs != 0 { size += ProtoWriter.tagSize(6) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.createdAtMs)) }
+        if self.updatedAtMs != 0 { size += ProtoWriter.tagSize(7) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.updatedAtMs)) }
+        if self.delegates != 0 { size += ProtoWriter.tagSize(8) + ProtoWriter.varintSize(UInt64(self.delegates)) }
+        return size
+    }
+}
+
+/// REQUEST 111 (ProfileCreate) and 113 (ProfileUpdate, matched by name) -> ProfileInfo. Needs delegate:edit.
+public struct ProfileSpec: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `name`.
+    public var name: String = ""
+    /// Field 2 `requires_approval`.
+    public var requiresApproval: Bool = false
+    /// Field 3 `startup_script`.
+    public var startupScript: String = ""
+    /// Field 4 `auto_approval`.
+    public var autoApproval: [AutoApprovalRule] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(name: String = "", requiresApproval: Bool = false, startupScript: String = "", autoApproval: [AutoApprovalRule] = []) {
+        self.name = name
+        self.requiresApproval = requiresApproval
+        self.startupScript = startupScript
+        self.autoApproval = autoApproval
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.name = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.requiresApproval = try reader.readVarint() != 0
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.startupScript = try reader.readString(field: number)
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.autoApproval.append(try reader.readMessage(AutoApprovalRule.self))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.name.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.name)
+        }
+        if self.requiresApproval {
+            writer.writeTag(2, .varint)
+            writer.writeVarint((self.requiresApproval ? 1 : 0))
+        }
+        if !self.startupScript.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.startupScript)
+        }
+        for value in self.autoApproval {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.name.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.name.utf8.count) }
+        if self.requiresApproval { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize((self.requiresApproval ? 1 : 0)) }
+        if !self.startupScript.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.startupScript.utf8.count) }
+        for value in self.autoApproval { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// REQUEST 112 (ProfileList) -> ProfileListResponse. Needs delegate:view.
+public struct ProfileListRequest: Equatable, Sendable, ProtoMessage {
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        false  // no fields: everything is unknown and skipped
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        0
+    }
+}
+
+/// RESPONSE to ProfileList.
+public struct ProfileListResponse: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `profiles`.
+    public var profiles: [ProfileInfo] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(profiles: [ProfileInfo] = []) {
+        self.profiles = profiles
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.profiles.append(try reader.readMessage(ProfileInfo.self))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        for value in self.profiles {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        for value in self.profiles { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// REQUEST 114 (ProfileDelete, delegate:delete) -> ProfileRef; refused while delegates use it.
+public struct ProfileRef: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `name`.
+    public var name: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(name: String = "") {
+        self.name = name
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.name = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.name.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.name)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.name.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.name.utf8.count) }
+        return size
+    }
+}
+
+/// REQUEST 115 (DelegatePendingList) -> DelegateListResponse. Needs delegate:view.
+public struct DelegatePendingListRequest: Equatable, Sendable, ProtoMessage {
+    /// empty: every profile
+    public var profile: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(profile: String = "") {
+        self.profile = profile
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.profile = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.profile.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.profile)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.profile.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.profile.utf8.count) }
+        return size
+    }
+}
+
+/// REQUEST 116 (DelegateApprove) and 117 (DelegateReject) -> DelegateDecisionResponse. Needs delegate:approve. Names the delegates one way: by ids, or all pending ones of a profile, or all pending ones of a token.
+public struct DelegateDecisionRequest: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `delegate_ids`.
+    public var delegateIds: [String] = []
+    /// Field 2 `profile`.
+    public var profile: String = ""
+    /// Field 3 `token_id`.
+    public var tokenID: String = ""
+    /// told to a rejected delegate; recorded in the audit
+    public var reason: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(delegateIds: [String] = [], profile: String = "", tokenID: String = "", reason: String = "") {
+        self.delegateIds = delegateIds
+        self.profile = profile
+        self.tokenID = tokenID
+        self.reason = reason
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.delegateIds.append(try reader.readString(field: number))
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.profile = try reader.readString(field: number)
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.tokenID = try reader.readString(field: number)
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.reason = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        for value in self.delegateIds {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(value)
+        }
+        if !self.profile.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.profile)
+        }
+        if !self.tokenID.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.tokenID)
+        }
+        if !self.reason.isEmpty {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(self.reason)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        for value in self.delegateIds { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
+        if !self.profile.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.profile.utf8.count) }
+        if !self.tokenID.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.tokenID.utf8.count) }
+        if !self.reason.isEmpty { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(self.reason.utf8.count) }
+        return size
+    }
+}
+
+/// RESPONSE to DelegateApprove/DelegateReject.
+public struct DelegateDecisionResponse: Equatable, Sendable, ProtoMessage {
+    /// delegate ids whose state changed
+    public var decided: [String] = []
+    /// of those, connected ones told over their connection
+    public var told: UInt32 = 0
+    /// named but not pending (with why, in "id: reason" form)
+    public var skipped: [String] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(decided: [String] = [], told: UInt32 = 0, skipped: [String] = []) {
+        self.decided = decided
+        self.told = told
+        self.skipped = skipped
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.decided.append(try reader.readString(field: number))
+        case 2:
+            guard wireType == .varint else { return false }
+            self.told = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.skipped.append(try reader.readString(field: number))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        for value in self.decided {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(value)
+        }
+        if self.told != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(UInt64(self.told))
+        }
+        for value in self.skipped {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        for value in self.decided { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
+        if self.told != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.told)) }
+        for value in self.skipped { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
+        return size
+    }
+}
+
+/// What to run (TaskSubmit).
+public struct TaskSpec: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `type`.
+    public var type: String = ""
+    /// Field 2 `payload`.
+    public var payload: [UInt8] = []
+    /// tags an eligible delegate must all have
+    public var selectors: [String] = []
+    /// only this delegate may run it
+    public var targetDelegateID: String = ""
+    /// from submission to a final result; 0: the manager default (10 min)
+    public var timeoutMs: UInt32 = 0
+    /// the same key again returns the same task
+    public var idempotencyKey: String = ""
+    /// retry policy: attempts before failing; 0: the manager default (3)
+    public var maxAttempts: UInt32 = 0
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(type: String = "", payload: [UInt8] = [], selectors: [String] = [], targetDelegateID: String = "", timeoutMs: UInt32 = 0, idempotencyKey: String = "", maxAttempts: UInt32 = 0) {
+        self.type = type
+        self.payload = payload
+        self.selectors = selectors
+        self.targetDelegateID = targetDelegateID
+        self.timeoutMs = timeoutMs
+        self.idempotencyKey = idempotencyKey
+        self.maxAttempts = maxAttempts
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.type = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.payload = try reader.readBytes()
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.selectors.append(try reader.readString(field: number))
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.targetDelegateID = try reader.readString(field: number)
+        case 5:
+            guard wireType == .varint else { return false }
+            self.timeoutMs = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 6:
+            guard wireType == .lengthDelimited else { return false }
+            self.idempotencyKey = try reader.readString(field: number)
+        case 7:
+            guard wireType == .varint else { return false }
+            self.maxAttempts = UInt32(truncatingIfNeeded: try reader.readVarint())
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.type.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.type)
+        }
+        if !self.payload.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeLengthDelimited(self.payload)
+        }
+        for value in self.selectors {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(value)
+        }
+        if !self.targetDelegateID.isEmpty {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(self.targetDelegateID)
+        }
+        if self.timeoutMs != 0 {
+            writer.writeTag(5, .varint)
+            writer.writeVarint(UInt64(self.timeoutMs))
+        }
+        if !self.idempotencyKey.isEmpty {
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeString(self.idempotencyKey)
+        }
+        if self.maxAttempts != 0 {
+            writer.writeTag(7, .varint)
+            writer.writeVarint(UInt64(self.maxAttempts))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.type.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.type.utf8.count) }
+        if !self.payload.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.payload.count) }
+        for value in self.selectors { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
+        if !self.targetDelegateID.isEmpty { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(self.targetDelegateID.utf8.count) }
+        if self.timeoutMs != 0 { size += ProtoWriter.tagSize(5) + ProtoWriter.varintSize(UInt64(self.timeoutMs)) }
+        if !self.idempotencyKey.isEmpty { size += ProtoWriter.tagSize(6) + ProtoWriter.lengthDelimitedSize(self.idempotencyKey.utf8.count) }
+        if self.maxAttempts != 0 { size += ProtoWriter.tagSize(7) + ProtoWriter.varintSize(UInt64(self.maxAttempts)) }
+        return size
+    }
+}
+
+/// A task as the admin API shows it.
+public struct TaskInfo: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `id`.
+    public var id: String = ""
+    /// Field 2 `type`.
+    public var type: String = ""
+    /// Field 3 `state`.
+    public var state: TaskState = TaskState(rawValue: 0)
+    /// Field 4 `attempt`.
+    public var attempt: UInt32 = 0
+    /// holder of the current attempt
+    public var delegateID: String = ""
+    /// queued: why no delegate was chosen
+    public var waitingReason: String = ""
+    /// Field 7 `created_at_ms`.
+    public var createdAtMs: Int64 = 0
+    /// Field 8 `updated_at_ms`.
+    public var updatedAtMs: Int64 = 0
+    /// Field 9 `finished_at_ms`.
+    public var finishedAtMs: Int64 = 0
+    /// Field 10 `output`.
+    public var output: [UInt8] = []
+    /// Field 11 `error`.
+    public var error: String = ""
+    /// Field 12 `exit_code`.
+    public var exitCode: Int32 = 0
+    /// Field 13 `progress_percent`.
+    public var progressPercent: UInt32 = 0
+    /// Field 14 `selectors`.
+    public var selectors: [String] = []
+    /// Field 15 `target_delegate_id`.
+    public var targetDelegateID: String = ""
+    /// Field 16 `idempotency_key`.
+    public var idempotencyKey: String = ""
+    /// Field 17 `max_attempts`.
+    public var maxAttempts: UInt32 = 0
+    /// Field 18 `timeout_ms`.
+    public var timeoutMs: UInt32 = 0
+    /// TaskGet only
+    public var payload: [UInt8] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(id: String = "", type: String = "", state: TaskState = TaskState(rawValue: 0), attempt: UInt32 = 0, delegateID: String = "", waitingReason: String = "", createdAtMs: Int64 = 0, updatedAtMs: Int64 = 0, finishedAtMs: Int64 = 0, output: [UInt8] = [], error: String = "", exitCode: Int32 = 0, progressPercent: UInt32 = 0, selectors: [String] = [], targetDelegateID: String = "", idempotencyKey: String = "", maxAttempts: UInt32 = 0, timeoutMs: UInt32 = 0, payload: [UInt8] = []) {
+        self.id = id
+        self.type = type
+        self.state = state
+        self.attempt = attempt
+        self.delegateID = delegateID
+        self.waitingReason = waitingReason
+        self.createdAtMs = createdAtMs
+        self.updatedAtMs = updatedAtMs
+        self.finishedAtMs = finishedAtMs
+        self.output = output
+        self.error = error
+        self.exitCode = exitCode
+        self.progressPercent = progressPercent
+        self.selectors = selectors
+        self.targetDelegateID = targetDelegateID
+        self.idempotencyKey = idempotencyKey
+        self.maxAttempts = maxAttempts
+        self.timeoutMs = timeoutMs
+        self.payload = payload
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.id = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.type = try reader.readString(field: number)
+        case 3:
+            guard wireType == .varint else { return false }
+            self.state = TaskState(rawValue: Int32(truncatingIfNeeded: try reader.readVarint()))
+        case 4:
+            guard wireType == .varint else { return false }
+            self.attempt = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 5:
+            guard wireType == .lengthDelimited else { return false }
+            self.delegateID = try reader.readString(field: number)
+        case 6:
+            guard wireType == .lengthDelimited else { return false }
+            self.waitingReason = try reader.readString(field: number)
+        case 7:
+            guard wireType == .varint else { return false }
+            self.createdAtMs = Int64(bitPattern: try reader.readVarint())
+        case 8:
+            guard wireType == .varint else { return false }
+            self.updatedAtMs = Int64(bitPattern: try reader.readVarint())
+        case 9:
+            guard wireType == .varint else { return false }
+            self.finishedAtMs = Int64(bitPattern: try reader.readVarint())
+        case 10:
+            guard wireType == .lengthDelimited else { return false }
+            self.output = try reader.readBytes()
+        case 11:
+            guard wireType == .lengthDelimited else { return false }
+            self.error = try reader.readString(field: number)
+        case 12:
+            guard wireType == .varint else { return false }
+            self.exitCode = Int32(truncatingIfNeeded: try reader.readVarint())
+        case 13:
+            guard wireType == .varint else { return false }
+            self.progressPercent = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 14:
+            guard wireType == .lengthDelimited else { return false }
+            self.selectors.append(try reader.readString(field: number))
+        case 15:
+            guard wireType == .lengthDelimited else { return false }
+            self.targetDelegateID = try reader.readString(field: number)
+        case 16:
+            guard wireType == .lengthDelimited else { return false }
+            self.idempotencyKey = try reader.readString(field: number)
+        case 17:
+            guard wireType == .varint else { return false }
+            self.maxAttempts = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 18:
+            guard wireType == .varint else { return false }
+            self.timeoutMs = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 19:
+            guard wireType == .lengthDelimited else { return false }
+            self.payload = try reader.readBytes()
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.id.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.id)
+        }
+        if !self.type.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.type)
+        }
+        if self.state.rawValue != 0 {
+            writer.writeTag(3, .varint)
+            writer.writeVarint(ProtoVarint.fromInt32(self.state.rawValue))
+        }
+        if self.attempt != 0 {
+            writer.writeTag(4, .varint)
+            writer.writeVarint(UInt64(self.attempt))
+        }
+        if !self.delegateID.isEmpty {
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeString(self.delegateID)
+        }
+        if !self.waitingReason.isEmpty {
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeString(self.waitingReason)
+        }
+        if self.createdAtMs != 0 {
+            writer.writeTag(7, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.createdAtMs))
+        }
+        if self.updatedAtMs != 0 {
+            writer.writeTag(8, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.updatedAtMs))
+        }
+        if self.finishedAtMs != 0 {
+            writer.writeTag(9, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.finishedAtMs))
+        }
+        if !self.output.isEmpty {
+            writer.writeTag(10, .lengthDelimited)
+            writer.writeLengthDelimited(self.output)
+        }
+        if !self.error.isEmpty {
+            writer.writeTag(11, .lengthDelimited)
+            writer.writeString(self.error)
+        }
+        if self.exitCode != 0 {
+            writer.writeTag(12, .varint)
+            writer.writeVarint(ProtoVarint.fromInt32(self.exitCode))
+        }
+        if self.progressPercent != 0 {
+            writer.writeTag(13, .varint)
+            writer.writeVarint(UInt64(self.progressPercent))
+        }
+        for value in self.selectors {
+            writer.writeTag(14, .lengthDelimited)
+            writer.writeString(value)
+        }
+        if !self.targetDelegateID.isEmpty {
+            writer.writeTag(15, .lengthDelimited)
+            writer.writeString(self.targetDelegateID)
+        }
+        if !self.idempotencyKey.isEmpty {
+            writer.writeTag(16, .lengthDelimited)
+            writer.writeString(self.idempotencyKey)
+        }
+        if self.maxAttempts != 0 {
+            writer.writeTag(17, .varint)
+            writer.writeVarint(UInt64(self.maxAttempts))
+        }
+        if self.timeoutMs != 0 {
+            writer.writeTag(18, .varint)
+            writer.writeVarint(UInt64(self.timeoutMs))
+        }
+        if !self.payload.isEmpty {
+            writer.writeTag(19, .lengthDelimited)
+            writer.writeLengthDelimited(self.payload)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.id.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.id.utf8.count) }
+        if !self.type.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.type.utf8.count) }
+        if self.state.rawValue != 0 { size += ProtoWriter.tagSize(3) + ProtoWriter.varintSize(ProtoVarint.fromInt32(self.state.rawValue)) }
+        if self.attempt != 0 { size += ProtoWriter.tagSize(4) + ProtoWriter.varintSize(UInt64(self.attempt)) }
+        if !self.delegateID.isEmpty { size += ProtoWriter.tagSize(5) + ProtoWriter.lengthDelimitedSize(self.delegateID.utf8.count) }
+        if !self.waitingReason.isEmpty { size += ProtoWriter.tagSize(6) + ProtoWriter.lengthDelimitedSize(self.waitingReason.utf8.count) }
+        if self.createdAtMs != 0 { size += ProtoWriter.tagSize(7) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.createdAtMs)) }
+        if self.updatedAtMs != 0 { size += ProtoWriter.tagSize(8) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.updatedAtMs)) }
+        if self.finishedAtMs != 0 { size += ProtoWriter.tagSize(9) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.finishedAtMs)) }
+        if !self.output.isEmpty { size += ProtoWriter.tagSize(10) + ProtoWriter.lengthDelimitedSize(self.output.count) }
+        if !self.error.isEmpty { size += ProtoWriter.tagSize(11) + ProtoWriter.lengthDelimitedSize(self.error.utf8.count) }
+        if self.exitCode != 0 { size += ProtoWriter.tagSize(12) + ProtoWriter.varintSize(ProtoVarint.fromInt32(self.exitCode)) }
+        if self.progressPercent != 0 { size += ProtoWriter.tagSize(13) + ProtoWriter.varintSize(UInt64(self.progressPercent)) }
+        for value in self.selectors { size += ProtoWriter.tagSize(14) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
+        if !self.targetDelegateID.isEmpty { size += ProtoWriter.tagSize(15) + ProtoWriter.lengthDelimitedSize(self.targetDelegateID.utf8.count) }
+        if !self.idempotencyKey.isEmpty { size += ProtoWriter.tagSize(16) + ProtoWriter.lengthDelimitedSize(self.idempotencyKey.utf8.count) }
+        if self.maxAttempts != 0 { size += ProtoWriter.tagSize(17) + ProtoWriter.varintSize(UInt64(self.maxAttempts)) }
+        if self.timeoutMs != 0 { size += ProtoWriter.tagSize(18) + ProtoWriter.varintSize(UInt64(self.timeoutMs)) }
+        if !self.payload.isEmpty { size += ProtoWriter.tagSize(19) + ProtoWriter.lengthDelimitedSize(self.payload.count) }
+        return size
+    }
+}
+
+/// REQUEST 130 (TaskSubmit) -> TaskSubmitResponse. Needs task:submit. All specs are stored before the answer.
+public struct TaskSubmitRequest: Equatable, Sendable, ProtoMessage {
+    /// 1...1000
+    public var tasks: [TaskSpec] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(tasks: [TaskSpec] = []) {
+        self.tasks = tasks
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.tasks.append(try reader.readMessage(TaskSpec.self))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        for value in self.tasks {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        for value in self.tasks { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// RESPONSE to TaskSubmit: one entry per spec, in order.
+public struct TaskSubmitResponse: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `tasks`.
+    public var tasks: [TaskInfo] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(tasks: [TaskInfo] = []) {
+        self.tasks = tasks
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.tasks.append(try reader.readMessage(TaskInfo.self))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        for value in self.tasks {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        for value in self.tasks { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// REQUEST 131 (TaskGet, task:view) -> TaskInfo; 134 (TaskLogs, task:view) -> TaskLogsResponse.
+public struct TaskRef: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `task_id`.
+    public var taskID: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(taskID: String = "") {
+        self.taskID = taskID
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.taskID = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.taskID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.taskID)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.taskID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.taskID.utf8.count) }
+        return size
+    }
+}
+
+/// REQUEST 132 (TaskList) -> TaskListResponse. Needs task:view.
+public struct TaskListRequest: Equatable, Sendable, ProtoMessage {
+    /// UNSPECIFIED: any
+    public var state: TaskState = TaskState(rawValue: 0)
+    /// 0: 100
+    public var limit: UInt32 = 0
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(state: TaskState = TaskState(rawValue: 0), limit: UInt32 = 0) {
+        self.state = state
+        self.limit = limit
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .varint else { return false }
+            self.state = TaskState(rawValue: Int32(truncatingIfNeeded: try reader.readVarint()))
+        case 2:
+            guard wireType == .varint else { return false }
+            self.limit = UInt32(truncatingIfNeeded: try reader.readVarint())
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if self.state.rawValue != 0 {
+            writer.writeTag(1, .varint)
+            writer.writeVarint(ProtoVarint.fromInt32(self.state.rawValue))
+        }
+        if self.limit != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(UInt64(self.limit))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if self.state.rawValue != 0 { size += ProtoWriter.tagSize(1) + ProtoWriter.varintSize(ProtoVarint.fromInt32(self.state.rawValue)) }
+        if self.limit != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.limit)) }
+        return size
+    }
+}
+
+/// RESPONSE to TaskList and TaskWait.
+public struct TaskListResponse: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `tasks`.
+    public var tasks: [TaskInfo] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(tasks: [TaskInfo] = []) {
+        self.tasks = tasks
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.tasks.append(try reader.readMessage(TaskInfo.self))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        for value in self.tasks {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        for value in self.tasks { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// REQUEST 133 (TaskCancel) -> TaskInfo. Needs task:submit.
+public struct TaskCancelRequest: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `task_id`.
+    public var taskID: String = ""
+    /// Field 2 `reason`.
+    public var reason: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(taskID: String = "", reason: String = "") {
+        self.taskID = taskID
+        self.reason = reason
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.taskID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.reason = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.taskID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.taskID)
+        }
+        if !self.reason.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.reason)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.taskID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.taskID.utf8.count) }
+        if !self.reason.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.reason.utf8.count) }
+        return size
+    }
+}
+
+/// One log chunk of one attempt.
+public struct TaskLogChunk: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `attempt`.
+    public var attempt: UInt32 = 0
+    /// Field 2 `at_ms`.
+    public var atMs: Int64 = 0
+    /// Field 3 `data`.
+    public var data: [UInt8] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(attempt: UInt32 = 0, atMs: Int64 = 0, data: [UInt8] = []) {
+        self.attempt = attempt
+        self.atMs = atMs
+        self.data = data
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .varint else { return false }
+            self.attempt = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 2:
+            guard wireType == .varint else { return false }
+            self.atMs = Int64(bitPattern: try reader.readVarint())
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.data = try reader.readBytes()
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if self.attempt != 0 {
+            writer.writeTag(1, .varint)
+            writer.writeVarint(UInt64(self.attempt))
+        }
+        if self.atMs != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.atMs))
+        }
+        if !self.data.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeLengthDelimited(self.data)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if self.attempt != 0 { size += ProtoWriter.tagSize(1) + ProtoWriter.varintSize(UInt64(self.attempt)) }
+        if self.atMs != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.atMs)) }
+        if !self.data.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.data.count) }
+        return size
+    }
+}
+
+/// RESPONSE to TaskLogs.
+public struct TaskLogsResponse: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `chunks`.
+    public var chunks: [TaskLogChunk] = []
+    /// the manager dropped chunks beyond its per-task bound
+    public var truncated: Bool = false
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(chunks: [TaskLogChunk] = [], truncated: Bool = false) {
+        self.chunks = chunks
+        self.truncated = truncated
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.chunks.append(try reader.readMessage(TaskLogChunk.self))
+        case 2:
+            guard wireType == .varint else { return false }
+            self.truncated = try reader.readVarint() != 0
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        for value in self.chunks {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        if self.truncated {
+            writer.writeTag(2, .varint)
+            writer.writeVarint((self.truncated ? 1 : 0))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        for value in self.chunks { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        if self.truncated { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize((self.truncated ? 1 : 0)) }
+        return size
+    }
+}
+
+/// REQUEST 135 (TaskWait) -> TaskListResponse: answers once every named task is final or the timeout passed (then with the tasks as they are). Needs task:view.
+public struct TaskWaitRequest: Equatable, Sendable, ProtoMessage {
+    /// 1...1000
+    public var taskIds: [String] = []
+    /// 0: 30 s; at most 300 s
+    public var timeoutMs: UInt32 = 0
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(taskIds: [String] = [], timeoutMs: UInt32 = 0) {
+        self.taskIds = taskIds
+        self.timeoutMs = timeoutMs
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.taskIds.append(try reader.readString(field: number))
+        case 2:
+            guard wireType == .varint else { return false }
+            self.timeoutMs = UInt32(truncatingIfNeeded: try reader.readVarint())
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        for value in self.taskIds {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(value)
+        }
+        if self.timeoutMs != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(UInt64(self.timeoutMs))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        for value in self.taskIds { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
+        if self.timeoutMs != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.timeoutMs)) }
         return size
     }
 }
