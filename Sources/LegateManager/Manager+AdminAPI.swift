@@ -14,40 +14,49 @@ extension Manager {
         guard let call = AdminMethod(rawValue: method), call != .authenticate else {
             return .failure(AdminRefusal(code: .unimplemented, message: "admin method \(method) does not exist"))
         }
-        let needed = Self.permissions(for: call)
-        guard let missing = needed.first(where: { !session.allows($0) }) else {
-            let result: Result<[UInt8], AdminRefusal>
-            do {
-                result = .success(try self.perform(call, payload: payload, session: session))
-            } catch let refusal as AdminRefusal {
-                result = .failure(refusal)
-            } catch let error as WireError {
-                result = .failure(AdminRefusal(code: .invalidArgument, message: "request is malformed: \(error)"))
-            } catch let error as ManagerError {
-                result = .failure(Self.refusal(for: error))
-            } catch {
-                result = .failure(AdminRefusal(code: .internal, message: "\(error)"))
-            }
-            let outcome: String
-            var detail = "keyScope=\(session.scope)"
-            switch result {
-            case .success: outcome = "ok"
-            case .failure(let refusal):
-                outcome = "\(refusal.code)"
-                if refusal.code == .permissionDenied { detail += " \(refusal.message)" }
-            }
-            self.services.audit(
-                accountID: session.accountID, actor: session.actor, action: "api.\(call)", target: "-",
-                outcome: outcome, detail: detail)
-            return result
+        if let denied = self.missingPermission(call, session: session) { return .failure(denied) }
+        let result: Result<[UInt8], AdminRefusal>
+        do {
+            result = .success(try self.perform(call, payload: payload, session: session))
+        } catch let refusal as AdminRefusal {
+            result = .failure(refusal)
+        } catch let error as WireError {
+            result = .failure(AdminRefusal(code: .invalidArgument, message: "request is malformed: \(error)"))
+        } catch let error as ManagerError {
+            result = .failure(Self.refusal(for: error))
+        } catch {
+            result = .failure(AdminRefusal(code: .internal, message: "\(error)"))
         }
+        self.auditCall(call, session: session, result: result.map { _ in () })
+        return result
+    }
+
+    /// The refusal (audited) if `session` lacks a permission `call` needs; nil when it may proceed.
+    func missingPermission(_ call: AdminMethod, session: AdminSession) -> AdminRefusal? {
+        guard let missing = Self.permissions(for: call).first(where: { !session.allows($0) }) else { return nil }
         self.services.audit(
             accountID: session.accountID, actor: session.actor, action: "api.\(call)", target: "-",
             outcome: "denied", detail: "keyScope=\(session.scope) missing permission \(missing.rawValue)")
-        return .failure(
-            AdminRefusal(
-                code: .permissionDenied,
-                message: "admin key \(session.keyID) lacks permission \(missing.rawValue); ask an account admin for it"))
+        return AdminRefusal(
+            code: .permissionDenied,
+            message: "admin key \(session.keyID) lacks permission \(missing.rawValue); ask an account admin for it")
+    }
+
+    /// Records how an admin call ended.
+    func auditCall(_ call: AdminMethod, session: AdminSession, result: Result<Void, AdminRefusal>, target: String = "-",
+                   detail extra: String = "") {
+        let outcome: String
+        var detail = "keyScope=\(session.scope)"
+        if !extra.isEmpty { detail += " " + extra }
+        switch result {
+        case .success: outcome = "ok"
+        case .failure(let refusal):
+            outcome = "\(refusal.code)"
+            if refusal.code == .permissionDenied { detail += " \(refusal.message)" }
+        }
+        self.services.audit(
+            accountID: session.accountID, actor: session.actor, action: "api.\(call)", target: target,
+            outcome: outcome, detail: detail)
     }
 
     static func permissions(for call: AdminMethod) -> [AdminPermission] {

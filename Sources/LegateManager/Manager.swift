@@ -40,8 +40,14 @@ public final class Manager: Sendable {
         let writer = StoreWriter(store: prepared.store, log: log)
         try Self.loadState(store: prepared.store, masterKey: prepared.masterKey, tokens: tokens, registry: registry,
                            writer: writer)
+        let tasks = TaskService(configuration: configuration.tasks, store: prepared.store, writer: writer, log: log)
+        do {
+            try tasks.start()
+        } catch {
+            throw .store("cannot reload unfinished tasks: \(error)")
+        }
         let services = ManagerServices(
-            configuration: configuration, tokens: tokens, registry: registry, writer: writer, log: log)
+            configuration: configuration, tokens: tokens, registry: registry, writer: writer, log: log, tasks: tasks)
         self.services = services
         let ticketKeys = try SessionTicketKeys.loadOrCreate(in: configuration.dataDirectory)
         let tls: TLSServerContext
@@ -138,6 +144,7 @@ public final class Manager: Sendable {
         for state in self.loopStates {
             state.loop.queue.sync { self.flushHeartbeats(state) }
         }
+        self.services.tasks.flush()
         self.services.writer.flush()
     }
 
@@ -156,6 +163,7 @@ public final class Manager: Sendable {
             self.waitUntilEmpty(state, deadline: loopDeadline, done: finished)
         }
         for _ in self.loopStates { finished.wait() }
+        self.services.tasks.stop()
         self.flushStore()
     }
 

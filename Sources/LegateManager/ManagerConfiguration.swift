@@ -33,6 +33,8 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var tickInterval: Duration = .milliseconds(500)
     /// How long in-flight calls may finish after GOAWAY. Default 5 s.
     public var drainTimeout: Duration = .seconds(5)
+    /// Task dispatch: leases, timeouts, retry policy, log bounds.
+    public var tasks = TaskConfiguration()
     /// Name of the account created on first start.
     public var defaultAccountName: String = "default"
 

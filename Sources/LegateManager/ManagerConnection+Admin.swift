@@ -43,8 +43,7 @@ extension ManagerConnection {
             return
         }
         let loop = self.loopState.loop
-        self.services.adminQueue.async {
-            let result = manager.serveAdminCall(method: frame.method, payload: frame.payload, session: session)
+        let answer: @Sendable (Result<[UInt8], AdminRefusal>) -> Void = { result in
             loop.execute {
                 guard !self.machine.isClosed else { return }
                 switch result {
@@ -58,6 +57,14 @@ extension ManagerConnection {
                         on: self.connection)
                 }
             }
+        }
+        if AdminMethod(rawValue: frame.method)?.isTaskCall == true {
+            // Task calls never block: the task service answers when the work is stored (or done, for TaskWait).
+            manager.serveTaskCall(method: frame.method, payload: frame.payload, session: session, reply: answer)
+            return
+        }
+        self.services.adminQueue.async {
+            answer(manager.serveAdminCall(method: frame.method, payload: frame.payload, session: session))
         }
     }
 }

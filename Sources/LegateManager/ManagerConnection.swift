@@ -34,6 +34,10 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
     /// reached this connection): the fan-out counts it as told and acknowledged, not as unreached.
     var selfDestructAcknowledged = false
     var selfDestructProgress: (@Sendable (PushEvent) -> Void)?
+    /// Tasks the delegate said it can run at once (RegisterRequest.capacity, at least 1).
+    var announcedCapacity = 1
+    /// TASK_ASSIGN pushes awaiting their PUSH_ACK: stream id -> (task id, attempt).
+    var taskAssignmentsInFlight: [UInt32: (taskID: String, attempt: UInt32)] = [:]
     /// The TOKEN_ROTATED push awaiting its PUSH_ACK.
     var pendingRotation: (streamID: UInt32, message: TokenRotated, progress: @Sendable (PushEvent) -> Void)?
 
@@ -99,6 +103,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
         case .send(let frame), .completeHello(let frame), .refuseCall(let frame):
             self.loopState.send(frame, on: self.connection)
         case .register(let streamID, let request):
+            self.announcedCapacity = Int(max(1, min(request.capacity, 10_000)))
             self.registrationReceived(streamID: streamID, request: request)
         case .acceptRegistration(let response, let maxFrameBytes):
             self.decoder.maxFrameBytes = maxFrameBytes

@@ -14,6 +14,8 @@ final class ManagerServices: Sendable {
     let replay: ReplayCache
     let writer: StoreWriter
     let log: any LogSink
+    /// Task dispatch (issue 6).
+    let tasks: TaskService
     /// The manager these services belong to, for the admin API (set once the manager is built).
     let manager = ManagerReference()
     /// Admin calls block (store reads, a revoke waiting for acknowledgements), so they run here, off the loops.
@@ -24,8 +26,9 @@ final class ManagerServices: Sendable {
 
     init(
         configuration: ManagerConfiguration, tokens: TokenDirectory, registry: DelegateRegistry,
-        writer: StoreWriter, log: any LogSink
+        writer: StoreWriter, log: any LogSink, tasks: TaskService
     ) {
+        self.tasks = tasks
         self.configuration = configuration
         self.tokens = tokens
         self.registry = registry

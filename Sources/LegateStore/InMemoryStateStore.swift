@@ -12,12 +12,18 @@ public final class InMemoryStateStore: StateStore {
         var metadata: [String: String] = [:]
         var adminKeys: [String: AdminKeyRecord] = [:]
         var nextSequence: Int64 = 1
+        var taskTables = TaskTables()
     }
 
     private let state = Mutex(State())
 
     /// Creates an empty store.
     public init() {}
+
+    /// Reads the task tables under the lock.
+    func taskTables<T>(_ body: (TaskTables) -> T) -> T {
+        self.state.withLock { body($0.taskTables) }
+    }
 
     /// Applies the batch to a copy of the state and keeps it only if every write succeeded.
     public func apply(_ writes: [StoreWrite]) throws(StoreError) {
@@ -82,6 +88,8 @@ public final class InMemoryStateStore: StateStore {
             state.adminKeys[key.id] = key
         case .setMetadata(let key, let value):
             state.metadata[key] = value
+        case .insertTask, .updateTask, .appendTaskLog:
+            try state.taskTables.perform(write, accountExists: { state.accounts[$0] != nil })
         }
     }
 

@@ -78,6 +78,48 @@ struct Migration {
                 );
                 CREATE INDEX admin_keys_by_account ON admin_keys (account_id);
                 """),
+        Migration(
+            version: 3,
+            sql: """
+                CREATE TABLE tasks (
+                    id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts(id),
+                    type TEXT NOT NULL,
+                    payload BLOB NOT NULL,
+                    selectors TEXT NOT NULL,
+                    target_delegate_id TEXT,
+                    timeout_ms INTEGER NOT NULL,
+                    idempotency_key TEXT,
+                    max_attempts INTEGER NOT NULL,
+                    submitted_by TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('queued', 'assigned', 'acknowledged', 'running',
+                        'succeeded', 'failed', 'timed_out', 'cancelled')),
+                    attempt INTEGER NOT NULL,
+                    delegate_id TEXT,
+                    lost_attempts INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    finished_at INTEGER,
+                    progress_percent INTEGER NOT NULL,
+                    message TEXT NOT NULL,
+                    output BLOB NOT NULL,
+                    error TEXT NOT NULL,
+                    exit_code INTEGER NOT NULL,
+                    cancel_requested INTEGER NOT NULL
+                );
+                CREATE UNIQUE INDEX tasks_by_idempotency_key ON tasks (account_id, idempotency_key)
+                    WHERE idempotency_key IS NOT NULL;
+                CREATE INDEX tasks_by_account ON tasks (account_id, created_at);
+                CREATE INDEX tasks_unfinished ON tasks (id) WHERE finished_at IS NULL;
+                CREATE TABLE task_logs (
+                    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                    task_id TEXT NOT NULL,
+                    attempt INTEGER NOT NULL,
+                    at INTEGER NOT NULL,
+                    data BLOB NOT NULL
+                );
+                CREATE INDEX task_logs_by_task ON task_logs (task_id, sequence);
+                """),
     ]
 
     /// The newest schema version this build understands.

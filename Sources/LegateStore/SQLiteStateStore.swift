@@ -122,6 +122,8 @@ public final class SQLiteStateStore: StateStore {
                     .text(try StringList.encode(key.permissions)), .int(key.createdAt), .text(key.createdBy),
                     .int(key.revokedAt),
                 ], operation: "upsert admin key")
+        case .insertTask, .updateTask, .appendTaskLog:
+            try Self.performTaskWrite(write, on: db)
         case .setMetadata(let key, let value):
             try db.run(
                 "INSERT INTO metadata (key, value) VALUES (?, ?) "
@@ -151,7 +153,7 @@ public final class SQLiteStateStore: StateStore {
 
     // MARK: - Reads
 
-    private func read<T>(_ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
+    func read<T>(_ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
         try self.connection.withLock { (connection) throws(StoreError) -> T in try body(connection) }
     }
 

@@ -22,7 +22,7 @@ let adminUsage = """
 /// The loop admin connections run on (kept for the process's lifetime).
 private let adminGroup = EventLoopGroup(loopCount: 1)
 
-private let settingsFlags: Set<String> = ["--manager", "--admin-key", "--ca-file", "--server-name"]
+let settingsFlags: Set<String> = ["--manager", "--admin-key", "--ca-file", "--server-name"]
 
 /// Runs `legatectl <noun> <verb> ...`; never returns.
 func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> Never {
@@ -146,7 +146,7 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
     exit(0)
 }
 
-private func connect(_ arguments: CommandLineArguments) -> ManagerClient {
+func connect(_ arguments: CommandLineArguments) -> ManagerClient {
     let environment = ProcessInfo.processInfo.environment
     let managerText = arguments.string("--manager") ?? environment["LEGATE_MANAGER"] ?? "127.0.0.1:7443"
     guard let address = ManagerAddress(managerText) else { usageError("--manager \(managerText) is not HOST:PORT") }
@@ -166,7 +166,7 @@ private func connect(_ arguments: CommandLineArguments) -> ManagerClient {
     }
 }
 
-private func fail(_ error: ManagerClientError) -> Never {
+func fail(_ error: ManagerClientError) -> Never {
     FileHandle.standardError.write(Data("legatectl: \(error)\n".utf8))
     switch error {
     case .refused: exit(1)
@@ -174,7 +174,7 @@ private func fail(_ error: ManagerClientError) -> Never {
     }
 }
 
-private func output(_ json: Bool, _ object: [String: Any], text: () -> String) {
+func output(_ json: Bool, _ object: [String: Any], text: () -> String) {
     if json {
         if let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]) {
             print(String(decoding: data, as: UTF8.self))
@@ -184,7 +184,7 @@ private func output(_ json: Bool, _ object: [String: Any], text: () -> String) {
     }
 }
 
-private func time(_ milliseconds: Int64) -> String {
+func time(_ milliseconds: Int64) -> String {
     guard milliseconds > 0 else { return "-" }
     let formatter = ISO8601DateFormatter()
     return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
@@ -215,7 +215,7 @@ private func auditObject(_ entry: AuditEntry) -> [String: Any] {
     ]
 }
 
-private func table(_ header: [String], _ rows: [[String]]) -> String {
+func table(_ header: [String], _ rows: [[String]]) -> String {
     var widths = header.map(\.count)
     for row in rows {
         for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }

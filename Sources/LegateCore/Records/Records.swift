@@ -215,4 +215,10 @@ public enum StoreWrite: Sendable, Equatable {
     case upsertAdminKey(AdminKeyRecord)
     /// Set a metadata key (e.g. master key fingerprint, schema notes).
     case setMetadata(key: String, value: String)
+    /// Insert a new task; fails if the id exists, or its idempotency key is taken in its account.
+    case insertTask(TaskRecord)
+    /// Update a task's state (everything but the immutable request); fails if it does not exist.
+    case updateTask(TaskRecord)
+    /// Append a log chunk to a task attempt.
+    case appendTaskLog(TaskLogRecord)
 }

@@ -1,0 +1,92 @@
+import LegateCore
+import LegateWire
+
+// Task calls of the admin API (issue 6) as plain Swift functions; each blocks until the manager answers.
+
+extension ManagerClient {
+    /// Submits tasks (stored by the manager before it answers); returns them in order, with their ids.
+    public func submitTasks(_ specs: [TaskSpec]) throws(ManagerClientError) -> [TaskInfo] {
+        var request = TaskSubmitRequest()
+        request.tasks = specs
+        return try self.call(.taskSubmit, request, as: TaskSubmitResponse.self).tasks
+    }
+
+    /// Submits one task; the same `idempotencyKey` again returns the same task.
+    public func submitTask(_ spec: TaskSpec) throws(ManagerClientError) -> TaskInfo {
+        guard let task = try self.submitTasks([spec]).first else {
+            throw .malformed("TaskSubmit answered with no task")
+        }
+        return task
+    }
+
+    /// The task as it is now, with its payload.
+    public func task(id: String) throws(ManagerClientError) -> TaskInfo {
+        var request = TaskRef()
+        request.taskID = id
+        return try self.call(.taskGet, request, as: TaskInfo.self)
+    }
+
+    /// Tasks of the account, newest first, optionally only those in `state`.
+    public func tasks(state: TaskState = .unspecified, limit: UInt32 = 100) throws(ManagerClientError) -> [TaskInfo] {
+        var request = TaskListRequest()
+        request.state = state
+        request.limit = limit
+        return try self.call(.taskList, request, as: TaskListResponse.self).tasks
+    }
+
+    /// Cancels a task; a running one stops once its delegate confirms.
+    public func cancelTask(id: String, reason: String = "") throws(ManagerClientError) -> TaskInfo {
+        var request = TaskCancelRequest()
+        request.taskID = id
+        request.reason = reason
+        return try self.call(.taskCancel, request, as: TaskInfo.self)
+    }
+
+    /// The stored log chunks of a task.
+    public func taskLogs(id: String) throws(ManagerClientError) -> TaskLogsResponse {
+        var request = TaskRef()
+        request.taskID = id
+        return try self.call(.taskLogs, request, as: TaskLogsResponse.self)
+    }
+
+    /// Waits until every task is final or `timeoutMs` passed; returns the tasks as they are then.
+    public func waitForTasks(ids: [String], timeoutMs: UInt32 = 30_000) throws(ManagerClientError) -> [TaskInfo] {
+        var request = TaskWaitRequest()
+        request.taskIds = ids
+        request.timeoutMs = timeoutMs
+        return try self.call(.taskWait, request, as: TaskListResponse.self).tasks
+    }
+}
+
+extension TaskState {
+    /// True once the task can no longer change.
+    public var isFinal: Bool {
+        switch self {
+        case .succeeded, .failed, .timedOut, .cancelled: return true
+        default: return false
+        }
+    }
+
+    /// Lower-case name for people (`queued`, `running`, `timed_out`...).
+    public var name: String {
+        switch self {
+        case .queued: return "queued"
+        case .assigned: return "assigned"
+        case .acknowledged: return "acknowledged"
+        case .running: return "running"
+        case .succeeded: return "succeeded"
+        case .failed: return "failed"
+        case .timedOut: return "timed_out"
+        case .cancelled: return "cancelled"
+        case .unspecified: return "unspecified"
+        case .unrecognized(let value): return "state(\(value))"
+        }
+    }
+
+    /// The state named `name` (as printed by `name`), if any.
+    public init?(name: String) {
+        let all: [TaskState] = [.queued, .assigned, .acknowledged, .running, .succeeded, .failed, .timedOut, .cancelled]
+        guard let state = all.first(where: { $0.name == name }) else { return nil }
+        self = state
+    }
+}

@@ -1,0 +1,161 @@
+import LegateCore
+import LegateNet
+import LegateStore
+import LegateWire
+
+// MARK: - Task admin calls (methods 130...135): validated here, answered asynchronously by the task service.
+
+extension Manager {
+    /// Serves one task call for `session`; `reply` gets the RESPONSE payload or the refusal, on any thread.
+    public func serveTaskCall(
+        method: UInt16, payload: [UInt8], session: AdminSession,
+        reply: @escaping @Sendable (Result<[UInt8], AdminRefusal>) -> Void
+    ) {
+        guard let call = AdminMethod(rawValue: method), call.isTaskCall else {
+            return reply(.failure(AdminRefusal(code: .unimplemented, message: "task method \(method) does not exist")))
+        }
+        if let denied = self.missingPermission(call, session: session) { return reply(.failure(denied)) }
+        let audited: @Sendable (Result<[UInt8], AdminRefusal>, String, String) -> Void = { result, target, detail in
+            if call == .taskSubmit || call == .taskCancel || result.isFailure {
+                self.auditCall(call, session: session, result: result.map { _ in () }, target: target, detail: detail)
+            }
+            reply(result)
+        }
+        do {
+            try self.startTaskCall(call, payload: payload, session: session, reply: audited)
+        } catch let refusal as AdminRefusal {
+            audited(.failure(refusal), "-", "")
+        } catch {
+            audited(.failure(AdminRefusal(code: .invalidArgument, message: "request is malformed: \(error)")), "-", "")
+        }
+    }
+
+    private func startTaskCall(
+        _ call: AdminMethod, payload: [UInt8], session: AdminSession,
+        reply: @escaping @Sendable (Result<[UInt8], AdminRefusal>, String, String) -> Void
+    ) throws {
+        let tasks = self.services.tasks
+        let limits = tasks.configuration
+        switch call {
+        case .taskSubmit:
+            let request = try TaskSubmitRequest(protoBytes: payload)
+            guard (1...limits.maxTasksPerCall).contains(request.tasks.count) else {
+                throw AdminRefusal(
+                    code: .invalidArgument,
+                    message: "a TaskSubmit carries 1...\(limits.maxTasksPerCall) tasks, not \(request.tasks.count)")
+            }
+            let now = WallClock.unixMilliseconds()
+            let records = try request.tasks.enumerated().map { index, spec in
+                try TaskSpecRules.record(
+                    from: spec, index: index, session: session, limits: limits, now: now,
+                    id: ManagerServices.newID(prefix: "tsk"))
+            }
+            tasks.submit(records) { result in
+                let detail = "count=\(records.count) type=\(records.first?.type ?? "-")"
+                reply(self.encode(result, tasks: tasks, as: TaskSubmitResponse.self), records.first?.id ?? "-", detail)
+            }
+        case .taskGet:
+            let request = try TaskRef(protoBytes: payload)
+            tasks.task(id: request.taskID, accountID: session.accountID) { result in
+                reply(result.map { Self.info($0.first, reason: $0.first.map(tasks.waitingReason) ?? "", payload: true)
+                    .protoBytes() }, request.taskID, "")
+            }
+        case .taskList:
+            let request = try TaskListRequest(protoBytes: payload)
+            let status = try TaskSpecRules.status(request.state)
+            let limit = request.limit == 0 ? 100 : Int(min(request.limit, 10_000))
+            tasks.list(accountID: session.accountID, status: status, limit: limit) { result in
+                reply(self.encode(result, tasks: tasks, as: TaskListResponse.self), "-", "")
+            }
+        case .taskCancel:
+            let request = try TaskCancelRequest(protoBytes: payload)
+            tasks.cancel(id: request.taskID, accountID: session.accountID, reason: request.reason) { result in
+                reply(result.map { Self.info($0.first, reason: "", payload: false).protoBytes() }, request.taskID,
+                      "reason=\(request.reason)")
+            }
+        case .taskLogs:
+            let request = try TaskRef(protoBytes: payload)
+            tasks.logs(id: request.taskID, accountID: session.accountID) { result in
+                reply(result.map { chunks, truncated in
+                    var response = TaskLogsResponse()
+                    response.truncated = truncated
+                    response.chunks = chunks.map {
+                        var chunk = TaskLogChunk()
+                        chunk.attempt = $0.attempt
+                        chunk.atMs = $0.at
+                        chunk.data = $0.data
+                        return chunk
+                    }
+                    return response.protoBytes()
+                }, request.taskID, "")
+            }
+        case .taskWait:
+            let request = try TaskWaitRequest(protoBytes: payload)
+            guard (1...limits.maxTasksPerCall).contains(request.taskIds.count) else {
+                throw AdminRefusal(
+                    code: .invalidArgument,
+                    message: "a TaskWait names 1...\(limits.maxTasksPerCall) tasks, not \(request.taskIds.count)")
+            }
+            let timeout = request.timeoutMs == 0 ? 30_000 : Int64(min(request.timeoutMs, 300_000))
+            tasks.wait(ids: request.taskIds, accountID: session.accountID, timeoutMs: timeout) { result in
+                reply(self.encode(result, tasks: tasks, as: TaskListResponse.self), "-", "")
+            }
+        default:
+            throw AdminRefusal(code: .unimplemented, message: "\(call) is not a task call")
+        }
+    }
+
+    /// Encodes task lists (runs on the task queue, where waiting reasons can be computed).
+    private func encode<Response: TaskListMessage>(
+        _ result: Result<[TaskRecord], AdminRefusal>, tasks: TaskService, as: Response.Type
+    ) -> Result<[UInt8], AdminRefusal> {
+        result.map { records in
+            var response = Response()
+            response.tasks = records.map { Self.info($0, reason: tasks.waitingReason(for: $0), payload: false) }
+            return response.protoBytes()
+        }
+    }
+
+    /// The admin view of a task.
+    static func info(_ record: TaskRecord?, reason: String, payload: Bool) -> TaskInfo {
+        var info = TaskInfo()
+        guard let record else { return info }
+        info.id = record.id
+        info.type = record.type
+        info.state = TaskSpecRules.wireState(record.status)
+        info.attempt = record.attempt
+        info.delegateID = record.delegateID ?? ""
+        info.waitingReason = reason.isEmpty && record.status == .queued ? record.message : reason
+        info.createdAtMs = record.createdAt
+        info.updatedAtMs = record.updatedAt
+        info.finishedAtMs = record.finishedAt ?? 0
+        info.output = record.output
+        info.error = record.error.isEmpty && record.status == .cancelled ? record.message : record.error
+        info.exitCode = record.exitCode
+        info.progressPercent = record.progressPercent
+        info.selectors = record.selectors
+        info.targetDelegateID = record.targetDelegateID ?? ""
+        info.idempotencyKey = record.idempotencyKey ?? ""
+        info.maxAttempts = record.maxAttempts
+        info.timeoutMs = UInt32(clamping: record.timeoutMs)
+        if payload { info.payload = record.payload }
+        return info
+    }
+}
+
+/// Responses that are a list of tasks.
+protocol TaskListMessage: ProtoMessage {
+    var tasks: [TaskInfo] { get set }
+    init()
+}
+
+extension TaskSubmitResponse: TaskListMessage {}
+extension TaskListResponse: TaskListMessage {}
+
+extension Result {
+    /// True for `.failure`.
+    var isFailure: Bool {
+        if case .failure = self { return true }
+        return false
+    }
+}

@@ -1,0 +1,22 @@
+import LegateCore
+
+/// Task dispatch settings (issue 6).
+public struct TaskConfiguration: Sendable, Equatable {
+    /// Scheduler timings (lease, cancel grace).
+    public var board = TaskBoard.Configuration()
+    /// Timeout of a task that names none. Default 10 minutes.
+    public var defaultTimeoutMs: Int64 = 600_000
+    /// Longest timeout a task may ask for. Default 24 hours.
+    public var maxTimeoutMs: Int64 = 86_400_000
+    /// Attempts a task may lose before it fails, when it names none. Default 3.
+    public var defaultMaxAttempts: UInt32 = 3
+    /// Log bytes kept per task; later chunks are dropped. Default 1 MiB.
+    public var maxLogBytesPerTask: Int = 1 << 20
+    /// How often leases and timeouts are checked. Default 100 ms.
+    public var tickInterval: Duration = .milliseconds(100)
+    /// Most tasks one TaskSubmit or TaskWait may name.
+    public var maxTasksPerCall: Int = 1000
+
+    /// The defaults.
+    public init() {}
+}

@@ -1,0 +1,459 @@
+import Dispatch
+import LegateCore
+import LegateNet
+import LegateStore
+import LegateWire
+import Synchronization
+
+/// A connection the task service can push to and answer on (the manager's delegate connections).
+protocol TaskConnection: AnyObject, Sendable {
+    /// Pushes TASK_ASSIGN on the connection's loop; its PUSH_ACK comes back as `acknowledged`.
+    func pushTaskAssignment(_ assignment: TaskAssignment)
+    /// Pushes TASK_CANCEL on the connection's loop.
+    func pushTaskCancel(_ cancel: TaskCancel)
+    /// Answers a TaskUpdate/TaskResult call: CallAck, or ERROR with the status.
+    func answerTaskCall(method: UInt16, streamID: UInt32, refusal: (StatusCode, String)?)
+}
+
+/// Runs the task board on one serial queue: takes events from admin calls and delegate connections, stores
+/// every transition (group commit, later states of a task coalesced) and only then pushes or answers.
+///
+/// `@unchecked Sendable`: every member below `queue` is touched only on `queue`.
+final class TaskService: @unchecked Sendable {
+    /// Answers of admin task calls.
+    typealias Reply = @Sendable (Result<[TaskRecord], AdminRefusal>) -> Void
+
+    let configuration: TaskConfiguration
+    let queue = DispatchQueue(label: "legate.tasks")
+    private let store: any StateStore & TaskStore
+    private let writer: StoreWriter
+    private let log: any LogSink
+    private var board: TaskBoard
+    private var connections: [String: any TaskConnection] = [:]
+    private var liveKeys: [String: String] = [:]
+    /// Submitted tasks whose insert is not durable yet (idempotent resubmits must find them).
+    private var unstoredTasks: [String: TaskRecord] = [:]
+    private var logBytes: [String: Int] = [:]
+    private var waiters = TaskWaiters()
+    private var batch = TaskWriteBatch()
+    private var writeInFlight = false
+    private var dispatchScheduled = false
+    private let running = Atomic<Bool>(true)
+
+    init(configuration: TaskConfiguration, store: any StateStore & TaskStore, writer: StoreWriter, log: any LogSink) {
+        self.configuration = configuration
+        self.store = store
+        self.writer = writer
+        self.log = log
+        self.board = TaskBoard(configuration: configuration.board)
+    }
+
+    /// Loads unfinished tasks (held ones go back to the queue: their holders went with the old process) and starts
+    /// the lease/timeout timer. Blocks until the reload is stored.
+    func start() throws(StoreError) {
+        let unfinished = try self.store.unfinishedTasks()
+        let now = WallClock.unixMilliseconds()
+        var writes: [StoreWrite] = []
+        self.queue.sync {
+            for task in unfinished {
+                for effect in self.board.enqueue(task, now: now) {
+                    if case .store(let record) = effect { writes.append(.updateTask(record)) }
+                }
+                if let key = task.idempotencyKey { self.liveKeys[Self.keyName(task.accountID, key)] = task.id }
+            }
+        }
+        try self.store.apply(writes)
+        if !unfinished.isEmpty {
+            self.log.log(.info, "tasks reloaded", ["count": "\(unfinished.count)", "requeued": "\(writes.count)"])
+        }
+        self.scheduleTick()
+    }
+
+    /// Stops the timer; queued work still drains.
+    func stop() {
+        self.running.store(false, ordering: .relaxed)
+    }
+
+    /// Waits until every task write queued so far is durable. Blocks: never call it on the service queue.
+    func flush() {
+        let done = DispatchSemaphore(value: 0)
+        self.queue.async { self.afterPendingWrites { done.signal() } }
+        done.wait()
+    }
+
+    // MARK: - Delegates (from connection loops)
+
+    /// An active delegate is connected on `connection`: it may receive tasks.
+    func delegateAvailable(_ record: DelegateRecord, capacity: Int, connection: any TaskConnection) {
+        self.queue.async {
+            self.connections[record.id] = connection
+            let slot = TaskBoard.Slot(
+                delegateID: record.id, accountID: record.accountID, tags: Set(record.tags),
+                taskTypes: Set(record.taskTypes), capacity: capacity)
+            self.perform(self.board.delegateAvailable(slot, now: WallClock.unixMilliseconds()))
+        }
+    }
+
+    /// The delegate's connection `connection` is gone (if it is still the current one).
+    func delegateUnavailable(_ delegateID: String, connection: any TaskConnection) {
+        self.queue.async {
+            guard let current = self.connections[delegateID], current === connection else { return }
+            self.connections[delegateID] = nil
+            self.perform(self.board.delegateUnavailable(delegateID, now: WallClock.unixMilliseconds()))
+        }
+    }
+
+    /// The delegate acknowledged TASK_ASSIGN.
+    func acknowledged(taskID: String, attempt: UInt32, delegateID: String) {
+        self.queue.async {
+            self.perform(
+                self.board.acknowledged(
+                    taskID: taskID, attempt: attempt, delegateID: delegateID, now: WallClock.unixMilliseconds()))
+        }
+    }
+
+    /// A TaskUpdate call: stored (log chunk included) before it is answered.
+    func update(_ update: TaskUpdate, delegateID: String, connection: any TaskConnection, streamID: UInt32) {
+        self.queue.async {
+            let now = WallClock.unixMilliseconds()
+            let result = self.board.progress(
+                taskID: update.taskID, attempt: update.attempt, delegateID: delegateID, started: update.started,
+                percent: update.progressPercent, message: update.message, now: now)
+            let method = CallMethod.taskUpdate.rawValue
+            switch result {
+            case .failure(let refusal):
+                connection.answerTaskCall(method: method, streamID: streamID, refusal: Self.status(for: refusal))
+            case .success(let effects):
+                if !update.logChunk.isEmpty { self.appendLog(update, now: now) }
+                self.perform(effects) { error in
+                    connection.answerTaskCall(method: method, streamID: streamID, refusal: Self.status(for: error))
+                }
+            }
+        }
+    }
+
+    /// A TaskResult call: stored before it is answered; a stale attempt is refused with ABORTED.
+    func result(_ result: TaskResult, delegateID: String, connection: any TaskConnection, streamID: UInt32) {
+        self.queue.async {
+            let method = CallMethod.taskResult.rawValue
+            guard let outcome = Self.outcome(result.outcome) else {
+                connection.answerTaskCall(
+                    method: method, streamID: streamID,
+                    refusal: (.invalidArgument, "TaskResult.outcome must be SUCCEEDED, FAILED, CANCELLED or TIMED_OUT"))
+                return
+            }
+            let verdict = self.board.result(
+                taskID: result.taskID, attempt: result.attempt, delegateID: delegateID, outcome: outcome,
+                output: result.output, error: result.error, exitCode: result.exitCode,
+                now: WallClock.unixMilliseconds())
+            switch verdict {
+            case .failure(let refusal):
+                self.log.log(
+                    .info, "task result refused",
+                    ["task.id": result.taskID, "attempt": "\(result.attempt)", "delegate.id": delegateID,
+                     "reason": refusal.message])
+                connection.answerTaskCall(method: method, streamID: streamID, refusal: Self.status(for: refusal))
+            case .success(let effects):
+                self.perform(effects) { error in
+                    connection.answerTaskCall(method: method, streamID: streamID, refusal: Self.status(for: error))
+                }
+            }
+        }
+    }
+
+    // MARK: - Admin calls (answered asynchronously; `reply` runs on the service queue)
+
+    /// Stores new tasks (or finds them by idempotency key), then queues them.
+    func submit(_ tasks: [TaskRecord], reply: @escaping Reply) {
+        self.queue.async {
+            var answer: [TaskRecord] = []
+            var fresh: [TaskRecord] = []
+            for task in tasks {
+                if let key = task.idempotencyKey, let existing = self.existingTask(accountID: task.accountID, key: key) {
+                    answer.append(existing)
+                    continue
+                }
+                if let key = task.idempotencyKey { self.liveKeys[Self.keyName(task.accountID, key)] = task.id }
+                self.unstoredTasks[task.id] = task
+                answer.append(task)
+                fresh.append(task)
+            }
+            guard !fresh.isEmpty else { return reply(.success(answer)) }
+            self.batch.inserts += fresh.map { .insertTask($0) }
+            self.batch.completions.append { [fresh, answer] error in
+                for task in fresh { self.unstoredTasks[task.id] = nil }
+                if let error {
+                    for task in fresh { if let key = task.idempotencyKey { self.liveKeys[Self.keyName(task.accountID, key)] = nil } }
+                    reply(.failure(AdminRefusal(code: .unavailable, message: "tasks not stored: \(error); retry")))
+                    return
+                }
+                let now = WallClock.unixMilliseconds()
+                for task in fresh { self.perform(self.board.enqueue(task, now: now)) }
+                self.scheduleDispatch()
+                reply(.success(answer))
+            }
+            self.flushWrites()
+        }
+    }
+
+    /// The task as it is now (live state first, else the store).
+    func task(id: String, accountID: String, reply: @escaping Reply) {
+        self.queue.async {
+            if let live = self.board.task(id: id), live.accountID == accountID { return reply(.success([live])) }
+            self.afterPendingWrites {
+                do {
+                    guard let stored = try self.store.task(id: id), stored.accountID == accountID else {
+                        return reply(.failure(AdminRefusal(code: .notFound, message: "task \(id) does not exist")))
+                    }
+                    reply(.success([stored]))
+                } catch {
+                    reply(.failure(AdminRefusal(code: .unavailable, message: "\(error)")))
+                }
+            }
+        }
+    }
+
+    /// Tasks of an account, newest first, live states overriding stored ones.
+    func list(accountID: String, status: TaskStatus?, limit: Int, reply: @escaping Reply) {
+        self.queue.async {
+            let live = Dictionary(uniqueKeysWithValues: self.board.liveTasks.map { ($0.id, $0) })
+            self.afterPendingWrites {
+                do {
+                    let stored = try self.store.tasks(accountID: accountID, status: nil, limit: limit + live.count)
+                    let merged = stored.map { live[$0.id] ?? $0 }.filter { status == nil || $0.status == status }
+                    reply(.success(Array(merged.prefix(limit))))
+                } catch {
+                    reply(.failure(AdminRefusal(code: .unavailable, message: "\(error)")))
+                }
+            }
+        }
+    }
+
+    /// Cancels a task: a queued one at once, a held one once its delegate confirms (or the grace passes).
+    func cancel(id: String, accountID: String, reason: String, reply: @escaping Reply) {
+        self.queue.async {
+            switch self.board.cancel(taskID: id, accountID: accountID, reason: reason, now: WallClock.unixMilliseconds()) {
+            case .success(let (task, effects)):
+                self.perform(effects) { error in
+                    if let error {
+                        reply(.failure(AdminRefusal(code: .unavailable, message: "cancel not stored: \(error)")))
+                    } else {
+                        reply(.success([task]))
+                    }
+                }
+            case .failure:
+                self.task(id: id, accountID: accountID) { found in
+                    switch found {
+                    case .success(let tasks):
+                        let state = tasks.first?.status.rawValue ?? "final"
+                        reply(.failure(AdminRefusal(
+                            code: .failedPrecondition, message: "task \(id) is already \(state); nothing to cancel")))
+                    case .failure(let refusal): reply(.failure(refusal))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Answers once every task is final or `timeoutMs` passed (then with the tasks as they are).
+    func wait(ids: [String], accountID: String, timeoutMs: Int64, reply: @escaping Reply) {
+        self.queue.async {
+            var pending: Set<String> = []
+            for id in ids {
+                if let live = self.board.task(id: id), live.accountID == accountID { pending.insert(id) }
+            }
+            let waiter = TaskWaiters.Waiter(
+                ids: ids, accountID: accountID, pending: pending,
+                deadline: WallClock.unixMilliseconds() + timeoutMs, reply: reply)
+            if pending.isEmpty { return self.answer(waiter) }
+            self.waiters.add(waiter)
+        }
+    }
+
+    /// The stored log of a task (after every chunk received so far is stored).
+    func logs(id: String, accountID: String, reply: @escaping @Sendable (Result<([TaskLogRecord], Bool), AdminRefusal>) -> Void) {
+        self.queue.async {
+            self.afterPendingWrites {
+                do {
+                    guard let task = try self.store.task(id: id), task.accountID == accountID else {
+                        return reply(.failure(AdminRefusal(code: .notFound, message: "task \(id) does not exist")))
+                    }
+                    let chunks = try self.store.taskLogs(taskID: task.id)
+                    let total = chunks.reduce(0) { $0 + $1.data.count }
+                    reply(.success((chunks, total >= self.configuration.maxLogBytesPerTask)))
+                } catch {
+                    reply(.failure(AdminRefusal(code: .unavailable, message: "\(error)")))
+                }
+            }
+        }
+    }
+
+    /// Why a queued task waits (computed now, on the service queue).
+    func waitingReason(for task: TaskRecord) -> String {
+        dispatchPrecondition(condition: .onQueue(self.queue))
+        return self.board.waitingReason(for: task)
+    }
+
+    /// Tasks held by a delegate right now (for admin views); blocks briefly.
+    func heldCount(delegateID: String) -> Int {
+        self.queue.sync { self.board.slot(delegateID: delegateID)?.held.count ?? 0 }
+    }
+
+    // MARK: - Effects
+
+    /// Performs the board's effects: stores them (coalesced), then pushes, wakes waiters, and calls `completion`.
+    private func perform(_ effects: [TaskBoard.Effect], completion: (@Sendable (StoreError?) -> Void)? = nil) {
+        var assignments: [TaskRecord] = []
+        var finished: [TaskRecord] = []
+        for effect in effects {
+            switch effect {
+            case .store(let task):
+                self.batch.updates[task.id] = task
+            case .assign(let task):
+                self.batch.updates[task.id] = task
+                assignments.append(task)
+            case .finished(let task):
+                self.batch.updates[task.id] = task
+                finished.append(task)
+            case .cancelAttempt(let taskID, let attempt, let delegateID, let reason):
+                var cancel = TaskCancel()
+                cancel.taskID = taskID
+                cancel.attempt = attempt
+                cancel.reason = reason
+                self.connections[delegateID]?.pushTaskCancel(cancel)
+            }
+        }
+        if !finished.isEmpty || !assignments.isEmpty || completion != nil {
+            self.batch.completions.append { [assignments, finished] error in
+                if error == nil {
+                    for task in assignments { self.push(task) }
+                    for task in finished { self.finished(task) }
+                }
+                completion?(error)
+            }
+        }
+        if !finished.isEmpty { self.scheduleDispatch() }  // capacity was freed
+        if !effects.isEmpty || completion != nil { self.flushWrites() }
+    }
+
+    private func push(_ task: TaskRecord) {
+        guard let holder = task.delegateID, let connection = self.connections[holder],
+            self.board.task(id: task.id)?.attempt == task.attempt
+        else { return }  // lost meanwhile: the board has already re-queued it
+        var assignment = TaskAssignment()
+        assignment.taskID = task.id
+        assignment.attempt = task.attempt
+        assignment.type = task.type
+        assignment.payload = task.payload
+        assignment.timeoutMs = UInt32(clamping: max(0, task.deadline - WallClock.unixMilliseconds()))
+        assignment.leaseMs = UInt32(clamping: self.configuration.board.leaseMs)
+        connection.pushTaskAssignment(assignment)
+    }
+
+    private func finished(_ task: TaskRecord) {
+        self.logBytes[task.id] = nil
+        if let key = task.idempotencyKey { self.liveKeys[Self.keyName(task.accountID, key)] = nil }
+        for waiter in self.waiters.taskFinished(task.id) { self.answer(waiter) }
+    }
+
+    private func answer(_ waiter: TaskWaiters.Waiter) {
+        self.afterPendingWrites {
+            let tasks = waiter.ids.compactMap { id -> TaskRecord? in
+                if let live = self.board.task(id: id) { return live.accountID == waiter.accountID ? live : nil }
+                guard let stored = try? self.store.task(id: id), stored.accountID == waiter.accountID else { return nil }
+                return stored
+            }
+            waiter.reply(.success(tasks))
+        }
+    }
+
+    private func appendLog(_ update: TaskUpdate, now: Int64) {
+        let used = self.logBytes[update.taskID, default: 0]
+        let limit = self.configuration.maxLogBytesPerTask
+        guard used < limit else { return }
+        var data = update.logChunk
+        if used + data.count >= limit {
+            data = Array(data.prefix(limit - used)) + Array("\n[log truncated by the manager at \(limit) bytes]\n".utf8)
+        }
+        self.logBytes[update.taskID] = used + data.count
+        self.batch.logs.append(
+            .appendTaskLog(TaskLogRecord(taskID: update.taskID, attempt: update.attempt, at: now, data: data)))
+    }
+
+    /// One store batch in flight at a time; what arrives meanwhile is coalesced into the next.
+    private func flushWrites() {
+        guard !self.writeInFlight, !self.batch.isEmpty else { return }
+        let current = self.batch
+        self.batch = TaskWriteBatch()
+        self.writeInFlight = true
+        self.writer.submit(current.writes) { error in
+            self.queue.async {
+                self.writeInFlight = false
+                if let error { self.log.log(.error, "task state not stored", ["error": "\(error)"]) }
+                for completion in current.completions { completion(error) }
+                self.flushWrites()
+            }
+        }
+    }
+
+    /// Runs `body` on the queue once everything queued so far is durable.
+    private func afterPendingWrites(_ body: @escaping @Sendable () -> Void) {
+        if self.batch.isEmpty && !self.writeInFlight { return body() }
+        self.batch.completions.append { _ in body() }
+        self.flushWrites()
+    }
+
+    private func scheduleDispatch() {
+        guard !self.dispatchScheduled else { return }
+        self.dispatchScheduled = true
+        self.queue.async {
+            self.dispatchScheduled = false
+            self.perform(self.board.dispatch(now: WallClock.unixMilliseconds()))
+        }
+    }
+
+    private func scheduleTick() {
+        let interval = Int(self.configuration.tickInterval.wireMilliseconds)
+        self.queue.asyncAfter(deadline: .now() + .milliseconds(interval)) {
+            guard self.running.load(ordering: .relaxed) else { return }
+            let now = WallClock.unixMilliseconds()
+            self.perform(self.board.tick(now: now))
+            for waiter in self.waiters.expired(now: now) { self.answer(waiter) }
+            self.scheduleDispatch()
+            self.scheduleTick()
+        }
+    }
+
+    private func existingTask(accountID: String, key: String) -> TaskRecord? {
+        if let id = self.liveKeys[Self.keyName(accountID, key)] {
+            if let task = self.board.task(id: id) ?? self.unstoredTasks[id] { return task }
+            return (try? self.store.task(id: id)) ?? nil
+        }
+        return (try? self.store.task(accountID: accountID, idempotencyKey: key)) ?? nil
+    }
+
+    private static func keyName(_ accountID: String, _ key: String) -> String { accountID + "\u{0}" + key }
+
+    private static func outcome(_ outcome: TaskOutcome) -> TaskBoard.Outcome? {
+        switch outcome {
+        case .succeeded: return .succeeded
+        case .failed: return .failed
+        case .cancelled: return .cancelled
+        case .timedOut: return .timedOut
+        default: return nil
+        }
+    }
+
+    private static func status(for refusal: TaskBoard.Refusal) -> (StatusCode, String) {
+        switch refusal.code {
+        case .notFound: return (.notFound, refusal.message)
+        case .staleAttempt: return (.aborted, refusal.message)
+        case .notHolder: return (.permissionDenied, refusal.message)
+        case .alreadyFinal: return (.failedPrecondition, refusal.message)
+        }
+    }
+
+    private static func status(for error: StoreError?) -> (StatusCode, String)? {
+        error.map { (.unavailable, "the manager could not store the report (\($0)); retry") }
+    }
+}

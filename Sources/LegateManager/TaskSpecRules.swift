@@ -1,0 +1,76 @@
+import LegateCore
+import LegateWire
+
+/// Validation of submitted task specs and mapping between stored and wire task states.
+enum TaskSpecRules {
+    static let maxTypeBytes = 64
+    static let maxTextBytes = 256
+    static let maxSelectors = 64
+    static let maxAttempts: UInt32 = 100
+
+    /// A queued task record for `spec`, or a refusal naming the spec and the field.
+    static func record(
+        from spec: TaskSpec, index: Int, session: AdminSession, limits: TaskConfiguration, now: Int64, id: String
+    ) throws(AdminRefusal) -> TaskRecord {
+        func refuse(_ text: String) -> AdminRefusal {
+            AdminRefusal(code: .invalidArgument, message: "task \(index): \(text)")
+        }
+        guard (1...Self.maxTypeBytes).contains(spec.type.utf8.count) else {
+            throw refuse("type must be 1...\(Self.maxTypeBytes) bytes (e.g. \"echo\", \"shell\")")
+        }
+        guard spec.selectors.count <= Self.maxSelectors else {
+            throw refuse("\(spec.selectors.count) selectors; at most \(Self.maxSelectors) are allowed")
+        }
+        if let bad = spec.selectors.first(where: { $0.isEmpty || $0.utf8.count > Self.maxTextBytes }) {
+            throw refuse("selector of \(bad.utf8.count) bytes is outside 1...\(Self.maxTextBytes)")
+        }
+        for (name, value) in [("target_delegate_id", spec.targetDelegateID), ("idempotency_key", spec.idempotencyKey)]
+        where value.utf8.count > Self.maxTextBytes {
+            throw refuse("\(name) of \(value.utf8.count) bytes exceeds \(Self.maxTextBytes)")
+        }
+        let timeout = spec.timeoutMs == 0 ? limits.defaultTimeoutMs : Int64(spec.timeoutMs)
+        guard timeout <= limits.maxTimeoutMs else {
+            throw refuse("timeout of \(timeout) ms exceeds the manager's limit of \(limits.maxTimeoutMs) ms")
+        }
+        guard spec.maxAttempts <= Self.maxAttempts else {
+            throw refuse("max_attempts \(spec.maxAttempts) exceeds \(Self.maxAttempts)")
+        }
+        return TaskRecord(
+            id: id, accountID: session.accountID, type: spec.type, payload: spec.payload,
+            selectors: Array(Set(spec.selectors)).sorted(),
+            targetDelegateID: spec.targetDelegateID.isEmpty ? nil : spec.targetDelegateID, timeoutMs: timeout,
+            idempotencyKey: spec.idempotencyKey.isEmpty ? nil : spec.idempotencyKey,
+            maxAttempts: spec.maxAttempts == 0 ? limits.defaultMaxAttempts : spec.maxAttempts,
+            submittedBy: session.actor, createdAt: now)
+    }
+
+    /// The stored status a wire filter names; nil for "any".
+    static func status(_ state: TaskState) throws(AdminRefusal) -> TaskStatus? {
+        switch state {
+        case .unspecified: return nil
+        case .queued: return .queued
+        case .assigned: return .assigned
+        case .acknowledged: return .acknowledged
+        case .running: return .running
+        case .succeeded: return .succeeded
+        case .failed: return .failed
+        case .timedOut: return .timedOut
+        case .cancelled: return .cancelled
+        default: throw AdminRefusal(code: .invalidArgument, message: "unknown task state \(state)")
+        }
+    }
+
+    /// The wire state of a stored status.
+    static func wireState(_ status: TaskStatus) -> TaskState {
+        switch status {
+        case .queued: return .queued
+        case .assigned: return .assigned
+        case .acknowledged: return .acknowledged
+        case .running: return .running
+        case .succeeded: return .succeeded
+        case .failed: return .failed
+        case .timedOut: return .timedOut
+        case .cancelled: return .cancelled
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import LegateCore
+import LegateStore
+
+/// TaskWait calls waiting for tasks to become final, indexed by task.
+struct TaskWaiters {
+    /// One TaskWait call.
+    struct Waiter {
+        let ids: [String]
+        let accountID: String
+        var pending: Set<String>
+        let deadline: Int64
+        let reply: TaskService.Reply
+    }
+
+    private var waiters: [Int: Waiter] = [:]
+    private var byTask: [String: [Int]] = [:]
+    private var nextID = 0
+
+    /// Registers a waiter with at least one pending task.
+    mutating func add(_ waiter: Waiter) {
+        let id = self.nextID
+        self.nextID += 1
+        self.waiters[id] = waiter
+        for taskID in waiter.pending { self.byTask[taskID, default: []].append(id) }
+    }
+
+    /// A task became final: returns the waiters that have nothing left to wait for.
+    mutating func taskFinished(_ taskID: String) -> [Waiter] {
+        guard let ids = self.byTask.removeValue(forKey: taskID) else { return [] }
+        var done: [Waiter] = []
+        for id in ids {
+            guard var waiter = self.waiters[id] else { continue }
+            waiter.pending.remove(taskID)
+            if waiter.pending.isEmpty {
+                self.waiters[id] = nil
+                done.append(waiter)
+            } else {
+                self.waiters[id] = waiter
+            }
+        }
+        return done
+    }
+
+    /// Removes and returns the waiters whose deadline passed.
+    mutating func expired(now: Int64) -> [Waiter] {
+        let ids = self.waiters.filter { now >= $0.value.deadline }.map(\.key)
+        return ids.compactMap { id in
+            guard let waiter = self.waiters.removeValue(forKey: id) else { return nil }
+            for taskID in waiter.pending {
+                self.byTask[taskID]?.removeAll { $0 == id }
+                if self.byTask[taskID]?.isEmpty == true { self.byTask[taskID] = nil }
+            }
+            return waiter
+        }
+    }
+}
+
+/// Task writes gathered while the previous batch is being stored: inserts in order, the latest state of each
+/// task, log chunks, and what to do once they are durable.
+struct TaskWriteBatch {
+    var inserts: [StoreWrite] = []
+    var updates: [String: TaskRecord] = [:]
+    var logs: [StoreWrite] = []
+    var completions: [@Sendable (StoreError?) -> Void] = []
+
+    var isEmpty: Bool { self.inserts.isEmpty && self.updates.isEmpty && self.logs.isEmpty && self.completions.isEmpty }
+
+    /// Inserts first (an update may follow its insert), then states, then logs.
+    var writes: [StoreWrite] {
+        self.inserts + self.updates.values.map { .updateTask($0) } + self.logs
+    }
+}

@@ -1,0 +1,134 @@
+public import LegateCore
+
+// Task tables in SQLite (issue 6). The request columns are written once; updates touch only the state.
+
+extension SQLiteStateStore: TaskStore {
+    private static let taskColumns = """
+        id, account_id, type, payload, selectors, target_delegate_id, timeout_ms, idempotency_key, max_attempts,
+        submitted_by, created_at, status, attempt, delegate_id, lost_attempts, updated_at, finished_at,
+        progress_percent, message, output, error, exit_code, cancel_requested
+        """
+
+    static func performTaskWrite(_ write: StoreWrite, on db: SQLiteConnection) throws(StoreError) {
+        switch write {
+        case .insertTask(let task):
+            if let key = task.idempotencyKey {
+                let clash = try db.query(
+                    "SELECT id FROM tasks WHERE account_id = ? AND idempotency_key = ?",
+                    [.text(task.accountID), .text(key)], operation: "check idempotency key") { $0.text(0) }
+                if !clash.isEmpty { throw .constraint(TaskConstraintText.duplicateKey(key)) }
+            }
+            try db.run(
+                "INSERT INTO tasks (\(Self.taskColumns)) VALUES "
+                    + "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    .text(task.id), .text(task.accountID), .text(task.type), .blob(task.payload),
+                    .text(try StringList.encode(task.selectors)), Self.optionalText(task.targetDelegateID),
+                    .int(task.timeoutMs), Self.optionalText(task.idempotencyKey), .int(Int64(task.maxAttempts)),
+                    .text(task.submittedBy), .int(task.createdAt),
+                ] + Self.stateValues(task), operation: "insert task")
+        case .updateTask(let task):
+            let changed = try db.run(
+                """
+                UPDATE tasks SET status = ?, attempt = ?, delegate_id = ?, lost_attempts = ?, updated_at = ?,
+                finished_at = ?, progress_percent = ?, message = ?, output = ?, error = ?, exit_code = ?,
+                cancel_requested = ? WHERE id = ?
+                """, Self.stateValues(task) + [.text(task.id)], operation: "update task")
+            if changed == 0 { throw .constraint(TaskConstraintText.missingTask(task.id)) }
+        case .appendTaskLog(let record):
+            try db.run(
+                "INSERT INTO task_logs (task_id, attempt, at, data) VALUES (?, ?, ?, ?)",
+                [.text(record.taskID), .int(Int64(record.attempt)), .int(record.at), .blob(record.data)],
+                operation: "append task log")
+        default:
+            break
+        }
+    }
+
+    private static func stateValues(_ task: TaskRecord) -> [SQLValue] {
+        [
+            .text(task.status.rawValue), .int(Int64(task.attempt)), Self.optionalText(task.delegateID),
+            .int(Int64(task.lostAttempts)), .int(task.updatedAt), .int(task.finishedAt),
+            .int(Int64(task.progressPercent)), .text(task.message), .blob(task.output), .text(task.error),
+            .int(Int64(task.exitCode)), .int(task.cancelRequested ? 1 : 0),
+        ]
+    }
+
+    private static func optionalText(_ value: String?) -> SQLValue { value.map { .text($0) } ?? .null }
+
+    /// The task with this id, if any.
+    public func task(id: String) throws(StoreError) -> TaskRecord? {
+        try self.read { (db) throws(StoreError) in try Self.tasks(db, where: "WHERE id = ?", [.text(id)]).first }
+    }
+
+    /// The task of an account submitted with this idempotency key, if any.
+    public func task(accountID: String, idempotencyKey: String) throws(StoreError) -> TaskRecord? {
+        try self.read { (db) throws(StoreError) in
+            try Self.tasks(
+                db, where: "WHERE account_id = ? AND idempotency_key = ?", [.text(accountID), .text(idempotencyKey)]
+            ).first
+        }
+    }
+
+    /// Tasks of an account, newest first, at most `limit`, optionally only those in `status`.
+    public func tasks(accountID: String, status: TaskStatus?, limit: Int) throws(StoreError) -> [TaskRecord] {
+        try self.read { (db) throws(StoreError) in
+            var filter = "WHERE account_id = ?"
+            var values: [SQLValue] = [.text(accountID)]
+            if let status {
+                filter += " AND status = ?"
+                values.append(.text(status.rawValue))
+            }
+            values.append(.int(Int64(max(0, limit))))
+            return try Self.tasks(db, where: filter + " ORDER BY created_at DESC, id DESC LIMIT ?", values)
+        }
+    }
+
+    /// Every task not final yet, oldest first.
+    public func unfinishedTasks() throws(StoreError) -> [TaskRecord] {
+        try self.read { (db) throws(StoreError) in
+            try Self.tasks(db, where: "WHERE finished_at IS NULL ORDER BY created_at, id", [])
+        }
+    }
+
+    /// Log chunks of a task, in arrival order.
+    public func taskLogs(taskID: String) throws(StoreError) -> [TaskLogRecord] {
+        try self.read { (db) throws(StoreError) in
+            try db.query(
+                "SELECT task_id, attempt, at, data FROM task_logs WHERE task_id = ? ORDER BY sequence",
+                [.text(taskID)], operation: "read task logs"
+            ) { row in
+                TaskLogRecord(taskID: row.text(0), attempt: UInt32(clamping: row.int(1)), at: row.int(2), data: row.blob(3))
+            }
+        }
+    }
+
+    private static func tasks(_ db: SQLiteConnection, where filter: String, _ values: [SQLValue])
+        throws(StoreError) -> [TaskRecord]
+    {
+        try db.query("SELECT \(Self.taskColumns) FROM tasks \(filter)", values, operation: "read tasks") {
+            (row) throws(StoreError) in
+            guard let status = TaskStatus(rawValue: row.text(11)) else {
+                throw .corrupt(path: db.path, reason: "task \(row.text(0)) has unknown status \(row.text(11))")
+            }
+            var task = TaskRecord(
+                id: row.text(0), accountID: row.text(1), type: row.text(2), payload: row.blob(3),
+                selectors: try StringList.decode(row.text(4), path: db.path),
+                targetDelegateID: row.optionalText(5), timeoutMs: row.int(6), idempotencyKey: row.optionalText(7),
+                maxAttempts: UInt32(clamping: row.int(8)), submittedBy: row.text(9), createdAt: row.int(10))
+            task.status = status
+            task.attempt = UInt32(clamping: row.int(12))
+            task.delegateID = row.optionalText(13)
+            task.lostAttempts = UInt32(clamping: row.int(14))
+            task.updatedAt = row.int(15)
+            task.finishedAt = row.optionalInt(16)
+            task.progressPercent = UInt32(clamping: row.int(17))
+            task.message = row.text(18)
+            task.output = row.blob(19)
+            task.error = row.text(20)
+            task.exitCode = Int32(clamping: row.int(21))
+            task.cancelRequested = row.int(22) != 0
+            return task
+        }
+    }
+}
