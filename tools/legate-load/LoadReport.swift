@@ -17,6 +17,7 @@ struct LoadReport {
     var serverRSSBytes: Int?
     var serverCPUSecondsPerHeartbeat: Double?
     var serverCPUCores: Double?
+    var tasks: TaskLoadFigures?
 
     var heartbeatsPerSecond: Double { self.measureSeconds > 0 ? Double(self.heartbeats) / self.measureSeconds : 0 }
 
@@ -46,6 +47,18 @@ struct LoadReport {
         }
         if let cpu = self.serverCPUSecondsPerHeartbeat, let cores = self.serverCPUCores {
             lines.append(String(format: "  server CPU        %.1f us per heartbeat (%.2f cores busy)", cpu * 1e6, cores))
+        }
+        if let tasks = self.tasks {
+            lines.append(String(
+                format: "  tasks             %d succeeded of %d submitted in %.2f s = %.0f/s (asked %d/s, batches of %d, "
+                    + "%d workers)", tasks.succeeded, tasks.submitted, tasks.seconds, tasks.tasksPerSecond,
+                self.settings.tasks.rate, self.settings.tasks.batch, self.settings.tasks.workers))
+            lines.append(self.latencyLine("  task, per task", tasks.taskLatency) + "  (manager clock, submit to result)")
+            lines.append(self.latencyLine("  task batch", tasks.batchLatency) + "  (client: TaskSubmit sent to last result)")
+            for (kind, count) in tasks.notSucceeded.merging(tasks.refusedCalls, uniquingKeysWith: +)
+                .sorted(by: { $0.value > $1.value }).prefix(10) {
+                lines.append("    \(count)\ttask problem: \(kind)")
+            }
         }
         lines.append("  self-destructed   \(self.selfDestructed)")
         if self.errors.isEmpty {
@@ -92,6 +105,14 @@ struct LoadReport {
         if let value = self.serverBytesPerConnection { object["serverBytesPerConnection"] = value }
         if let value = self.serverCPUSecondsPerHeartbeat { object["serverCPUMicrosecondsPerHeartbeat"] = value * 1e6 }
         if let value = self.serverCPUCores { object["serverCPUCores"] = value }
+        if let tasks = self.tasks {
+            object["tasks"] = [
+                "submitted": tasks.submitted, "succeeded": tasks.succeeded, "perSecond": tasks.tasksPerSecond,
+                "requestedRate": self.settings.tasks.rate, "latencyPerTask": latency(tasks.taskLatency),
+                "latencyPerBatch": latency(tasks.batchLatency),
+                "problems": tasks.notSucceeded.merging(tasks.refusedCalls, uniquingKeysWith: +),
+            ] as [String: Any]
+        }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }

@@ -19,6 +19,8 @@ struct LoadSettings: Sendable {
     var loops = System.coreCount
     var serverPID: Int32?
     var json = false
+    var capacity = 4
+    var tasks = TaskLoadSettings()
 }
 
 /// One simulated delegate's bookkeeping; touched only on its client's loop (`@unchecked Sendable`).
@@ -34,6 +36,7 @@ final class LoadRun: @unchecked Sendable {
     let settings: LoadSettings
     let statistics = LoadStatistics()
     private var delegates: [LoadDelegate] = []
+    private var taskLoad: TaskLoad?
 
     init(settings: LoadSettings) {
         self.settings = settings
@@ -45,6 +48,7 @@ final class LoadRun: @unchecked Sendable {
             caFile: self.settings.caFile, accountID: self.settings.accountID, token: self.settings.token,
             name: "load", hostname: ProcessInfo.processInfo.hostName)
         configuration.heartbeatIntervalOverride = self.settings.heartbeatInterval
+        configuration.capacity = UInt32(self.settings.capacity)
         configuration.backoff = ReconnectBackoff(initialDelay: .milliseconds(100), maximumDelay: .seconds(2))
         let tls = try DelegateClient.makeTLSContext(configuration)
         let group = EventLoopGroup(loopCount: self.settings.loops)
@@ -59,8 +63,15 @@ final class LoadRun: @unchecked Sendable {
         let connected = self.statistics.snapshot()
         let connectSeconds = Self.seconds((connected.lastRegistrationAt ?? ContinuousClock.now) - connectStart)
         let rssConnected = self.settings.serverPID.flatMap { ProcessProbe.residentBytes(pid: $0) }
+        let taskLoad = try self.settings.tasks.rate > 0
+            ? TaskLoad(settings: self.settings.tasks, address: self.settings.address, caFile: self.settings.caFile,
+                       group: group)
+            : nil
+        self.taskLoad = taskLoad
+        taskLoad?.start()
         Thread.sleep(forTimeInterval: Self.seconds(self.settings.warmup))
         self.statistics.resetHeartbeats()
+        taskLoad?.startMeasuring()
         let cpuBefore = self.settings.serverPID.flatMap { ProcessProbe.cpuSeconds(pid: $0) }
         let measureStart = ContinuousClock.now
         let measureEnd = measureStart + self.settings.duration
@@ -71,6 +82,7 @@ final class LoadRun: @unchecked Sendable {
         let measured = self.statistics.snapshot()
         let elapsed = Self.seconds(ContinuousClock.now - measureStart)
         let cpuAfter = self.settings.serverPID.flatMap { ProcessProbe.cpuSeconds(pid: $0) }
+        let taskFigures = taskLoad?.stop(measuredSeconds: elapsed)
         self.stopDelegates()
         var report = LoadReport(settings: self.settings)
         report.connected = connected.everRegistered
@@ -83,6 +95,7 @@ final class LoadRun: @unchecked Sendable {
         report.heartbeatLatency = measured.heartbeatLatency
         report.errors = measured.errors
         report.selfDestructed = measured.selfDestructed
+        report.tasks = taskFigures
         if let before = rssBefore, let after = rssConnected, connected.everRegistered > 0 {
             report.serverBytesPerConnection = Double(after - before) / Double(connected.everRegistered)
             report.serverRSSBytes = after
@@ -152,10 +165,11 @@ final class LoadRun: @unchecked Sendable {
         let snapshot = self.statistics.snapshot()
         let elapsed = Self.seconds(ContinuousClock.now - start)
         let rate = phase == "measuring" && elapsed > 0 ? Double(snapshot.heartbeats) / elapsed : 0
+        let tasks = self.taskLoad.map { "  tasks \($0.succeededSoFar)" } ?? ""
         let line = String(
-            format: "%@[%@ %5.1fs] registered %d/%d  heartbeats %llu (%.0f/s)  errors %d   %@",
+            format: "%@[%@ %5.1fs] registered %d/%d  heartbeats %llu (%.0f/s)%@  errors %d   %@",
             Self.isTerminal ? "\r" : "", phase, elapsed,
-            snapshot.registered, self.settings.delegates, snapshot.heartbeats, rate,
+            snapshot.registered, self.settings.delegates, snapshot.heartbeats, rate, tasks,
             snapshot.errors.values.reduce(0, +), Self.isTerminal ? "" : "\n")
         FileHandle.standardError.write(Data(line.utf8))
     }

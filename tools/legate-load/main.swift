@@ -16,6 +16,12 @@ let usage = """
       --connect-rate N           new connections per second (default 2000)
       --loops N                  client event loops (default: cores)
       --server-pid PID           read the manager's RSS and CPU from /proc for per-connection/per-beat costs
+      --tasks RATE               also submit RATE echo tasks per second (needs --admin-key or LEGATE_ADMIN_KEY
+                                 with task:submit and task:view); reports submit-to-result throughput and latency
+      --task-batch N             tasks per TaskSubmit call (default 100)
+      --task-workers N           admin connections submitting and waiting in parallel (default 8)
+      --task-payload-bytes N     echo payload size (default 16)
+      --capacity N               tasks each delegate runs at once (default 4)
       --json                     print the report as JSON
     """
 
@@ -30,7 +36,8 @@ func parseSettings() throws -> LoadSettings {
         Array(CommandLine.arguments.dropFirst()),
         valueFlags: [
             "--manager", "--account", "--token", "--ca-file", "--delegates", "--heartbeat-interval", "--duration",
-            "--warmup", "--connect-rate", "--loops", "--server-pid",
+            "--warmup", "--connect-rate", "--loops", "--server-pid", "--tasks", "--task-batch", "--task-workers",
+            "--task-payload-bytes", "--admin-key", "--capacity",
         ],
         switchFlags: ["--json", "--help", "--allow-non-loopback"])
     if arguments.isSet("--help") {
@@ -74,6 +81,23 @@ func parseSettings() throws -> LoadSettings {
         settings.serverPID = value
     }
     settings.json = arguments.isSet("--json")
+    settings.capacity = try arguments.integer("--capacity", default: settings.capacity)
+    guard (1...10_000).contains(settings.capacity) else {
+        throw CommandLineArguments.ParseError.invalidValue(
+            flag: "--capacity", value: "\(settings.capacity)", expected: "1...10000")
+    }
+    settings.tasks.rate = try arguments.integer("--tasks", default: 0)
+    settings.tasks.batch = try arguments.integer("--task-batch", default: settings.tasks.batch)
+    settings.tasks.workers = try arguments.integer("--task-workers", default: settings.tasks.workers)
+    settings.tasks.payloadBytes = try arguments.integer("--task-payload-bytes", default: settings.tasks.payloadBytes)
+    guard settings.tasks.rate >= 0, (1...1000).contains(settings.tasks.batch), (1...256).contains(settings.tasks.workers),
+        (0...65_536).contains(settings.tasks.payloadBytes)
+    else {
+        throw CommandLineArguments.ParseError.invalidValue(
+            flag: "--tasks/--task-batch/--task-workers/--task-payload-bytes", value: "out of range",
+            expected: "RATE >= 0, batch 1...1000, workers 1...256, payload 0...65536 bytes")
+    }
+    if settings.tasks.rate > 0 { settings.tasks.adminKey = try setting("--admin-key", "LEGATE_ADMIN_KEY") }
     return settings
 }
 
@@ -92,7 +116,7 @@ do {
     let report = try LoadRun(settings: settings).run()
     FileHandle.standardError.write(Data("\n".utf8))
     print(settings.json ? report.json() : report.text())
-    print("reproduce: legate-load " + CommandLine.arguments.dropFirst().filter { !$0.hasPrefix("lgt_") }.joined(separator: " "))
+    print("reproduce: legate-load " + CommandLine.arguments.dropFirst().filter { !$0.hasPrefix("lgt_") && !$0.hasPrefix("lak_") }.joined(separator: " "))
     exit(report.connected == settings.delegates ? 0 : 1)
 } catch {
     fail("\(error)", status: 1)
