@@ -14,22 +14,30 @@ final class ScriptedDelegate {
     let delegateID: String
     private var nextStreamID: UInt32 = 3
 
-    init?(_ harness: ManagerHarness, instanceID: String, types: [String] = ["echo"], tags: [String] = [],
-          capacity: UInt32 = 1) {
-        guard let client = harness.rawClient(), client.hello() != nil else { return nil }
+    convenience init?(_ harness: ManagerHarness, instanceID: String, types: [String] = ["echo"], tags: [String] = [],
+                      capacity: UInt32 = 1) {
+        self.init(
+            port: harness.port, caFile: harness.caFile, accountID: harness.accountID, token: harness.token,
+            loop: harness.group.next(), instanceID: instanceID, types: types, tags: tags, capacity: capacity)
+    }
+
+    init?(port: Int, caFile: String, accountID: String, token: DelegateToken, loop: EventLoop, instanceID: String,
+          types: [String] = ["echo"], tags: [String] = [], capacity: UInt32 = 1) {
+        guard let client = RawProtocolClient.connect(port: port, caFile: caFile, loop: loop), client.hello() != nil
+        else { return nil }
         let now = WallClock.unixSeconds()
         let claims = JWTClaims(
-            subject: harness.accountID, issuer: instanceID, audience: ["legate-manager"], issuedAt: now,
+            subject: accountID, issuer: instanceID, audience: ["legate-manager"], issuedAt: now,
             notBefore: now, expiresAt: now + 600, jwtID: UUID().uuidString)
         var request = RegisterRequest()
-        request.accountID = harness.accountID
+        request.accountID = accountID
         request.instanceID = instanceID
         request.delegateName = instanceID
         request.hostname = "scripted"
         request.taskTypes = types
         request.tags = tags
         request.capacity = capacity
-        request.jwt = JWTMinter.mint(claims: claims, keyID: harness.token.id, key: harness.token.hmacKey)
+        request.jwt = JWTMinter.mint(claims: claims, keyID: token.id, key: token.hmacKey)
         client.send(Frame(type: .request, method: CallMethod.register.rawValue, streamID: 1, payload: request.protoBytes()))
         guard let answer = client.frames.next(), answer.type == .response,
             let response = try? RegisterResponse(protoBytes: answer.payload)
