@@ -35,6 +35,7 @@ final class TaskService: @unchecked Sendable {
     private var unstoredTasks: [String: TaskRecord] = [:]
     private var logBytes: [String: Int] = [:]
     private var waiters = TaskWaiters()
+    private var recent = RecentTasks(capacity: 50_000)
     private var batch = TaskWriteBatch()
     private var writeInFlight = false
     private var dispatchScheduled = false
@@ -351,6 +352,7 @@ final class TaskService: @unchecked Sendable {
     }
 
     private func finished(_ task: TaskRecord) {
+        self.recent.insert(task)
         self.logBytes[task.id] = nil
         if let key = task.idempotencyKey { self.liveKeys[Self.keyName(task.accountID, key)] = nil }
         for waiter in self.waiters.taskFinished(task.id) { self.answer(waiter) }
@@ -359,7 +361,9 @@ final class TaskService: @unchecked Sendable {
     private func answer(_ waiter: TaskWaiters.Waiter) {
         self.afterPendingWrites {
             let tasks = waiter.ids.compactMap { id -> TaskRecord? in
-                if let live = self.board.task(id: id) { return live.accountID == waiter.accountID ? live : nil }
+                if let known = self.board.task(id: id) ?? self.recent[id] {
+                    return known.accountID == waiter.accountID ? known : nil
+                }
                 guard let stored = try? self.store.task(id: id), stored.accountID == waiter.accountID else { return nil }
                 return stored
             }

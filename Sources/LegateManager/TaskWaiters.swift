@@ -70,3 +70,34 @@ struct TaskWriteBatch {
         self.inserts + self.updates.values.map { .updateTask($0) } + self.logs
     }
 }
+
+/// The most recently finished tasks (without payloads), so TaskWait and TaskGet answer without a store read.
+struct RecentTasks {
+    private var tasks: [String: TaskRecord] = [:]
+    private var order: [String] = []
+    private var head = 0
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(1, capacity)
+    }
+
+    /// Remembers a final task, forgetting the oldest beyond `capacity`.
+    mutating func insert(_ task: TaskRecord) {
+        var slim = task
+        slim.payload = []
+        if self.tasks.updateValue(slim, forKey: task.id) != nil { return }
+        self.order.append(task.id)
+        if self.order.count - self.head > self.capacity {
+            self.tasks[self.order[self.head]] = nil
+            self.head += 1
+            if self.head > 4096 && self.head * 2 > self.order.count {
+                self.order.removeFirst(self.head)
+                self.head = 0
+            }
+        }
+    }
+
+    /// The finished task with this id, if still remembered.
+    subscript(id: String) -> TaskRecord? { self.tasks[id] }
+}
