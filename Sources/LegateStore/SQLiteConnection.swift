@@ -21,6 +21,11 @@ struct SQLRow {
         return String(cString: pointer)
     }
 
+    /// Text column, nil when NULL.
+    func optionalText(_ index: Int32) -> String? {
+        sqlite3_column_type(self.statement, index) == SQLITE_NULL ? nil : self.text(index)
+    }
+
     /// Integer column (0 when NULL).
     func int(_ index: Int32) -> Int64 { sqlite3_column_int64(self.statement, index) }
 
