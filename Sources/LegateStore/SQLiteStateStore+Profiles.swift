@@ -59,15 +59,15 @@ extension SQLiteStateStore {
 
 /// Auto-approval rules are stored as a JSON array.
 enum RuleList {
-    static func encode(_ rules: [AutoApprovalRule]) throws(StoreError) -> String {
+    static func encode(_ rules: [ApprovalRule]) throws(StoreError) -> String {
         guard let data = try? JSONEncoder().encode(rules), let text = String(data: data, encoding: .utf8) else {
             throw .constraint("cannot encode \(rules.count) auto-approval rules as JSON")
         }
         return text
     }
 
-    static func decode(_ text: String, path: String) throws(StoreError) -> [AutoApprovalRule] {
-        guard let rules = try? JSONDecoder().decode([AutoApprovalRule].self, from: Data(text.utf8)) else {
+    static func decode(_ text: String, path: String) throws(StoreError) -> [ApprovalRule] {
+        guard let rules = try? JSONDecoder().decode([ApprovalRule].self, from: Data(text.utf8)) else {
             throw .corrupt(path: path, reason: "a profiles.auto_approval column is not a JSON rule array")
         }
         return rules

@@ -139,7 +139,7 @@ public struct RegistrationFacts: Sendable, Equatable {
     }
 }
 
-extension AutoApprovalRule {
+extension ApprovalRule {
     /// Whether every condition of the rule holds for `facts`; a rule without any condition matches nothing.
     public func matches(_ facts: RegistrationFacts) -> Bool {
         guard !self.sourceCIDRs.isEmpty || !self.hostnamePattern.isEmpty || !self.tokenID.isEmpty else {

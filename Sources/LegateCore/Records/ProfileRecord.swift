@@ -1,7 +1,7 @@
 // Delegate profiles (issue 5): what registering with a profile means. Pure values, persisted by LegateStore.
 
 /// One auto-approval rule: a pending registration that satisfies every condition given is admitted at once.
-public struct AutoApprovalRule: Sendable, Equatable, Codable {
+public struct ApprovalRule: Sendable, Equatable, Codable {
     /// The peer address must fall in one of these networks (IPv4 or IPv6 CIDR); empty: any address.
     public var sourceCIDRs: [String]
     /// Glob over the reported hostname (`*` any run, `?` one character); empty: any hostname.
@@ -33,7 +33,7 @@ public struct ProfileRecord: Sendable, Equatable, Codable {
     /// Script the delegate runs with `/bin/sh -c` once active; empty: none.
     public var startupScript: String
     /// Rules that admit a matching delegate without a human.
-    public var autoApproval: [AutoApprovalRule]
+    public var autoApproval: [ApprovalRule]
     /// Creation time, Unix milliseconds.
     public var createdAt: Int64
     /// Last update, Unix milliseconds.
@@ -42,7 +42,7 @@ public struct ProfileRecord: Sendable, Equatable, Codable {
     /// Creates a profile record.
     public init(
         id: String, accountID: String, name: String, requiresApproval: Bool = false, startupScript: String = "",
-        autoApproval: [AutoApprovalRule] = [], createdAt: Int64, updatedAt: Int64
+        autoApproval: [ApprovalRule] = [], createdAt: Int64, updatedAt: Int64
     ) {
         self.id = id
         self.accountID = accountID
