@@ -14,13 +14,13 @@ let adminUsage = """
       legatectl token list | show ID | copy ID | delete ID
       legatectl token revoke ID [--dry-run]                        prints told/acknowledged/not reached
       legatectl token rotate ID [--overlap SECONDS]                prints the successor's value once
-      legatectl delegate list [--token ID] | show ID
+      legatectl delegate list [--token ID] | show ID     STATUS: active, pending, disconnected, rejected
       legatectl audit list [--limit N]
     exit status: 0 ok, 1 refused or not found, 2 usage error, 3 cannot reach the manager
     """
 
 /// The loop admin connections run on (kept for the process's lifetime).
-private let adminGroup = EventLoopGroup(loopCount: 1)
+let adminGroup = EventLoopGroup(loopCount: 1)
 
 private let settingsFlags: Set<String> = ["--manager", "--admin-key", "--ca-file", "--server-name"]
 
@@ -146,7 +146,7 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
     exit(0)
 }
 
-private func connect(_ arguments: CommandLineArguments) -> ManagerClient {
+func connect(_ arguments: CommandLineArguments) -> ManagerClient {
     let environment = ProcessInfo.processInfo.environment
     let managerText = arguments.string("--manager") ?? environment["LEGATE_MANAGER"] ?? "127.0.0.1:7443"
     guard let address = ManagerAddress(managerText) else { usageError("--manager \(managerText) is not HOST:PORT") }
@@ -166,7 +166,7 @@ private func connect(_ arguments: CommandLineArguments) -> ManagerClient {
     }
 }
 
-private func fail(_ error: ManagerClientError) -> Never {
+func fail(_ error: ManagerClientError) -> Never {
     FileHandle.standardError.write(Data("legatectl: \(error)\n".utf8))
     switch error {
     case .refused: exit(1)
@@ -174,7 +174,7 @@ private func fail(_ error: ManagerClientError) -> Never {
     }
 }
 
-private func output(_ json: Bool, _ object: [String: Any], text: () -> String) {
+func output(_ json: Bool, _ object: [String: Any], text: () -> String) {
     if json {
         if let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]) {
             print(String(decoding: data, as: UTF8.self))
@@ -184,7 +184,7 @@ private func output(_ json: Bool, _ object: [String: Any], text: () -> String) {
     }
 }
 
-private func time(_ milliseconds: Int64) -> String {
+func time(_ milliseconds: Int64) -> String {
     guard milliseconds > 0 else { return "-" }
     let formatter = ISO8601DateFormatter()
     return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
@@ -199,12 +199,14 @@ private func tokenObject(_ token: TokenInfo) -> [String: Any] {
     ]
 }
 
-private func delegateObject(_ delegate: DelegateInfo) -> [String: Any] {
+func delegateObject(_ delegate: DelegateInfo) -> [String: Any] {
     [
         "id": delegate.id, "name": delegate.name, "instance_id": delegate.instanceID, "hostname": delegate.hostname,
         "ip_address": delegate.ipAddress, "version": delegate.version, "token_id": delegate.tokenID,
         "status": delegate.status, "connected": delegate.connected,
-        "last_heartbeat_at_ms": delegate.lastHeartbeatAtMs, "tags": delegate.tags,
+        "last_heartbeat_at_ms": delegate.lastHeartbeatAtMs, "tags": delegate.tags, "profile": delegate.profile,
+        "first_seen_at_ms": delegate.firstSeenAtMs, "disconnected_at_ms": delegate.disconnectedAtMs,
+        "pending_expires_at_ms": delegate.pendingExpiresAtMs, "decision_reason": delegate.decisionReason,
     ]
 }
 
@@ -215,7 +217,7 @@ private func auditObject(_ entry: AuditEntry) -> [String: Any] {
     ]
 }
 
-private func table(_ header: [String], _ rows: [[String]]) -> String {
+func table(_ header: [String], _ rows: [[String]]) -> String {
     var widths = header.map(\.count)
     for row in rows {
         for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
@@ -237,12 +239,12 @@ private func tokenTable(_ tokens: [TokenInfo]) -> String {
         })
 }
 
-private func delegateTable(_ delegates: [DelegateInfo]) -> String {
+func delegateTable(_ delegates: [DelegateInfo]) -> String {
     table(
-        ["NAME", "ID", "HOST", "IP", "TOKEN", "STATUS", "CONNECTED", "LAST HEARTBEAT"],
+        ["NAME", "ID", "HOST", "IP", "TOKEN", "PROFILE", "STATUS", "CONNECTED", "LAST HEARTBEAT"],
         delegates.map {
-            [$0.name, $0.id, $0.hostname, $0.ipAddress, $0.tokenID, $0.status, $0.connected ? "yes" : "no",
-             time($0.lastHeartbeatAtMs)]
+            [$0.name, $0.id, $0.hostname, $0.ipAddress, $0.tokenID, $0.profile, $0.status,
+             $0.connected ? "yes" : "no (since \(time($0.disconnectedAtMs)))", time($0.lastHeartbeatAtMs)]
         })
 }
 
