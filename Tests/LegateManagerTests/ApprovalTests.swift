@@ -10,10 +10,10 @@ import Testing
 
 /// Issue 5 end to end: pending registrations, approve, reject, auto-approval, delete, expiry, restart.
 @Suite(.serialized) struct ApprovalTests {
-    static func admin(_ harness: ManagerHarness) throws(ManagerClientError) -> ManagerClient {
+    static func admin(_ harness: ManagerHarness, key: String? = nil) throws(ManagerClientError) -> ManagerClient {
         try ManagerClient.connect(
             host: "127.0.0.1", port: harness.port, caFile: harness.caFile, serverName: "localhost",
-            apiKey: harness.manager.report.newAdminKeyValue ?? "", loop: harness.group.next())
+            apiKey: key ?? harness.manager.report.newAdminKeyValue ?? "", loop: harness.group.next())
     }
 
     static func spec(
