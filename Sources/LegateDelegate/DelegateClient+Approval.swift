@@ -14,8 +14,8 @@ public enum StartupScriptEvent: Sendable, Equatable {
 }
 
 extension DelegateClient {
-    /// Registration answered (a pending one was reported as `.registered(state: .pending)`): run an active profile's startup script; send a report
-    /// left over from a previous connection.
+    /// Registration answered (a pending one was reported as `.registered(state: .pending)`): run an active
+    /// profile's startup script; send a report left over from a previous connection.
     func registrationAnswered(_ response: RegisterResponse) {
         if response.state != .pending, !response.startupScript.isEmpty {
             self.runStartupScript(response.startupScript)

@@ -94,7 +94,8 @@ public enum StartupScriptRunner {
         Self.release(readEnd, atEndOfFile: endOfFile)
         let duration = ContinuousClock.now - started
         if timedOut {
-            return Outcome(exitCode: -1, output: output, error: "timed out after \(timeout); killed", duration: duration)
+            return Outcome(
+                exitCode: -1, output: output, error: "timed out after \(timeout); killed", duration: duration)
         }
         let signal = status & 0x7F
         if signal != 0 {

@@ -53,7 +53,8 @@ extension Manager {
             let request = try DelegatePendingListRequest(protoBytes: payload)
             var response = DelegateListResponse()
             response.delegates = try self.delegateInfos(session: session, tokenID: nil).filter {
-                $0.status == DelegateStatus.pending.rawValue && (request.profile.isEmpty || $0.profile == request.profile)
+                $0.status == DelegateStatus.pending.rawValue
+                    && (request.profile.isEmpty || $0.profile == request.profile)
             }
             return response.protoBytes()
         case .delegateApprove, .delegateReject:
@@ -90,7 +91,8 @@ extension Manager {
                 message: "name the delegates one way: by ids, or --profile NAME, or --token ID (got \(ways.count))")
         }
         guard request.reason.utf8.count <= 1024 else {
-            throw AdminRefusal(code: .invalidArgument, message: "reason of \(request.reason.utf8.count) bytes exceeds 1024")
+            throw AdminRefusal(
+                code: .invalidArgument, message: "reason of \(request.reason.utf8.count) bytes exceeds 1024")
         }
         let isVisible = try self.delegateVisibility(session: session)
         let records = self.registry.records(accountID: session.accountID).filter { isVisible($0.tokenID) }

@@ -58,7 +58,8 @@ extension Manager {
             guard let profile = self.services.profiles.profile(accountID: session.accountID, name: name),
                 !name.isEmpty
             else {
-                throw AdminRefusal(code: .notFound, message: "profile \(name) does not exist; see legatectl profile list")
+                throw AdminRefusal(
+                    code: .notFound, message: "profile \(name) does not exist; see legatectl profile list")
             }
             guard profile.name != ProfileRecord.defaultName else {
                 throw AdminRefusal(

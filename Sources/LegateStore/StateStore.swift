@@ -46,7 +46,9 @@ enum RecordOrder {
     /// Oldest first, ties broken by id.
     static func tokens(_ a: TokenRecord, _ b: TokenRecord) -> Bool { (a.createdAt, a.id) < (b.createdAt, b.id) }
     /// By account, then name.
-    static func profiles(_ a: ProfileRecord, _ b: ProfileRecord) -> Bool { (a.accountID, a.name) < (b.accountID, b.name) }
+    static func profiles(_ a: ProfileRecord, _ b: ProfileRecord) -> Bool {
+        (a.accountID, a.name) < (b.accountID, b.name)
+    }
     /// Oldest first, ties broken by id.
     static func delegates(_ a: DelegateRecord, _ b: DelegateRecord) -> Bool {
         (a.firstSeenAt, a.id) < (b.firstSeenAt, b.id)

@@ -32,7 +32,8 @@ func parseConfiguration() throws -> (ManagerConfiguration, LogLevel) {
         Array(CommandLine.arguments.dropFirst()),
         valueFlags: [
             "--host", "--port", "--data-dir", "--cert", "--key", "--client-ca", "--audience",
-            "--heartbeat-interval", "--heartbeat-grace", "--pending-expiry", "--max-connections", "--connection-rate", "--event-loops", "--log-level",
+            "--heartbeat-interval", "--heartbeat-grace", "--pending-expiry", "--max-connections", "--connection-rate",
+            "--event-loops", "--log-level",
         ],
         switchFlags: ["--help"])
     if arguments.isSet("--help") {

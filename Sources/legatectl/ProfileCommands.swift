@@ -91,8 +91,10 @@ func runApprovalCommand(noun: String, verb: String, words: ArraySlice<String>) -
                 table(
                     ["NAME", "ID", "HOST", "IP", "VERSION", "TOKEN", "PROFILE", "FIRST SEEN", "EXPIRES", "CONNECTED"],
                     response.delegates.map {
-                        [$0.name, $0.id, $0.hostname, $0.ipAddress, $0.version, $0.tokenID, $0.profile,
-                         time($0.firstSeenAtMs), time($0.pendingExpiresAtMs), $0.connected ? "yes" : "no"]
+                        [
+                            $0.name, $0.id, $0.hostname, $0.ipAddress, $0.version, $0.tokenID, $0.profile,
+                            time($0.firstSeenAtMs), time($0.pendingExpiresAtMs), $0.connected ? "yes" : "no",
+                        ]
                     })
             }
         case ("delegate", "approve"), ("delegate", "reject"):
@@ -109,8 +111,10 @@ func runApprovalCommand(noun: String, verb: String, words: ArraySlice<String>) -
             let method: AdminMethod = verb == "approve" ? .delegateApprove : .delegateReject
             let response = try client.call(method, request, as: DelegateDecisionResponse.self)
             output(json, ["decided": response.decided, "told": response.told, "skipped": response.skipped]) {
-                (["\(verb == "approve" ? "approved" : "rejected") \(response.decided.count) delegate(s), "
-                    + "\(response.told) told over their connection"]
+                ([
+                    "\(verb == "approve" ? "approved" : "rejected") \(response.decided.count) delegate(s), "
+                        + "\(response.told) told over their connection"
+                ]
                     + response.decided.map { "  \($0)" } + response.skipped.map { "  skipped \($0)" })
                     .joined(separator: "\n")
             }
@@ -194,8 +198,11 @@ private func profileTable(_ profiles: [ProfileInfo]) -> String {
     table(
         ["NAME", "ID", "APPROVAL", "SCRIPT", "DELEGATES", "UPDATED", "AUTO-APPROVE"],
         profiles.map {
-            [$0.name, $0.id, $0.requiresApproval ? "required" : "none",
-             $0.startupScript.isEmpty ? "-" : "\($0.startupScript.utf8.count) B", String($0.delegates),
-             time($0.updatedAtMs), $0.autoApproval.isEmpty ? "-" : $0.autoApproval.map(ruleText).joined(separator: "; ")]
+            [
+                $0.name, $0.id, $0.requiresApproval ? "required" : "none",
+                $0.startupScript.isEmpty ? "-" : "\($0.startupScript.utf8.count) B", String($0.delegates),
+                time($0.updatedAtMs),
+                $0.autoApproval.isEmpty ? "-" : $0.autoApproval.map(ruleText).joined(separator: "; "),
+            ]
         })
 }

@@ -50,7 +50,8 @@ import Testing
     }
 
     @Test func ruleNeedsEveryConditionAndAnyNetwork() {
-        let rule = ApprovalRule(sourceCIDRs: ["10.0.0.0/8", "192.168.0.0/16"], hostnamePattern: "ci-*", tokenID: "tok_a")
+        let rule = ApprovalRule(
+            sourceCIDRs: ["10.0.0.0/8", "192.168.0.0/16"], hostnamePattern: "ci-*", tokenID: "tok_a")
         let facts = RegistrationFacts(peerAddress: "192.168.3.4", hostname: "ci-7", tokenID: "tok_a")
         #expect(rule.matches(facts))
         var other = facts
@@ -95,7 +96,8 @@ import Testing
         #expect(problem { $0.autoApproval = [ApprovalRule()] }?.contains("no condition") == true)
         #expect(problem { $0.autoApproval = [ApprovalRule(sourceCIDRs: ["10.0.0.0/33"])] }?.contains("CIDR") == true)
         #expect(
-            problem { $0.autoApproval = Array(repeating: ApprovalRule(tokenID: "t"), count: 33) }?.contains("32") == true)
+            problem { $0.autoApproval = Array(repeating: ApprovalRule(tokenID: "t"), count: 33) }?.contains("32")
+                == true)
     }
 
     @Test func everyHeartbeatIsJitteredWithinTenPercent() {

@@ -11,8 +11,9 @@ import Testing
         var machine = ServerConnectionMachine(configuration: configuration, now: self.t0)
         var hello = Hello()
         hello.protocolVersion = 1
-        guard case .completeHello(let frame) = machine.frameReceived(
-            Frame(type: .hello, payload: hello.protoBytes()), now: self.t0)
+        guard
+            case .completeHello(let frame) = machine.frameReceived(
+                Frame(type: .hello, payload: hello.protoBytes()), now: self.t0)
         else {
             Issue.record("HELLO not answered")
             return machine

@@ -32,12 +32,15 @@ import Testing
         #expect(try harness.manager.stateStore.delegate(id: id) == nil, "the closing connection did not write it back")
         #expect(try harness.manager.stateStore.delegate(id: pendingID) == nil)
         let audit = try harness.manager.stateStore.auditRecords(accountID: harness.accountID, limit: 50)
-        #expect(audit.contains { $0.action == "delegate.delete" && $0.target == id && $0.detail.contains("acknowledged") })
+        #expect(
+            audit.contains { $0.action == "delegate.delete" && $0.target == id && $0.detail.contains("acknowledged") })
         do {
             try admin.deleteDelegate(id: id)
             Issue.record("deleting twice must be refused")
         } catch {
-            #expect(error == .refused(code: .notFound, message: "delegate \(id) does not exist; see legatectl delegate list"))
+            #expect(
+                error
+                    == .refused(code: .notFound, message: "delegate \(id) does not exist; see legatectl delegate list"))
         }
     }
 

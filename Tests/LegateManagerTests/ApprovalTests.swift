@@ -87,7 +87,8 @@ import Testing
         #expect(response.decided == [id] && response.told == 1)
         #expect(response.skipped.count == 1 && response.skipped[0].hasPrefix("dlg_missing"))
         // The push is written before the admin call returns, so it arrives within one round trip.
-        #expect(events.first(timeout: .seconds(2), where: { $0 == .approvalDecided(approved: true, reason: "") }) != nil)
+        #expect(
+            events.first(timeout: .seconds(2), where: { $0 == .approvalDecided(approved: true, reason: "") }) != nil)
         #expect(harness.manager.registry.record(id: id)?.status == .active)
         #expect(try admin.pendingDelegates().isEmpty)
         guard case .finished(let outcome) = try #require(scripts.next()) else {
@@ -113,7 +114,8 @@ import Testing
         #expect(raw.hello() != nil)
         var request = try RegisterRequest(protoBytes: harness.registerFrame(instanceID: "raw-pending").payload)
         request.profile = "gated"
-        raw.send(Frame(type: .request, method: CallMethod.register.rawValue, streamID: 1, payload: request.protoBytes()))
+        raw.send(
+            Frame(type: .request, method: CallMethod.register.rawValue, streamID: 1, payload: request.protoBytes()))
         let answer = try #require(raw.frames.first(where: { $0.type == .response && $0.streamID == 1 }))
         let response = try RegisterResponse(protoBytes: answer.payload)
         #expect(response.state == .pending && response.startupScript.isEmpty)
@@ -122,8 +124,9 @@ import Testing
             heartbeat.jwt = request.jwt
             heartbeat.sequence = UInt64(streamID)
             raw.send(
-                Frame(type: .request, method: CallMethod.heartbeat.rawValue, streamID: streamID,
-                      payload: heartbeat.protoBytes()))
+                Frame(
+                    type: .request, method: CallMethod.heartbeat.rawValue, streamID: streamID,
+                    payload: heartbeat.protoBytes()))
             let frame = try #require(raw.frames.first(where: { $0.streamID == streamID }))
             return try HeartbeatAck(protoBytes: frame.payload)
         }
@@ -166,10 +169,12 @@ import Testing
         let harness = try ManagerHarness()
         let admin = try Self.admin(harness)
         _ = try admin.createProfile(
-            Self.spec("auto", script: "true", rules: [
-                Self.rule(cidrs: ["10.0.0.0/8"]),  // the self-reported ip below must not count
-                Self.rule(cidrs: ["192.0.2.0/24", "127.0.0.0/8"], host: "ci-*"),
-            ]))
+            Self.spec(
+                "auto", script: "true",
+                rules: [
+                    Self.rule(cidrs: ["10.0.0.0/8"]),  // the self-reported ip below must not count
+                    Self.rule(cidrs: ["192.0.2.0/24", "127.0.0.0/8"], host: "ci-*"),
+                ]))
         var reported = harness.delegateConfiguration(name: "liar")
         reported.profile = "auto"
         reported.hostname = "dev-9"
@@ -206,11 +211,14 @@ import Testing
             }
         }
         #expect(refusal { _ = try admin.createProfile(Self.spec("")) } == .invalidArgument)
-        #expect(refusal { _ = try admin.createProfile(Self.spec(String(repeating: "x", count: 65))) } == .invalidArgument)
-        #expect(refusal { _ = try admin.createProfile(Self.spec("bad", rules: [Self.rule(cidrs: ["10.0.0.0/33"])])) }
-            == .invalidArgument)
-        #expect(refusal { _ = try admin.createProfile(Self.spec("big", script: String(repeating: "x", count: 65_537))) }
-            == .invalidArgument)
+        #expect(
+            refusal { _ = try admin.createProfile(Self.spec(String(repeating: "x", count: 65))) } == .invalidArgument)
+        #expect(
+            refusal { _ = try admin.createProfile(Self.spec("bad", rules: [Self.rule(cidrs: ["10.0.0.0/33"])])) }
+                == .invalidArgument)
+        #expect(
+            refusal { _ = try admin.createProfile(Self.spec("big", script: String(repeating: "x", count: 65_537))) }
+                == .invalidArgument)
         #expect(refusal { _ = try admin.createProfile(Self.spec("default")) } == .alreadyExists)
         #expect(refusal { _ = try admin.updateProfile(Self.spec("ghost")) } == .notFound)
         #expect(refusal { try admin.deleteProfile(name: "default") } == .failedPrecondition)

@@ -222,7 +222,8 @@ extension ProfileRecord {
             return "profile name of \(name.count) characters exceeds \(Self.maxNameLength); choose a shorter one"
         }
         let allowed = name.unicodeScalars.allSatisfy {
-            ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || "-_.".unicodeScalars.contains($0)
+            ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)))
+                || "-_.".unicodeScalars.contains($0)
         }
         if !allowed { return "profile name '\(name)' may only contain letters, digits, '-', '_' and '.'" }
         return nil
