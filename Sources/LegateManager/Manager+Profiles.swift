@@ -6,8 +6,19 @@ import LegateWire
 // MARK: - Profile create, update, delete and views (issue 5)
 
 extension Manager {
+    /// Profiles apply to every delegate of the account, so only an account-scope key may change them.
+    private func requireAccountScope(_ session: AdminSession, to action: String) throws {
+        guard session.scope == .account else {
+            throw AdminRefusal(
+                code: .permissionDenied,
+                message: "admin key \(session.keyID) has scope \(session.scope); profiles apply to the whole "
+                    + "account, so \(action) them with an account-scope key")
+        }
+    }
+
     /// Creates (`isUpdate` false) or replaces (true, matched by name) a profile after validating it. Blocking.
     func saveProfile(_ spec: ProfileSpec, isUpdate: Bool, session: AdminSession) throws -> ProfileInfo {
+        try self.requireAccountScope(session, to: isUpdate ? "update" : "create")
         let now = WallClock.unixMilliseconds()
         let saved: ProfileRecord = try self.approvalLock.withLock { _ in
             let existing = self.services.profiles.profile(accountID: session.accountID, name: spec.name)
@@ -54,6 +65,7 @@ extension Manager {
 
     /// Deletes a profile no delegate uses; `default` cannot be deleted. Blocking.
     func deleteProfile(name: String, session: AdminSession) throws {
+        try self.requireAccountScope(session, to: "delete")
         try self.approvalLock.withLock { _ in
             guard let profile = self.services.profiles.profile(accountID: session.accountID, name: name),
                 !name.isEmpty

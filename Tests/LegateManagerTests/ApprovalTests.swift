@@ -231,6 +231,16 @@ import Testing
         client.stop()
         #expect(try admin.listProfiles().first { $0.name == "used" }?.delegates == 1)
 
+        let orgKey = try harness.manager.createAdminKey(
+            accountID: harness.accountID, name: "org", permissions: [.delegateView, .delegateEdit, .delegateDelete],
+            actor: "test", scope: .org("acme")
+        ).value
+        let orgAdmin = try Self.admin(harness, key: orgKey)
+        defer { orgAdmin.close() }
+        #expect(refusal { _ = try orgAdmin.createProfile(Self.spec("mine")) } == .permissionDenied)
+        #expect(refusal { try orgAdmin.deleteProfile(name: "used") } == .permissionDenied)
+        #expect(try orgAdmin.listProfiles().count == 2, "any key with delegate:view may list them")
+
         let (unknown, unknownEvents, _) = try Self.start(harness, name: "x", profile: "nope")
         defer { unknown.stop() }
         let stopped = unknownEvents.first { if case .stopped = $0 { return true } else { return false } }
