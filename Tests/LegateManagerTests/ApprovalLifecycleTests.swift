@@ -132,6 +132,14 @@ import Testing
         #expect(response.decided == [waitingID] && response.told == 1)
         #expect(backEvents.first(where: { $0 == .approvalDecided(approved: true, reason: "") }) != nil)
         #expect(scripts.first(where: { $0 == .reported }) != nil)
+        back.stop()
+        #expect(eventually { !harness.manager.registry.isConnected(waitingID) })
+        let (approvedAgain, approvedEvents, _) = try ApprovalTests.start(
+            harness, name: "waiting", profile: "gated", instanceID: "ins-waiting")
+        defer { approvedAgain.stop() }
+        #expect(
+            approvedEvents.first(where: \.isRegistered) == .registered(delegateID: waitingID, state: .active),
+            "an approved delegate stays approved when it registers again")
         let (again, againEvents, _) = try ApprovalTests.start(
             harness, name: "refused", profile: "gated", instanceID: "ins-refused")
         defer { again.stop() }
