@@ -100,10 +100,11 @@ extension ManagerConnection {
             return
         }
         if record.status == .pending, let current = self.services.registry.record(id: record.id),
-            current.status == .active || current.status == .rejected
+            current.status != .pending
         {
-            // An admin decided while this registration was being written: the decision wins.
-            record.status = current.status
+            // An admin decided while this registration was being written (an approval of a delegate that was
+            // not attached yet reads `disconnected`): the decision wins.
+            record.status = current.status == .rejected ? .rejected : .active
             record.decisionReason = current.decisionReason
             record.pendingExpiresAt = nil
             self.services.writer.submit([.upsertDelegate(record)])
