@@ -14,17 +14,23 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
     public let loop: EventLoop
     private let configuration: DelegateConfiguration
     private let tls: TLSClientContext
-    private let onEvent: @Sendable (DelegateEvent) -> Void
+    let onEvent: @Sendable (DelegateEvent) -> Void
+    /// Told how the profile's startup script ended and when the manager recorded it (on the loop).
+    let onStartupScript: (@Sendable (StartupScriptEvent) -> Void)?
     private var connection: Connection?
-    private var machine = DelegateSessionMachine()
+    var machine = DelegateSessionMachine()
     private var decoder = FrameDecoder(maxFrameBytes: FrameLimits.defaultMaxFrameBytes)
     private var backoff: ReconnectBackoff
     private var jitter = SystemJitter()
     private var attempts = 0
-    private var isStopped = false
+    var isStopped = false
     private var reconnectPlanned = false
     private var heartbeatInterval: Duration = .seconds(10)
-    private var heartbeatTimer: ScheduledTimer?
+    var heartbeatTimer: ScheduledTimer?
+    /// The startup script runs once per process (issue 5): set when it starts.
+    var startupScriptStarted = false
+    /// A finished script's report not yet sent (the connection was down); sent after the next registration.
+    var unsentStartupReport: StartupScriptReport?
     private var jwt: (value: String, renewAt: Int64)?
     /// The token in use: the configured one until the manager pushes TOKEN_ROTATED.
     private let token: Mutex<DelegateToken>
@@ -35,8 +41,10 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
     /// Creates a client; nothing happens until `start()`.
     public init(
         configuration: DelegateConfiguration, tls: TLSClientContext, loop: EventLoop,
+        onStartupScript: (@Sendable (StartupScriptEvent) -> Void)? = nil,
         onEvent: @escaping @Sendable (DelegateEvent) -> Void
     ) {
+        self.onStartupScript = onStartupScript
         self.configuration = configuration
         self.tls = tls
         self.loop = loop
@@ -174,7 +182,9 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
             self.heartbeatInterval = self.configuration.heartbeatIntervalOverride ?? interval
             self.onEvent(.registered(delegateID: response.delegateID, state: response.state))
             // The first beat lands at a random point of the interval so a fleet does not beat in step.
-            self.scheduleHeartbeat(after: self.heartbeatInterval.scaled(by: self.jitter.nextUnit()))
+            self.scheduleHeartbeat(
+                after: HeartbeatSchedule(interval: self.heartbeatInterval).firstDelay(using: &self.jitter))
+            self.registrationAnswered(response)
         case .sendHeartbeat(let streamID, let sequence):
             self.sendHeartbeat(streamID: streamID, sequence: sequence)
         case .heartbeatAcknowledged(_, let roundTrip):
@@ -200,9 +210,14 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         case .approvalDecided(let decision, let acknowledgement):
             self.send(acknowledgement)
             self.onEvent(.approvalDecided(approved: decision.approved, reason: decision.reason))
+            self.approvalDecided(decision)
         case .taskPush(_, let acknowledgement):
             self.send(acknowledgement)  // issue 6: the task layer takes these over
-        case .callAnswered:
+        case .callAnswered(let frame):
+            if frame.method == CallMethod.startupScriptReport.rawValue {
+                self.startupReportAnswered(frame)
+                return
+            }
             break  // issue 6: answers to TaskUpdate/TaskResult calls
         case .reconnectLater(let reason, let reconnectAfter):
             // Plan first: closing may report `connectionClosed` at once, which must not pick the delay.
@@ -223,7 +238,9 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
                 guard self.machine.isRegistered, !self.isStopped else { return }
                 self.perform(self.machine.heartbeatDue(now: self.loop.now))
                 if self.heartbeatInterval > .zero {
-                    self.scheduleHeartbeat(after: self.heartbeatInterval)
+                    // Every beat is jittered (± 10 %), so beats that started in step drift apart.
+                    self.scheduleHeartbeat(
+                        after: HeartbeatSchedule(interval: self.heartbeatInterval).nextDelay(using: &self.jitter))
                 }
             }
         }
@@ -273,6 +290,11 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         return value
     }
 
+    /// Closes the current connection after flushing what was written.
+    func closeConnection() {
+        self.connection?.close(flushFirst: true)
+    }
+
     private func send(_ frame: Frame) {
         guard let connection = self.connection else { return }
         self.scratch.removeAll(keepingCapacity: true)
@@ -280,7 +302,7 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         self.scratch.withUnsafeBytes { connection.write($0) }
     }
 
-    private func send(_ type: FrameType, method: UInt16, streamID: UInt32, message: some ProtoMessage) {
+    func send(_ type: FrameType, method: UInt16, streamID: UInt32, message: some ProtoMessage) {
         guard let connection = self.connection else { return }
         self.scratch.removeAll(keepingCapacity: true)
         FrameEncoder.encode(type, method: method, streamID: streamID, message: message, into: &self.scratch)

@@ -29,6 +29,10 @@ public protocol LiveDelegateConnection: AnyObject, Sendable {
     func sendTokenRotated(_ message: TokenRotated, progress: @escaping @Sendable (PushEvent) -> Void)
     /// Closes because a newer connection of the same delegate replaced this one.
     func supersede()
+    /// Pushes APPROVAL_DECISION for `record` (already durable): approved, the delegate becomes available for
+    /// tasks; rejected, the connection closes after the push. `progress` gets `.sent` or `.notSent`, on the loop.
+    func pushApprovalDecision(
+        _ decision: ApprovalDecision, record: DelegateRecord, progress: @escaping @Sendable (PushEvent) -> Void)
 }
 
 /// Delegate records and which of them are connected where; shared by all event loops.
@@ -36,14 +40,18 @@ public protocol LiveDelegateConnection: AnyObject, Sendable {
 /// Touched on registration, disconnection and admin reads, never per heartbeat (heartbeat times live in the
 /// connection and reach the registry in batches), so one `Mutex` is enough.
 public final class DelegateRegistry: Sendable {
-    private struct State {
+    struct State {
         var records: [String: DelegateRecord] = [:]
         var idByInstance: [String: String] = [:]
         var live: [String: any LiveDelegateConnection] = [:]
         var liveByToken: [String: Set<String>] = [:]
+        /// Ids of records in status pending.
+        var pending: Set<String> = []
     }
 
     private let state = Mutex(State())
+    /// Number of records in status pending, so heartbeats read their state under the lock only when some exist.
+    private let pendingCount = Atomic<Int>(0)
 
     /// Creates an empty registry.
     public init() {}
@@ -54,6 +62,7 @@ public final class DelegateRegistry: Sendable {
             for record in records {
                 state.records[record.id] = record
                 state.idByInstance[Self.instanceKey(record.accountID, record.instanceID)] = record.id
+                self.track(record, in: &state)
             }
         }
     }
@@ -99,6 +108,7 @@ public final class DelegateRegistry: Sendable {
             state.idByInstance[Self.instanceKey(record.accountID, record.instanceID)] = record.id
             let previous = state.live.updateValue(connection, forKey: record.id)
             state.liveByToken[record.tokenID, default: []].insert(record.id)
+            self.track(record, in: &state)
             return previous.flatMap { $0 === connection ? nil : $0 }
         }
     }
@@ -112,8 +122,8 @@ public final class DelegateRegistry: Sendable {
             else { return nil }
             state.live[delegateID] = nil
             state.liveByToken[record.tokenID]?.remove(delegateID)
-            if record.status == .active || record.status == .pending {
-                record.status = .disconnected
+            if record.status == .active {
+                record.status = .disconnected  // a pending one stays pending: its decision is still open
             }
             record.disconnectedAt = at
             record.connectedSince = nil
@@ -170,7 +180,30 @@ public final class DelegateRegistry: Sendable {
         self.state.withLock { $0.liveByToken[tokenID]?.count ?? 0 }
     }
 
-    private static func instanceKey(_ accountID: String, _ instanceID: String) -> String {
+    /// Whether any record is pending (one atomic load).
+    var hasPending: Bool { self.pendingCount.load(ordering: .relaxed) > 0 }
+
+    /// Runs `body` on the records under the lock.
+    func modify<T>(_ body: (inout State) -> T) -> T {
+        self.state.withLock { body(&$0) }
+    }
+
+    /// Reads under the lock.
+    func withState<T>(_ body: (State) -> T) -> T {
+        self.state.withLock { body($0) }
+    }
+
+    /// Keeps the pending set and its count in step with `record` (call under the lock after storing it).
+    func track(_ record: DelegateRecord, in state: inout State) {
+        if record.status == .pending {
+            state.pending.insert(record.id)
+        } else {
+            state.pending.remove(record.id)
+        }
+        self.pendingCount.store(state.pending.count, ordering: .relaxed)
+    }
+
+    static func instanceKey(_ accountID: String, _ instanceID: String) -> String {
         accountID + "\u{0}" + instanceID
     }
 }

@@ -301,6 +301,7 @@ extension Manager {
         info.connected = self.registry.isConnected(record.id)
         info.lastHeartbeatAtMs = record.lastHeartbeatAt ?? 0
         info.tags = record.tags
+        self.addApprovalFields(to: &info, from: record)
         return info
     }
 }

@@ -21,6 +21,10 @@ public final class Manager: Sendable {
     private let isRunning = Atomic<Bool>(true)
     /// True while expired tokens are being revoked, so ticks do not start the same revoke twice.
     private let isRevokingExpired = Atomic<Bool>(false)
+    /// True while expired pending registrations are being rejected (issue 5).
+    private let isExpiringPending = Atomic<Bool>(false)
+    /// Serialises profile changes and approval decisions, so two admins cannot decide the same delegate twice.
+    let approvalLock = Mutex(())
 
     /// Prepares the data directory, opens the store and starts serving; returns once the port is bound.
     public static func start(configuration: ManagerConfiguration, log: any LogSink) throws(ManagerError) -> Manager {
@@ -49,6 +53,7 @@ public final class Manager: Sendable {
         let services = ManagerServices(
             configuration: configuration, tokens: tokens, registry: registry, writer: writer, log: log, tasks: tasks)
         self.services = services
+        try Self.loadProfiles(store: prepared.store, into: services.profiles)
         let ticketKeys = try SessionTicketKeys.loadOrCreate(in: configuration.dataDirectory)
         let tls: TLSServerContext
         do {
@@ -110,8 +115,8 @@ public final class Manager: Sendable {
             for index in records.indices where records[index].connectedSince != nil {
                 records[index].connectedSince = nil
                 records[index].disconnectedAt = now
-                if records[index].status == .active || records[index].status == .pending {
-                    records[index].status = .disconnected
+                if records[index].status == .active {
+                    records[index].status = .disconnected  // pending ones stay pending until decided
                 }
                 writes.append(.upsertDelegate(records[index]))
             }
@@ -119,6 +124,32 @@ public final class Manager: Sendable {
             registry.load(records)
         } catch let error as ManagerError {
             throw error
+        } catch {
+            throw .store("\(error)")
+        }
+    }
+
+    /// Loads every profile; an account without a `default` profile gets one (at first start and after an
+    /// upgrade from a store without profiles).
+    private static func loadProfiles(store: SQLiteStateStore, into profiles: ProfileDirectory) throws(ManagerError) {
+        do {
+            let stored = try store.allProfiles()
+            var writes: [StoreWrite] = []
+            let now = WallClock.unixMilliseconds()
+            for account in try store.accounts()
+            where !stored.contains(where: { $0.accountID == account.id && $0.name == ProfileRecord.defaultName }) {
+                let profile = ProfileRecord(
+                    id: ManagerServices.newID(prefix: "prf"), accountID: account.id, name: ProfileRecord.defaultName,
+                    createdAt: now, updatedAt: now)
+                writes.append(.upsertProfile(profile))
+                writes.append(
+                    .appendAudit(
+                        AuditRecord(
+                            at: now, accountID: account.id, actor: "system", action: "profile.create",
+                            target: profile.id, outcome: "ok", detail: "name=default requiresApproval=false")))
+            }
+            if !writes.isEmpty { try store.apply(writes) }
+            for profile in try store.allProfiles() { profiles.put(profile) }
         } catch {
             throw .store("\(error)")
         }
@@ -199,6 +230,13 @@ public final class Manager: Sendable {
                 DispatchQueue.global().async {
                     self.revokeExpiredTokens(now: now)
                     self.isRevokingExpired.store(false, ordering: .releasing)
+                }
+            }
+            let expired = self.services.registry.expiredPending(now: now)
+            if !expired.isEmpty, !self.isExpiringPending.exchange(true, ordering: .acquiringAndReleasing) {
+                DispatchQueue.global().async {
+                    self.rejectExpiredPending(expired)
+                    self.isExpiringPending.store(false, ordering: .releasing)
                 }
             }
             self.scheduleExpiryCheck(state)

@@ -35,6 +35,8 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var drainTimeout: Duration = .seconds(5)
     /// Task dispatch: leases, timeouts, retry policy, log bounds.
     public var tasks = TaskConfiguration()
+    /// How long a registration may wait for approval before it is rejected. Default 24 h.
+    public var pendingExpiry: Duration = .seconds(86_400)
     /// Name of the account created on first start.
     public var defaultAccountName: String = "default"
 
@@ -72,6 +74,9 @@ public struct ManagerConfiguration: Sendable, Equatable {
         }
         guard self.connection.heartbeatInterval >= .milliseconds(10) else {
             throw .invalidConfiguration("heartbeat interval must be at least 10 ms")
+        }
+        guard self.pendingExpiry >= .seconds(1) else {
+            throw .invalidConfiguration("pending expiry must be at least 1 s; pass --pending-expiry SECONDS")
         }
         guard self.connection.heartbeatGrace > self.connection.heartbeatInterval else {
             throw .invalidConfiguration("heartbeat grace must be longer than the heartbeat interval")

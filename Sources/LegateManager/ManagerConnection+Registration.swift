@@ -49,15 +49,31 @@ extension ManagerConnection {
         let existing = self.services.registry.record(accountID: request.accountID, instanceID: request.instanceID)
         if let existing, existing.status == .rejected {
             self.refuseRegistration(
-                .permissionDenied, "this delegate was rejected by an administrator; install a new delegate",
-                detail: "rejected delegate tried to register", accountID: request.accountID)
+                .permissionDenied, Self.rejectedMessage(existing.decisionReason),
+                detail: "rejected delegate \(existing.id) tried to register", accountID: request.accountID)
             return
         }
-        let record = self.makeRecord(request: request, tokenID: verified.keyID, existing: existing)
+        let profileName = request.profile.isEmpty ? ProfileRecord.defaultName : request.profile
+        guard let profile = self.services.profiles.profile(accountID: request.accountID, name: profileName) else {
+            self.services.log.log(
+                .warning, "registration refused", ["peer": self.connection.peerAddress, "reason": "unknown profile"])
+            self.services.audit(
+                accountID: request.accountID, actor: "peer:\(self.connection.peerAddress)", action: "delegate.register",
+                target: request.instanceID, outcome: "notFound", detail: "profile \(profileName) does not exist")
+            self.perform(
+                self.machine.registrationRefused(
+                    code: .notFound,
+                    message: "profile \(profileName) does not exist; create it with legatectl profile create "
+                        + "--name \(profileName), or register with an existing profile"))
+            return
+        }
+        let (record, admission) = self.makeRecord(
+            request: request, tokenID: verified.keyID, existing: existing, profile: profile)
         let audit = AuditRecord(
             sequence: 0, at: record.connectedSince ?? 0, accountID: record.accountID,
             actor: "delegate:\(record.id)", action: "delegate.register", target: record.id, outcome: "ok",
-            detail: "name=\(record.name) host=\(record.hostname) ip=\(record.ipAddress) token=\(record.tokenID)")
+            detail: "name=\(record.name) host=\(record.hostname) ip=\(record.ipAddress) token=\(record.tokenID) "
+                + "profile=\(record.profile) state=\(record.status.rawValue)\(admission)")
         let loop = self.loopState.loop
         self.services.writer.submit([.upsertDelegate(record), .appendAudit(audit)]) { error in
             loop.execute { self.registrationStored(streamID: streamID, record: record, error: error) }
@@ -65,7 +81,8 @@ extension ManagerConnection {
     }
 
     /// The registration is durable (or failed to be): attach and answer, or refuse.
-    private func registrationStored(streamID: UInt32, record: DelegateRecord, error: StoreError?) {
+    private func registrationStored(streamID: UInt32, record stored: DelegateRecord, error: StoreError?) {
+        var record = stored
         if let error {
             self.services.log.log(.error, "registration not recorded", ["delegate.id": record.id, "error": "\(error)"])
             self.perform(
@@ -76,11 +93,27 @@ extension ManagerConnection {
         guard !self.machine.isClosed else {
             // The peer left while the record was written: it is not connected after all.
             var disconnected = record
-            disconnected.status = .disconnected
+            if disconnected.status == .active { disconnected.status = .disconnected }
             disconnected.connectedSince = nil
             disconnected.disconnectedAt = WallClock.unixMilliseconds()
             self.services.writer.submit([.upsertDelegate(disconnected)])
             return
+        }
+        if record.status == .pending, let current = self.services.registry.record(id: record.id),
+            current.status != .pending
+        {
+            // An admin decided while this registration was being written (an approval of a delegate that was
+            // not attached yet reads `disconnected`): the decision wins.
+            record.status = current.status == .rejected ? .rejected : .active
+            record.decisionReason = current.decisionReason
+            record.pendingExpiresAt = nil
+            self.services.writer.submit([.upsertDelegate(record)])
+            if record.status == .rejected {
+                self.perform(
+                    self.machine.registrationRefused(
+                        code: .permissionDenied, message: Self.rejectedMessage(record.decisionReason)))
+                return
+            }
         }
         self.identity = Identity(
             delegateID: record.id, accountID: record.accountID, tokenID: record.tokenID,
@@ -101,8 +134,12 @@ extension ManagerConnection {
             ])
         var response = RegisterResponse()
         response.delegateID = record.id
-        response.state = .active
+        response.state = record.status == .pending ? .pending : .active
         response.heartbeatIntervalMs = self.services.configuration.connection.heartbeatInterval.wireMilliseconds
+        if record.status == .active {
+            response.startupScript =
+                self.services.profiles.profile(accountID: record.accountID, name: record.profile)?.startupScript ?? ""
+        }
         self.perform(
             self.machine.registrationAccepted(streamID: streamID, response: response, now: self.loopState.loop.now))
         if record.status == .active { self.delegateBecameAvailable(record) }
@@ -116,16 +153,48 @@ extension ManagerConnection {
         self.perform(self.machine.registrationRefused(code: code, message: message))
     }
 
-    private func makeRecord(request: RegisterRequest, tokenID: String, existing: DelegateRecord?) -> DelegateRecord {
+    /// What a refused, rejected delegate is told.
+    static func rejectedMessage(_ reason: String?) -> String {
+        let why = (reason ?? "").isEmpty ? "no reason given" : (reason ?? "")
+        return "this delegate was rejected by an administrator (\(why)); install a new delegate to register again"
+    }
+
+    /// The record to store for this registration and how it was admitted (for the audit). A delegate that was
+    /// pending stays pending; one approved before stays approved; a new one is judged by its profile's rules.
+    private func makeRecord(
+        request: RegisterRequest, tokenID: String, existing: DelegateRecord?, profile: ProfileRecord
+    ) -> (DelegateRecord, admission: String) {
         let now = WallClock.unixMilliseconds()
         let peerHost = Self.host(of: self.connection.peerAddress)
-        return DelegateRecord(
+        var status = DelegateStatus.active
+        var expiresAt: Int64?
+        var admission = ""
+        if let existing {
+            if existing.status == .pending {
+                status = .pending
+                expiresAt = existing.pendingExpiresAt
+            }
+        } else {
+            let facts = RegistrationFacts(peerAddress: peerHost, hostname: request.hostname, tokenID: tokenID)
+            switch profile.admission(of: facts) {
+            case .notRequired:
+                break
+            case .autoApproved(let rule):
+                admission = " auto-approved by rule \(rule + 1)"
+            case .pending:
+                status = .pending
+                expiresAt = now + self.services.configuration.pendingExpiry.int64Milliseconds
+            }
+        }
+        let record = DelegateRecord(
             id: existing?.id ?? ManagerServices.newID(prefix: "dlg"),
             accountID: request.accountID, instanceID: request.instanceID, name: request.delegateName,
             hostname: request.hostname, ipAddress: request.ipAddress.isEmpty ? peerHost : request.ipAddress,
             version: request.version, tags: request.tags, taskTypes: request.taskTypes,
-            profile: request.profile, tokenID: tokenID, status: .active, firstSeenAt: existing?.firstSeenAt ?? now,
-            connectedSince: now, lastHeartbeatAt: now, disconnectedAt: nil)
+            profile: profile.name, tokenID: tokenID, status: status, firstSeenAt: existing?.firstSeenAt ?? now,
+            connectedSince: now, lastHeartbeatAt: now, disconnectedAt: nil,
+            decisionReason: existing?.decisionReason, pendingExpiresAt: expiresAt)
+        return (record, admission)
     }
 
     /// A human-readable reason the request's fields are unacceptable, or nil.

@@ -177,7 +177,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
         var ack = HeartbeatAck()
         ack.sequence = heartbeat.sequence
         ack.serverTimeMs = nowMilliseconds
-        ack.state = .active
+        ack.state = self.services.registry.heartbeatState(delegateID: identity.delegateID)
         self.loopState.send(
             .response, method: CallMethod.heartbeat.rawValue, streamID: streamID, message: ack, on: self.connection)
     }

@@ -16,6 +16,8 @@ final class ManagerServices: Sendable {
     let log: any LogSink
     /// Task dispatch (issue 6).
     let tasks: TaskService
+    /// Delegate profiles of every account (issue 5).
+    let profiles = ProfileDirectory()
     /// The manager these services belong to, for the admin API (set once the manager is built).
     let manager = ManagerReference()
     /// Admin calls block (store reads, a revoke waiting for acknowledgements), so they run here, off the loops.

@@ -101,4 +101,12 @@ public final class FaultInjectingStore: StateStore {
     public func adminKeys(accountID: String) throws(StoreError) -> [AdminKeyRecord] {
         try self.wrapped.adminKeys(accountID: accountID)
     }
+
+    /// Reads pass through.
+    public func profiles(accountID: String) throws(StoreError) -> [ProfileRecord] {
+        try self.wrapped.profiles(accountID: accountID)
+    }
+
+    /// Reads pass through.
+    public func allProfiles() throws(StoreError) -> [ProfileRecord] { try self.wrapped.allProfiles() }
 }

@@ -11,6 +11,7 @@ public final class InMemoryStateStore: StateStore {
         var audit: [AuditRecord] = []
         var metadata: [String: String] = [:]
         var adminKeys: [String: AdminKeyRecord] = [:]
+        var profiles: [String: ProfileRecord] = [:]
         var nextSequence: Int64 = 1
         var taskTables = TaskTables()
     }
@@ -90,6 +91,20 @@ public final class InMemoryStateStore: StateStore {
             state.metadata[key] = value
         case .insertTask, .updateTask, .appendTaskLog:
             try state.taskTables.perform(write, accountExists: { state.accounts[$0] != nil })
+        case .upsertProfile(let profile):
+            guard state.accounts[profile.accountID] != nil else {
+                throw .constraint("upsert profile: FOREIGN KEY constraint failed")
+            }
+            guard !state.profiles.values.contains(where: {
+                $0.id != profile.id && $0.accountID == profile.accountID && $0.name == profile.name
+            }) else {
+                throw .constraint("upsert profile: UNIQUE constraint failed: profiles.account_id, profiles.name")
+            }
+            state.profiles[profile.id] = profile
+        case .deleteProfile(let id):
+            guard state.profiles.removeValue(forKey: id) != nil else {
+                throw .constraint(ConstraintText.missingProfile(id))
+            }
         }
     }
 
@@ -157,5 +172,15 @@ public final class InMemoryStateStore: StateStore {
         self.state.withLock { state in
             state.adminKeys.values.filter { $0.accountID == accountID }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
         }
+    }
+
+    /// Profiles of one account, by name.
+    public func profiles(accountID: String) throws(StoreError) -> [ProfileRecord] {
+        self.state.withLock { $0.profiles.values.filter { $0.accountID == accountID }.sorted(by: RecordOrder.profiles) }
+    }
+
+    /// Every profile, by account and name.
+    public func allProfiles() throws(StoreError) -> [ProfileRecord] {
+        self.state.withLock { $0.profiles.values.sorted(by: RecordOrder.profiles) }
     }
 }

@@ -1,6 +1,6 @@
 // Schema migrations, in order. To change the schema append ONE entry to `all` (in this file only):
 // the next version number and its SQL. Never edit an entry that has shipped.
-// Planned next: profiles with approval rules (issue 5), tasks/attempts/leases (issue 6).
+// Version 3: profiles with approval rules (issue 5). Version 4: tasks and task logs (issue 6).
 
 /// One schema step, applied in its own transaction together with `PRAGMA user_version = version`.
 struct Migration {
@@ -80,6 +80,23 @@ struct Migration {
                 """),
         Migration(
             version: 3,
+            sql: """
+                CREATE TABLE profiles (
+                    id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts(id),
+                    name TEXT NOT NULL,
+                    requires_approval INTEGER NOT NULL,
+                    startup_script TEXT NOT NULL,
+                    auto_approval TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    UNIQUE (account_id, name)
+                );
+                ALTER TABLE delegates ADD COLUMN decision_reason TEXT;
+                ALTER TABLE delegates ADD COLUMN pending_expires_at INTEGER;
+                """),
+        Migration(
+            version: 4,
             sql: """
                 CREATE TABLE tasks (
                     id TEXT PRIMARY KEY,

@@ -84,13 +84,15 @@ public final class SQLiteStateStore: StateStore {
                 """
                 INSERT INTO delegates (id, account_id, instance_id, name, hostname, ip_address, version, tags,
                 task_types, profile, token_id, status, first_seen_at, connected_since, last_heartbeat_at,
-                disconnected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                disconnected_at, decision_reason, pending_expires_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, instance_id = excluded.instance_id,
                 name = excluded.name, hostname = excluded.hostname, ip_address = excluded.ip_address,
                 version = excluded.version, tags = excluded.tags, task_types = excluded.task_types,
                 profile = excluded.profile, token_id = excluded.token_id, status = excluded.status,
                 first_seen_at = excluded.first_seen_at, connected_since = excluded.connected_since,
-                last_heartbeat_at = excluded.last_heartbeat_at, disconnected_at = excluded.disconnected_at
+                last_heartbeat_at = excluded.last_heartbeat_at, disconnected_at = excluded.disconnected_at,
+                decision_reason = excluded.decision_reason, pending_expires_at = excluded.pending_expires_at
                 """, try Self.delegateValues(delegate), operation: "upsert delegate")
         case .deleteDelegate(let id):
             let changed = try db.run("DELETE FROM delegates WHERE id = ?", [.text(id)], operation: "delete delegate")
@@ -129,6 +131,8 @@ public final class SQLiteStateStore: StateStore {
                 "INSERT INTO metadata (key, value) VALUES (?, ?) "
                     + "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [.text(key), .text(value)], operation: "set metadata")
+        case .upsertProfile, .deleteProfile:
+            try Self.performProfileWrite(write, on: db)
         }
     }
 
@@ -147,7 +151,8 @@ public final class SQLiteStateStore: StateStore {
             .text(try StringList.encode(delegate.tags)), .text(try StringList.encode(delegate.taskTypes)),
             .text(delegate.profile), .text(delegate.tokenID), .text(delegate.status.rawValue),
             .int(delegate.firstSeenAt), .int(delegate.connectedSince), .int(delegate.lastHeartbeatAt),
-            .int(delegate.disconnectedAt),
+            .int(delegate.disconnectedAt), delegate.decisionReason.map { .text($0) } ?? .null,
+            .int(delegate.pendingExpiresAt),
         ]
     }
 
@@ -299,8 +304,8 @@ public final class SQLiteStateStore: StateStore {
         try db.query(
             """
             SELECT id, account_id, instance_id, name, hostname, ip_address, version, tags, task_types, profile,
-            token_id, status, first_seen_at, connected_since, last_heartbeat_at, disconnected_at
-            FROM delegates \(filter) ORDER BY first_seen_at, id
+            token_id, status, first_seen_at, connected_since, last_heartbeat_at, disconnected_at, decision_reason,
+            pending_expires_at FROM delegates \(filter) ORDER BY first_seen_at, id
             """, values, operation: "read delegates"
         ) { (row) throws(StoreError) in
             guard let status = DelegateStatus(rawValue: row.text(11)) else {
@@ -312,7 +317,8 @@ public final class SQLiteStateStore: StateStore {
                 tags: try StringList.decode(row.text(7), path: db.path),
                 taskTypes: try StringList.decode(row.text(8), path: db.path), profile: row.text(9),
                 tokenID: row.text(10), status: status, firstSeenAt: row.int(12), connectedSince: row.optionalInt(13),
-                lastHeartbeatAt: row.optionalInt(14), disconnectedAt: row.optionalInt(15))
+                lastHeartbeatAt: row.optionalInt(14), disconnectedAt: row.optionalInt(15),
+                decisionReason: row.optionalText(16), pendingExpiresAt: row.optionalInt(17))
         }
     }
 }

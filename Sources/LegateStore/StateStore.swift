@@ -31,6 +31,10 @@ public protocol StateStore: AnyObject, Sendable {
     func adminKeys(accountID: String) throws(StoreError) -> [AdminKeyRecord]
     /// A metadata value, if set.
     func metadata(key: String) throws(StoreError) -> String?
+    /// Profiles of one account, by name.
+    func profiles(accountID: String) throws(StoreError) -> [ProfileRecord]
+    /// Every profile, by account and name (loaded at manager start).
+    func allProfiles() throws(StoreError) -> [ProfileRecord]
 }
 
 /// Ordering shared by both stores so they return identical lists.
@@ -41,6 +45,10 @@ enum RecordOrder {
     }
     /// Oldest first, ties broken by id.
     static func tokens(_ a: TokenRecord, _ b: TokenRecord) -> Bool { (a.createdAt, a.id) < (b.createdAt, b.id) }
+    /// By account, then name.
+    static func profiles(_ a: ProfileRecord, _ b: ProfileRecord) -> Bool {
+        (a.accountID, a.name) < (b.accountID, b.name)
+    }
     /// Oldest first, ties broken by id.
     static func delegates(_ a: DelegateRecord, _ b: DelegateRecord) -> Bool {
         (a.firstSeenAt, a.id) < (b.firstSeenAt, b.id)
@@ -52,4 +60,5 @@ enum ConstraintText {
     static func missingToken(_ id: String) -> String { "token \(id) does not exist; create it first" }
     static func activeToken(_ id: String) -> String { "token \(id) is active; revoke it before deleting it" }
     static func missingDelegate(_ id: String) -> String { "delegate \(id) does not exist" }
+    static func missingProfile(_ id: String) -> String { "profile \(id) does not exist" }
 }

@@ -83,16 +83,34 @@ do {
 }
 signal(SIGPIPE, SIG_IGN)
 let group = EventLoopGroup(loopCount: 1)
-let client = DelegateClient(configuration: configuration, tls: tls, loop: group.next()) { event in
+let client = DelegateClient(
+    configuration: configuration, tls: tls, loop: group.next(),
+    onStartupScript: { event in
+        switch event {
+        case .finished(let outcome):
+            say("startup script ended with status \(outcome.exitCode) after \(outcome.duration)"
+                + (outcome.error.isEmpty ? "" : ": \(outcome.error)"))
+        case .reported:
+            say("startup script report recorded by the manager")
+        }
+    }
+) { event in
     switch event {
     case .connecting(let attempt):
         say("connecting to \(managerText) (attempt \(attempt))")
     case .registered(let delegateID, let state):
         say("registered as \(delegateID) (\(state)); token \(token.redacted)")
+        if state == .pending {
+            say("waiting for an administrator to approve this delegate (legatectl delegate approve \(delegateID))")
+        }
     case .heartbeatAcknowledged:
         break
     case .approvalDecided(let approved, let reason):
-        say(approved ? "approved by an administrator" : "rejected by an administrator: \(reason)")
+        if !approved {
+            fail("rejected by an administrator: \(reason.isEmpty ? "no reason given" : reason). This delegate "
+                 + "stops now and will be refused; install a new delegate to register again.", status: 3)
+        }
+        say("approved by an administrator; now active")
     case .disconnected(let reason, let retryIn):
         say("disconnected (\(reason)); reconnecting in \(retryIn)")
     case .selfDestructed(let reason):

@@ -15,6 +15,7 @@ let usage = """
       --audience AUD              JWT audience delegates must use (default legate-manager)
       --heartbeat-interval S      seconds between heartbeats announced to delegates (default 10)
       --heartbeat-grace S         silence after which a delegate is disconnected (default 3 intervals)
+      --pending-expiry S          seconds a registration waits for approval before it is rejected (default 86400)
       --max-connections N         (default 20000)
       --connection-rate N         new connections per second per address, burst 10x (default 200; 0 = no limit)
       --event-loops N             (default: one per core)
@@ -31,7 +32,8 @@ func parseConfiguration() throws -> (ManagerConfiguration, LogLevel) {
         Array(CommandLine.arguments.dropFirst()),
         valueFlags: [
             "--host", "--port", "--data-dir", "--cert", "--key", "--client-ca", "--audience",
-            "--heartbeat-interval", "--heartbeat-grace", "--max-connections", "--connection-rate", "--event-loops", "--log-level",
+            "--heartbeat-interval", "--heartbeat-grace", "--pending-expiry", "--max-connections", "--connection-rate",
+            "--event-loops", "--log-level",
         ],
         switchFlags: ["--help"])
     if arguments.isSet("--help") {
@@ -59,6 +61,7 @@ func parseConfiguration() throws -> (ManagerConfiguration, LogLevel) {
     let interval = try arguments.seconds("--heartbeat-interval", default: configuration.connection.heartbeatInterval)
     configuration.connection.heartbeatInterval = interval
     configuration.connection.heartbeatGrace = try arguments.seconds("--heartbeat-grace", default: interval * 3)
+    configuration.pendingExpiry = try arguments.seconds("--pending-expiry", default: configuration.pendingExpiry)
     let levels: [String: LogLevel] = ["debug": .debug, "info": .info, "warning": .warning, "error": .error]
     let levelName = arguments.string("--log-level") ?? "info"
     guard let level = levels[levelName] else {

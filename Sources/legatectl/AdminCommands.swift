@@ -14,13 +14,13 @@ let adminUsage = """
       legatectl token list | show ID | copy ID | delete ID
       legatectl token revoke ID [--dry-run]                        prints told/acknowledged/not reached
       legatectl token rotate ID [--overlap SECONDS]                prints the successor's value once
-      legatectl delegate list [--token ID] | show ID
+      legatectl delegate list [--token ID] | show ID     STATUS: active, pending, disconnected, rejected
       legatectl audit list [--limit N]
     exit status: 0 ok, 1 refused or not found, 2 usage error, 3 cannot reach the manager
     """
 
 /// The loop admin connections run on (kept for the process's lifetime).
-private let adminGroup = EventLoopGroup(loopCount: 1)
+let adminGroup = EventLoopGroup(loopCount: 1)
 
 let settingsFlags: Set<String> = ["--manager", "--admin-key", "--ca-file", "--server-name"]
 
@@ -199,12 +199,14 @@ private func tokenObject(_ token: TokenInfo) -> [String: Any] {
     ]
 }
 
-private func delegateObject(_ delegate: DelegateInfo) -> [String: Any] {
+func delegateObject(_ delegate: DelegateInfo) -> [String: Any] {
     [
         "id": delegate.id, "name": delegate.name, "instance_id": delegate.instanceID, "hostname": delegate.hostname,
         "ip_address": delegate.ipAddress, "version": delegate.version, "token_id": delegate.tokenID,
         "status": delegate.status, "connected": delegate.connected,
-        "last_heartbeat_at_ms": delegate.lastHeartbeatAtMs, "tags": delegate.tags,
+        "last_heartbeat_at_ms": delegate.lastHeartbeatAtMs, "tags": delegate.tags, "profile": delegate.profile,
+        "first_seen_at_ms": delegate.firstSeenAtMs, "disconnected_at_ms": delegate.disconnectedAtMs,
+        "pending_expires_at_ms": delegate.pendingExpiresAtMs, "decision_reason": delegate.decisionReason,
     ]
 }
 
@@ -237,12 +239,12 @@ private func tokenTable(_ tokens: [TokenInfo]) -> String {
         })
 }
 
-private func delegateTable(_ delegates: [DelegateInfo]) -> String {
+func delegateTable(_ delegates: [DelegateInfo]) -> String {
     table(
-        ["NAME", "ID", "HOST", "IP", "TOKEN", "STATUS", "CONNECTED", "LAST HEARTBEAT"],
+        ["NAME", "ID", "HOST", "IP", "TOKEN", "PROFILE", "STATUS", "CONNECTED", "LAST HEARTBEAT"],
         delegates.map {
-            [$0.name, $0.id, $0.hostname, $0.ipAddress, $0.tokenID, $0.status, $0.connected ? "yes" : "no",
-             time($0.lastHeartbeatAtMs)]
+            [$0.name, $0.id, $0.hostname, $0.ipAddress, $0.tokenID, $0.profile, $0.status,
+             $0.connected ? "yes" : "no (since \(time($0.disconnectedAtMs)))", time($0.lastHeartbeatAtMs)]
         })
 }
 

@@ -12,7 +12,7 @@ let usage = """
       legatectl token new                              prints a fresh delegate token value
     The secret file's bytes are the HMAC key as they are (one trailing newline stripped).
     exit status: 0 ok, 1 invalid or refused, 2 usage error
-    """ + "\n" + adminUsage + "\n" + taskUsage
+    """ + "\n" + adminUsage + "\n" + approvalUsage + "\n" + taskUsage
 
 func usageError(_ message: String) -> Never {
     FileHandle.standardError.write(Data("legatectl: \(message)\n\(usage)\n".utf8))
@@ -99,6 +99,10 @@ case ("token", .some(let verb)) where ["create", "list", "show", "copy", "revoke
     runAdminCommand(noun: "token", verb: verb, words: words.dropFirst(2))
 case ("task", .some(let verb)):
     runTaskCommand(verb: verb, words: words.dropFirst(2))
+case ("delegate", .some(let verb)) where approvalVerbs.contains(verb):
+    runApprovalCommand(noun: "delegate", verb: verb, words: words.dropFirst(2))
+case ("profile", .some(let verb)):
+    runApprovalCommand(noun: "profile", verb: verb, words: words.dropFirst(2))
 case ("delegate", .some(let verb)), ("audit", .some(let verb)):
     runAdminCommand(noun: words.first ?? "", verb: verb, words: words.dropFirst(2))
 case ("--help", _), ("help", _):

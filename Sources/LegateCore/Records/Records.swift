@@ -117,13 +117,17 @@ public struct DelegateRecord: Sendable, Equatable, Codable {
     public var lastHeartbeatAt: Int64?
     /// When it was last marked disconnected, Unix milliseconds.
     public var disconnectedAt: Int64?
+    /// Why an admin (or the expiry) rejected it, or the note given with an approval.
+    public var decisionReason: String?
+    /// Pending only: when the registration is rejected unless decided before, Unix milliseconds.
+    public var pendingExpiresAt: Int64?
 
     /// Creates a delegate record.
     public init(
         id: String, accountID: String, instanceID: String, name: String, hostname: String, ipAddress: String,
         version: String, tags: [String], taskTypes: [String], profile: String, tokenID: String,
         status: DelegateStatus, firstSeenAt: Int64, connectedSince: Int64? = nil, lastHeartbeatAt: Int64? = nil,
-        disconnectedAt: Int64? = nil
+        disconnectedAt: Int64? = nil, decisionReason: String? = nil, pendingExpiresAt: Int64? = nil
     ) {
         self.id = id
         self.accountID = accountID
@@ -141,6 +145,8 @@ public struct DelegateRecord: Sendable, Equatable, Codable {
         self.connectedSince = connectedSince
         self.lastHeartbeatAt = lastHeartbeatAt
         self.disconnectedAt = disconnectedAt
+        self.decisionReason = decisionReason
+        self.pendingExpiresAt = pendingExpiresAt
     }
 }
 
@@ -221,4 +227,8 @@ public enum StoreWrite: Sendable, Equatable {
     case updateTask(TaskRecord)
     /// Append a log chunk to a task attempt.
     case appendTaskLog(TaskLogRecord)
+    /// Insert or replace a profile; fails if its account does not exist or (account, name) is taken.
+    case upsertProfile(ProfileRecord)
+    /// Delete a profile; fails if missing.
+    case deleteProfile(id: String)
 }
