@@ -302,6 +302,10 @@ extension Manager {
         info.lastHeartbeatAtMs = record.lastHeartbeatAt ?? 0
         info.tags = record.tags
         self.addApprovalFields(to: &info, from: record)
+        if let load = self.services.tasks.load(delegateID: record.id) {
+            info.capacity = UInt32(clamping: load.capacity)
+            info.runningTasks = UInt32(clamping: load.held)
+        }
         return info
     }
 }

@@ -295,9 +295,9 @@ final class TaskService: @unchecked Sendable {
         return self.board.waitingReason(for: task)
     }
 
-    /// Tasks held by a delegate right now (for admin views); blocks briefly.
-    func heldCount(delegateID: String) -> Int {
-        self.queue.sync { self.board.slot(delegateID: delegateID)?.held.count ?? 0 }
+    /// Capacity and tasks held of a delegate that may receive tasks (for admin views); blocks briefly.
+    func load(delegateID: String) -> (capacity: Int, held: Int)? {
+        self.queue.sync { self.board.slot(delegateID: delegateID).map { ($0.capacity, $0.held.count) } }
     }
 
     // MARK: - Effects

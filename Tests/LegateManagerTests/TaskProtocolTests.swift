@@ -15,14 +15,15 @@ final class ScriptedDelegate {
     private var nextStreamID: UInt32 = 3
 
     convenience init?(_ harness: ManagerHarness, instanceID: String, types: [String] = ["echo"], tags: [String] = [],
-                      capacity: UInt32 = 1) {
+                      capacity: UInt32 = 1, profile: String = "") {
         self.init(
             port: harness.port, caFile: harness.caFile, accountID: harness.accountID, token: harness.token,
-            loop: harness.group.next(), instanceID: instanceID, types: types, tags: tags, capacity: capacity)
+            loop: harness.group.next(), instanceID: instanceID, types: types, tags: tags, capacity: capacity,
+            profile: profile)
     }
 
     init?(port: Int, caFile: String, accountID: String, token: DelegateToken, loop: EventLoop, instanceID: String,
-          types: [String] = ["echo"], tags: [String] = [], capacity: UInt32 = 1) {
+          types: [String] = ["echo"], tags: [String] = [], capacity: UInt32 = 1, profile: String = "") {
         guard let client = RawProtocolClient.connect(port: port, caFile: caFile, loop: loop), client.hello() != nil
         else { return nil }
         let now = WallClock.unixSeconds()
@@ -37,6 +38,7 @@ final class ScriptedDelegate {
         request.taskTypes = types
         request.tags = tags
         request.capacity = capacity
+        request.profile = profile
         request.jwt = JWTMinter.mint(claims: claims, keyID: token.id, key: token.hmacKey)
         client.send(Frame(type: .request, method: CallMethod.register.rawValue, streamID: 1, payload: request.protoBytes()))
         guard let answer = client.frames.next(), answer.type == .response,
@@ -44,7 +46,11 @@ final class ScriptedDelegate {
         else { return nil }
         self.client = client
         self.delegateID = response.delegateID
+        self.state = response.state
     }
+
+    /// The state the manager answered the registration with.
+    let state: DelegateState
 
     /// The next TASK_ASSIGN push, acknowledged unless told otherwise.
     func nextAssignment(acknowledge: Bool = true, timeout: Duration = .seconds(10)) -> TaskAssignment? {
@@ -194,6 +200,28 @@ final class ScriptedDelegate {
         let final = try #require(try admin.waitForTasks(ids: [short.id], timeoutMs: 5_000).first)
         #expect(final.state == .timedOut)
         #expect(final.error == "no result within the task's timeout of 200 ms")
+    }
+
+    @Test func pendingDelegateGetsNoTaskUntilApproved() throws {
+        let harness = try ManagerHarness()
+        let admin = try Self.admin(harness)
+        var profile = ProfileSpec()
+        profile.name = "guarded"
+        profile.requiresApproval = true
+        _ = try admin.createProfile(profile)
+        let pending = try #require(ScriptedDelegate(harness, instanceID: "newcomer", profile: "guarded"))
+        #expect(pending.state == .pending)
+        let task = try admin.submitTask(Self.spec())
+        // Deterministic: the scheduler itself says nobody may take it, not a timed wait for a push that never comes.
+        #expect(try admin.task(id: task.id).waitingReason == "no connected active delegate supports task type 'echo'")
+        #expect(try admin.task(id: task.id).state == .queued)
+        var decision = DelegateDecisionRequest()
+        decision.delegateIds = [pending.delegateID]
+        _ = try admin.decide(decision, approve: true)
+        let assignment = try #require(pending.nextAssignment())
+        #expect(assignment.taskID == task.id && assignment.attempt == 1)
+        #expect(pending.finish(assignment) == nil)
+        #expect(try admin.waitForTasks(ids: [task.id]).first?.state == .succeeded)
     }
 
     @Test func idempotencyKeyReturnsTheSameTask() throws {
