@@ -12,11 +12,17 @@ import Synchronization
 public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
     /// The loop that owns this client.
     public let loop: EventLoop
-    private let configuration: DelegateConfiguration
+    let configuration: DelegateConfiguration
     private let tls: TLSClientContext
-    private let onEvent: @Sendable (DelegateEvent) -> Void
-    private var connection: Connection?
-    private var machine = DelegateSessionMachine()
+    let onEvent: @Sendable (DelegateEvent) -> Void
+    var connection: Connection?
+    var machine = DelegateSessionMachine()
+    /// Runs the task handlers (Tasks/): capacity from the configuration, timers on this loop.
+    let tasks: TaskRunner
+    /// Receives `DelegateTaskEvent`s; set with `onTaskEvent(_:)`.
+    let taskEventHandler = Mutex<(@Sendable (DelegateTaskEvent) -> Void)?>(nil)
+    /// TaskUpdate/TaskResult calls awaiting their answer, by stream id (used only on the loop).
+    var pendingTaskCalls: [UInt32: PendingTaskCall] = [:]
     private var decoder = FrameDecoder(maxFrameBytes: FrameLimits.defaultMaxFrameBytes)
     private var backoff: ReconnectBackoff
     private var jitter = SystemJitter()
@@ -32,7 +38,8 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
     /// The id the manager gave this delegate, once registered.
     public private(set) var delegateID: String?
 
-    /// Creates a client; nothing happens until `start()`.
+    /// Creates a client; nothing happens until `start()`. It runs the built-in task handlers named in
+    /// `configuration.builtInTaskTypes` (default: `echo` only); add more with `register(_:)` before `start()`.
     public init(
         configuration: DelegateConfiguration, tls: TLSClientContext, loop: EventLoop,
         onEvent: @escaping @Sendable (DelegateEvent) -> Void
@@ -43,6 +50,10 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         self.onEvent = onEvent
         self.backoff = configuration.backoff
         self.token = Mutex(configuration.token)
+        let builtIns = configuration.builtInTaskTypes.compactMap(TaskHandlerRegistry.builtIn(named:))
+        let handlers = TaskHandlerRegistry(builtIns)
+        self.tasks = TaskRunner(
+            handlers: handlers, capacity: Int(configuration.capacity), timers: LoopTaskTimers(loop: loop))
     }
 
     /// The id of the token this client authenticates with now (changes when the manager rotates it).
@@ -111,6 +122,7 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
 
     private func finish(code: StatusCode, message: String) {
         self.isStopped = true
+        self.abandonTasks(reason: "the delegate stopped")
         self.heartbeatTimer?.cancel()
         self.heartbeatTimer = nil
         self.connection?.close(flushFirst: true)
@@ -123,6 +135,7 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
     public func connectionActive(_ connection: Connection) {
         self.connection = connection
         self.machine = DelegateSessionMachine()
+        self.pendingTaskCalls = [:]
         self.decoder = FrameDecoder(maxFrameBytes: FrameLimits.maxPreAuthFrameBytes)
         self.send(self.machine.helloFrame(maxFrameBytes: self.configuration.maxFrameBytes,
                                           agent: self.configuration.agent))
@@ -154,6 +167,7 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         self.connection = nil
         self.delegateID = nil
         self.machine.connectionClosed()
+        self.abandonTasks(reason: "the connection to the manager was lost; the manager re-dispatches it")
         self.planReconnect(reason: error.map { "\($0)" } ?? "connection closed", serverDelay: nil)
     }
 
@@ -185,6 +199,7 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         case .selfDestruct(let message, let acknowledgement):
             self.send(acknowledgement)
             self.isStopped = true
+            self.abandonTasks(reason: "SELF_DESTRUCT from the manager")
             self.heartbeatTimer?.cancel()
             self.connection?.close(flushFirst: true)
             self.onEvent(.selfDestructed(reason: message.reason.isEmpty ? "ordered by the manager" : message.reason))
@@ -200,10 +215,10 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         case .approvalDecided(let decision, let acknowledgement):
             self.send(acknowledgement)
             self.onEvent(.approvalDecided(approved: decision.approved, reason: decision.reason))
-        case .taskPush(_, let acknowledgement):
-            self.send(acknowledgement)  // issue 6: the task layer takes these over
-        case .callAnswered:
-            break  // issue 6: answers to TaskUpdate/TaskResult calls
+        case .taskPush(let frame, let acknowledgement):
+            self.taskPushReceived(frame, acknowledgement: acknowledgement)
+        case .callAnswered(let frame):
+            self.taskCallAnswered(frame)
         case .reconnectLater(let reason, let reconnectAfter):
             // Plan first: closing may report `connectionClosed` at once, which must not pick the delay.
             self.planReconnect(reason: "GOAWAY: \(reason)", serverDelay: reconnectAfter)
@@ -237,7 +252,8 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         request.ipAddress = self.configuration.ipAddress
         request.version = self.configuration.version
         request.tags = self.configuration.tags
-        request.taskTypes = self.configuration.taskTypes
+        request.taskTypes =
+            self.configuration.taskTypes.isEmpty ? self.tasks.handlers.types : self.configuration.taskTypes
         request.profile = self.configuration.profile
         request.instanceID = self.configuration.instanceID
         request.capacity = self.configuration.capacity
@@ -250,7 +266,9 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         heartbeat.jwt = self.currentJWT()
         heartbeat.delegateID = self.delegateID ?? ""
         heartbeat.sequence = sequence
-        heartbeat.freeCapacity = self.configuration.capacity
+        let running = self.tasks.runningCount
+        heartbeat.runningTasks = UInt32(clamping: running)
+        heartbeat.freeCapacity = UInt32(clamping: max(0, self.tasks.capacity - running))
         self.send(.request, method: CallMethod.heartbeat.rawValue, streamID: streamID, message: heartbeat)
     }
 
@@ -273,14 +291,14 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         return value
     }
 
-    private func send(_ frame: Frame) {
+    func send(_ frame: Frame) {
         guard let connection = self.connection else { return }
         self.scratch.removeAll(keepingCapacity: true)
         FrameEncoder.encode(frame, into: &self.scratch)
         self.scratch.withUnsafeBytes { connection.write($0) }
     }
 
-    private func send(_ type: FrameType, method: UInt16, streamID: UInt32, message: some ProtoMessage) {
+    func send(_ type: FrameType, method: UInt16, streamID: UInt32, message: some ProtoMessage) {
         guard let connection = self.connection else { return }
         self.scratch.removeAll(keepingCapacity: true)
         FrameEncoder.encode(type, method: method, streamID: streamID, message: message, into: &self.scratch)

@@ -159,7 +159,8 @@ private final class RunningProcess: @unchecked Sendable {
             return state.ending != nil
         }
         if alreadyCancelled {
-            self.complete(.success(ProcessOutcome(exitCode: -1, output: [], isOutputTruncated: false, ending: .cancelled)))
+            let outcome = ProcessOutcome(exitCode: -1, output: [], isOutputTruncated: false, ending: .cancelled)
+            self.complete(.success(outcome))
             return
         }
         self.pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in

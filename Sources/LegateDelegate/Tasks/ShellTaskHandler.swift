@@ -78,7 +78,8 @@ public struct ShellTaskHandler: TaskHandler {
         do {
             decoded = try JSONDecoder().decode(Payload.self, from: Data(payload))
         } catch {
-            throw .invalidPayload(type: "shell", reason: "expected a JSON object with at least \"command\" (\(Self.why(error)))")
+            throw .invalidPayload(
+                type: "shell", reason: "expected a JSON object with at least \"command\" (\(Self.why(error)))")
         }
         guard !decoded.command.isEmpty else {
             throw .invalidPayload(type: "shell", reason: "\"command\" is empty; give the program to run")
@@ -113,7 +114,8 @@ public struct ShellTaskHandler: TaskHandler {
         }
         guard outcome.exitCode == 0 else {
             let how = outcome.signal.map { "was killed by signal \($0)" } ?? "exited with status \(outcome.exitCode)"
-            throw TaskError.failed(message: "'\(spec.command)' \(how)", exitCode: outcome.exitCode, output: outcome.output)
+            throw TaskError.failed(
+                message: "'\(spec.command)' \(how)", exitCode: outcome.exitCode, output: outcome.output)
         }
         return TaskOutput(output: outcome.output, exitCode: 0)
     }

@@ -55,7 +55,8 @@ public struct TaskLogLimits: Sendable, Equatable {
     public var maxLogBytes: Int
 
     /// 100 ms, 16 KiB, 1 MiB.
-    public static let defaults = TaskLogLimits(flushInterval: .milliseconds(100), chunkBytes: 16 << 10, maxLogBytes: 1 << 20)
+    public static let defaults = TaskLogLimits(
+        flushInterval: .milliseconds(100), chunkBytes: 16 << 10, maxLogBytes: 1 << 20)
 
     /// Creates limits.
     public init(flushInterval: Duration, chunkBytes: Int, maxLogBytes: Int) {

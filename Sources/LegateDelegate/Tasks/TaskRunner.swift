@@ -104,20 +104,22 @@ public final class TaskRunner: Sendable {
     /// Stops one attempt and reports nothing more for it (the manager refused it as stale). False if unknown.
     @discardableResult
     public func abandon(taskID: String, attempt: UInt32) -> Bool {
-        guard let entry = self.running.withLock({ $0.removeValue(forKey: AttemptKey(taskID: taskID, attempt: attempt)) })
-        else { return false }
+        let key = AttemptKey(taskID: taskID, attempt: attempt)
+        guard let entry = self.running.withLock({ $0.removeValue(forKey: key) }) else { return false }
         Self.silence(entry)
         return true
     }
 
     /// Stops every attempt and reports nothing more for them (the connection is lost; the manager re-dispatches
     /// them as new attempts). Their slots are free at once, even while their handlers wind down.
-    public func abandonAll() {
+    @discardableResult
+    public func abandonAll() -> [(taskID: String, attempt: UInt32)] {
         let entries = self.running.withLock { running -> [Running] in
             defer { running.removeAll() }
             return Array(running.values)
         }
         for entry in entries { Self.silence(entry) }
+        return entries.map { ($0.context.execution.taskID, $0.context.execution.attempt) }
     }
 
     // MARK: - Internals
