@@ -60,7 +60,8 @@ public struct ProcessOutcome: Sendable, Equatable {
 }
 
 /// Runs one process with Foundation `Process`: no shell, its own process group (Foundation starts children with
-/// pgid = pid on Linux; the whole group is signalled, so children die too), stdout and stderr through one pipe.
+/// pgid = pid on Linux; the whole group is signalled, so children die too), stdout and stderr through one pipe
+/// read by a dedicated thread per process.
 ///
 /// Cancellation of the calling Task, or the timeout, sends SIGTERM to the group and SIGKILL after
 /// `terminationGrace`. A process that exits while a grandchild still holds the pipe open is reported after at
@@ -163,34 +164,56 @@ private final class RunningProcess: @unchecked Sendable {
             self.complete(.success(outcome))
             return
         }
-        self.pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            self?.received(data)
-        }
         self.process.terminationHandler = { [weak self] process in
             let signalled = process.terminationReason == .uncaughtSignal
             self?.exited(code: signalled ? 128 + process.terminationStatus : process.terminationStatus,
                          signal: signalled ? process.terminationStatus : nil)
         }
-        do {
-            try self.process.run()
-        } catch {
-            self.pipe.fileHandleForReading.readabilityHandler = nil
-            self.complete(.failure(.cannotLaunch(command: self.spec.command, reason: "\(error)")))
+        let worker = Thread { [self] in self.launchAndRead() }
+        worker.name = "legate.process"
+        worker.start()
+    }
+
+    /// On a dedicated thread: starts the process, then reads its output to end of file.
+    private func launchAndRead() {
+        // Dispatch and Swift-concurrency worker threads block SIGTERM (among others) and a spawned child
+        // inherits the mask, so a command started from one could not be stopped with SIGTERM. This thread
+        // launches with an empty mask, then restores its own.
+        var empty = sigset_t()
+        var saved = sigset_t()
+        sigemptyset(&empty)
+        pthread_sigmask(SIG_SETMASK, &empty, &saved)
+        let launched: Result<Void, any Error> = Result { try self.process.run() }
+        pthread_sigmask(SIG_SETMASK, &saved, nil)
+        if case .failure(let error) = launched {
+            self.complete(.failure(.cannotLaunch(command: self.spec.command, reason: Self.reason(error))))
             return
         }
         let pendingEnding = self.state.withLock { state -> ProcessOutcome.Ending? in
             state.pid = self.process.processIdentifier
+            defer { state.ending = nil }
             return state.ending
         }
         if let pendingEnding {
-            self.state.withLock { $0.ending = nil }
             self.terminate(pendingEnding)
         } else if let timeout = self.spec.timeout {
             DispatchQueue.global().asyncAfter(deadline: .now() + Self.interval(timeout)) { [weak self] in
                 self?.terminate(.timedOut)
             }
         }
+        // Foundation closed our copy of the pipe's write end in `run()`, so end of file comes when the process
+        // (and any child still holding the pipe) is gone. This thread is the only reader of the read end; the
+        // `Pipe` closes it when released.
+        self.readUntilEndOfFile()
+    }
+
+    /// The POSIX reason inside a Foundation launch error, else its description.
+    private static func reason(_ error: any Error) -> String {
+        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+        if let underlying, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        return "\(error)"
     }
 
     /// SIGTERM to the process group now, SIGKILL after the grace unless it exited; the first reason wins.
@@ -209,14 +232,24 @@ private final class RunningProcess: @unchecked Sendable {
         }
     }
 
-    private func received(_ data: Data) {
-        guard !data.isEmpty else {
-            self.pipe.fileHandleForReading.readabilityHandler = nil
-            self.state.withLock { $0.isDrained = true }
-            self.completeIfDone()
-            return
+    private func readUntilEndOfFile() {
+        let descriptor = self.pipe.fileHandleForReading.fileDescriptor
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count > 0 {
+                self.received(Array(buffer[0..<count]))
+            } else if count < 0, errno == EINTR {
+                continue
+            } else {
+                break
+            }
         }
-        let bytes = [UInt8](data)
+        self.state.withLock { $0.isDrained = true }
+        self.completeIfDone()
+    }
+
+    private func received(_ bytes: [UInt8]) {
         self.state.withLock { state in
             let room = self.spec.maxOutputBytes - state.output.count
             if bytes.count <= room {
@@ -255,7 +288,6 @@ private final class RunningProcess: @unchecked Sendable {
                 ending: state.ending ?? .exited)
         }
         guard let outcome else { return }
-        self.pipe.fileHandleForReading.readabilityHandler = nil
         self.complete(.success(outcome))
     }
 

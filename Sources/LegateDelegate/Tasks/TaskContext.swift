@@ -255,9 +255,9 @@ public final class TaskContext: Sendable {
                 result.outcome = .failed
             }
             result.error = error.description
-        case .failure(let error as CancellationError):
+        case .failure(_ as CancellationError):
             result.outcome = .cancelled
-            result.error = "cancelled (\(error))"
+            result.error = "the \(execution.type) handler stopped: cancelled"
         case .failure(let error):
             result.outcome = .failed
             result.error = "the \(execution.type) handler failed: \(error)"
