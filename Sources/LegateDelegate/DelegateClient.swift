@@ -5,7 +5,8 @@ import LegateWire
 import Synchronization
 
 /// A delegate's connection to its manager: connects over TLS, says HELLO, registers with a fresh JWT,
-/// heartbeats on the announced interval, reconnects with jittered backoff, obeys GOAWAY and SELF_DESTRUCT.
+/// heartbeats on the announced interval, reconnects with jittered backoff, obeys GOAWAY and SELF_DESTRUCT, and runs
+/// the tasks the manager assigns with its registered handlers (DelegateClient+Tasks.swift, Tasks/).
 ///
 /// `@unchecked Sendable`: all mutable state is touched only on `loop.queue`; LegateNet calls the handler
 /// methods there, and `start()`/`stop()` hop there first.

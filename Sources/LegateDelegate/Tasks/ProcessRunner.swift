@@ -119,8 +119,9 @@ public enum ProcessRunner {
 
 /// One launched process and what is known about it.
 ///
-/// `@unchecked Sendable`: `process` and `pipe` are set up in `init`, used by `start` once, and afterwards only
-/// read (pid) or handled by Foundation; every mutable field lives in `state` (a Mutex).
+/// `@unchecked Sendable`: `process` and `pipe` are configured in `init`, launched once by the worker thread
+/// (`launchAndRead`), and afterwards only read (pid, read end) or handled by Foundation; every mutable field
+/// lives in `state` (a Mutex).
 private final class RunningProcess: @unchecked Sendable {
     private struct State {
         var continuation: CheckedContinuation<Result<ProcessOutcome, TaskError>, Never>?
