@@ -171,6 +171,47 @@ import Testing
         #expect(await reporter.result(of: "k")?.outcome == .cancelled)
     }
 
+    @Test func cancelKillsTheCommandsChildrenToo() async throws {
+        let runner = TaskRunner(handlers: TaskHandlerRegistry([ShellTaskHandler()]), capacity: 1)
+        let reporter = RecordingReporter()
+        // The shell starts a child in the background, prints its pid and waits for it.
+        let script = "sleep 30 & echo $!; wait"
+        runner.assign(
+            assignment("g", type: "shell", payload: self.payload("/bin/sh", ["-c", script])), reporter: reporter)
+        #expect(await reporter.reports.wait { reports in reports.contains { $0.update?.logChunk.isEmpty == false } })
+        let line = reporter.updates.flatMap(\.logChunk)
+        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let child = try #require(Int32(text))
+        runner.cancel(taskID: "g", attempt: 1, reason: "")
+        #expect(await reporter.result(of: "g")?.outcome == .cancelled)
+        // The child got SIGTERM with its group; give the kernel a bounded moment to finish it.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while Self.isAlive(child), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(!Self.isAlive(child))
+    }
+
+    @Test func aChildLeftRunningDoesNotHoldTheResultAndIsKilled() async throws {
+        // Without the exit waiter, Foundation would report the end only when the 30 s sleep ends.
+        let spec = ProcessSpec(command: "/bin/sh", arguments: ["-c", "sleep 30 & echo $!"])
+        let outcome = try await ProcessRunner.run(spec)
+        #expect(outcome.ending == .exited)
+        #expect(outcome.exitCode == 0)
+        let text = String(decoding: outcome.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let child = try #require(Int32(text))
+        let deadline = ContinuousClock.now + .seconds(5)
+        while Self.isAlive(child), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(!Self.isAlive(child))
+    }
+
+    /// True while `pid` exists and is not a zombie.
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")")
+        else { return false }
+        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+        return state != "Z" && state != "X"
+    }
+
     @Test func theAssignmentTimeoutKillsAShellTask() async {
         let runner = TaskRunner(handlers: TaskHandlerRegistry([ShellTaskHandler()]), capacity: 1)
         let reporter = RecordingReporter()

@@ -64,8 +64,8 @@ public struct ProcessOutcome: Sendable, Equatable {
 /// read by a dedicated thread per process.
 ///
 /// Cancellation of the calling Task, or the timeout, sends SIGTERM to the group and SIGKILL after
-/// `terminationGrace`. A process that exits while a grandchild still holds the pipe open is reported after at
-/// most 200 ms more.
+/// `terminationGrace`. When the process exits, whatever it left running in its group is killed (SIGKILL); a
+/// process that escaped the group (setsid) and still holds the pipe open delays the outcome by at most 200 ms.
 public enum ProcessRunner {
     /// The marker appended to captured output that hit the bound.
     public static func truncationMarker(limit: Int) -> [UInt8] {
@@ -195,6 +195,10 @@ private final class RunningProcess: @unchecked Sendable {
             defer { state.ending = nil }
             return state.ending
         }
+        let pid = self.process.processIdentifier
+        let waiter = Thread { [self] in self.waitForExit(pid: pid) }
+        waiter.name = "legate.process-wait"
+        waiter.start()
         if let pendingEnding {
             self.terminate(pendingEnding)
         } else if let timeout = self.spec.timeout {
@@ -206,6 +210,22 @@ private final class RunningProcess: @unchecked Sendable {
         // (and any child still holding the pipe) is gone. This thread is the only reader of the read end; the
         // `Pipe` closes it when released.
         self.readUntilEndOfFile()
+    }
+
+    /// Learns of the exit as soon as it happens, without reaping (Foundation reaps): Foundation on Linux reports
+    /// the end only once every process that inherited the child's descriptors is gone, which a background child
+    /// can delay for as long as it runs. If Foundation reaped first (ECHILD), its `terminationHandler` reports.
+    private func waitForExit(pid: Int32) {
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 {
+            guard errno == EINTR else { return }
+        }
+        let status = info._sifields._sigchld.si_status
+        if info.si_code == Int32(CLD_EXITED) {
+            self.exited(code: status, signal: nil)
+        } else {
+            self.exited(code: 128 + status, signal: status)
+        }
     }
 
     /// The POSIX reason inside a Foundation launch error, else its description.
@@ -263,12 +283,15 @@ private final class RunningProcess: @unchecked Sendable {
         self.onOutput(bytes)
     }
 
+    /// The process ended (first report wins: the waiter thread or Foundation's `terminationHandler`).
     private func exited(code: Int32, signal: Int32?) {
-        let pid = self.state.withLock { state -> Int32 in
+        let pid = self.state.withLock { state -> Int32? in
+            guard state.exit == nil else { return nil }
             state.exit = (code, signal)
-            return state.ending == nil ? 0 : state.pid
+            return state.pid
         }
-        // A killed task's leftovers (children still in its group) go too.
+        guard let pid else { return }
+        // Children it left running in its process group go too (they would hold the output pipe open).
         if pid > 0 { kill(-pid, SIGKILL) }
         self.completeIfDone()
         // A grandchild may keep the pipe open: do not wait for its end of file for long.

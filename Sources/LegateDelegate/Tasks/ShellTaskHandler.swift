@@ -18,7 +18,8 @@ import LegateCore
 /// result's output up to `maxOutputBytes` (then cut, ending with "[output truncated at N bytes]"). Exit 0 is
 /// SUCCEEDED; another exit code is FAILED with `exit_code` set (128 + signal when killed by a signal).
 /// `timeoutMs` hit: TIMED_OUT. Cancellation (TASK_CANCEL, the assignment's timeout, connection lost) sends
-/// SIGTERM to the command's process group, SIGKILL 2 s later, so its children die too. A missing command,
+/// SIGTERM to the command's process group, SIGKILL 2 s later, so its children die too; children still running
+/// when the command exits are killed (no daemons: a task ends with its command). A missing command,
 /// malformed JSON or a missing working directory is FAILED with a message saying which.
 public struct ShellTaskHandler: TaskHandler {
     /// The decoded payload.
