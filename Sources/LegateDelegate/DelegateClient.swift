@@ -13,9 +13,9 @@ import Synchronization
 public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
     /// The loop that owns this client.
     public let loop: EventLoop
-    let configuration: DelegateConfiguration
+    private let configuration: DelegateConfiguration
     private let tls: TLSClientContext
-    let onEvent: @Sendable (DelegateEvent) -> Void
+    private let onEvent: @Sendable (DelegateEvent) -> Void
     var connection: Connection?
     var machine = DelegateSessionMachine()
     /// Runs the task handlers (Tasks/): capacity from the configuration, timers on this loop.
@@ -257,7 +257,7 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
             self.configuration.taskTypes.isEmpty ? self.tasks.handlers.types : self.configuration.taskTypes
         request.profile = self.configuration.profile
         request.instanceID = self.configuration.instanceID
-        request.capacity = self.configuration.capacity
+        request.capacity = UInt32(clamping: self.tasks.capacity)  // the runner's limit (at least 1)
         request.jwt = self.mintJWT()  // a fresh jti for every registration: the manager refuses replays
         self.send(.request, method: CallMethod.register.rawValue, streamID: streamID, message: request)
     }
