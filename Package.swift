@@ -73,6 +73,9 @@ let package = Package(
             name: "LegateStoreTests", dependencies: ["LegateStore", "LegateTestSupport"], swiftSettings: strict),
         .testTarget(name: "LegateNetTests", dependencies: ["LegateNet", "LegateTestSupport"], swiftSettings: strict),
         .testTarget(
+            name: "LegateDelegateTests",
+            dependencies: ["LegateDelegate", "LegateCore", "LegateWire", "LegateTestSupport"], swiftSettings: strict),
+        .testTarget(
             name: "LegateManagerTests",
             dependencies: ["LegateManager", "LegateDelegate", "LegateTestSupport"], swiftSettings: strict),
     ]

@@ -5,7 +5,8 @@ import LegateWire
 import Synchronization
 
 /// A delegate's connection to its manager: connects over TLS, says HELLO, registers with a fresh JWT,
-/// heartbeats on the announced interval, reconnects with jittered backoff, obeys GOAWAY and SELF_DESTRUCT.
+/// heartbeats on the announced interval, reconnects with jittered backoff, obeys GOAWAY and SELF_DESTRUCT, and runs
+/// the tasks the manager assigns with its registered handlers (DelegateClient+Tasks.swift, Tasks/).
 ///
 /// `@unchecked Sendable`: all mutable state is touched only on `loop.queue`; LegateNet calls the handler
 /// methods there, and `start()`/`stop()` hop there first.
@@ -17,8 +18,14 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
     let onEvent: @Sendable (DelegateEvent) -> Void
     /// Told how the profile's startup script ended and when the manager recorded it (on the loop).
     let onStartupScript: (@Sendable (StartupScriptEvent) -> Void)?
-    private var connection: Connection?
+    var connection: Connection?
     var machine = DelegateSessionMachine()
+    /// Runs the task handlers (Tasks/): capacity from the configuration, timers on this loop.
+    let tasks: TaskRunner
+    /// Receives `DelegateTaskEvent`s; set with `onTaskEvent(_:)`.
+    let taskEventHandler = Mutex<(@Sendable (DelegateTaskEvent) -> Void)?>(nil)
+    /// TaskUpdate/TaskResult calls awaiting their answer, by stream id (used only on the loop).
+    var pendingTaskCalls: [UInt32: PendingTaskCall] = [:]
     private var decoder = FrameDecoder(maxFrameBytes: FrameLimits.defaultMaxFrameBytes)
     private var backoff: ReconnectBackoff
     private var jitter = SystemJitter()
@@ -38,7 +45,8 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
     /// The id the manager gave this delegate, once registered.
     public private(set) var delegateID: String?
 
-    /// Creates a client; nothing happens until `start()`.
+    /// Creates a client; nothing happens until `start()`. It runs the built-in task handlers named in
+    /// `configuration.builtInTaskTypes` (default: `echo` only); add more with `register(_:)` before `start()`.
     public init(
         configuration: DelegateConfiguration, tls: TLSClientContext, loop: EventLoop,
         onStartupScript: (@Sendable (StartupScriptEvent) -> Void)? = nil,
@@ -51,6 +59,10 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         self.onEvent = onEvent
         self.backoff = configuration.backoff
         self.token = Mutex(configuration.token)
+        let builtIns = configuration.builtInTaskTypes.compactMap(TaskHandlerRegistry.builtIn(named:))
+        let handlers = TaskHandlerRegistry(builtIns)
+        self.tasks = TaskRunner(
+            handlers: handlers, capacity: Int(configuration.capacity), timers: LoopTaskTimers(loop: loop))
     }
 
     /// The id of the token this client authenticates with now (changes when the manager rotates it).
@@ -119,6 +131,7 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
 
     private func finish(code: StatusCode, message: String) {
         self.isStopped = true
+        self.abandonTasks(reason: "the delegate stopped")
         self.heartbeatTimer?.cancel()
         self.heartbeatTimer = nil
         self.connection?.close(flushFirst: true)
@@ -131,6 +144,7 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
     public func connectionActive(_ connection: Connection) {
         self.connection = connection
         self.machine = DelegateSessionMachine()
+        self.pendingTaskCalls = [:]
         self.decoder = FrameDecoder(maxFrameBytes: FrameLimits.maxPreAuthFrameBytes)
         self.send(self.machine.helloFrame(maxFrameBytes: self.configuration.maxFrameBytes,
                                           agent: self.configuration.agent))
@@ -162,6 +176,7 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         self.connection = nil
         self.delegateID = nil
         self.machine.connectionClosed()
+        self.abandonTasks(reason: "the connection to the manager was lost; the manager re-dispatches it")
         self.planReconnect(reason: error.map { "\($0)" } ?? "connection closed", serverDelay: nil)
     }
 
@@ -195,6 +210,7 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         case .selfDestruct(let message, let acknowledgement):
             self.send(acknowledgement)
             self.isStopped = true
+            self.abandonTasks(reason: "SELF_DESTRUCT from the manager")
             self.heartbeatTimer?.cancel()
             self.connection?.close(flushFirst: true)
             self.onEvent(.selfDestructed(reason: message.reason.isEmpty ? "ordered by the manager" : message.reason))
@@ -211,14 +227,14 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
             self.send(acknowledgement)
             self.onEvent(.approvalDecided(approved: decision.approved, reason: decision.reason))
             self.approvalDecided(decision)
-        case .taskPush(_, let acknowledgement):
-            self.send(acknowledgement)  // issue 6: the task layer takes these over
+        case .taskPush(let frame, let acknowledgement):
+            self.taskPushReceived(frame, acknowledgement: acknowledgement)
         case .callAnswered(let frame):
             if frame.method == CallMethod.startupScriptReport.rawValue {
                 self.startupReportAnswered(frame)
                 return
             }
-            break  // issue 6: answers to TaskUpdate/TaskResult calls
+            self.taskCallAnswered(frame)
         case .reconnectLater(let reason, let reconnectAfter):
             // Plan first: closing may report `connectionClosed` at once, which must not pick the delay.
             self.planReconnect(reason: "GOAWAY: \(reason)", serverDelay: reconnectAfter)
@@ -254,10 +270,11 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         request.ipAddress = self.configuration.ipAddress
         request.version = self.configuration.version
         request.tags = self.configuration.tags
-        request.taskTypes = self.configuration.taskTypes
+        request.taskTypes =
+            self.configuration.taskTypes.isEmpty ? self.tasks.handlers.types : self.configuration.taskTypes
         request.profile = self.configuration.profile
         request.instanceID = self.configuration.instanceID
-        request.capacity = self.configuration.capacity
+        request.capacity = UInt32(clamping: self.tasks.capacity)  // the runner's limit (at least 1)
         request.jwt = self.mintJWT()  // a fresh jti for every registration: the manager refuses replays
         self.send(.request, method: CallMethod.register.rawValue, streamID: streamID, message: request)
     }
@@ -267,7 +284,9 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         heartbeat.jwt = self.currentJWT()
         heartbeat.delegateID = self.delegateID ?? ""
         heartbeat.sequence = sequence
-        heartbeat.freeCapacity = self.configuration.capacity
+        let running = self.tasks.runningCount
+        heartbeat.runningTasks = UInt32(clamping: running)
+        heartbeat.freeCapacity = UInt32(clamping: max(0, self.tasks.capacity - running))
         self.send(.request, method: CallMethod.heartbeat.rawValue, streamID: streamID, message: heartbeat)
     }
 
@@ -295,7 +314,7 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         self.connection?.close(flushFirst: true)
     }
 
-    private func send(_ frame: Frame) {
+    func send(_ frame: Frame) {
         guard let connection = self.connection else { return }
         self.scratch.removeAll(keepingCapacity: true)
         FrameEncoder.encode(frame, into: &self.scratch)

@@ -30,12 +30,18 @@ public struct DelegateConfiguration: Sendable {
     public var version: String = "0.1.0"
     /// Tags used by task selectors.
     public var tags: [String] = []
-    /// Task types this delegate can run.
+    /// Task types announced at registration; empty (the default): the types of the installed handlers (built-in
+    /// ones from `builtInTaskTypes` plus those added with `DelegateClient.register(_:)`).
     public var taskTypes: [String] = []
+    /// Built-in task handlers to install, by name: `echo`, `shell` (`TaskHandlerRegistry.builtInTypes`; other names
+    /// are ignored). Default `["echo"]`: an embedding program opts in to running manager-supplied commands
+    /// (`legate-delegate` enables both unless `--task-types` says otherwise).
+    public var builtInTaskTypes: [String] = ["echo"]
     /// Profile to register with.
     public var profile: String = ""
-    /// Tasks it can run at once.
-    public var capacity: UInt32 = 1
+    /// Task attempts it runs at once; more are refused with a FAILED result. Default 4: a fixed number rather
+    /// than the core count, so a fleet behaves the same on every host (shell tasks mostly wait on processes).
+    public var capacity: UInt32 = 4
     /// Stable id of this delegate process (JWT `iss`); the manager keeps one record per instance.
     public var instanceID: String
     /// Audience the manager expects in JWTs. Default `legate-manager`.

@@ -16,6 +16,8 @@ let usage = """
       --tags a,b,c            LEGATE_TAGS            tags for task selectors
       --profile NAME          LEGATE_PROFILE         profile to register with
       --audience AUD          LEGATE_AUDIENCE        JWT audience (default legate-manager)
+      --capacity N            LEGATE_CAPACITY        tasks run at once (default 4)
+      --task-types a,b        LEGATE_TASK_TYPES      built-in task handlers to enable: echo, shell (default both)
     exit status: 0 stopped, 1 refused by the manager or misconfigured, 2 usage, 3 self-destructed
     """
 
@@ -34,7 +36,10 @@ let arguments: CommandLineArguments
 do {
     arguments = try CommandLineArguments(
         Array(CommandLine.arguments.dropFirst()),
-        valueFlags: ["--manager", "--account", "--token", "--ca-file", "--name", "--tags", "--profile", "--audience"],
+        valueFlags: [
+            "--manager", "--account", "--token", "--ca-file", "--name", "--tags", "--profile", "--audience",
+            "--capacity", "--task-types",
+        ],
         switchFlags: ["--help"])
 } catch {
     fail("\(error)\n\(usage)", status: 2)
@@ -74,6 +79,22 @@ configuration.tags = (setting("--tags", "LEGATE_TAGS") ?? "").split(separator: "
 }.filter { !$0.isEmpty }
 configuration.profile = setting("--profile", "LEGATE_PROFILE") ?? ""
 configuration.audience = setting("--audience", "LEGATE_AUDIENCE") ?? configuration.audience
+if let text = setting("--capacity", "LEGATE_CAPACITY") {
+    guard let capacity = UInt32(text), capacity >= 1, capacity <= 1024 else {
+        fail("capacity '\(text)' is not a whole number from 1 to 1024", status: 2)
+    }
+    configuration.capacity = capacity
+}
+let taskTypesText =
+    setting("--task-types", "LEGATE_TASK_TYPES") ?? TaskHandlerRegistry.builtInTypes.joined(separator: ",")
+let taskTypes = taskTypesText.split(separator: ",").map {
+    $0.trimmingCharacters(in: .whitespaces)
+}.filter { !$0.isEmpty }
+for type in taskTypes where TaskHandlerRegistry.builtIn(named: type) == nil {
+    fail("unknown task type '\(type)' in --task-types; built-in types: "
+         + TaskHandlerRegistry.builtInTypes.joined(separator: ", "), status: 2)
+}
+configuration.builtInTaskTypes = taskTypes
 
 let tls: TLSClientContext
 do {
@@ -119,6 +140,22 @@ let client = DelegateClient(
     case .stopped(let code, let message):
         if code == .cancelled { exit(0) }
         fail("the manager refused this delegate (\(code)): \(message)", status: 1)
+    }
+}
+client.onTaskEvent { event in
+    switch event {
+    case .taskStarted(let taskID, let attempt, let type):
+        say("task \(taskID) attempt \(attempt) (\(type)) started")
+    case .taskRefused(let taskID, let attempt, let reason):
+        say("task \(taskID) attempt \(attempt) refused: \(reason)")
+    case .taskFinished(let taskID, let attempt, let outcome):
+        say("task \(taskID) attempt \(attempt) finished: \(outcome)")
+    case .taskResultAcknowledged:
+        break
+    case .taskResultRefused(let taskID, let attempt, let code, let message):
+        say("task \(taskID) attempt \(attempt): the manager refused the result (\(code)): \(message)")
+    case .taskAbandoned(let taskID, let attempt, let reason):
+        say("task \(taskID) attempt \(attempt) stopped without a report: \(reason)")
     }
 }
 client.start()
