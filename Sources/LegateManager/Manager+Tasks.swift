@@ -52,7 +52,8 @@ extension Manager {
             }
             tasks.submit(records) { result in
                 let detail = "count=\(records.count) type=\(records.first?.type ?? "-")"
-                reply(self.encode(result, tasks: tasks, as: TaskSubmitResponse.self), records.first?.id ?? "-", detail)
+                // Fresh tasks were just queued: no waiting reason yet (TaskGet/TaskList compute it).
+                reply(self.encode(result, tasks: nil, as: TaskSubmitResponse.self), records.first?.id ?? "-", detail)
             }
         case .taskGet:
             let request = try TaskRef(protoBytes: payload)
@@ -107,11 +108,11 @@ extension Manager {
 
     /// Encodes task lists (runs on the task queue, where waiting reasons can be computed).
     private func encode<Response: TaskListMessage>(
-        _ result: Result<[TaskRecord], AdminRefusal>, tasks: TaskService, as: Response.Type
+        _ result: Result<[TaskRecord], AdminRefusal>, tasks: TaskService?, as: Response.Type
     ) -> Result<[UInt8], AdminRefusal> {
         result.map { records in
             var response = Response()
-            response.tasks = records.map { Self.info($0, reason: tasks.waitingReason(for: $0), payload: false) }
+            response.tasks = records.map { Self.info($0, reason: tasks?.waitingReason(for: $0) ?? "", payload: false) }
             return response.protoBytes()
         }
     }

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Task throughput: N delegates (legate-load, echo handler) run RATE echo tasks per second submitted over the admin
+# API; prints submit-to-result throughput and latency (issue 6 target: >= 20,000 tasks/s with 100 delegates).
+# Usage: tools/bench/tasks.sh [DELEGATES=100] [RATE=20000] [SECONDS=10] [legate-load flags...]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source tools/bench/lib.sh
+delegates="${1:-100}"
+rate="${2:-20000}"
+seconds="${3:-10}"
+shift $(( $# < 3 ? $# : 3 ))
+build_release legate-manager legate-load
+port=$((20000 + RANDOM % 20000))
+start_manager "$port" "$work/manager.out" --log-level error ${MANAGER_ARGS:-}
+read_banner "$work/manager.out"
+.build/release/legate-load --delegates "$delegates" --heartbeat-interval 5 --duration "$seconds" --warmup 2 \
+    --tasks "$rate" --server-pid "$manager" "$@"
