@@ -61,8 +61,11 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         self.token = Mutex(configuration.token)
         let builtIns = configuration.builtInTaskTypes.compactMap(TaskHandlerRegistry.builtIn(named:))
         let handlers = TaskHandlerRegistry(builtIns)
+        var limits = TaskLogLimits.defaults
+        limits.startReportDelay = configuration.taskStartReportDelay
         self.tasks = TaskRunner(
-            handlers: handlers, capacity: Int(configuration.capacity), timers: LoopTaskTimers(loop: loop))
+            handlers: handlers, capacity: Int(configuration.capacity), timers: LoopTaskTimers(loop: loop),
+            logLimits: limits)
     }
 
     /// The id of the token this client authenticates with now (changes when the manager rotates it).

@@ -42,6 +42,9 @@ public struct DelegateConfiguration: Sendable {
     /// Task attempts it runs at once; more are refused with a FAILED result. Default 4: a fixed number rather
     /// than the core count, so a fleet behaves the same on every host (shell tasks mostly wait on processes).
     public var capacity: UInt32 = 4
+    /// A task attempt that ends within this reports only its result (no separate `started` update); longer ones
+    /// report `started` at this point. Default 20 ms; zero reports every start at once.
+    public var taskStartReportDelay: Duration = .milliseconds(20)
     /// Stable id of this delegate process (JWT `iss`); the manager keeps one record per instance.
     public var instanceID: String
     /// Audience the manager expects in JWTs. Default `legate-manager`.

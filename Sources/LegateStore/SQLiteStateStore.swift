@@ -326,6 +326,7 @@ public final class SQLiteStateStore: StateStore {
 /// Tags and task types are stored as JSON arrays of strings.
 enum StringList {
     static func encode(_ list: [String]) throws(StoreError) -> String {
+        if list.isEmpty { return "[]" }  // the common case, without a JSONEncoder
         guard let data = try? JSONEncoder().encode(list), let text = String(data: data, encoding: .utf8) else {
             throw .constraint("cannot encode string list of \(list.count) items as JSON")
         }

@@ -281,7 +281,8 @@ public struct TaskBoard: Sendable {
 
     /// Places queued tasks, oldest first, on the eligible delegate with the most free capacity.
     public mutating func dispatch(now: Int64) -> [Effect] {
-        var totalFree = self.slots.reduce(0) { $0 + max(0, $1.free) }
+        var totalFree = 0
+        for position in self.slots.indices { totalFree += max(0, self.slots[position].free) }
         guard totalFree > 0, !self.queue.isEmpty else { return [] }
         var effects: [Effect] = []
         var remaining: [String] = []
@@ -340,13 +341,16 @@ public struct TaskBoard: Sendable {
     private func bestSlot(for task: TaskRecord) -> Int? {
         var best: Int?
         var bestFree = 0
-        for (position, slot) in self.slots.enumerated() where slot.free > bestFree {
-            guard slot.accountID == task.accountID, slot.taskTypes.contains(task.type),
-                task.targetDelegateID == nil || task.targetDelegateID == slot.delegateID,
-                task.selectors.allSatisfy(slot.tags.contains)
+        // Indices, not `for slot in`: a copied Slot would retain and release its three sets per visit.
+        for position in self.slots.indices {
+            let free = self.slots[position].free
+            guard free > bestFree, self.slots[position].accountID == task.accountID,
+                self.slots[position].taskTypes.contains(task.type),
+                task.targetDelegateID == nil || task.targetDelegateID == self.slots[position].delegateID,
+                task.selectors.isEmpty || task.selectors.allSatisfy(self.slots[position].tags.contains)
             else { continue }
             best = position
-            bestFree = slot.free
+            bestFree = free
         }
         return best
     }

@@ -53,16 +53,20 @@ public struct TaskLogLimits: Sendable, Equatable {
     public var chunkBytes: Int
     /// Log bytes kept per attempt; beyond this one marker chunk says "[log truncated]". Default 1 MiB.
     public var maxLogBytes: Int
+    /// The `started` update waits this long: an attempt that ends sooner reports only its result (which implies
+    /// it started), and an earlier update carries `started` itself. Zero sends it at once. Default zero.
+    public var startReportDelay: Duration
 
-    /// 100 ms, 16 KiB, 1 MiB.
+    /// 100 ms, 16 KiB, 1 MiB, `started` at once.
     public static let defaults = TaskLogLimits(
         flushInterval: .milliseconds(100), chunkBytes: 16 << 10, maxLogBytes: 1 << 20)
 
     /// Creates limits.
-    public init(flushInterval: Duration, chunkBytes: Int, maxLogBytes: Int) {
+    public init(flushInterval: Duration, chunkBytes: Int, maxLogBytes: Int, startReportDelay: Duration = .zero) {
         self.flushInterval = flushInterval
         self.chunkBytes = max(1, chunkBytes)
         self.maxLogBytes = max(0, maxLogBytes)
+        self.startReportDelay = max(.zero, startReportDelay)
     }
 }
 
@@ -88,6 +92,9 @@ public final class TaskContext: Sendable {
         var loggedBytes = 0
         var isTruncated = false
         var flushTimer: (any TaskTimer)?
+        /// The `started` update is due but not sent yet (see `TaskLogLimits.startReportDelay`).
+        var startPending = false
+        var startTimer: (any TaskTimer)?
         var endReason: EndReason?
     }
 
@@ -155,14 +162,34 @@ public final class TaskContext: Sendable {
 
     // MARK: - Runner API
 
-    /// Sends the `started` update (first report of the attempt).
+    /// Sends the `started` update (first report of the attempt), at once or after `startReportDelay`.
     func sendStarted() {
         self.state.withLock { state in
             guard !state.isClosed else { return }
-            var update = TaskUpdate(taskID: self.execution.taskID, attempt: self.execution.attempt)
-            update.started = true
-            self.reporter.sendUpdate(update)
+            guard self.limits.startReportDelay > .zero else {
+                self.reporter.sendUpdate(Self.startedUpdate(self.execution))
+                return
+            }
+            state.startPending = true
+            state.startTimer = self.timers.schedule(after: self.limits.startReportDelay) { [weak self] in
+                self?.startTimerFired()
+            }
         }
+    }
+
+    private func startTimerFired() {
+        self.state.withLock { state in
+            state.startTimer = nil
+            guard !state.isClosed, state.startPending else { return }
+            state.startPending = false
+            self.reporter.sendUpdate(Self.startedUpdate(self.execution))
+        }
+    }
+
+    private static func startedUpdate(_ execution: TaskExecution) -> TaskUpdate {
+        var update = TaskUpdate(taskID: execution.taskID, attempt: execution.attempt)
+        update.started = true
+        return update
     }
 
     /// Records why the attempt is being stopped; the first reason wins. False once closed.
@@ -187,6 +214,9 @@ public final class TaskContext: Sendable {
                 self.sendUpdate(&state, log: log)
             }
             state.isClosed = true
+            state.startPending = false  // the result implies the start
+            state.startTimer?.cancel()
+            state.startTimer = nil
             self.reporter.sendResult(Self.result(for: self.execution, end: end, reason: state.endReason))
         }
     }
@@ -195,6 +225,8 @@ public final class TaskContext: Sendable {
     func abandon() {
         self.state.withLock { state in
             state.isClosed = true
+            state.startTimer?.cancel()
+            state.startTimer = nil
             state.flushTimer?.cancel()
             state.flushTimer = nil
             state.pendingLog = []
@@ -224,6 +256,12 @@ public final class TaskContext: Sendable {
 
     private func sendUpdate(_ state: inout State, log: [UInt8]) {
         var update = TaskUpdate(taskID: self.execution.taskID, attempt: self.execution.attempt)
+        if state.startPending {
+            update.started = true
+            state.startPending = false
+            state.startTimer?.cancel()
+            state.startTimer = nil
+        }
         update.progressPercent = state.progress
         update.message = state.pendingMessage ?? ""
         update.logChunk = log
