@@ -50,30 +50,29 @@ extension ManagerConnection: TaskConnection {
         self.services.tasks.delegateUnavailable(identity.delegateID, connection: self)
     }
 
-    // MARK: - TaskConnection (callable from the task queue)
+    // MARK: - TaskConnection
 
-    func pushTaskAssignment(_ assignment: TaskAssignment) {
-        self.loopState.loop.execute {
-            guard !self.machine.isClosed else { return }
-            let streamID = self.machine.allocatePushStreamID()
-            self.taskAssignmentsInFlight[streamID] = (assignment.taskID, assignment.attempt)
-            self.loopState.send(
-                .push, method: PushKind.taskAssign.rawValue, streamID: streamID, message: assignment,
-                on: self.connection)
+    func deliverOnLoop(_ items: [TaskOutgoing]) {
+        guard !self.machine.isClosed else { return }
+        self.connection.coalescingWrites {
+            for item in items {
+                switch item {
+                case .assign(let assignment):
+                    let streamID = self.machine.allocatePushStreamID()
+                    self.taskAssignmentsInFlight[streamID] = (assignment.taskID, assignment.attempt)
+                    self.loopState.send(
+                        .push, method: PushKind.taskAssign.rawValue, streamID: streamID, message: assignment,
+                        on: self.connection)
+                case .cancel(let cancel):
+                    let streamID = self.machine.allocatePushStreamID()
+                    self.loopState.send(
+                        .push, method: PushKind.taskCancel.rawValue, streamID: streamID, message: cancel,
+                        on: self.connection)
+                case .answer(let method, let streamID, let refusal):
+                    self.answerOnLoop(method: method, streamID: streamID, refusal: refusal)
+                }
+            }
         }
-    }
-
-    func pushTaskCancel(_ cancel: TaskCancel) {
-        self.loopState.loop.execute {
-            guard !self.machine.isClosed else { return }
-            let streamID = self.machine.allocatePushStreamID()
-            self.loopState.send(
-                .push, method: PushKind.taskCancel.rawValue, streamID: streamID, message: cancel, on: self.connection)
-        }
-    }
-
-    func answerTaskCall(method: UInt16, streamID: UInt32, refusal: (StatusCode, String)?) {
-        self.loopState.loop.execute { self.answerOnLoop(method: method, streamID: streamID, refusal: refusal) }
     }
 
     private func answerOnLoop(method: UInt16, streamID: UInt32, refusal: (StatusCode, String)?) {

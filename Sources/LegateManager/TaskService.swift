@@ -5,14 +5,49 @@ import LegateStore
 import LegateWire
 import Synchronization
 
+/// What the task service sends a delegate connection.
+enum TaskOutgoing: Sendable {
+    /// Push TASK_ASSIGN; its PUSH_ACK comes back as `acknowledged`.
+    case assign(TaskAssignment)
+    /// Push TASK_CANCEL.
+    case cancel(TaskCancel)
+    /// Answer a TaskUpdate/TaskResult call: CallAck, or ERROR with the status.
+    case answer(method: UInt16, streamID: UInt32, refusal: (StatusCode, String)?)
+}
+
 /// A connection the task service can push to and answer on (the manager's delegate connections).
 protocol TaskConnection: AnyObject, Sendable {
-    /// Pushes TASK_ASSIGN on the connection's loop; its PUSH_ACK comes back as `acknowledged`.
-    func pushTaskAssignment(_ assignment: TaskAssignment)
-    /// Pushes TASK_CANCEL on the connection's loop.
-    func pushTaskCancel(_ cancel: TaskCancel)
-    /// Answers a TaskUpdate/TaskResult call: CallAck, or ERROR with the status.
-    func answerTaskCall(method: UInt16, streamID: UInt32, refusal: (StatusCode, String)?)
+    /// The loop that owns the connection.
+    var eventLoop: EventLoop { get }
+    /// On `eventLoop`: sends `items` in order, written together.
+    func deliverOnLoop(_ items: [TaskOutgoing])
+}
+
+/// What the task service has to send, gathered per connection and handed to each loop once per turn.
+struct TaskOutbox {
+    private var items: [ObjectIdentifier: (connection: any TaskConnection, items: [TaskOutgoing])] = [:]
+
+    var isEmpty: Bool { self.items.isEmpty }
+
+    mutating func add(_ item: TaskOutgoing, to connection: any TaskConnection) {
+        self.items[ObjectIdentifier(connection), default: (connection, [])].items.append(item)
+    }
+
+    /// Empties the outbox: one `execute` per loop delivers to each of its connections.
+    mutating func flush() {
+        var byLoop: [ObjectIdentifier: (loop: EventLoop, work: [(any TaskConnection, [TaskOutgoing])])] = [:]
+        for (_, entry) in self.items {
+            let loop = entry.connection.eventLoop
+            byLoop[ObjectIdentifier(loop), default: (loop, [])].work.append((entry.connection, entry.items))
+        }
+        self.items.removeAll(keepingCapacity: true)
+        for (_, batch) in byLoop {
+            let work = batch.work
+            batch.loop.execute {
+                for (connection, items) in work { connection.deliverOnLoop(items) }
+            }
+        }
+    }
 }
 
 /// Runs the task board on one serial queue: takes events from admin calls and delegate connections, stores
@@ -39,6 +74,8 @@ final class TaskService: @unchecked Sendable {
     private var batch = TaskWriteBatch()
     private var writeInFlight = false
     private var dispatchScheduled = false
+    private var outbox = TaskOutbox()
+    private var outboxScheduled = false
     private let running = Atomic<Bool>(true)
 
     init(configuration: TaskConfiguration, store: any StateStore & TaskStore, writer: StoreWriter, log: any LogSink) {
@@ -123,11 +160,11 @@ final class TaskService: @unchecked Sendable {
             let method = CallMethod.taskUpdate.rawValue
             switch result {
             case .failure(let refusal):
-                connection.answerTaskCall(method: method, streamID: streamID, refusal: Self.status(for: refusal))
+                self.send(.answer(method: method, streamID: streamID, refusal: Self.status(for: refusal)), to: connection)
             case .success(let effects):
                 if !update.logChunk.isEmpty { self.appendLog(update, now: now) }
                 self.perform(effects) { error in
-                    connection.answerTaskCall(method: method, streamID: streamID, refusal: Self.status(for: error))
+                    self.send(.answer(method: method, streamID: streamID, refusal: Self.status(for: error)), to: connection)
                 }
             }
         }
@@ -138,9 +175,8 @@ final class TaskService: @unchecked Sendable {
         self.queue.async {
             let method = CallMethod.taskResult.rawValue
             guard let outcome = Self.outcome(result.outcome) else {
-                connection.answerTaskCall(
-                    method: method, streamID: streamID,
-                    refusal: (.invalidArgument, "TaskResult.outcome must be SUCCEEDED, FAILED, CANCELLED or TIMED_OUT"))
+                let problem = "TaskResult.outcome must be SUCCEEDED, FAILED, CANCELLED or TIMED_OUT"
+                self.send(.answer(method: method, streamID: streamID, refusal: (.invalidArgument, problem)), to: connection)
                 return
             }
             let verdict = self.board.result(
@@ -153,10 +189,10 @@ final class TaskService: @unchecked Sendable {
                     .info, "task result refused",
                     ["task.id": result.taskID, "attempt": "\(result.attempt)", "delegate.id": delegateID,
                      "reason": refusal.message])
-                connection.answerTaskCall(method: method, streamID: streamID, refusal: Self.status(for: refusal))
+                self.send(.answer(method: method, streamID: streamID, refusal: Self.status(for: refusal)), to: connection)
             case .success(let effects):
                 self.perform(effects) { error in
-                    connection.answerTaskCall(method: method, streamID: streamID, refusal: Self.status(for: error))
+                    self.send(.answer(method: method, streamID: streamID, refusal: Self.status(for: error)), to: connection)
                 }
             }
         }
@@ -321,7 +357,7 @@ final class TaskService: @unchecked Sendable {
                 cancel.taskID = taskID
                 cancel.attempt = attempt
                 cancel.reason = reason
-                self.connections[delegateID]?.pushTaskCancel(cancel)
+                if let connection = self.connections[delegateID] { self.send(.cancel(cancel), to: connection) }
             }
         }
         if !finished.isEmpty || !assignments.isEmpty || completion != nil {
@@ -348,7 +384,18 @@ final class TaskService: @unchecked Sendable {
         assignment.payload = task.payload
         assignment.timeoutMs = UInt32(clamping: max(0, task.deadline - WallClock.unixMilliseconds()))
         assignment.leaseMs = UInt32(clamping: self.configuration.board.leaseMs)
-        connection.pushTaskAssignment(assignment)
+        self.send(.assign(assignment), to: connection)
+    }
+
+    /// Queues `item` for `connection`; the outbox goes out once the work queued so far is done.
+    private func send(_ item: TaskOutgoing, to connection: any TaskConnection) {
+        self.outbox.add(item, to: connection)
+        guard !self.outboxScheduled else { return }
+        self.outboxScheduled = true
+        self.queue.async {
+            self.outboxScheduled = false
+            self.outbox.flush()
+        }
     }
 
     private func finished(_ task: TaskRecord) {

@@ -34,6 +34,8 @@ public final class Connection: @unchecked Sendable {
     private var sentOffset = 0
     private var pendingPlaintext: [UInt8] = []
     private var inReceive = false
+    /// Inside `coalescingWrites`: writes are gathered and sent as one TLS write when it ends.
+    private var isCoalescing = false
     private var writable = true
     private var lastWriteProgress: ContinuousClock.Instant
     private var handshakeTimer: ScheduledTimer?
@@ -193,7 +195,7 @@ public final class Connection: @unchecked Sendable {
     /// Queues plaintext; coalesced during a `received` callback, otherwise encrypted and sent at once.
     public func write(_ bytes: UnsafeRawBufferPointer) {
         guard self.state == .active || self.state == .handshaking || self.state == .connecting else { return }
-        if self.inReceive || self.state != .active {
+        if self.inReceive || self.isCoalescing || self.state != .active {
             self.pendingPlaintext.append(contentsOf: bytes)
             return
         }
@@ -202,6 +204,16 @@ public final class Connection: @unchecked Sendable {
             return
         }
         self.flushOutput()
+    }
+
+    /// On the loop: runs `body`, whose writes are encrypted and sent together when it returns (one TLS record and
+    /// one send for many small frames).
+    public func coalescingWrites(_ body: () -> Void) {
+        guard !self.isCoalescing else { return body() }
+        self.isCoalescing = true
+        body()
+        self.isCoalescing = false
+        if self.state != .closed { self.flushOutput() }
     }
 
     /// Queues plaintext (see `write(_: UnsafeRawBufferPointer)`).
@@ -218,7 +230,9 @@ public final class Connection: @unchecked Sendable {
 
     func flushOutput() {
         guard self.state != .closed else { return }
-        if self.state == .active, !self.pendingPlaintext.isEmpty, !self.inReceive { self.encryptPending() }
+        if self.state == .active, !self.pendingPlaintext.isEmpty, !self.inReceive, !self.isCoalescing {
+            self.encryptPending()
+        }
         while self.sentOffset < self.tls.output.count {
             let offset = self.sentOffset
             let result = self.tls.output.withUnsafeBytes { raw -> Result<Int?, NetError> in
