@@ -146,17 +146,3 @@ final class ConnectionTaskReporter: TaskReporting {
         self.client.loop.execute { self.client.sendTaskCall(result, on: self.connection) }
     }
 }
-
-/// Runner timers on the client's event loop (a DispatchSourceTimer each, no extra Task).
-struct LoopTaskTimers: TaskTimerScheduling {
-    let loop: EventLoop
-
-    func schedule(after delay: Duration, _ work: @escaping @Sendable () -> Void) -> any TaskTimer {
-        LoopTimer(timer: self.loop.schedule(after: delay, work))
-    }
-
-    private struct LoopTimer: TaskTimer {
-        let timer: ScheduledTimer
-        func cancel() { self.timer.cancel() }
-    }
-}

@@ -64,7 +64,7 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         var limits = TaskLogLimits.defaults
         limits.startReportDelay = configuration.taskStartReportDelay
         self.tasks = TaskRunner(
-            handlers: handlers, capacity: Int(configuration.capacity), timers: LoopTaskTimers(loop: loop),
+            handlers: handlers, capacity: Int(configuration.capacity), timers: LoopTaskTimers.shared(on: loop),
             logLimits: limits)
     }
 

@@ -20,7 +20,9 @@ import Testing
         }
     }
 
-    func start(capacity: UInt32 = 2, types: [String] = ["echo", "shell"]) async throws -> Setup {
+    func start(
+        capacity: UInt32 = 2, types: [String] = ["echo", "shell"], startReportDelay: Duration = .zero
+    ) async throws -> Setup {
         let manager = try FakeManager()
         var configuration = DelegateConfiguration(
             managerHost: "127.0.0.1", managerPort: manager.port, caFile: manager.caFile, accountID: "acc_1",
@@ -28,6 +30,7 @@ import Testing
         configuration.serverName = "localhost"
         configuration.capacity = capacity
         configuration.builtInTaskTypes = types
+        configuration.taskStartReportDelay = startReportDelay  // zero: every start is reported, as these tests check
         configuration.backoff = ReconnectBackoff(initialDelay: .milliseconds(10), maximumDelay: .milliseconds(20))
         let client = DelegateClient(
             configuration: configuration, tls: try DelegateClient.makeTLSContext(configuration),
@@ -64,6 +67,15 @@ import Testing
         #expect(request?.taskTypes == ["echo", "shell"])
         #expect(request?.capacity == 3)
         #expect(setup.client.taskTypes == ["echo", "shell"])
+    }
+
+    @Test func aQuickAttemptSendsOnlyItsResultWhenStartsAreReportedLate() async throws {
+        let setup = try await self.start(startReportDelay: .seconds(5))
+        defer { setup.stop() }
+        setup.manager.push(.taskAssign, TaskAssignment(taskID: "q1", attempt: 1, type: "echo", payload: [1]))
+        let result = await self.waitForResult(setup.manager, "q1")
+        #expect(result?.outcome == .succeeded)
+        #expect(setup.manager.requests(.taskUpdate, as: TaskUpdate.self).isEmpty)
     }
 
     @Test func anEchoAssignmentIsAcknowledgedStartedAndReported() async throws {

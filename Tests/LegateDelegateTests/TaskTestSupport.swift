@@ -86,7 +86,9 @@ final class RecordingReporter: TaskReporting {
     var updates: [TaskUpdate] { self.reports.all.compactMap(\.update) }
 
     /// Waits for the result of `taskID` and returns it (nil after the deadline).
-    func result(of taskID: String, timeout: Duration = .seconds(5)) async -> TaskResult? {
+    /// The deadline is generous on purpose: in a full `swift test` run the manager suites' synchronous waits occupy
+    /// cooperative threads, and handler Tasks may wait seconds for one; a passing test returns at the result.
+    func result(of taskID: String, timeout: Duration = .seconds(60)) async -> TaskResult? {
         _ = await self.reports.wait(timeout: timeout) { reports in
             reports.contains { $0.result?.taskID == taskID }
         }
