@@ -33,7 +33,7 @@ public struct SleepingTaskTimers: TaskTimerScheduling {
     /// Sleeps in a new Task, then runs `work` unless cancelled.
     public func schedule(after delay: Duration, _ work: @escaping @Sendable () -> Void) -> any TaskTimer {
         SleepingTimer(
-            task: Task {
+            task: Task(executorPreference: DispatchTaskExecutor.shared) {
                 do { try await Task.sleep(for: delay) } catch { return }
                 work()
             })

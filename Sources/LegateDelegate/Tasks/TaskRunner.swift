@@ -1,3 +1,4 @@
+import Dispatch
 import LegateWire
 import Synchronization
 
@@ -71,7 +72,9 @@ public final class TaskRunner: Sendable {
             // Inserted and started under the lock: the Task's end takes the same lock to remove the entry.
             context.sendStarted()
             var entry = Running(context: context)
-            entry.task = Task { await self.run(handler, execution: execution, context: context, key: key) }
+            entry.task = Task(executorPreference: DispatchTaskExecutor.shared) {
+                await self.run(handler, execution: execution, context: context, key: key)
+            }
             if let timeout = execution.timeout {
                 entry.timeout = self.timers.schedule(after: timeout) { self.stop(key, reason: .timedOut(timeout)) }
             }
@@ -154,5 +157,20 @@ public final class TaskRunner: Sendable {
         entry?.timeout?.cancel()
         // An abandoned attempt's context is closed, so this sends nothing.
         context.finish(end)
+    }
+}
+
+/// Runs task handlers on Dispatch's global queue instead of the cooperative pool, whose few threads (one per core)
+/// an embedding program that blocks them would otherwise take from its delegate's tasks.
+final class DispatchTaskExecutor: TaskExecutor {
+    /// The executor every runner uses.
+    static let shared = DispatchTaskExecutor()
+
+    private let queue = DispatchQueue.global(qos: .userInitiated)
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = self.asUnownedTaskExecutor()
+        self.queue.async { job.runSynchronously(on: executor) }
     }
 }
