@@ -48,7 +48,7 @@ extension Manager {
             let records = try request.tasks.enumerated().map { index, spec in
                 try TaskSpecRules.record(
                     from: spec, index: index, session: session, limits: limits, now: now,
-                    id: ManagerServices.newID(prefix: "tsk"))
+                    id: ManagerServices.newTimeOrderedID(prefix: "tsk", now: now))
             }
             tasks.submit(records) { result in
                 let detail = "count=\(records.count) type=\(records.first?.type ?? "-")"

@@ -50,6 +50,20 @@ final class ManagerServices: Sendable {
         self.writer.submit([.appendAudit(record)])
     }
 
+    /// A fresh identifier that sorts by creation time (10 characters of Unix milliseconds, then 16 random ones), so
+    /// the store appends to its indexes instead of writing all over them, e.g. `tsk_2b4x...`.
+    static func newTimeOrderedID(prefix: String, now: Int64) -> String {
+        let alphabet = Array("23456789abcdefghijkmnpqrstuvwxyz".utf8)  // ASCII order, so the text sorts like the time
+        var time = UInt64(max(0, now))
+        var characters = [UInt8](repeating: 0, count: 10)
+        for index in (0..<10).reversed() {
+            characters[index] = alphabet[Int(time & 31)]
+            time >>= 5
+        }
+        characters += SecureRandom.bytes(16).map { alphabet[Int($0 & 31)] }
+        return prefix + "_" + String(decoding: characters, as: UTF8.self)
+    }
+
     /// A fresh random identifier with a readable prefix, e.g. `dlg_3k9x...`.
     static func newID(prefix: String) -> String {
         let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789".utf8)

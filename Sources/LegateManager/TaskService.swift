@@ -144,9 +144,8 @@ final class TaskService: @unchecked Sendable {
     /// The delegate acknowledged TASK_ASSIGN.
     func acknowledged(taskID: String, attempt: UInt32, delegateID: String) {
         self.queue.async {
-            self.perform(
-                self.board.acknowledged(
-                    taskID: taskID, attempt: attempt, delegateID: delegateID, now: WallClock.unixMilliseconds()))
+            self.board.acknowledged(
+                taskID: taskID, attempt: attempt, delegateID: delegateID, now: WallClock.unixMilliseconds())
         }
     }
 

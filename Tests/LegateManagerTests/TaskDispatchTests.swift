@@ -64,6 +64,9 @@ struct ReplyHandler: TaskHandler {
         let specs = (0..<1_000).map { TaskProtocolTests.spec(payload: "job-\($0)") }
         let ids = try admin.submitTasks(specs).map(\.id)
         #expect(Set(ids).count == 1_000)
+        // Ids sort by submission time (10 time characters after "tsk_"), so the store appends to its indexes.
+        #expect(zip(ids, ids.dropFirst()).allSatisfy { $0.prefix(14) <= $1.prefix(14) })
+        #expect(ids.allSatisfy { $0.count == 30 })
         var finals: [TaskInfo] = []
         for _ in 0..<20 where finals.count < 1_000 {
             finals = try admin.waitForTasks(ids: ids, timeoutMs: 5_000).filter(\.state.isFinal)

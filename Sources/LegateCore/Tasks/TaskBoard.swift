@@ -188,16 +188,16 @@ public struct TaskBoard: Sendable {
         return effects
     }
 
-    /// The delegate acknowledged an assignment (PUSH_ACK).
-    public mutating func acknowledged(taskID: String, attempt: UInt32, delegateID: String, now: Int64) -> [Effect] {
+    /// The delegate acknowledged an assignment (PUSH_ACK). Kept in memory only: nobody is answered, and after a
+    /// restart a held task is re-queued whatever its stored state, so storing it would buy nothing.
+    public mutating func acknowledged(taskID: String, attempt: UInt32, delegateID: String, now: Int64) {
         guard var task = self.tasks[taskID], task.attempt == attempt, task.delegateID == delegateID,
             task.status == .assigned
-        else { return [] }
+        else { return }
         self.leaseDeadlines[taskID] = nil
         task.status = .acknowledged
         task.updatedAt = now
         self.tasks[taskID] = task
-        return [.store(task)]
     }
 
     /// The holder reports that the work started and/or progress; answers only after the effects are stored.
