@@ -48,16 +48,18 @@ extension DelegateClient {
 
     // MARK: - On the loop
 
-    /// TASK_ASSIGN or TASK_CANCEL: acknowledge at once, then start or cancel the attempt.
+    /// TASK_ASSIGN or TASK_CANCEL: acknowledge (an assignment's ack may wait a few ms for its result), then start
+    /// or cancel the attempt.
     func taskPushReceived(_ frame: Frame, acknowledgement: Frame) {
-        self.send(acknowledgement)
         guard let connection = self.connection else { return }
         switch PushKind(rawValue: frame.method) {
         case .taskAssign:
             guard let assignment = try? TaskAssignment(protoBytes: frame.payload) else {
+                self.send(acknowledgement)
                 self.emitTask(.taskRefused(taskID: "", attempt: 0, reason: "TASK_ASSIGN payload is malformed"))
                 return
             }
+            self.holdAcknowledgement(acknowledgement, for: assignment.taskID, attempt: assignment.attempt)
             let reporter = ConnectionTaskReporter(client: self, connection: connection)
             switch self.tasks.assign(assignment, reporter: reporter) {
             case .started:
@@ -69,12 +71,42 @@ extension DelegateClient {
                 break
             }
         case .taskCancel:
+            self.send(acknowledgement)
             guard let cancel = try? TaskCancel(protoBytes: frame.payload) else { return }
             self.tasks.cancel(taskID: cancel.taskID, attempt: cancel.attempt, reason: cancel.reason)
         default:
-            break
+            self.send(acknowledgement)
         }
     }
+
+    /// Holds an assignment's PUSH_ACK until its first report or `taskAcknowledgementDelay`, whichever comes first.
+    private func holdAcknowledgement(_ acknowledgement: Frame, for taskID: String, attempt: UInt32) {
+        let delay = self.configuration.taskAcknowledgementDelay
+        guard delay > .zero else { return self.send(acknowledgement) }
+        self.heldAssignmentAcks[Self.ackKey(taskID, attempt)] = acknowledgement
+        guard !self.isAckFlushScheduled else { return }
+        self.isAckFlushScheduled = true
+        _ = self.tasks.timers.schedule(after: delay) { [weak self] in
+            guard let self else { return }
+            self.loop.execute { self.flushHeldAcknowledgements() }
+        }
+    }
+
+    /// Sends every held PUSH_ACK (the delay passed).
+    private func flushHeldAcknowledgements() {
+        self.isAckFlushScheduled = false
+        guard !self.heldAssignmentAcks.isEmpty, let connection = self.connection else { return }
+        let acks = self.heldAssignmentAcks.values
+        self.heldAssignmentAcks.removeAll()
+        connection.coalescingWrites { for ack in acks { self.send(ack) } }
+    }
+
+    /// Sends the held PUSH_ACK of this attempt, if any, before its first report.
+    private func releaseAcknowledgement(taskID: String, attempt: UInt32) {
+        if let ack = self.heldAssignmentAcks.removeValue(forKey: Self.ackKey(taskID, attempt)) { self.send(ack) }
+    }
+
+    private static func ackKey(_ taskID: String, _ attempt: UInt32) -> String { "\(taskID)/\(attempt)" }
 
     /// A RESPONSE or ERROR to a call made with `allocateCallStreamID()`: match it to its TaskUpdate/TaskResult.
     func taskCallAnswered(_ frame: Frame) {
@@ -102,7 +134,10 @@ extension DelegateClient {
         guard connection === self.connection, let streamID = self.machine.allocateCallStreamID() else { return }
         self.pendingTaskCalls[streamID] = PendingTaskCall(
             taskID: message.taskID, attempt: message.attempt, isResult: false)
-        self.send(.request, method: CallMethod.taskUpdate.rawValue, streamID: streamID, message: message)
+        connection.coalescingWrites {
+            self.releaseAcknowledgement(taskID: message.taskID, attempt: message.attempt)
+            self.send(.request, method: CallMethod.taskUpdate.rawValue, streamID: streamID, message: message)
+        }
     }
 
     /// Sends a result on `connection` if it is still the current, registered one; else drops it.
@@ -110,13 +145,17 @@ extension DelegateClient {
         guard connection === self.connection, let streamID = self.machine.allocateCallStreamID() else { return }
         self.pendingTaskCalls[streamID] = PendingTaskCall(
             taskID: message.taskID, attempt: message.attempt, isResult: true)
-        self.send(.request, method: CallMethod.taskResult.rawValue, streamID: streamID, message: message)
+        connection.coalescingWrites {
+            self.releaseAcknowledgement(taskID: message.taskID, attempt: message.attempt)
+            self.send(.request, method: CallMethod.taskResult.rawValue, streamID: streamID, message: message)
+        }
         self.emitTask(.taskFinished(taskID: message.taskID, attempt: message.attempt, outcome: message.outcome))
     }
 
     /// Stops every running attempt without reporting it; forgets calls in flight.
     func abandonTasks(reason: String) {
         self.pendingTaskCalls = [:]
+        self.heldAssignmentAcks = [:]
         for (taskID, attempt) in self.tasks.abandonAll() {
             self.emitTask(.taskAbandoned(taskID: taskID, attempt: attempt, reason: reason))
         }

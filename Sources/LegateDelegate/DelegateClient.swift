@@ -13,7 +13,7 @@ import Synchronization
 public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
     /// The loop that owns this client.
     public let loop: EventLoop
-    private let configuration: DelegateConfiguration
+    let configuration: DelegateConfiguration
     private let tls: TLSClientContext
     let onEvent: @Sendable (DelegateEvent) -> Void
     /// Told how the profile's startup script ended and when the manager recorded it (on the loop).
@@ -26,6 +26,9 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
     let taskEventHandler = Mutex<(@Sendable (DelegateTaskEvent) -> Void)?>(nil)
     /// TaskUpdate/TaskResult calls awaiting their answer, by stream id (used only on the loop).
     var pendingTaskCalls: [UInt32: PendingTaskCall] = [:]
+    /// PUSH_ACKs of TASK_ASSIGN held back briefly to travel with a quick result (by "taskID/attempt", on the loop).
+    var heldAssignmentAcks: [String: Frame] = [:]
+    var isAckFlushScheduled = false
     private var decoder = FrameDecoder(maxFrameBytes: FrameLimits.defaultMaxFrameBytes)
     private var backoff: ReconnectBackoff
     private var jitter = SystemJitter()

@@ -45,6 +45,9 @@ public struct DelegateConfiguration: Sendable {
     /// A task attempt that ends within this reports only its result (no separate `started` update); longer ones
     /// report `started` at this point. Default 20 ms; zero reports every start at once.
     public var taskStartReportDelay: Duration = .milliseconds(20)
+    /// The PUSH_ACK of a TASK_ASSIGN is held up to this long so a quick result travels in the same write (one TLS
+    /// record, one send). The manager's lease is seconds. Default 5 ms; zero acknowledges at once.
+    public var taskAcknowledgementDelay: Duration = .milliseconds(5)
     /// Stable id of this delegate process (JWT `iss`); the manager keeps one record per instance.
     public var instanceID: String
     /// Audience the manager expects in JWTs. Default `legate-manager`.

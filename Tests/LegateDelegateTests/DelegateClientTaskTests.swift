@@ -21,7 +21,8 @@ import Testing
     }
 
     func start(
-        capacity: UInt32 = 2, types: [String] = ["echo", "shell"], startReportDelay: Duration = .zero
+        capacity: UInt32 = 2, types: [String] = ["echo", "shell"], startReportDelay: Duration = .zero,
+        acknowledgementDelay: Duration = .zero
     ) async throws -> Setup {
         let manager = try FakeManager()
         var configuration = DelegateConfiguration(
@@ -31,6 +32,7 @@ import Testing
         configuration.capacity = capacity
         configuration.builtInTaskTypes = types
         configuration.taskStartReportDelay = startReportDelay  // zero: every start is reported, as these tests check
+        configuration.taskAcknowledgementDelay = acknowledgementDelay
         configuration.backoff = ReconnectBackoff(initialDelay: .milliseconds(10), maximumDelay: .milliseconds(20))
         let client = DelegateClient(
             configuration: configuration, tls: try DelegateClient.makeTLSContext(configuration),
@@ -69,13 +71,26 @@ import Testing
         #expect(setup.client.taskTypes == ["echo", "shell"])
     }
 
-    @Test func aQuickAttemptSendsOnlyItsResultWhenStartsAreReportedLate() async throws {
-        let setup = try await self.start(startReportDelay: .seconds(5))
+    @Test func aQuickAttemptSendsOnlyItsResultWithItsHeldAcknowledgement() async throws {
+        let setup = try await self.start(startReportDelay: .seconds(5), acknowledgementDelay: .seconds(5))
         defer { setup.stop() }
         setup.manager.push(.taskAssign, TaskAssignment(taskID: "q1", attempt: 1, type: "echo", payload: [1]))
         let result = await self.waitForResult(setup.manager, "q1")
         #expect(result?.outcome == .succeeded)
         #expect(setup.manager.requests(.taskUpdate, as: TaskUpdate.self).isEmpty)
+        // The PUSH_ACK did not wait its 5 s: it went out just before the result.
+        let frames = setup.manager.frames.all.filter { $0.type == .pushAck || $0.method >= 3 }
+        #expect(frames.map(\.type) == [.pushAck, .request])
+    }
+
+    @Test func aHeldAcknowledgementGoesOutAfterItsDelayWhileTheTaskRuns() async throws {
+        let setup = try await self.start(startReportDelay: .seconds(5), acknowledgementDelay: .milliseconds(20))
+        defer { setup.stop() }
+        let payload = ShellTaskHandler.Payload(command: "/bin/sleep", arguments: ["30"]).encoded()
+        setup.manager.push(.taskAssign, TaskAssignment(taskID: "slow", attempt: 1, type: "shell", payload: payload))
+        let acknowledged = await setup.manager.frames.wait { frames in frames.contains { $0.type == .pushAck } }
+        #expect(acknowledged)
+        #expect(setup.manager.requests(.taskResult, as: TaskResult.self).isEmpty)
     }
 
     @Test func anEchoAssignmentIsAcknowledgedStartedAndReported() async throws {

@@ -33,7 +33,7 @@ public final class TaskRunner: Sendable {
     public let capacity: Int
     /// The handlers, by type.
     public let handlers: TaskHandlerRegistry
-    private let timers: any TaskTimerScheduling
+    let timers: any TaskTimerScheduling
     private let logLimits: TaskLogLimits
     private let running = Mutex<[AttemptKey: Running]>([:])
 
