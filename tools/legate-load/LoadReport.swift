@@ -18,6 +18,7 @@ struct LoadReport {
     var serverCPUSecondsPerHeartbeat: Double?
     var serverCPUCores: Double?
     var tasks: TaskLoadFigures?
+    var serverCPUSecondsPerTask: Double?
 
     var heartbeatsPerSecond: Double { self.measureSeconds > 0 ? Double(self.heartbeats) / self.measureSeconds : 0 }
 
@@ -54,6 +55,9 @@ struct LoadReport {
                     + "%d workers)", tasks.succeeded, tasks.submitted, tasks.seconds, tasks.tasksPerSecond,
                 self.settings.tasks.rate, self.settings.tasks.batch, self.settings.tasks.workers))
             lines.append(self.latencyLine("  task, per task", tasks.taskLatency) + "  (manager clock, submit to result)")
+            if let cpu = self.serverCPUSecondsPerTask {
+                lines.append(String(format: "  server CPU        %.1f us per task (heartbeats included)", cpu * 1e6))
+            }
             lines.append(self.latencyLine("  task batch", tasks.batchLatency) + "  (client: TaskSubmit sent to last result)")
             for (kind, count) in tasks.notSucceeded.merging(tasks.refusedCalls, uniquingKeysWith: +)
                 .sorted(by: { $0.value > $1.value }).prefix(10) {
@@ -110,6 +114,7 @@ struct LoadReport {
                 "submitted": tasks.submitted, "succeeded": tasks.succeeded, "perSecond": tasks.tasksPerSecond,
                 "requestedRate": self.settings.tasks.rate, "latencyPerTask": latency(tasks.taskLatency),
                 "latencyPerBatch": latency(tasks.batchLatency),
+                "serverCPUMicrosecondsPerTask": (self.serverCPUSecondsPerTask ?? 0) * 1e6,
                 "problems": tasks.notSucceeded.merging(tasks.refusedCalls, uniquingKeysWith: +),
             ] as [String: Any]
         }

@@ -100,6 +100,9 @@ final class LoadRun: @unchecked Sendable {
             report.serverBytesPerConnection = Double(after - before) / Double(connected.everRegistered)
             report.serverRSSBytes = after
         }
+        if let before = cpuBefore, let after = cpuAfter, let tasks = taskFigures, tasks.succeeded > 0 {
+            report.serverCPUSecondsPerTask = (after - before) / Double(tasks.succeeded)
+        }
         if let before = cpuBefore, let after = cpuAfter, measured.heartbeats > 0 {
             report.serverCPUSecondsPerHeartbeat = (after - before) / Double(measured.heartbeats)
             report.serverCPUCores = (after - before) / elapsed
