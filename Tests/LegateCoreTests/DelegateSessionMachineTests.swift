@@ -16,14 +16,7 @@ import Testing
     }
 
     func registered() -> DelegateSessionMachine {
-        var machine = DelegateSessionMachine()
-        _ = machine.frameReceived(self.helloAck(), now: self.t0)
-        var response = RegisterResponse()
-        response.delegateID = "dlg_1"
-        response.heartbeatIntervalMs = 10_000
-        _ = machine.frameReceived(
-            Frame(type: .response, method: 1, streamID: 1, payload: response.protoBytes()), now: self.t0)
-        return machine
+        DelegateSessionMachine.registeredForTesting(now: self.t0, heartbeatIntervalMs: 10000)
     }
 
     func status(_ code: StatusCode, _ message: String) -> [UInt8] {

@@ -8,16 +8,7 @@ import Testing
     let t0 = ContinuousClock.now
 
     func registered() -> DelegateSessionMachine {
-        var machine = DelegateSessionMachine()
-        var ack = HelloAck()
-        ack.protocolVersion = 1
-        _ = machine.frameReceived(Frame(type: .helloAck, payload: ack.protoBytes()), now: self.t0)
-        var response = RegisterResponse()
-        response.delegateID = "dlg_1"
-        response.heartbeatIntervalMs = 10_000
-        _ = machine.frameReceived(
-            Frame(type: .response, method: 1, streamID: 1, payload: response.protoBytes()), now: self.t0)
-        return machine
+        DelegateSessionMachine.registeredForTesting(now: self.t0, heartbeatIntervalMs: 10000)
     }
 
     func acknowledgement(kind: PushKind, streamID: UInt32) -> Frame {
