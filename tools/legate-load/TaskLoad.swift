@@ -13,7 +13,7 @@ struct TaskLoadSettings: Sendable {
     /// Tasks per TaskSubmit call.
     var batch = 100
     /// Admin connections, each with one worker thread that submits a batch and waits for its results.
-    var workers = 8
+    var workers = 16
     /// Admin API key with task:submit and task:view.
     var adminKey = ""
     /// Bytes of echo payload per task.

@@ -19,7 +19,7 @@ let usage = """
       --tasks RATE               also submit RATE echo tasks per second (needs --admin-key or LEGATE_ADMIN_KEY
                                  with task:submit and task:view); reports submit-to-result throughput and latency
       --task-batch N             tasks per TaskSubmit call (default 100)
-      --task-workers N           admin connections submitting and waiting in parallel (default 8)
+      --task-workers N           admin connections submitting and waiting in parallel (default 16)
       --task-payload-bytes N     echo payload size (default 16)
       --capacity N               tasks each delegate runs at once (default 4)
       --json                     print the report as JSON
