@@ -14,6 +14,9 @@ public struct TaskConfiguration: Sendable, Equatable {
     public var maxLogBytesPerTask: Int = 1 << 20
     /// How often leases and timeouts are checked. Default 100 ms.
     public var tickInterval: Duration = .milliseconds(100)
+    /// Tasks queued or running at once (they live in memory); submissions beyond are refused with
+    /// RESOURCE_EXHAUSTED. Default 200,000.
+    public var maxLiveTasks: Int = 200_000
     /// Most tasks one TaskSubmit or TaskWait may name.
     public var maxTasksPerCall: Int = 1000
 

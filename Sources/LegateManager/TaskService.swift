@@ -70,7 +70,7 @@ final class TaskService: @unchecked Sendable {
     private var unstoredTasks: [String: TaskRecord] = [:]
     private var logBytes: [String: Int] = [:]
     private var waiters = TaskWaiters()
-    private var recent = RecentTasks(capacity: 50_000)
+    private var recent = RecentTasks(capacity: 20_000)  // at most ~50 MiB
     private var batch = TaskWriteBatch()
     private var writeInFlight = false
     private var dispatchScheduled = false
@@ -202,6 +202,13 @@ final class TaskService: @unchecked Sendable {
     /// Stores new tasks (or finds them by idempotency key), then queues them.
     func submit(_ tasks: [TaskRecord], reply: @escaping Reply) {
         self.queue.async {
+            let live = self.board.liveCount + self.unstoredTasks.count
+            guard live + tasks.count <= self.configuration.maxLiveTasks else {
+                return reply(.failure(AdminRefusal(
+                    code: .resourceExhausted,
+                    message: "\(live) tasks are queued or running (limit \(self.configuration.maxLiveTasks)); "
+                        + "retry when some have finished")))
+            }
             var answer: [TaskRecord] = []
             var fresh: [TaskRecord] = []
             for task in tasks {

@@ -72,7 +72,11 @@ struct TaskWriteBatch {
 }
 
 /// The most recently finished tasks (without payloads), so TaskWait and TaskGet answer without a store read.
+/// Bounded in bytes too: a task whose output exceeds `maxOutputBytes` is not kept (it is read from the store).
 struct RecentTasks {
+    /// Largest output kept in memory.
+    static let maxOutputBytes = 2048
+
     private var tasks: [String: TaskRecord] = [:]
     private var order: [String] = []
     private var head = 0
@@ -84,6 +88,7 @@ struct RecentTasks {
 
     /// Remembers a final task, forgetting the oldest beyond `capacity`.
     mutating func insert(_ task: TaskRecord) {
+        guard task.output.count <= Self.maxOutputBytes else { return }
         var slim = task
         slim.payload = []
         if self.tasks.updateValue(slim, forKey: task.id) != nil { return }

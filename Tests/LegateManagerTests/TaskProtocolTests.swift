@@ -283,6 +283,18 @@ final class ScriptedDelegate {
         #expect(delegate.report(.taskResult, noOutcome)?.code == .invalidArgument)
     }
 
+    @Test func submissionsBeyondTheLiveTaskLimitAreRefused() throws {
+        let harness = try ManagerHarness { $0.tasks.maxLiveTasks = 5 }
+        let admin = try Self.admin(harness)
+        _ = try admin.submitTasks((0..<4).map { _ in Self.spec("nobody-runs-this") })
+        #expect(throws: ManagerClientError.refused(
+            code: .resourceExhausted,
+            message: "4 tasks are queued or running (limit 5); retry when some have finished")) {
+            try admin.submitTasks([Self.spec(), Self.spec()])
+        }
+        #expect(try admin.submitTask(Self.spec()).state == .queued)  // one more still fits
+    }
+
     @Test func restartedManagerFinishesQueuedAndRunningTasks() throws {
         let harness = try ManagerHarness()
         let key = harness.manager.report.newAdminKeyValue
