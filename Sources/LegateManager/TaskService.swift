@@ -5,51 +5,6 @@ import LegateStore
 import LegateWire
 import Synchronization
 
-/// What the task service sends a delegate connection.
-enum TaskOutgoing: Sendable {
-    /// Push TASK_ASSIGN; its PUSH_ACK comes back as `acknowledged`.
-    case assign(TaskAssignment)
-    /// Push TASK_CANCEL.
-    case cancel(TaskCancel)
-    /// Answer a TaskUpdate/TaskResult call: CallAck, or ERROR with the status.
-    case answer(method: UInt16, streamID: UInt32, refusal: (StatusCode, String)?)
-}
-
-/// A connection the task service can push to and answer on (the manager's delegate connections).
-protocol TaskConnection: AnyObject, Sendable {
-    /// The loop that owns the connection.
-    var eventLoop: EventLoop { get }
-    /// On `eventLoop`: sends `items` in order, written together.
-    func deliverOnLoop(_ items: [TaskOutgoing])
-}
-
-/// What the task service has to send, gathered per connection and handed to each loop once per turn.
-struct TaskOutbox {
-    private var items: [ObjectIdentifier: (connection: any TaskConnection, items: [TaskOutgoing])] = [:]
-
-    var isEmpty: Bool { self.items.isEmpty }
-
-    mutating func add(_ item: TaskOutgoing, to connection: any TaskConnection) {
-        self.items[ObjectIdentifier(connection), default: (connection, [])].items.append(item)
-    }
-
-    /// Empties the outbox: one `execute` per loop delivers to each of its connections.
-    mutating func flush() {
-        var byLoop: [ObjectIdentifier: (loop: EventLoop, work: [(any TaskConnection, [TaskOutgoing])])] = [:]
-        for (_, entry) in self.items {
-            let loop = entry.connection.eventLoop
-            byLoop[ObjectIdentifier(loop), default: (loop, [])].work.append((entry.connection, entry.items))
-        }
-        self.items.removeAll(keepingCapacity: true)
-        for (_, batch) in byLoop {
-            let work = batch.work
-            batch.loop.execute {
-                for (connection, items) in work { connection.deliverOnLoop(items) }
-            }
-        }
-    }
-}
-
 /// Runs the task board on one serial queue: takes events from admin calls and delegate connections, stores
 /// every transition (group commit, later states of a task coalesced) and only then pushes or answers.
 ///
@@ -60,17 +15,17 @@ final class TaskService: @unchecked Sendable {
 
     let configuration: TaskConfiguration
     let queue = DispatchQueue(label: "legate.tasks")
-    private let store: any StateStore & TaskStore
+    let store: any StateStore & TaskStore
     private let writer: StoreWriter
     private let log: any LogSink
-    private var board: TaskBoard
+    var board: TaskBoard
     private var connections: [String: any TaskConnection] = [:]
     private var liveKeys: [String: String] = [:]
     /// Submitted tasks whose insert is not durable yet (idempotent resubmits must find them).
     private var unstoredTasks: [String: TaskRecord] = [:]
     private var logBytes: [String: Int] = [:]
-    private var waiters = TaskWaiters()
-    private var recent = RecentTasks(capacity: 20_000)  // at most ~50 MiB
+    var waiters = TaskWaiters()
+    var recent = RecentTasks(capacity: 20_000)  // at most ~50 MiB
     private var batch = TaskWriteBatch()
     private var writeInFlight = false
     private var dispatchScheduled = false
@@ -239,39 +194,6 @@ final class TaskService: @unchecked Sendable {
         }
     }
 
-    /// The task as it is now (live state first, else the store).
-    func task(id: String, accountID: String, reply: @escaping Reply) {
-        self.queue.async {
-            if let live = self.board.task(id: id), live.accountID == accountID { return reply(.success([live])) }
-            self.afterPendingWrites {
-                do {
-                    guard let stored = try self.store.task(id: id), stored.accountID == accountID else {
-                        return reply(.failure(AdminRefusal(code: .notFound, message: "task \(id) does not exist")))
-                    }
-                    reply(.success([stored]))
-                } catch {
-                    reply(.failure(AdminRefusal(code: .unavailable, message: "\(error)")))
-                }
-            }
-        }
-    }
-
-    /// Tasks of an account, newest first, live states overriding stored ones.
-    func list(accountID: String, status: TaskStatus?, limit: Int, reply: @escaping Reply) {
-        self.queue.async {
-            let live = Dictionary(uniqueKeysWithValues: self.board.liveTasks.map { ($0.id, $0) })
-            self.afterPendingWrites {
-                do {
-                    let stored = try self.store.tasks(accountID: accountID, status: nil, limit: limit + live.count)
-                    let merged = stored.map { live[$0.id] ?? $0 }.filter { status == nil || $0.status == status }
-                    reply(.success(Array(merged.prefix(limit))))
-                } catch {
-                    reply(.failure(AdminRefusal(code: .unavailable, message: "\(error)")))
-                }
-            }
-        }
-    }
-
     /// Cancels a task: a queued one at once, a held one once its delegate confirms (or the grace passes).
     func cancel(id: String, accountID: String, reason: String, reply: @escaping Reply) {
         self.queue.async {
@@ -296,50 +218,6 @@ final class TaskService: @unchecked Sendable {
                 }
             }
         }
-    }
-
-    /// Answers once every task is final or `timeoutMs` passed (then with the tasks as they are).
-    func wait(ids: [String], accountID: String, timeoutMs: Int64, reply: @escaping Reply) {
-        self.queue.async {
-            var pending: Set<String> = []
-            for id in ids {
-                if let live = self.board.task(id: id), live.accountID == accountID { pending.insert(id) }
-            }
-            let waiter = TaskWaiters.Waiter(
-                ids: ids, accountID: accountID, pending: pending,
-                deadline: WallClock.unixMilliseconds() + timeoutMs, reply: reply)
-            if pending.isEmpty { return self.answer(waiter) }
-            self.waiters.add(waiter)
-        }
-    }
-
-    /// The stored log of a task (after every chunk received so far is stored).
-    func logs(id: String, accountID: String, reply: @escaping @Sendable (Result<([TaskLogRecord], Bool), AdminRefusal>) -> Void) {
-        self.queue.async {
-            self.afterPendingWrites {
-                do {
-                    guard let task = try self.store.task(id: id), task.accountID == accountID else {
-                        return reply(.failure(AdminRefusal(code: .notFound, message: "task \(id) does not exist")))
-                    }
-                    let chunks = try self.store.taskLogs(taskID: task.id)
-                    let total = chunks.reduce(0) { $0 + $1.data.count }
-                    reply(.success((chunks, total >= self.configuration.maxLogBytesPerTask)))
-                } catch {
-                    reply(.failure(AdminRefusal(code: .unavailable, message: "\(error)")))
-                }
-            }
-        }
-    }
-
-    /// Why a queued task waits (computed now, on the service queue).
-    func waitingReason(for task: TaskRecord) -> String {
-        dispatchPrecondition(condition: .onQueue(self.queue))
-        return self.board.waitingReason(for: task)
-    }
-
-    /// Capacity and tasks held of a delegate that may receive tasks (for admin views); blocks briefly.
-    func load(delegateID: String) -> (capacity: Int, held: Int)? {
-        self.queue.sync { self.board.slot(delegateID: delegateID).map { ($0.capacity, $0.held.count) } }
     }
 
     // MARK: - Effects
@@ -411,7 +289,7 @@ final class TaskService: @unchecked Sendable {
         for waiter in self.waiters.taskFinished(task.id) { self.answer(waiter) }
     }
 
-    private func answer(_ waiter: TaskWaiters.Waiter) {
+    func answer(_ waiter: TaskWaiters.Waiter) {
         self.afterPendingWrites {
             let tasks = waiter.ids.compactMap { id -> TaskRecord? in
                 if let known = self.board.task(id: id) ?? self.recent[id] {
@@ -454,7 +332,7 @@ final class TaskService: @unchecked Sendable {
     }
 
     /// Runs `body` on the queue once everything queued so far is durable.
-    private func afterPendingWrites(_ body: @escaping @Sendable () -> Void) {
+    func afterPendingWrites(_ body: @escaping @Sendable () -> Void) {
         if self.batch.isEmpty && !self.writeInFlight { return body() }
         self.batch.completions.append { _ in body() }
         self.flushWrites()

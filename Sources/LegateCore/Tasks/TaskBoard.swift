@@ -90,10 +90,11 @@ public struct TaskBoard: Sendable {
         case timedOut
     }
 
+    /// The timings this board runs with.
     public let configuration: Configuration
     private(set) var tasks: [String: TaskRecord] = [:]
     private var queue: [String] = []
-    private var slots: [Slot] = []
+    private(set) var slots: [Slot] = []
     private var slotIndex: [String: Int] = [:]
     private var leaseDeadlines: [String: Int64] = [:]
     private var cancelDeadlines: [String: Int64] = [:]
@@ -312,30 +313,6 @@ public struct TaskBoard: Sendable {
         return effects
     }
 
-    /// Why a queued task has not been placed, in words an operator can act on.
-    public func waitingReason(for task: TaskRecord) -> String {
-        guard task.status == .queued else { return "" }
-        let account = self.slots.filter { $0.accountID == task.accountID }
-        if let target = task.targetDelegateID {
-            guard let slot = account.first(where: { $0.delegateID == target }) else {
-                return "target delegate \(target) is not connected and active"
-            }
-            if !slot.taskTypes.contains(task.type) { return "target delegate \(target) does not support '\(task.type)'" }
-            if !Set(task.selectors).isSubset(of: slot.tags) {
-                return "target delegate \(target) lacks tags \(Self.missing(task.selectors, slot.tags))"
-            }
-            return slot.free > 0 ? "waiting for dispatch" : "target delegate \(target) is at capacity \(slot.capacity)"
-        }
-        let typed = account.filter { $0.taskTypes.contains(task.type) }
-        if typed.isEmpty { return "no connected active delegate supports task type '\(task.type)'" }
-        let tagged = typed.filter { Set(task.selectors).isSubset(of: $0.tags) }
-        if tagged.isEmpty {
-            return "no connected active delegate supporting '\(task.type)' has all tags \(task.selectors.sorted())"
-        }
-        if tagged.allSatisfy({ $0.free <= 0 }) { return "all \(tagged.count) eligible delegates are at capacity" }
-        return "waiting for dispatch"
-    }
-
     // MARK: - Internals
 
     private func bestSlot(for task: TaskRecord) -> Int? {
@@ -409,9 +386,5 @@ public struct TaskBoard: Sendable {
         if task.status.isHeld, let holder = task.delegateID, let position = self.slotIndex[holder] {
             self.slots[position].held.remove(task.id)
         }
-    }
-
-    private static func missing(_ selectors: [String], _ tags: Set<String>) -> [String] {
-        selectors.filter { !tags.contains($0) }.sorted()
     }
 }
