@@ -246,7 +246,13 @@ final class TaskService: @unchecked Sendable {
         }
         if !finished.isEmpty || !assignments.isEmpty || completion != nil {
             self.batch.completions.append { [assignments, finished] error in
-                if error == nil {
+                if let error {
+                    // Nothing was stored: no push goes out (the lease re-dispatches those), and tasks whose end
+                    // was lost run again rather than vanish.
+                    let now = WallClock.unixMilliseconds()
+                    for task in finished { self.perform(self.board.reopen(task, reason: "\(error)", now: now)) }
+                    if !finished.isEmpty { self.scheduleDispatch() }
+                } else {
                     for task in assignments { self.push(task) }
                     for task in finished { self.finished(task) }
                 }

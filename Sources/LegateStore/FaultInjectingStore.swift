@@ -28,6 +28,8 @@ public final class FaultInjectingStore: StateStore {
     }
 
     private let wrapped: any StateStore
+    /// The store this one wraps.
+    var wrappedStore: any StateStore { self.wrapped }
     private let counters: Mutex<Counters>
 
     /// Wraps `store`; with a nil `fault` every call passes through.

@@ -86,3 +86,28 @@ extension InMemoryStateStore: TaskStore {
         self.taskTables { $0.logs.filter { $0.taskID == taskID } }
     }
 }
+
+extension FaultInjectingStore: TaskStore {
+    private var taskStore: (any TaskStore)? { self.wrappedStore as? any TaskStore }
+
+    /// Passes through (nil when the wrapped store has no task tables).
+    public func task(id: String) throws(StoreError) -> TaskRecord? { try self.taskStore?.task(id: id) }
+
+    /// Passes through.
+    public func task(accountID: String, idempotencyKey: String) throws(StoreError) -> TaskRecord? {
+        try self.taskStore?.task(accountID: accountID, idempotencyKey: idempotencyKey)
+    }
+
+    /// Passes through.
+    public func tasks(accountID: String, status: TaskStatus?, limit: Int) throws(StoreError) -> [TaskRecord] {
+        try self.taskStore?.tasks(accountID: accountID, status: status, limit: limit) ?? []
+    }
+
+    /// Passes through.
+    public func unfinishedTasks() throws(StoreError) -> [TaskRecord] { try self.taskStore?.unfinishedTasks() ?? [] }
+
+    /// Passes through.
+    public func taskLogs(taskID: String) throws(StoreError) -> [TaskLogRecord] {
+        try self.taskStore?.taskLogs(taskID: taskID) ?? []
+    }
+}

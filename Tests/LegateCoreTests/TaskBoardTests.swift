@@ -241,6 +241,22 @@ struct TaskBoardTests {
         #expect(Self.assigned(board.dispatch(now: 102)).first?.attempt == 5)
     }
 
+    @Test func aFinalStateThatCouldNotBeStoredIsReopenedForANewAttempt() throws {
+        var board = TaskBoard()
+        _ = board.delegateAvailable(Self.slot("d1"), now: 0)
+        _ = board.enqueue(Self.task("t"), now: 0)
+        _ = board.dispatch(now: 0)
+        let ended = try #require(Self.finished(try board.result(
+            taskID: "t", attempt: 1, delegateID: "d1", outcome: .succeeded, output: [], error: "", exitCode: 0, now: 1
+        ).get()).first)
+        let effects = board.reopen(ended, reason: "disk full", now: 2)
+        #expect(effects.count == 1)
+        #expect(board.task(id: "t")?.status == .queued)
+        #expect(board.task(id: "t")?.lostAttempts == 0)  // not the delegate's fault
+        #expect(board.reopen(ended, reason: "twice", now: 3).isEmpty)
+        #expect(Self.assigned(board.dispatch(now: 4)).first?.attempt == 2)
+    }
+
     @Test func reconnectOfTheSameDelegateLosesWhatTheOldConnectionHeld() throws {
         var board = TaskBoard()
         _ = board.delegateAvailable(Self.slot("d1"), now: 0)

@@ -137,6 +137,20 @@ public struct TaskBoard: Sendable {
         return effects
     }
 
+    /// A final state could not be stored: the task is queued again for a new attempt, so the store never misses a
+    /// result the delegate was told was recorded (it was not told: its report was answered UNAVAILABLE).
+    public mutating func reopen(_ record: TaskRecord, reason: String, now: Int64) -> [Effect] {
+        guard self.tasks[record.id] == nil else { return [] }
+        var task = record
+        task.status = .queued
+        task.finishedAt = nil
+        task.updatedAt = now
+        task.message = "the end of attempt \(task.attempt) could not be stored (\(reason)); re-queued"
+        self.tasks[task.id] = task
+        self.queue.append(task.id)
+        return [.store(task)]
+    }
+
     /// An admin cancels a task: a queued one ends at once, a held one is told to stop.
     public mutating func cancel(taskID: String, accountID: String, reason: String, now: Int64)
         -> Result<(TaskRecord, [Effect]), Refusal>
