@@ -132,7 +132,7 @@ private func taskText(_ task: TaskInfo) -> String {
             + (task.delegateID.isEmpty ? "" : " on \(task.delegateID)"),
     ]
     if !task.waitingReason.isEmpty { lines.append("waiting: \(task.waitingReason)") }
-    if task.state.isFinal { lines.append("exit code: \(task.exitCode)") }
+    if task.state == .succeeded || task.state == .failed { lines.append("exit code: \(task.exitCode)") }
     if !task.error.isEmpty { lines.append("error: \(task.error)") }
     if !task.output.isEmpty { lines.append("output:\n" + String(decoding: task.output, as: UTF8.self)) }
     return lines.joined(separator: "\n")

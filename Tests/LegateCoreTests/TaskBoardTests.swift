@@ -201,7 +201,7 @@ struct TaskBoardTests {
         #expect(requested.status == .running)
         #expect(requested.cancelRequested)
         #expect(effects.contains(.cancelAttempt(
-            taskID: "running", attempt: 1, delegateID: "d1", reason: "cancelled: wrong host")))
+            taskID: "running", attempt: 1, delegateID: "d1", reason: "wrong host")))
         let confirmed = try board.result(
             taskID: "running", attempt: 1, delegateID: "d1", outcome: .cancelled, output: [], error: "", exitCode: -1,
             now: 5

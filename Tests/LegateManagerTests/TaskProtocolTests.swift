@@ -245,7 +245,7 @@ final class ScriptedDelegate {
         let requested = try admin.cancelTask(id: task.id, reason: "wrong build")
         #expect(requested.state == .running)
         let cancel = try #require(delegate.nextCancel())
-        #expect(cancel.taskID == task.id && cancel.attempt == 1 && cancel.reason == "cancelled: wrong build")
+        #expect(cancel.taskID == task.id && cancel.attempt == 1 && cancel.reason == "wrong build")
         #expect(delegate.finish(assignment, outcome: .cancelled) == nil)
         let final = try #require(try admin.waitForTasks(ids: [task.id]).first)
         #expect(final.state == .cancelled)

@@ -171,7 +171,12 @@ public struct TaskBoard: Sendable {
         self.tasks[taskID] = task
         self.cancelDeadlines[taskID] = now + self.configuration.cancelGraceMs
         return .success(
-            (task, [.store(task), .cancelAttempt(taskID: taskID, attempt: task.attempt, delegateID: holder, reason: text)]))
+            (task, [
+                .store(task),
+                .cancelAttempt(
+                    taskID: taskID, attempt: task.attempt, delegateID: holder,
+                    reason: reason.isEmpty ? "cancelled by an administrator" : reason),
+            ]))
     }
 
     // MARK: - Delegate events
