@@ -36,6 +36,7 @@ extension Manager {
     ) throws {
         let tasks = self.services.tasks
         let limits = tasks.configuration
+        let viewer = TaskViewer(accountID: session.accountID, scope: session.scope)
         switch call {
         case .taskSubmit:
             let request = try TaskSubmitRequest(protoBytes: payload)
@@ -57,7 +58,7 @@ extension Manager {
             }
         case .taskGet:
             let request = try TaskRef(protoBytes: payload)
-            tasks.task(id: request.taskID, accountID: session.accountID) { result in
+            tasks.task(id: request.taskID, viewer: viewer) { result in
                 reply(result.map { Self.info($0.first, reason: $0.first.map(tasks.waitingReason) ?? "", payload: true)
                     .protoBytes() }, request.taskID, "")
             }
@@ -65,18 +66,18 @@ extension Manager {
             let request = try TaskListRequest(protoBytes: payload)
             let status = try TaskSpecRules.status(request.state)
             let limit = request.limit == 0 ? 100 : Int(min(request.limit, 10_000))
-            tasks.list(accountID: session.accountID, status: status, limit: limit) { result in
+            tasks.list(viewer: viewer, status: status, limit: limit) { result in
                 reply(self.encode(result, tasks: tasks, as: TaskListResponse.self), "-", "")
             }
         case .taskCancel:
             let request = try TaskCancelRequest(protoBytes: payload)
-            tasks.cancel(id: request.taskID, accountID: session.accountID, reason: request.reason) { result in
+            tasks.cancel(id: request.taskID, viewer: viewer, reason: request.reason) { result in
                 reply(result.map { Self.info($0.first, reason: "", payload: false).protoBytes() }, request.taskID,
                       "reason=\(request.reason)")
             }
         case .taskLogs:
             let request = try TaskRef(protoBytes: payload)
-            tasks.logs(id: request.taskID, accountID: session.accountID) { result in
+            tasks.logs(id: request.taskID, viewer: viewer) { result in
                 reply(result.map { chunks, truncated in
                     var response = TaskLogsResponse()
                     response.truncated = truncated
@@ -98,7 +99,7 @@ extension Manager {
                     message: "a TaskWait names 1...\(limits.maxTasksPerCall) tasks, not \(request.taskIds.count)")
             }
             let timeout = request.timeoutMs == 0 ? 30_000 : Int64(min(request.timeoutMs, 300_000))
-            tasks.wait(ids: request.taskIds, accountID: session.accountID, timeoutMs: timeout) { result in
+            tasks.wait(ids: request.taskIds, viewer: viewer, timeoutMs: timeout) { result in
                 reply(self.encode(result, tasks: tasks, as: TaskListResponse.self), "-", "")
             }
         default:

@@ -40,7 +40,11 @@ extension ManagerConnection: TaskConnection {
 
     /// This connection's delegate is now active and connected: it may be given tasks.
     func delegateBecameAvailable(_ record: DelegateRecord) {
-        self.services.tasks.delegateAvailable(record, capacity: self.announcedCapacity, connection: self)
+        // The token's scope says which tasks the delegate may run (its own scope and the ones below it). A token
+        // is revoked before it can be deleted, and a revoked token's delegates are refused, so the entry exists.
+        let scope = self.services.tokens.entry(tokenID: record.tokenID)?.scope ?? .account
+        self.services.tasks.delegateAvailable(
+            record, capacity: self.announcedCapacity, scope: scope, connection: self)
     }
 
     /// This connection's delegate is gone (closed, rejected, deleted): its tasks must be re-dispatched.

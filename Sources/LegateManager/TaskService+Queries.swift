@@ -6,12 +6,12 @@ import LegateStore
 
 extension TaskService {
     /// The task as it is now (live state first, else the store).
-    func task(id: String, accountID: String, reply: @escaping Reply) {
+    func task(id: String, viewer: TaskViewer, reply: @escaping Reply) {
         self.queue.async {
-            if let live = self.board.task(id: id), live.accountID == accountID { return reply(.success([live])) }
+            if let live = self.board.task(id: id), viewer.sees(live) { return reply(.success([live])) }
             self.afterPendingWrites {
                 do {
-                    guard let stored = try self.store.task(id: id), stored.accountID == accountID else {
+                    guard let stored = try self.store.task(id: id), viewer.sees(stored) else {
                         return reply(.failure(AdminRefusal(code: .notFound, message: "task \(id) does not exist")))
                     }
                     reply(.success([stored]))
@@ -23,12 +23,13 @@ extension TaskService {
     }
 
     /// Tasks of an account, newest first, live states overriding stored ones.
-    func list(accountID: String, status: TaskStatus?, limit: Int, reply: @escaping Reply) {
+    func list(viewer: TaskViewer, status: TaskStatus?, limit: Int, reply: @escaping Reply) {
         self.queue.async {
             let live = Dictionary(uniqueKeysWithValues: self.board.liveTasks.map { ($0.id, $0) })
             self.afterPendingWrites {
                 do {
-                    let stored = try self.store.tasks(accountID: accountID, status: nil, limit: limit + live.count)
+                    let stored = try self.store.tasks(
+                        accountID: viewer.accountID, status: nil, within: viewer.scope, limit: limit + live.count)
                     let merged = stored.map { live[$0.id] ?? $0 }.filter { status == nil || $0.status == status }
                     reply(.success(Array(merged.prefix(limit))))
                 } catch {
@@ -39,14 +40,14 @@ extension TaskService {
     }
 
     /// Answers once every task is final or `timeoutMs` passed (then with the tasks as they are).
-    func wait(ids: [String], accountID: String, timeoutMs: Int64, reply: @escaping Reply) {
+    func wait(ids: [String], viewer: TaskViewer, timeoutMs: Int64, reply: @escaping Reply) {
         self.queue.async {
             var pending: Set<String> = []
             for id in ids {
-                if let live = self.board.task(id: id), live.accountID == accountID { pending.insert(id) }
+                if let live = self.board.task(id: id), viewer.sees(live) { pending.insert(id) }
             }
             let waiter = TaskWaiters.Waiter(
-                ids: ids, accountID: accountID, pending: pending,
+                ids: ids, viewer: viewer, pending: pending,
                 deadline: WallClock.unixMilliseconds() + timeoutMs, reply: reply)
             if pending.isEmpty { return self.answer(waiter) }
             self.waiters.add(waiter)
@@ -54,11 +55,11 @@ extension TaskService {
     }
 
     /// The stored log of a task (after every chunk received so far is stored).
-    func logs(id: String, accountID: String, reply: @escaping @Sendable (Result<([TaskLogRecord], Bool), AdminRefusal>) -> Void) {
+    func logs(id: String, viewer: TaskViewer, reply: @escaping @Sendable (Result<([TaskLogRecord], Bool), AdminRefusal>) -> Void) {
         self.queue.async {
             self.afterPendingWrites {
                 do {
-                    guard let task = try self.store.task(id: id), task.accountID == accountID else {
+                    guard let task = try self.store.task(id: id), viewer.sees(task) else {
                         return reply(.failure(AdminRefusal(code: .notFound, message: "task \(id) does not exist")))
                     }
                     let chunks = try self.store.taskLogs(taskID: task.id)

@@ -77,12 +77,12 @@ final class TaskService: @unchecked Sendable {
     // MARK: - Delegates (from connection loops)
 
     /// An active delegate is connected on `connection`: it may receive tasks.
-    func delegateAvailable(_ record: DelegateRecord, capacity: Int, connection: any TaskConnection) {
+    func delegateAvailable(_ record: DelegateRecord, capacity: Int, scope: Scope, connection: any TaskConnection) {
         self.queue.async {
             self.connections[record.id] = connection
             let slot = TaskBoard.Slot(
                 delegateID: record.id, accountID: record.accountID, tags: Set(record.tags),
-                taskTypes: Set(record.taskTypes), capacity: capacity)
+                taskTypes: Set(record.taskTypes), capacity: capacity, scope: scope)
             self.perform(self.board.delegateAvailable(slot, now: WallClock.unixMilliseconds()))
         }
     }
@@ -168,6 +168,11 @@ final class TaskService: @unchecked Sendable {
             var fresh: [TaskRecord] = []
             for task in tasks {
                 if let key = task.idempotencyKey, let existing = self.existingTask(accountID: task.accountID, key: key) {
+                    guard task.scope.covers(existing.scope) else {
+                        return reply(.failure(AdminRefusal(
+                            code: .alreadyExists,
+                            message: "idempotency key \(key) is taken by a task outside scope \(task.scope); use another key")))
+                    }
                     answer.append(existing)
                     continue
                 }
@@ -195,9 +200,14 @@ final class TaskService: @unchecked Sendable {
     }
 
     /// Cancels a task: a queued one at once, a held one once its delegate confirms (or the grace passes).
-    func cancel(id: String, accountID: String, reason: String, reply: @escaping Reply) {
+    func cancel(id: String, viewer: TaskViewer, reason: String, reply: @escaping Reply) {
         self.queue.async {
-            switch self.board.cancel(taskID: id, accountID: accountID, reason: reason, now: WallClock.unixMilliseconds()) {
+            // A live task outside the key's scope is as unknown as one that does not exist.
+            guard self.board.task(id: id).map(viewer.sees) ?? true else {
+                return reply(.failure(AdminRefusal(code: .notFound, message: "task \(id) does not exist")))
+            }
+            let now = WallClock.unixMilliseconds()
+            switch self.board.cancel(taskID: id, accountID: viewer.accountID, reason: reason, now: now) {
             case .success(let (task, effects)):
                 self.perform(effects) { error in
                     if let error {
@@ -207,7 +217,7 @@ final class TaskService: @unchecked Sendable {
                     }
                 }
             case .failure:
-                self.task(id: id, accountID: accountID) { found in
+                self.task(id: id, viewer: viewer) { found in
                     switch found {
                     case .success(let tasks):
                         let state = tasks.first?.status.rawValue ?? "final"
@@ -299,9 +309,9 @@ final class TaskService: @unchecked Sendable {
         self.afterPendingWrites {
             let tasks = waiter.ids.compactMap { id -> TaskRecord? in
                 if let known = self.board.task(id: id) ?? self.recent[id] {
-                    return known.accountID == waiter.accountID ? known : nil
+                    return waiter.viewer.sees(known) ? known : nil
                 }
-                guard let stored = try? self.store.task(id: id), stored.accountID == waiter.accountID else { return nil }
+                guard let stored = try? self.store.task(id: id), waiter.viewer.sees(stored) else { return nil }
                 return stored
             }
             waiter.reply(.success(tasks))

@@ -41,7 +41,7 @@ enum TaskSpecRules {
             targetDelegateID: spec.targetDelegateID.isEmpty ? nil : spec.targetDelegateID, timeoutMs: timeout,
             idempotencyKey: spec.idempotencyKey.isEmpty ? nil : spec.idempotencyKey,
             maxAttempts: spec.maxAttempts == 0 ? limits.defaultMaxAttempts : spec.maxAttempts,
-            submittedBy: session.actor, createdAt: now)
+            submittedBy: session.actor, createdAt: now, scope: session.scope)
     }
 
     /// The stored status a wire filter names; nil for "any".

@@ -1,12 +1,23 @@
 import LegateCore
 import LegateStore
 
+/// Who asks about tasks: an admin key's account and scope. It sees a task of its account whose scope it covers.
+struct TaskViewer: Sendable {
+    let accountID: String
+    let scope: Scope
+
+    /// Whether this key may see (and act on) `task`.
+    func sees(_ task: TaskRecord) -> Bool {
+        task.accountID == self.accountID && self.scope.covers(task.scope)
+    }
+}
+
 /// TaskWait calls waiting for tasks to become final, indexed by task.
 struct TaskWaiters {
     /// One TaskWait call.
     struct Waiter {
         let ids: [String]
-        let accountID: String
+        let viewer: TaskViewer
         var pending: Set<String>
         let deadline: Int64
         let reply: TaskService.Reply

@@ -21,6 +21,8 @@ public final class TokenDirectory: JWTKeyResolver, Sendable {
         public let key: HMACKey
         /// Automatic revocation time, Unix milliseconds, if any.
         public let expiresAt: Int64?
+        /// Where delegates on this token serve (`account`, `org/<id>`, `project/<org>/<id>`).
+        public let scope: Scope
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -32,7 +34,7 @@ public final class TokenDirectory: JWTKeyResolver, Sendable {
     public func upsert(record: TokenRecord, token: DelegateToken) {
         let entry = Entry(
             tokenID: record.id, accountID: record.accountID, name: record.name, status: record.status,
-            key: token.hmacKey, expiresAt: record.expiresAt)
+            key: token.hmacKey, expiresAt: record.expiresAt, scope: (try? Scope(parsing: record.scope)) ?? .account)
         self.entries.withLock { $0[record.id] = entry }
     }
 

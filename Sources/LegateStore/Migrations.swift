@@ -110,6 +110,7 @@ struct Migration {
                     max_attempts INTEGER NOT NULL,
                     submitted_by TEXT NOT NULL,
                     created_at INTEGER NOT NULL,
+                    scope TEXT NOT NULL,
                     status TEXT NOT NULL CHECK (status IN ('queued', 'assigned', 'acknowledged', 'running',
                         'succeeded', 'failed', 'timed_out', 'cancelled')),
                     attempt INTEGER NOT NULL,

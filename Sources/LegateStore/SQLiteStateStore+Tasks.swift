@@ -5,7 +5,7 @@ public import LegateCore
 extension SQLiteStateStore: TaskStore {
     private static let taskColumns = """
         id, account_id, type, payload, selectors, target_delegate_id, timeout_ms, idempotency_key, max_attempts,
-        submitted_by, created_at, status, attempt, delegate_id, lost_attempts, updated_at, finished_at,
+        submitted_by, created_at, scope, status, attempt, delegate_id, lost_attempts, updated_at, finished_at,
         progress_percent, message, output, error, exit_code, cancel_requested
         """
 
@@ -20,12 +20,12 @@ extension SQLiteStateStore: TaskStore {
             }
             try db.run(
                 "INSERT INTO tasks (\(Self.taskColumns)) VALUES "
-                    + "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    + "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     .text(task.id), .text(task.accountID), .text(task.type), .blob(task.payload),
                     .text(try StringList.encode(task.selectors)), Self.optionalText(task.targetDelegateID),
                     .int(task.timeoutMs), Self.optionalText(task.idempotencyKey), .int(Int64(task.maxAttempts)),
-                    .text(task.submittedBy), .int(task.createdAt),
+                    .text(task.submittedBy), .int(task.createdAt), .text(task.scope.description),
                 ] + Self.stateValues(task), operation: "insert task")
         case .updateTask(let task):
             let changed = try db.run(
@@ -70,14 +70,26 @@ extension SQLiteStateStore: TaskStore {
         }
     }
 
-    /// Tasks of an account, newest first, at most `limit`, optionally only those in `status`.
-    public func tasks(accountID: String, status: TaskStatus?, limit: Int) throws(StoreError) -> [TaskRecord] {
+    /// Tasks of an account, newest first, at most `limit`, optionally only those in `status`, within a scope.
+    public func tasks(accountID: String, status: TaskStatus?, within: Scope, limit: Int) throws(StoreError)
+        -> [TaskRecord]
+    {
         try self.read { (db) throws(StoreError) in
             var filter = "WHERE account_id = ?"
             var values: [SQLValue] = [.text(accountID)]
             if let status {
                 filter += " AND status = ?"
                 values.append(.text(status.rawValue))
+            }
+            switch within {
+            case .account:
+                break
+            case .org(let org):  // the org itself and its projects (ids are [a-z0-9-], so no LIKE escapes needed)
+                filter += " AND (scope = ? OR scope LIKE ?)"
+                values += [.text(within.description), .text("project/\(org)/%")]
+            case .project:
+                filter += " AND scope = ?"
+                values.append(.text(within.description))
             }
             values.append(.int(Int64(max(0, limit))))
             return try Self.tasks(db, where: filter + " ORDER BY created_at DESC, id DESC LIMIT ?", values)
@@ -108,26 +120,30 @@ extension SQLiteStateStore: TaskStore {
     {
         try db.query("SELECT \(Self.taskColumns) FROM tasks \(filter)", values, operation: "read tasks") {
             (row) throws(StoreError) in
-            guard let status = TaskStatus(rawValue: row.text(11)) else {
-                throw .corrupt(path: db.path, reason: "task \(row.text(0)) has unknown status \(row.text(11))")
+            guard let status = TaskStatus(rawValue: row.text(12)) else {
+                throw .corrupt(path: db.path, reason: "task \(row.text(0)) has unknown status \(row.text(12))")
+            }
+            guard let scope = try? Scope(parsing: row.text(11)) else {
+                throw .corrupt(path: db.path, reason: "task \(row.text(0)) has unknown scope \(row.text(11))")
             }
             var task = TaskRecord(
                 id: row.text(0), accountID: row.text(1), type: row.text(2), payload: row.blob(3),
                 selectors: try StringList.decode(row.text(4), path: db.path),
                 targetDelegateID: row.optionalText(5), timeoutMs: row.int(6), idempotencyKey: row.optionalText(7),
-                maxAttempts: UInt32(clamping: row.int(8)), submittedBy: row.text(9), createdAt: row.int(10))
+                maxAttempts: UInt32(clamping: row.int(8)), submittedBy: row.text(9), createdAt: row.int(10),
+                scope: scope)
             task.status = status
-            task.attempt = UInt32(clamping: row.int(12))
-            task.delegateID = row.optionalText(13)
-            task.lostAttempts = UInt32(clamping: row.int(14))
-            task.updatedAt = row.int(15)
-            task.finishedAt = row.optionalInt(16)
-            task.progressPercent = UInt32(clamping: row.int(17))
-            task.message = row.text(18)
-            task.output = row.blob(19)
-            task.error = row.text(20)
-            task.exitCode = Int32(clamping: row.int(21))
-            task.cancelRequested = row.int(22) != 0
+            task.attempt = UInt32(clamping: row.int(13))
+            task.delegateID = row.optionalText(14)
+            task.lostAttempts = UInt32(clamping: row.int(15))
+            task.updatedAt = row.int(16)
+            task.finishedAt = row.optionalInt(17)
+            task.progressPercent = UInt32(clamping: row.int(18))
+            task.message = row.text(19)
+            task.output = row.blob(20)
+            task.error = row.text(21)
+            task.exitCode = Int32(clamping: row.int(22))
+            task.cancelRequested = row.int(23) != 0
             return task
         }
     }

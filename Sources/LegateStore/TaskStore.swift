@@ -7,8 +7,9 @@ public protocol TaskStore: AnyObject, Sendable {
     func task(id: String) throws(StoreError) -> TaskRecord?
     /// The task of an account submitted with this idempotency key, if any.
     func task(accountID: String, idempotencyKey: String) throws(StoreError) -> TaskRecord?
-    /// Tasks of an account, newest first, at most `limit`, optionally only those in `status`.
-    func tasks(accountID: String, status: TaskStatus?, limit: Int) throws(StoreError) -> [TaskRecord]
+    /// Tasks of an account, newest first, at most `limit`, optionally only those in `status` and only those whose
+    /// scope `within` covers.
+    func tasks(accountID: String, status: TaskStatus?, within: Scope, limit: Int) throws(StoreError) -> [TaskRecord]
     /// Every task not final yet (loaded at manager start), oldest first.
     func unfinishedTasks() throws(StoreError) -> [TaskRecord]
     /// Log chunks of a task, in arrival order.
@@ -51,9 +52,11 @@ struct TaskTables {
         }
     }
 
-    func tasks(accountID: String, status: TaskStatus?, limit: Int) -> [TaskRecord] {
+    func tasks(accountID: String, status: TaskStatus?, within: Scope, limit: Int) -> [TaskRecord] {
         Array(
-            self.tasks.values.filter { $0.accountID == accountID && (status == nil || $0.status == status) }
+            self.tasks.values.filter {
+                $0.accountID == accountID && (status == nil || $0.status == status) && within.covers($0.scope)
+            }
                 .sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }.prefix(max(0, limit)))
     }
 }
@@ -69,9 +72,11 @@ extension InMemoryStateStore: TaskStore {
         }
     }
 
-    /// Tasks of an account, newest first.
-    public func tasks(accountID: String, status: TaskStatus?, limit: Int) throws(StoreError) -> [TaskRecord] {
-        self.taskTables { $0.tasks(accountID: accountID, status: status, limit: limit) }
+    /// Tasks of an account, newest first, within a scope.
+    public func tasks(accountID: String, status: TaskStatus?, within: Scope, limit: Int) throws(StoreError)
+        -> [TaskRecord]
+    {
+        self.taskTables { $0.tasks(accountID: accountID, status: status, within: within, limit: limit) }
     }
 
     /// Every task not final yet, oldest first.
@@ -99,8 +104,10 @@ extension FaultInjectingStore: TaskStore {
     }
 
     /// Passes through.
-    public func tasks(accountID: String, status: TaskStatus?, limit: Int) throws(StoreError) -> [TaskRecord] {
-        try self.taskStore?.tasks(accountID: accountID, status: status, limit: limit) ?? []
+    public func tasks(accountID: String, status: TaskStatus?, within: Scope, limit: Int) throws(StoreError)
+        -> [TaskRecord]
+    {
+        try self.taskStore?.tasks(accountID: accountID, status: status, within: within, limit: limit) ?? []
     }
 
     /// Passes through.

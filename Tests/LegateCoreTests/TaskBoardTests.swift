@@ -58,6 +58,24 @@ struct TaskBoardTests {
         #expect(board.task(id: "e").map(board.waitingReason) == "target delegate nowhere is not connected and active")
     }
 
+    @Test func aTaskRunsOnlyOnDelegatesWhoseScopeCoversIt() throws {
+        var board = TaskBoard()
+        let web = try Scope(parsing: "project/acme/web")
+        var other = Self.slot("api", capacity: 10)
+        other.scope = try Scope(parsing: "project/acme/api")
+        var org = Self.slot("org", capacity: 1)
+        org.scope = try Scope(parsing: "org/acme")
+        _ = board.delegateAvailable(other, now: 0)
+        var task = Self.task("t")
+        task.scope = web
+        _ = board.enqueue(task, now: 0)
+        #expect(board.dispatch(now: 1).isEmpty)
+        #expect(board.task(id: "t").map(board.waitingReason)
+            == "no connected active delegate in scope project/acme/web or above supports task type 'echo'")
+        _ = board.delegateAvailable(org, now: 2)  // an org delegate serves the org's projects
+        #expect(Self.assigned(board.dispatch(now: 3)).first?.delegateID == "org")
+    }
+
     @Test func loadIsSpreadByFreeCapacityAndNeverExceedsIt() {
         var board = TaskBoard()
         _ = board.delegateAvailable(Self.slot("big", capacity: 3), now: 0)

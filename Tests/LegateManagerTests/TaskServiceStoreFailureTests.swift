@@ -77,7 +77,7 @@ final class RecordingTaskConnection: TaskConnection {
                 id: "d1", accountID: "acc", instanceID: "i1", name: "d", hostname: "h", ipAddress: "127.0.0.1",
                 version: "1", tags: [], taskTypes: ["echo"], profile: "default", tokenID: "tok", status: .active,
                 firstSeenAt: 0),
-            capacity: 1, connection: connection)
+            capacity: 1, scope: .account, connection: connection)
         _ = try Self.submit(service, [Self.task("t1")])?.get()
         guard case .assign(let assignment)? = connection.delivered.next() else {
             Issue.record("no assignment")

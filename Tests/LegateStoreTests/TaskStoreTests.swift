@@ -31,8 +31,8 @@ import Testing
             #expect(try store.task(id: "t1") == first)
             #expect(try store.task(accountID: "acc-1", idempotencyKey: "deploy-42") == first)
             #expect(try store.task(accountID: "acc-2", idempotencyKey: "deploy-42") == nil)
-            #expect(try store.tasks(accountID: "acc-1", status: nil, limit: 10).map(\.id) == ["t2", "t1"])
-            #expect(try store.tasks(accountID: "acc-1", status: nil, limit: 1).map(\.id) == ["t2"])
+            #expect(try store.tasks(accountID: "acc-1", status: nil, within: .account, limit: 10).map(\.id) == ["t2", "t1"])
+            #expect(try store.tasks(accountID: "acc-1", status: nil, within: .account, limit: 1).map(\.id) == ["t2"])
 
             var done = second
             done.status = .succeeded
@@ -50,7 +50,7 @@ import Testing
             try store.apply([.updateTask(done)])
             #expect(try store.task(id: "t2") == done)
             #expect(try store.unfinishedTasks().map(\.id) == ["t1"])
-            #expect(try store.tasks(accountID: "acc-1", status: .succeeded, limit: 10) == [done])
+            #expect(try store.tasks(accountID: "acc-1", status: .succeeded, within: .account, limit: 10) == [done])
 
             try store.apply([
                 .appendTaskLog(TaskLogRecord(taskID: "t1", attempt: 1, at: 1, data: Array("a".utf8))),
@@ -76,6 +76,28 @@ import Testing
             var orphan = Self.task("t3")
             orphan.accountID = "no-such-account"
             #expect(throws: StoreError.self) { try store.apply([.insertTask(orphan)]) }
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func listingsStayWithinAScope(kind: StoreKind) throws {
+        try Self.withTaskStore(kind) { store in
+            var web = Self.task("web")
+            web.scope = try Scope(parsing: "project/acme/web")
+            var org = Self.task("org", at: Fixture.t0 + 1)
+            org.scope = try Scope(parsing: "org/acme")
+            var other = Self.task("other", at: Fixture.t0 + 2)
+            other.scope = try Scope(parsing: "org/acme-2")
+            let wide = Self.task("wide", at: Fixture.t0 + 3)
+            try store.apply([.insertAccount(Fixture.account()), .insertTask(web), .insertTask(org), .insertTask(other),
+                             .insertTask(wide)])
+            func ids(_ scope: String) throws -> [String] {
+                try store.tasks(accountID: "acc-1", status: nil, within: try Scope(parsing: scope), limit: 10).map(\.id)
+            }
+            #expect(try ids("account") == ["wide", "other", "org", "web"])
+            #expect(try ids("org/acme") == ["org", "web"])  // not org/acme-2, which shares the prefix
+            #expect(try ids("project/acme/web") == ["web"])
+            #expect(try store.task(id: "web")?.scope == web.scope)
         }
     }
 

@@ -27,11 +27,17 @@ public struct TaskBoard: Sendable {
         public var taskTypes: Set<String>
         /// Tasks it may run at once (at least 1).
         public var capacity: Int
+        /// Its token's scope; it runs tasks whose scope this covers.
+        public var scope: Scope
         /// Tasks it holds now.
         public fileprivate(set) var held: Set<String> = []
 
         /// Creates a slot with nothing held.
-        public init(delegateID: String, accountID: String, tags: Set<String>, taskTypes: Set<String>, capacity: Int) {
+        public init(
+            delegateID: String, accountID: String, tags: Set<String>, taskTypes: Set<String>, capacity: Int,
+            scope: Scope = .account
+        ) {
+            self.scope = scope
             self.delegateID = delegateID
             self.accountID = accountID
             self.tags = tags
@@ -341,6 +347,7 @@ public struct TaskBoard: Sendable {
         for position in self.slots.indices {
             let free = self.slots[position].free
             guard free > bestFree, self.slots[position].accountID == task.accountID,
+                self.slots[position].scope.covers(task.scope),
                 self.slots[position].taskTypes.contains(task.type),
                 task.targetDelegateID == nil || task.targetDelegateID == self.slots[position].delegateID,
                 task.selectors.isEmpty || task.selectors.allSatisfy(self.slots[position].tags.contains)

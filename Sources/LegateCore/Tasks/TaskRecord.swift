@@ -53,6 +53,9 @@ public struct TaskRecord: Sendable, Equatable {
     public var maxAttempts: UInt32
     /// Who submitted it (`admin:<key id>`).
     public var submittedBy: String
+    /// The submitting key's scope: only delegates whose token scope covers it may run the task, and only keys
+    /// whose scope covers it may see it.
+    public var scope: Scope
     /// Submission time, Unix milliseconds.
     public var createdAt: Int64
 
@@ -85,8 +88,9 @@ public struct TaskRecord: Sendable, Equatable {
     public init(
         id: String, accountID: String, type: String, payload: [UInt8], selectors: [String] = [],
         targetDelegateID: String? = nil, timeoutMs: Int64, idempotencyKey: String? = nil, maxAttempts: UInt32,
-        submittedBy: String, createdAt: Int64
+        submittedBy: String, createdAt: Int64, scope: Scope = .account
     ) {
+        self.scope = scope
         self.id = id
         self.accountID = accountID
         self.type = type
