@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Task throughput: N delegates (legate-load, echo handler) run RATE echo tasks per second submitted over the admin
 # API; prints submit-to-result throughput and latency (issue 6 target: >= 20,000 tasks/s with 100 delegates).
-# Usage: tools/bench/tasks.sh [DELEGATES=100] [RATE=20000] [SECONDS=10] [legate-load flags...]
+# Usage: [PIN=1] tools/bench/tasks.sh [DELEGATES=100] [RATE=20000] [SECONDS=10] [legate-load flags...]
+#   PIN=1 pins the manager to core 0 and legate-load to core 1 (taskset), to measure the manager on a core of its own.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tools/bench/lib.sh
@@ -13,5 +14,10 @@ build_release legate-manager legate-load
 port=$((20000 + RANDOM % 20000))
 start_manager "$port" "$work/manager.out" --log-level error ${MANAGER_ARGS:-}
 read_banner "$work/manager.out"
-.build/release/legate-load --delegates "$delegates" --heartbeat-interval 5 --duration "$seconds" --warmup 2 \
-    --tasks "$rate" --server-pid "$manager" "$@"
+pin=()
+if [ "${PIN:-0}" = "1" ]; then
+    taskset -a -p -c 0 "$manager" >/dev/null
+    pin=(taskset -c 1)
+fi
+"${pin[@]}" .build/release/legate-load --delegates "$delegates" --heartbeat-interval 5 --duration "$seconds" \
+    --warmup 2 --tasks "$rate" --server-pid "$manager" "$@"
