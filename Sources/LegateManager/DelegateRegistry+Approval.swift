@@ -4,13 +4,6 @@ import LegateWire
 // MARK: - Approval state in the registry (issue 5)
 
 extension DelegateRegistry {
-    /// The state a heartbeat ack announces. Takes the lock only while some delegate is pending, so the hot path
-    /// of a fleet without pending delegates stays lock-free.
-    public func heartbeatState(delegateID: String) -> DelegateState {
-        guard self.hasPending else { return .active }
-        return self.record(id: delegateID)?.status == .pending ? .pending : .active
-    }
-
     /// Replaces the record of an existing delegate (after a durable approval, rejection or expiry); returns
     /// whether it was known.
     @discardableResult

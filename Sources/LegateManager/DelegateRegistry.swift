@@ -50,7 +50,7 @@ public final class DelegateRegistry: Sendable {
     }
 
     private let state = Mutex(State())
-    /// Number of records in status pending, so heartbeats read their state under the lock only when some exist.
+    /// Number of records in status pending, so the expiry check takes the lock only when some exist.
     private let pendingCount = Atomic<Int>(0)
 
     /// Creates an empty registry.

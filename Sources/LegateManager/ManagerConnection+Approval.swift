@@ -78,6 +78,7 @@ extension ManagerConnection {
                 on: self.connection)
             progress(.sent)
             if decision.approved {
+                self.isPending = false
                 self.delegateBecameAvailable(record)
             } else {
                 self.services.log.log(.info, "delegate rejected; closing", ["delegate.id": record.id])

@@ -132,6 +132,7 @@ extension ManagerConnection {
                 "delegate.id": record.id, "token.id": record.tokenID, "peer": self.connection.peerAddress,
                 "tls.resumed": "\(self.connection.isSessionResumed)",
             ])
+        self.isPending = record.status == .pending
         var response = RegisterResponse()
         response.delegateID = record.id
         response.state = record.status == .pending ? .pending : .active

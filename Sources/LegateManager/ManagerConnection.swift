@@ -34,6 +34,9 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
     /// reached this connection): the fan-out counts it as told and acknowledged, not as unreached.
     var selfDestructAcknowledged = false
     var selfDestructProgress: (@Sendable (PushEvent) -> Void)?
+    /// Registered as pending and not approved yet: heartbeat acks say PENDING. Kept here, not read from the shared
+    /// registry, so the heartbeat path takes no lock (approval reaches this connection on its loop).
+    var isPending = false
     /// Tasks the delegate said it can run at once (RegisterRequest.capacity, at least 1).
     var announcedCapacity = 1
     /// TASK_ASSIGN pushes awaiting their PUSH_ACK: stream id -> (task id, attempt).
@@ -177,7 +180,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
         var ack = HeartbeatAck()
         ack.sequence = heartbeat.sequence
         ack.serverTimeMs = nowMilliseconds
-        ack.state = self.services.registry.heartbeatState(delegateID: identity.delegateID)
+        ack.state = self.isPending ? .pending : .active
         self.loopState.send(
             .response, method: CallMethod.heartbeat.rawValue, streamID: streamID, message: ack, on: self.connection)
     }
