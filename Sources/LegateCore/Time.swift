@@ -41,11 +41,15 @@ public struct SeededJitter: JitterSource {
 }
 
 extension Duration {
+    /// The duration in whole milliseconds (for Unix-millisecond arithmetic).
+    public var int64Milliseconds: Int64 {
+        let (seconds, attoseconds) = self.components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
     /// The duration in milliseconds, rounded down and clamped to `UInt32` (for wire fields).
     public var wireMilliseconds: UInt32 {
-        let (seconds, attoseconds) = self.components
-        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
-        return UInt32(clamping: max(0, milliseconds))
+        UInt32(clamping: max(0, self.int64Milliseconds))
     }
 
     /// The duration multiplied by a non-negative factor.

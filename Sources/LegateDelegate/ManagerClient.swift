@@ -138,9 +138,7 @@ public final class ManagerClient: ConnectionHandler, @unchecked Sendable {
     }
 
     private func wait(_ waiter: Waiter) throws(ManagerClientError) -> Frame {
-        let parts = self.timeout.components
-        let nanoseconds = parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000
-        if waiter.done.wait(timeout: .now() + .nanoseconds(Int(clamping: nanoseconds))) == .timedOut {
+        if waiter.done.wait(timeout: .now() + self.timeout.dispatchInterval) == .timedOut {
             throw .timedOut(self.timeout)
         }
         switch waiter.result.withLock({ $0 }) {

@@ -17,14 +17,6 @@ struct DecisionReport: Sendable, Equatable {
     var skipped: [String] = []
 }
 
-extension Duration {
-    /// The duration in whole milliseconds as Int64 (for Unix-millisecond arithmetic).
-    var int64Milliseconds: Int64 {
-        let (seconds, attoseconds) = self.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}
-
 extension Manager {
     /// How long an admin call waits for a connection's loop to write a decision or SELF_DESTRUCT.
     static let decisionPushTimeout: Duration = .seconds(2)
@@ -176,7 +168,7 @@ extension Manager {
                 group.leave()
             }
         }
-        _ = group.wait(timeout: .now() + .milliseconds(Int(Self.decisionPushTimeout.int64Milliseconds)))
+        _ = group.wait(timeout: .now() + Self.decisionPushTimeout.dispatchInterval)
         report.told = told.load(ordering: .relaxed)
         return report
     }
@@ -218,7 +210,7 @@ extension Manager {
                     if event != .sent { done.signal() }
                 }
             }
-            _ = done.wait(timeout: .now() + .milliseconds(Int(Self.decisionPushTimeout.int64Milliseconds)))
+            _ = done.wait(timeout: .now() + Self.decisionPushTimeout.dispatchInterval)
             outcome = "SELF_DESTRUCT \(result.withLock { $0 })"
             connection.eventLoop.execute { connection.closeIfSelfDestructUnacknowledged() }
         }

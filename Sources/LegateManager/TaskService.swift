@@ -364,8 +364,7 @@ final class TaskService: @unchecked Sendable {
     }
 
     private func scheduleTick() {
-        let interval = Int(self.configuration.tickInterval.wireMilliseconds)
-        self.queue.asyncAfter(deadline: .now() + .milliseconds(interval)) {
+        self.queue.asyncAfter(deadline: .now() + self.configuration.tickInterval.dispatchInterval) {
             guard self.running.load(ordering: .relaxed) else { return }
             let now = WallClock.unixMilliseconds()
             self.perform(self.board.tick(now: now))

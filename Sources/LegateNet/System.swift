@@ -2,6 +2,7 @@
 internal import Glibc
 #endif
 internal import Foundation
+public import Dispatch
 
 /// Wall-clock time for JWT claims and audit rows (monotonic time lives on EventLoop.now).
 public enum WallClock {
@@ -42,13 +43,13 @@ public enum System {
 
 extension Duration {
     /// Whole nanoseconds, clamped to Int.
-    var nanoseconds: Int {
+    public var nanoseconds: Int {
         let (seconds, attoseconds) = self.components
         let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return seconds < 0 ? Int.min : Int.max }
         return Int(clamping: product + attoseconds / 1_000_000_000)
     }
 
-    /// A DispatchTimeInterval for timers.
-    var dispatchInterval: DispatchTimeInterval { .nanoseconds(max(0, self.nanoseconds)) }
+    /// A DispatchTimeInterval for timers and semaphore waits.
+    public var dispatchInterval: DispatchTimeInterval { .nanoseconds(max(0, self.nanoseconds)) }
 }

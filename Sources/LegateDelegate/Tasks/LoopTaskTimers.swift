@@ -46,9 +46,8 @@ public final class LoopTaskTimers: TaskTimerScheduling, @unchecked Sendable {
         self.loop = loop
         self.resolution = resolution
         self.source = DispatchSource.makeTimerSource(queue: loop.queue)
-        let (seconds, attoseconds) = resolution.components
-        let nanoseconds = max(1_000_000, Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
-        self.source.schedule(deadline: .now(), repeating: .nanoseconds(nanoseconds), leeway: .milliseconds(1))
+        self.source.schedule(
+            deadline: .now(), repeating: max(resolution, .milliseconds(1)).dispatchInterval, leeway: .milliseconds(1))
         self.source.setEventHandler { [weak self] in self?.tick() }
         // Created suspended; resumed while timers are pending.
     }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import LegateNet
 import Synchronization
 
 /// What to run and under which bounds (`ProcessRunner.run`).
@@ -202,7 +203,7 @@ private final class RunningProcess: @unchecked Sendable {
         if let pendingEnding {
             self.terminate(pendingEnding)
         } else if let timeout = self.spec.timeout {
-            DispatchQueue.global().asyncAfter(deadline: .now() + Self.interval(timeout)) { [weak self] in
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout.dispatchInterval) { [weak self] in
                 self?.terminate(.timedOut)
             }
         }
@@ -246,7 +247,7 @@ private final class RunningProcess: @unchecked Sendable {
         }
         guard pid > 0 else { return }  // not launched yet: `start` sees `ending` and stops it
         kill(-pid, SIGTERM)
-        DispatchQueue.global().asyncAfter(deadline: .now() + Self.interval(self.spec.terminationGrace)) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + self.spec.terminationGrace.dispatchInterval) {
             [weak self] in
             guard let self, self.state.withLock({ $0.exit == nil }) else { return }
             kill(-pid, SIGKILL)
@@ -321,10 +322,5 @@ private final class RunningProcess: @unchecked Sendable {
             return state.continuation
         }
         continuation?.resume(returning: result)
-    }
-
-    private static func interval(_ duration: Duration) -> DispatchTimeInterval {
-        let (seconds, attoseconds) = duration.components
-        return .nanoseconds(Int(clamping: seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
     }
 }
