@@ -67,26 +67,16 @@ extension TaskState {
         }
     }
 
-    /// Lower-case name for people (`queued`, `running`, `timed_out`...).
+    /// Lower-case name for people (`queued`, `running`, `timed_out`...): the stored status's name.
     public var name: String {
-        switch self {
-        case .queued: return "queued"
-        case .assigned: return "assigned"
-        case .acknowledged: return "acknowledged"
-        case .running: return "running"
-        case .succeeded: return "succeeded"
-        case .failed: return "failed"
-        case .timedOut: return "timed_out"
-        case .cancelled: return "cancelled"
-        case .unspecified: return "unspecified"
-        case .unrecognized(let value): return "state(\(value))"
-        }
+        if let status = TaskStatus(wire: self) { return status.rawValue }
+        if case .unrecognized(let value) = self { return "state(\(value))" }
+        return "unspecified"
     }
 
     /// The state named `name` (as printed by `name`), if any.
     public init?(name: String) {
-        let all: [TaskState] = [.queued, .assigned, .acknowledged, .running, .succeeded, .failed, .timedOut, .cancelled]
-        guard let state = all.first(where: { $0.name == name }) else { return nil }
-        self = state
+        guard let status = TaskStatus(rawValue: name) else { return nil }
+        self = status.wire
     }
 }

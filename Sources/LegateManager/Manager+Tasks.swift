@@ -40,11 +40,7 @@ extension Manager {
         switch call {
         case .taskSubmit:
             let request = try TaskSubmitRequest(protoBytes: payload)
-            guard (1...limits.maxTasksPerCall).contains(request.tasks.count) else {
-                throw AdminRefusal(
-                    code: .invalidArgument,
-                    message: "a TaskSubmit carries 1...\(limits.maxTasksPerCall) tasks, not \(request.tasks.count)")
-            }
+            try Self.checkCount(request.tasks.count, "a TaskSubmit carries", limit: limits.maxTasksPerCall)
             let now = WallClock.unixMilliseconds()
             let records = try request.tasks.enumerated().map { index, spec in
                 try TaskSpecRules.record(
@@ -93,17 +89,20 @@ extension Manager {
             }
         case .taskWait:
             let request = try TaskWaitRequest(protoBytes: payload)
-            guard (1...limits.maxTasksPerCall).contains(request.taskIds.count) else {
-                throw AdminRefusal(
-                    code: .invalidArgument,
-                    message: "a TaskWait names 1...\(limits.maxTasksPerCall) tasks, not \(request.taskIds.count)")
-            }
+            try Self.checkCount(request.taskIds.count, "a TaskWait names", limit: limits.maxTasksPerCall)
             let timeout = request.timeoutMs == 0 ? 30_000 : Int64(min(request.timeoutMs, 300_000))
             tasks.wait(ids: request.taskIds, viewer: viewer, timeoutMs: timeout) { result in
                 reply(self.encode(result, tasks: tasks, as: TaskListResponse.self), "-", "")
             }
         default:
             throw AdminRefusal(code: .unimplemented, message: "\(call) is not a task call")
+        }
+    }
+
+    /// Refuses a call that names no tasks or more than `limit`.
+    private static func checkCount(_ count: Int, _ what: String, limit: Int) throws(AdminRefusal) {
+        guard (1...limit).contains(count) else {
+            throw AdminRefusal(code: .invalidArgument, message: "\(what) 1...\(limit) tasks, not \(count)")
         }
     }
 
@@ -124,7 +123,7 @@ extension Manager {
         guard let record else { return info }
         info.id = record.id
         info.type = record.type
-        info.state = TaskSpecRules.wireState(record.status)
+        info.state = record.status.wire
         info.attempt = record.attempt
         info.delegateID = record.delegateID ?? ""
         info.waitingReason = reason.isEmpty && record.status == .queued ? record.message : reason

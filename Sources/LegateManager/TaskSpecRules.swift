@@ -46,31 +46,10 @@ enum TaskSpecRules {
 
     /// The stored status a wire filter names; nil for "any".
     static func status(_ state: TaskState) throws(AdminRefusal) -> TaskStatus? {
-        switch state {
-        case .unspecified: return nil
-        case .queued: return .queued
-        case .assigned: return .assigned
-        case .acknowledged: return .acknowledged
-        case .running: return .running
-        case .succeeded: return .succeeded
-        case .failed: return .failed
-        case .timedOut: return .timedOut
-        case .cancelled: return .cancelled
-        default: throw AdminRefusal(code: .invalidArgument, message: "unknown task state \(state)")
+        if state == .unspecified { return nil }
+        guard let status = TaskStatus(wire: state) else {
+            throw AdminRefusal(code: .invalidArgument, message: "unknown task state \(state)")
         }
-    }
-
-    /// The wire state of a stored status.
-    static func wireState(_ status: TaskStatus) -> TaskState {
-        switch status {
-        case .queued: return .queued
-        case .assigned: return .assigned
-        case .acknowledged: return .acknowledged
-        case .running: return .running
-        case .succeeded: return .succeeded
-        case .failed: return .failed
-        case .timedOut: return .timedOut
-        case .cancelled: return .cancelled
-        }
+        return status
     }
 }

@@ -1,4 +1,5 @@
 import LegateCore
+import LegateWire
 import Testing
 
 /// The scheduler with plain numbers for time: routing, capacity, leases, attempts, timeouts, cancel.
@@ -25,6 +26,16 @@ struct TaskBoardTests {
 
     private static func finished(_ effects: [TaskBoard.Effect]) -> [TaskRecord] {
         effects.compactMap { if case .finished(let task) = $0 { return task } else { return nil } }
+    }
+
+    @Test(arguments: TaskStatus.allCases) func everyStatusHasOneWireStateAndBack(status: TaskStatus) {
+        #expect(TaskStatus(wire: status.wire) == status)
+        #expect(status.wire != .unspecified)
+    }
+
+    @Test func unspecifiedAndUnknownWireStatesNameNoStatus() {
+        #expect(TaskStatus(wire: .unspecified) == nil)
+        #expect(TaskStatus(wire: .unrecognized(42)) == nil)
     }
 
     @Test func queuedTaskWaitsWithAReasonUntilADelegateAppears() {

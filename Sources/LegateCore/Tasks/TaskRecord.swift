@@ -1,4 +1,5 @@
 // Task records (issue 6): what was asked, where it stands, how it ended. Pure values: no clock, no I/O.
+public import LegateWire
 
 /// Where a task is in its lifecycle (Proto `TaskState`).
 public enum TaskStatus: String, Sendable, Equatable, Codable, CaseIterable {
@@ -29,6 +30,28 @@ public enum TaskStatus: String, Sendable, Equatable, Codable, CaseIterable {
 
     /// True while an attempt is held by a delegate.
     public var isHeld: Bool { self == .assigned || self == .acknowledged || self == .running }
+}
+
+extension TaskStatus {
+    /// The wire form (`TaskState`) of this status.
+    public var wire: TaskState {
+        switch self {
+        case .queued: return .queued
+        case .assigned: return .assigned
+        case .acknowledged: return .acknowledged
+        case .running: return .running
+        case .succeeded: return .succeeded
+        case .failed: return .failed
+        case .timedOut: return .timedOut
+        case .cancelled: return .cancelled
+        }
+    }
+
+    /// The status a wire state names; nil for UNSPECIFIED and unknown values.
+    public init?(wire: TaskState) {
+        guard let status = Self.allCases.first(where: { $0.wire == wire }) else { return nil }
+        self = status
+    }
 }
 
 /// A task: the immutable request plus its current state.
