@@ -181,6 +181,23 @@ final class ScriptedDelegate {
         #expect(final.state == .succeeded && final.attempt == 2 && final.delegateID == second.delegateID)
     }
 
+    @Test func revokingTheHoldersTokenRequeuesItsTask() throws {
+        let harness = try ManagerHarness()
+        let admin = try Self.admin(harness)
+        let delegate = try #require(ScriptedDelegate(harness, instanceID: "soon-revoked"))
+        let task = try admin.submitTask(Self.spec())
+        let assignment = try #require(delegate.nextAssignment())
+        #expect(delegate.start(assignment) == nil)
+        var revoke = TokenRevokeRequest()
+        revoke.tokenID = harness.token.id
+        _ = try admin.call(.tokenRevoke, revoke, as: TokenRevokeResponse.self)
+        #expect(delegate.client.waitUntilClosed())
+        #expect(eventually { (try? admin.task(id: task.id))?.state == .queued })
+        let requeued = try admin.task(id: task.id)
+        #expect(requeued.waitingReason == "no connected active delegate supports task type 'echo'")
+        #expect(requeued.attempt == 1)  // attempt 2 starts when a delegate with a valid token takes it
+    }
+
     @Test func noEligibleDelegateIsReportedAndSelectorsRoute() throws {
         let harness = try ManagerHarness()
         let admin = try Self.admin(harness)
