@@ -49,7 +49,7 @@ public final class RawProtocolClient: ConnectionHandler, @unchecked Sendable {
     /// Sends HELLO (protocol 1) and waits for HELLO_ACK.
     public func hello() -> HelloAck? {
         var hello = Hello()
-        hello.protocolVersion = 1
+        hello.protocolVersion = ProtocolVersion.current
         hello.maxFrameBytes = UInt32(FrameLimits.defaultMaxFrameBytes)
         self.send(Frame(type: .hello, payload: hello.protoBytes()))
         guard let frame = self.frames.next(), frame.type == .helloAck else { return nil }

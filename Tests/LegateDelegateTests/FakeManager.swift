@@ -75,7 +75,7 @@ final class FakeManager: Sendable {
         switch (frame.type, CallMethod(rawValue: frame.method)) {
         case (.hello, _):
             var ack = HelloAck()
-            ack.protocolVersion = 1
+            ack.protocolVersion = ProtocolVersion.current
             ack.maxFrameBytes = 1 << 20
             ack.heartbeatIntervalMs = 20
             FrameEncoder.encode(.helloAck, method: 0, streamID: 0, message: ack, into: &bytes)

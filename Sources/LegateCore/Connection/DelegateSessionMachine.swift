@@ -181,13 +181,12 @@ public struct DelegateSessionMachine: Sendable {
         ack.kind = UInt32(frame.method)
         let acknowledgement = Frame(
             type: .pushAck, method: frame.method, streamID: frame.streamID, payload: ack.protoBytes())
-        if frame.method == AdminPushKind.tokenRotated {
+        switch PushKind(rawValue: frame.method) {
+        case .tokenRotated:
             guard let message = try? TokenRotated(protoBytes: frame.payload), !message.tokenValue.isEmpty else {
                 return .none  // unusable: keep the current token; no PUSH_ACK, so the manager sees no switch
             }
             return .tokenRotated(message, acknowledgement: acknowledgement)
-        }
-        switch PushKind(rawValue: frame.method) {
         case .selfDestruct:
             let message = (try? SelfDestruct(protoBytes: frame.payload)) ?? SelfDestruct()
             self.state = .finished
