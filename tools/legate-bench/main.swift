@@ -1,5 +1,6 @@
-// JWT benchmark (issue 2, DESIGN.md §6): cold and cached HS256 verification against bare HMAC-SHA256.
+// JWT benchmark: cold and cached HS256 verification against bare HMAC-SHA256.
 // Run: swift run -c release legate-bench
+internal import CLegateBenchShims
 internal import COpenSSLShims
 import Dispatch
 import Foundation
