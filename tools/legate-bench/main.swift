@@ -8,9 +8,7 @@ import LegateAuth
 
 /// Seconds elapsed while running `body`.
 func seconds(_ body: () -> Void) -> Double {
-    let clock = ContinuousClock()
-    let elapsed = clock.measure(body)
-    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    ContinuousClock().measure(body) / .seconds(1)
 }
 
 /// Per-second rate of `iterations` runs of `body`, best of three rounds.
