@@ -87,8 +87,10 @@ let package = Package(
         .target(
             name: "LegateTestSupport", dependencies: ["LegateWire", "LegateCore", "LegateNet"],
             swiftSettings: strict),
-        .testTarget(name: "LegateWireTests", dependencies: ["LegateWire", "LegateTestSupport"], swiftSettings: strict),
-        .testTarget(name: "LegateAuthTests", dependencies: ["LegateAuth", "LegateTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "LegateWireTests", dependencies: ["LegateWire", "LegateCore", "LegateTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "LegateAuthTests", dependencies: ["LegateAuth", "LegateCore", "LegateTestSupport"], swiftSettings: strict),
         .testTarget(name: "LegateCoreTests", dependencies: ["LegateCore", "LegateWire"], swiftSettings: strict),
         .testTarget(name: "LegateStoreTests", dependencies: ["LegateStore", "LegateCore"], swiftSettings: strict),
         .testTarget(name: "LegateNetTests", dependencies: ["LegateNet", "LegateTestSupport"], swiftSettings: strict),

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import LegateNet
+import LegateTestSupport
 
 /// Real sockets on loopback, port 0, with TLS. Every wait has a deadline.
 @Suite struct LoopbackTests {

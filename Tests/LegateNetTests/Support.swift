@@ -156,27 +156,6 @@ func connectSync(port: Int, host: String = "127.0.0.1", tls: TLSClientContext, s
     return box.withLock { $0 }
 }
 
-/// Pseudo-random bytes (xorshift64, seeded randomly), fast even in debug builds.
-func randomBytes(_ count: Int) -> [UInt8] {
-    var state = UInt64.random(in: 1...UInt64.max)
-    return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-        let raw = UnsafeMutableRawBufferPointer(buffer)
-        var offset = 0
-        while offset < count {
-            state ^= state << 13
-            state ^= state >> 7
-            state ^= state << 17
-            withUnsafeBytes(of: state) { word in
-                let n = min(8, count - offset)
-                guard let source = word.baseAddress else { return }
-                raw.baseAddress?.advanced(by: offset).copyMemory(from: source, byteCount: n)
-            }
-            offset += 8
-        }
-        initialized = count
-    }
-}
-
 /// A blocking plain TCP socket for hostile-peer tests.
 final class RawClient {
     let fd: Int32
