@@ -11,7 +11,7 @@ import Testing
 
 /// A delegate driven frame by frame, to check the task protocol exactly (pushes, PUSH_ACK, reports, refusals).
 final class ScriptedDelegate {
-    let client: RawProtocolClient
+    let client: ProtocolPeer
     let delegateID: String
     private var nextStreamID: UInt32 = 3
 
@@ -25,7 +25,7 @@ final class ScriptedDelegate {
 
     init?(port: Int, caFile: String, accountID: String, token: DelegateToken, loop: EventLoop, instanceID: String,
           types: [String] = ["echo"], tags: [String] = [], capacity: UInt32 = 1, profile: String = "") {
-        guard let client = RawProtocolClient.connect(port: port, caFile: caFile, loop: loop), client.hello() != nil
+        guard let client = ProtocolPeer.connect(port: port, caFile: caFile, loop: loop), client.hello() != nil
         else { return nil }
         let now = WallClock.unixSeconds()
         let claims = JWTClaims(
