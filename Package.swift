@@ -65,7 +65,9 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(
             name: "legatectl",
-            dependencies: ["LegateAdminClient", "LegateAuth", "LegateWire", "LegateCore", "LegateNet", "LegateCommandLine"],
+            dependencies: [
+                "LegateAdminClient", "LegateAuth", "LegateWire", "LegateCore", "LegateNet", "LegateCommandLine",
+            ],
             swiftSettings: strict),
         .executableTarget(
             name: "legate-load",
@@ -88,15 +90,19 @@ let package = Package(
             name: "LegateTestSupport", dependencies: ["LegateWire", "LegateCore", "LegateNet"],
             swiftSettings: strict),
         .testTarget(
-            name: "LegateWireTests", dependencies: ["LegateWire", "LegateCore", "LegateTestSupport"], swiftSettings: strict),
+            name: "LegateWireTests", dependencies: ["LegateWire", "LegateCore", "LegateTestSupport"],
+            swiftSettings: strict),
         .testTarget(
-            name: "LegateAuthTests", dependencies: ["LegateAuth", "LegateCore", "LegateTestSupport"], swiftSettings: strict),
+            name: "LegateAuthTests", dependencies: ["LegateAuth", "LegateCore", "LegateTestSupport"],
+            swiftSettings: strict),
         .testTarget(name: "LegateCoreTests", dependencies: ["LegateCore", "LegateWire"], swiftSettings: strict),
         .testTarget(name: "LegateStoreTests", dependencies: ["LegateStore", "LegateCore"], swiftSettings: strict),
         .testTarget(name: "LegateNetTests", dependencies: ["LegateNet", "LegateTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "LegateDelegateTests",
-            dependencies: ["LegateDelegate", "LegateAuth", "LegateCore", "LegateNet", "LegateWire", "LegateTestSupport"],
+            dependencies: [
+                "LegateDelegate", "LegateAuth", "LegateCore", "LegateNet", "LegateWire", "LegateTestSupport",
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "LegateManagerTests",

@@ -18,7 +18,8 @@ import Testing
         message.oldTokenID = "old"
         message.newTokenID = "new"
         message.tokenValue = "lgt_new_value"
-        let push = Frame(type: .push, method: PushKind.tokenRotated.rawValue, streamID: 4, payload: message.protoBytes())
+        let push = Frame(
+            type: .push, method: PushKind.tokenRotated.rawValue, streamID: 4, payload: message.protoBytes())
         guard case .tokenRotated(let received, let ack) = machine.frameReceived(push, now: self.t0) else {
             Issue.record("TOKEN_ROTATED was not handed up")
             return
