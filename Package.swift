@@ -95,6 +95,7 @@ let package = Package(
         .testTarget(
             name: "LegateAuthTests", dependencies: ["LegateAuth", "LegateCore", "LegateTestSupport"],
             swiftSettings: strict),
+        .testTarget(name: "LegateCommandLineTests", dependencies: ["LegateCommandLine"], swiftSettings: strict),
         .testTarget(name: "LegateCoreTests", dependencies: ["LegateCore", "LegateWire"], swiftSettings: strict),
         .testTarget(name: "LegateStoreTests", dependencies: ["LegateStore", "LegateCore"], swiftSettings: strict),
         .testTarget(name: "LegateNetTests", dependencies: ["LegateNet", "LegateTestSupport"], swiftSettings: strict),
