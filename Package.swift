@@ -1,5 +1,5 @@
 // swift-tools-version:6.2
-// Legate: a delegate manager and its delegate client library. No package dependencies (DESIGN.md §2).
+// Legate: a delegate manager and its delegate client library. No package dependencies.
 import PackageDescription
 
 /// Every Swift target: language mode 6 (from the tools version) and warnings are errors.
@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "LegateWire", targets: ["LegateWire"]),
         .library(name: "LegateAuth", targets: ["LegateAuth"]),
         .library(name: "LegateDelegate", targets: ["LegateDelegate"]),
+        .library(name: "LegateAdminClient", targets: ["LegateAdminClient"]),
         .library(name: "LegateManager", targets: ["LegateManager"]),
         .executable(name: "legate-manager", targets: ["legate-manager"]),
         .executable(name: "legate-delegate", targets: ["legate-delegate"]),
@@ -23,7 +24,10 @@ let package = Package(
         .systemLibrary(
             name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
+        // One prefixed function per OpenSSL macro Swift cannot import.
         .target(name: "COpenSSLShims", dependencies: ["COpenSSL"], path: "Sources/COpenSSLShims"),
+        // epoll and accept4 with named constants, for LegateNet only.
+        .target(name: "CLegateNetShims", path: "Sources/CLegateNetShims"),
         .systemLibrary(
             name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
@@ -31,11 +35,14 @@ let package = Package(
         // MARK: - Pure layers (no I/O, no clock)
         .target(name: "LegateWire", swiftSettings: strict),
         .target(name: "LegateAuth", dependencies: ["COpenSSL", "COpenSSLShims"], swiftSettings: strict),
-        .target(name: "LegateCore", dependencies: ["LegateWire", "LegateAuth"], swiftSettings: strict),
+        .target(name: "LegateCore", dependencies: ["LegateWire"], swiftSettings: strict),
+        // `--flag value` parsing and manager addresses for the executables.
+        .target(name: "LegateCommandLine", swiftSettings: strict),
 
         // MARK: - Store and I/O
-        .target(name: "LegateStore", dependencies: ["LegateCore", "LegateAuth", "CSQLite"], swiftSettings: strict),
-        .target(name: "LegateNet", dependencies: ["COpenSSL", "COpenSSLShims"], swiftSettings: strict),
+        .target(name: "LegateStore", dependencies: ["LegateCore", "CSQLite"], swiftSettings: strict),
+        .target(
+            name: "LegateNet", dependencies: ["COpenSSL", "COpenSSLShims", "CLegateNetShims"], swiftSettings: strict),
 
         // MARK: - Libraries that wire the layers together
         .target(
@@ -45,38 +52,65 @@ let package = Package(
         .target(
             name: "LegateDelegate", dependencies: ["LegateWire", "LegateAuth", "LegateCore", "LegateNet"],
             swiftSettings: strict),
+        .target(
+            name: "LegateAdminClient", dependencies: ["LegateWire", "LegateCore", "LegateNet"], swiftSettings: strict),
 
         // MARK: - Executables: flags in, configuration out, call a library
-        .executableTarget(name: "legate-manager", dependencies: ["LegateManager"], swiftSettings: strict),
-        .executableTarget(name: "legate-delegate", dependencies: ["LegateDelegate"], swiftSettings: strict),
         .executableTarget(
-            name: "legatectl", dependencies: ["LegateAuth", "LegateWire", "LegateCore", "LegateDelegate"],
+            name: "legate-manager", dependencies: ["LegateManager", "LegateCore", "LegateNet", "LegateCommandLine"],
             swiftSettings: strict),
         .executableTarget(
-            name: "legate-load", dependencies: ["LegateDelegate", "LegateCore", "LegateNet", "LegateWire", "LegateAuth"],
+            name: "legate-delegate",
+            dependencies: ["LegateDelegate", "LegateAuth", "LegateCore", "LegateNet", "LegateCommandLine"],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "legatectl",
+            dependencies: [
+                "LegateAdminClient", "LegateAuth", "LegateWire", "LegateCore", "LegateNet", "LegateCommandLine",
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "legate-load",
+            dependencies: [
+                "LegateDelegate", "LegateAdminClient", "LegateCore", "LegateNet", "LegateWire", "LegateAuth",
+                "LegateCommandLine",
+            ],
             path: "tools/legate-load", swiftSettings: strict),
         .executableTarget(
             name: "legate-net-bench", dependencies: ["LegateNet"], path: "tools/legate-net-bench",
             exclude: ["README.md", "compare.sh"], swiftSettings: strict),
+        // The JWT benchmark's C reference measurements, kept out of the product shims.
+        .target(name: "CLegateBenchShims", dependencies: ["COpenSSL"], path: "tools/legate-bench-shims"),
         .executableTarget(
-            name: "legate-bench", dependencies: ["LegateAuth", "COpenSSL", "COpenSSLShims"],
+            name: "legate-bench", dependencies: ["LegateAuth", "COpenSSLShims", "CLegateBenchShims"],
             path: "tools/legate-bench", swiftSettings: strict),
 
         // MARK: - Tests
         .target(
-            name: "LegateTestSupport", dependencies: ["LegateWire", "LegateAuth", "LegateCore", "LegateNet"],
+            name: "LegateTestSupport", dependencies: ["LegateWire", "LegateCore", "LegateNet"],
             swiftSettings: strict),
-        .testTarget(name: "LegateWireTests", dependencies: ["LegateWire", "LegateTestSupport"], swiftSettings: strict),
-        .testTarget(name: "LegateAuthTests", dependencies: ["LegateAuth", "LegateTestSupport"], swiftSettings: strict),
-        .testTarget(name: "LegateCoreTests", dependencies: ["LegateCore", "LegateTestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "LegateStoreTests", dependencies: ["LegateStore", "LegateTestSupport"], swiftSettings: strict),
+            name: "LegateWireTests", dependencies: ["LegateWire", "LegateCore", "LegateTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "LegateAuthTests", dependencies: ["LegateAuth", "LegateCore", "LegateTestSupport"],
+            swiftSettings: strict),
+        .testTarget(name: "LegateCommandLineTests", dependencies: ["LegateCommandLine"], swiftSettings: strict),
+        .testTarget(name: "LegateCoreTests", dependencies: ["LegateCore", "LegateWire"], swiftSettings: strict),
+        .testTarget(name: "LegateStoreTests", dependencies: ["LegateStore", "LegateCore"], swiftSettings: strict),
         .testTarget(name: "LegateNetTests", dependencies: ["LegateNet", "LegateTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "LegateDelegateTests",
-            dependencies: ["LegateDelegate", "LegateCore", "LegateWire", "LegateTestSupport"], swiftSettings: strict),
+            dependencies: [
+                "LegateDelegate", "LegateAuth", "LegateCore", "LegateNet", "LegateWire", "LegateTestSupport",
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "LegateManagerTests",
-            dependencies: ["LegateManager", "LegateDelegate", "LegateTestSupport"], swiftSettings: strict),
+            dependencies: [
+                "LegateManager", "LegateDelegate", "LegateAdminClient", "LegateAuth", "LegateCore", "LegateNet",
+                "LegateStore", "LegateWire", "LegateTestSupport",
+            ],
+            swiftSettings: strict),
     ]
 )

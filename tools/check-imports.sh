@@ -1,16 +1,36 @@
 #!/usr/bin/env bash
-# Fails if a pure module imports I/O (STYLE.md §1) or a C module is imported without an access level.
+# Fails if a pure module imports I/O, a C module is imported without an access level, or a C shim target is
+# imported outside the one module it serves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
-for module in LegateWire LegateAuth LegateCore; do
-    if grep -rnE '^\s*(@_implementationOnly\s+)?((internal|public|private|fileprivate|package)\s+)?import\s+(Dispatch|Glibc|Foundation\.NSFileManager|CSQLite|LegateNet|LegateStore)\b' "Sources/$module"; then
+# Pure modules: no sockets, no Dispatch, no SQLite, no clock. The command-line parser is pure too.
+io_modules='Dispatch|Glibc|Foundation\.NSFileManager|CSQLite|CLegateNetShims|LegateNet|LegateStore'
+access='((internal|public|private|fileprivate|package)\s+)?'
+for module in LegateWire LegateAuth LegateCore LegateCommandLine; do
+    if grep -rnE "^\s*(@_implementationOnly\s+)?${access}import\s+(${io_modules})\b" "Sources/$module"; then
         echo "error: $module must not import I/O modules (see above)" >&2
         status=1
     fi
 done
-if grep -rnE '^\s*import\s+(COpenSSL|CSQLite|COpenSSLShims)\b' Sources tools --include='*.swift'; then
+c_modules='COpenSSL|CSQLite|COpenSSLShims|CLegateNetShims|CLegateBenchShims'
+if grep -rnE "^\s*import\s+(${c_modules})\b" Sources tools --include='*.swift'; then
     echo "error: import C modules with an access level (internal import COpenSSL), see above" >&2
+    status=1
+fi
+# Each shim target serves one module: system calls for LegateNet, benchmark references for legate-bench.
+check_only() {
+    local module=$1 allowed=$2
+    if grep -rnE "^\s*${access}import\s+$module\b" Sources tools Tests \
+        --include='*.swift' | grep -v "^$allowed/"; then
+        echo "error: $module is for $allowed only (see above)" >&2
+        status=1
+    fi
+}
+check_only CLegateNetShims Sources/LegateNet
+check_only CLegateBenchShims tools/legate-bench
+if grep -rn 'legate_bench' Sources; then
+    echo "error: benchmark-only C functions belong in tools/legate-bench-shims, not in a product target" >&2
     status=1
 fi
 if [ "$status" -eq 0 ]; then echo "imports ok"; fi

@@ -53,6 +53,9 @@ SCALARS = {
     "string": ("String", '""', "lengthDelimited", False),
     "bytes": ("[UInt8]", "[]", "lengthDelimited", False),
 }
+# Enums whose values travel in the frame header's 16-bit method field (Proto/FRAMING.md §1.1), never in a message:
+# generated as `UInt16` raw-value enums without the proto3 zero value, which no frame carries.
+HEADER_ENUMS = {"CallMethod", "AdminMethod", "PushKind"}
 SWIFT_KEYWORDS = {"internal", "public", "private", "default", "protocol", "class", "struct", "enum", "case",
                   "func", "var", "let", "in", "is", "as", "self", "Self", "import", "return", "switch", "where",
                   "init", "extension", "operator", "static", "subscript", "typealias", "throws", "repeat"}
@@ -124,6 +127,12 @@ def parse(text):
     for name, _, values in enums:
         if not values or values[0][1] != 0:
             raise ProtoError(f"enum {name}: proto3 requires the first value to be 0")
+        if name in HEADER_ENUMS and any(not 0 <= v[1] <= 0xFFFF for v in values):
+            raise ProtoError(f"enum {name}: frame header numbers must fit in 16 bits")
+    for name, _, fields in messages:
+        for _, ftype, fname, _, _ in fields:
+            if ftype in HEADER_ENUMS:
+                raise ProtoError(f"{name}.{fname}: {ftype} travels in the frame header, not in a message field")
     return package, enums, messages
 
 
@@ -177,6 +186,18 @@ def gen_enum(name, doc, values):
     for case, number, _ in cases:
         o.append(f"        case .{case}: return {number}")
     o += ["        case .unrecognized(let value): return value", "        }", "    }", "}", ""]
+    return o
+
+
+def gen_header_enum(name, doc, values):
+    o = [f"/// {doc or name + ' (Proto/legate.proto)'}",
+         f"public enum {name}: UInt16, Sendable, CaseIterable {{"]
+    for case, number, vdoc in enum_case_names(name, values):
+        if number == 0:
+            continue
+        o.append(f"    /// {vdoc or 'Header value ' + str(number) + '.'}")
+        o.append(f"    case {swift_ident(case)} = {number}")
+    o += ["}", ""]
     return o
 
 
@@ -347,7 +368,7 @@ def generate(text=None, source="Proto/legate.proto", public=True):
          "// Regenerate: python3 tools/protogen.py   Check: python3 tools/protogen.py --check",
          f"// Package {package}.", ""]
     for e in enums:
-        o += gen_enum(*e)
+        o += gen_header_enum(*e) if e[0] in HEADER_ENUMS else gen_enum(*e)
     for m in messages:
         o += gen_message(*m, enum_names)
     if not public:

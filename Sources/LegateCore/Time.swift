@@ -20,8 +20,9 @@ public struct SystemJitter: JitterSource {
     }
 }
 
-/// A deterministic generator (SplitMix64) for tests and seeded simulations.
-public struct SeededJitter: JitterSource {
+/// The one deterministic generator (SplitMix64), for jitter under test, fuzzing and seeded simulations: a run
+/// is reproduced from its printed seed.
+public struct SeededJitter: JitterSource, RandomNumberGenerator {
     private var state: UInt64
 
     /// Creates a generator whose sequence depends only on `seed`.
@@ -29,14 +30,18 @@ public struct SeededJitter: JitterSource {
         self.state = seed
     }
 
-    /// A uniformly distributed value in `0..<1`.
-    public mutating func nextUnit() -> Double {
+    /// The next 64 pseudo-random bits.
+    public mutating func next() -> UInt64 {
         self.state &+= 0x9E37_79B9_7F4A_7C15
         var mixed = self.state
         mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
         mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        mixed ^= mixed >> 31
-        return Double(mixed >> 11) / Double(1 << 53)
+        return mixed ^ (mixed >> 31)
+    }
+
+    /// A uniformly distributed value in `0..<1`.
+    public mutating func nextUnit() -> Double {
+        Double(self.next() >> 11) / Double(1 << 53)
     }
 }
 

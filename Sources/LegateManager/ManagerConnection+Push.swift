@@ -77,7 +77,8 @@ extension ManagerConnection {
             let streamID = self.machine.allocatePushStreamID()
             self.pendingRotation = (streamID, message, progress)
             self.loopState.send(
-                .push, method: AdminPushKind.tokenRotated, streamID: streamID, message: message, on: self.connection)
+                .push, method: PushKind.tokenRotated.rawValue, streamID: streamID, message: message,
+                on: self.connection)
             progress(.sent)
         }
     }

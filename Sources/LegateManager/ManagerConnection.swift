@@ -124,7 +124,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
                 self.selfDestructAcknowledged = true
                 self.finishSelfDestruct(.acknowledged)
                 self.connection.close(flushFirst: true)
-            } else if kind == AdminPushKind.tokenRotated, let rotation = self.pendingRotation,
+            } else if kind == PushKind.tokenRotated.rawValue, let rotation = self.pendingRotation,
                 rotation.streamID == streamID
             {
                 self.rotationAcknowledged(rotation.message, progress: rotation.progress)

@@ -1,4 +1,4 @@
-internal import COpenSSLShims
+internal import CLegateNetShims
 internal import Dispatch
 internal import Synchronization
 #if canImport(Glibc)

@@ -1,4 +1,4 @@
-internal import COpenSSLShims
+internal import CLegateNetShims
 internal import Dispatch
 #if canImport(Glibc)
 internal import Glibc
@@ -33,17 +33,16 @@ final class Poller {
     }
 
     /// Events fetched per epoll_wait.
-    static let batchEvents = 256
+    static let batchEvents = Int(LEGATE_EPOLL_MAX_EVENTS)
     /// epoll_wait rounds per wake before yielding the queue to other work (timers, execute).
     static let roundsPerTurn = 4
 
-    // <sys/epoll.h> values (the EPOLL_EVENTS enum is not imported by Glibc's module map here).
     /// EPOLLIN | EPOLLRDHUP.
-    static let readable: UInt32 = 0x001 | 0x2000
+    static let readable: UInt32 = LEGATE_EPOLLIN | LEGATE_EPOLLRDHUP
     /// EPOLLOUT.
-    static let writable: UInt32 = 0x004
+    static let writable: UInt32 = LEGATE_EPOLLOUT
     /// Events that mean "read now": readable, EPOLLERR, EPOLLHUP.
-    static let readEvents: UInt32 = Poller.readable | 0x008 | 0x010
+    static let readEvents: UInt32 = Poller.readable | LEGATE_EPOLLERR | LEGATE_EPOLLHUP
 
     private let queue: DispatchQueue
     private var epollFD: Int32 = -1
@@ -92,7 +91,7 @@ final class Poller {
             self.slots.append(Slot(target: nil, generation: 0))
         }
         let token = PollToken(index: index, generation: self.slots[Int(index)].generation)
-        guard legate_epoll_ctl(self.epollFD, 1, fd, events, token.raw) == 0 else {
+        guard legate_epoll_ctl(self.epollFD, LEGATE_EPOLL_CTL_ADD, fd, events, token.raw) == 0 else {
             let error = NetError.fromErrno("epoll_ctl(ADD)")
             self.freeSlots.append(index)
             throw error
@@ -104,7 +103,7 @@ final class Poller {
 
     /// Changes the interest set of a registered fd (EPOLLOUT only while output is blocked).
     func modify(_ fd: Int32, token: PollToken, events: UInt32) throws(NetError) {
-        guard legate_epoll_ctl(self.epollFD, 3, fd, events, token.raw) == 0 else {
+        guard legate_epoll_ctl(self.epollFD, LEGATE_EPOLL_CTL_MOD, fd, events, token.raw) == 0 else {
             throw NetError.fromErrno("epoll_ctl(MOD)")
         }
     }
@@ -114,7 +113,7 @@ final class Poller {
         let index = Int(token.index)
         guard index < self.slots.count, self.slots[index].generation == token.generation,
               self.slots[index].target != nil else { return }
-        _ = legate_epoll_ctl(self.epollFD, 2, fd, 0, 0)
+        _ = legate_epoll_ctl(self.epollFD, LEGATE_EPOLL_CTL_DEL, fd, 0, 0)
         self.slots[index].target = nil
         self.slots[index].generation &+= 1
         self.freeSlots.append(token.index)

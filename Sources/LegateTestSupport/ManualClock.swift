@@ -1,3 +1,4 @@
+import LegateCore
 import LegateNet
 import Synchronization
 
@@ -25,10 +26,8 @@ public final class ManualClock: ServiceClock {
     /// runs backwards in a test).
     public func advance(by duration: Duration) {
         precondition(duration >= .zero, "a manual clock only moves forward")
-        let (seconds, attoseconds) = duration.components
-        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
         self.reading.withLock {
-            $0.unixMilliseconds += milliseconds
+            $0.unixMilliseconds += duration.int64Milliseconds
             $0.instant = $0.instant.advanced(by: duration)
         }
     }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Loads the golden vectors in `Proto/vectors/`, the protocol's single source of truth (STYLE.md §10).
+/// Loads the golden vectors in `Proto/vectors/`, the protocol's single source of truth.
 public enum Vectors {
     /// Errors met while finding or reading a vector file.
     public enum LoadError: Error, CustomStringConvertible {

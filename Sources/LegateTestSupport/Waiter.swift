@@ -56,8 +56,7 @@ public final class Mailbox<Element: Sendable>: Sendable {
     }
 
     static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
+        duration / .seconds(1)
     }
 }
 

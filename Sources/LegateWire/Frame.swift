@@ -29,30 +29,17 @@ public enum FrameType: UInt8, Sendable, CaseIterable {
     case goAway
 }
 
-/// The method of a REQUEST/RESPONSE/ERROR frame (100 and above are reserved for admin calls).
-public enum CallMethod: UInt16, Sendable, CaseIterable {
-    /// Register a delegate (`RegisterRequest` -> `RegisterResponse`).
-    case register = 1
-    /// A heartbeat (`Heartbeat` -> `HeartbeatAck`).
-    case heartbeat = 2
-    /// Task progress from a delegate (`TaskUpdate` -> `CallAck`).
-    case taskUpdate = 3
-    /// A task attempt's result from a delegate (`TaskResult` -> `CallAck`).
-    case taskResult = 4
-    /// How the profile's startup script ended (`StartupScriptReport` -> `CallAck`).
-    case startupScriptReport = 5
+// `CallMethod`, `AdminMethod` and `PushKind` are generated from Proto/legate.proto into Generated/Legate.pb.swift.
+
+extension AdminMethod {
+    /// True for the task calls (130 and above), which are answered asynchronously by the task service.
+    public var isTaskCall: Bool { self.rawValue >= AdminMethod.taskSubmit.rawValue }
 }
 
-/// The kind of a PUSH/PUSH_ACK frame.
-public enum PushKind: UInt16, Sendable, CaseIterable {
-    /// `SelfDestruct`: the delegate must stop now.
-    case selfDestruct = 1
-    /// `ApprovalDecision`: an admin approved or rejected a pending delegate.
-    case approvalDecision = 2
-    /// `TaskAssignment`: run this task attempt; PUSH_ACK acknowledges it.
-    case taskAssign = 4
-    /// `TaskCancel`: stop this task attempt.
-    case taskCancel = 5
+/// The protocol version this implementation speaks, sent in `Hello` and `HelloAck` (Proto/FRAMING.md §2).
+public enum ProtocolVersion {
+    /// Version 1, the only one so far.
+    public static let current: UInt32 = 1
 }
 
 /// One decoded frame: the header fields and its payload bytes.

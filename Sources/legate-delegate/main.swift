@@ -2,6 +2,7 @@
 import Dispatch
 import Foundation
 import LegateAuth
+import LegateCommandLine
 import LegateCore
 import LegateDelegate
 import LegateNet

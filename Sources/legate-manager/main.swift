@@ -1,6 +1,7 @@
 // legate-manager: parses flags, builds a ManagerConfiguration, runs a Manager until SIGINT/SIGTERM.
 import Dispatch
 import Foundation
+import LegateCommandLine
 import LegateCore
 import LegateManager
 import LegateNet

@@ -1,8 +1,9 @@
-// legatectl admin commands (issue 4): token, delegate and audit calls over the admin API.
+// legatectl admin commands: token, delegate and audit calls over the admin API.
 // Exit codes: 0 ok, 1 refused or not found, 2 usage error, 3 cannot reach the manager.
 import Foundation
+import LegateAdminClient
+import LegateCommandLine
 import LegateCore
-import LegateDelegate
 import LegateNet
 import LegateWire
 
@@ -49,7 +50,7 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
     }
     let client = connect(arguments)
     defer { client.close() }
-    do throws(ManagerClientError) {
+    do throws(AdminClientError) {
         switch (noun, verb) {
         case ("token", "create"):
             var request = TokenCreateRequest()
@@ -146,7 +147,7 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
     exit(0)
 }
 
-func connect(_ arguments: CommandLineArguments) -> ManagerClient {
+func connect(_ arguments: CommandLineArguments) -> AdminClient {
     let environment = ProcessInfo.processInfo.environment
     let managerText = arguments.string("--manager") ?? environment["LEGATE_MANAGER"] ?? "127.0.0.1:7443"
     guard let address = ManagerAddress(managerText) else { usageError("--manager \(managerText) is not HOST:PORT") }
@@ -157,7 +158,7 @@ func connect(_ arguments: CommandLineArguments) -> ManagerClient {
         usageError("the manager's CA file is required: --ca-file or LEGATE_CA_FILE")
     }
     do {
-        return try ManagerClient.connect(
+        return try AdminClient.connect(
             host: address.host, port: address.port, caFile: caFile,
             serverName: arguments.string("--server-name") ?? (address.host == "127.0.0.1" ? "localhost" : nil),
             apiKey: key, loop: adminGroup.next())
@@ -166,7 +167,7 @@ func connect(_ arguments: CommandLineArguments) -> ManagerClient {
     }
 }
 
-func fail(_ error: ManagerClientError) -> Never {
+func fail(_ error: AdminClientError) -> Never {
     FileHandle.standardError.write(Data("legatectl: \(error)\n".utf8))
     switch error {
     case .refused: exit(1)

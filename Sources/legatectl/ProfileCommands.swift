@@ -1,7 +1,8 @@
-// legatectl profile and approval commands (issue 5). Exit codes as the other admin commands.
+// legatectl profile and approval commands. Exit codes as the other admin commands.
 import Foundation
+import LegateAdminClient
+import LegateCommandLine
 import LegateCore
-import LegateDelegate
 import LegateWire
 
 let approvalUsage = """
@@ -51,7 +52,7 @@ func runApprovalCommand(noun: String, verb: String, words: ArraySlice<String>) -
     }
     let client = connect(arguments)
     defer { client.close() }
-    do throws(ManagerClientError) {
+    do throws(AdminClientError) {
         switch (noun, verb) {
         case ("profile", "create"):
             var spec = ProfileSpec()

@@ -1,9 +1,10 @@
-// legatectl task commands (issue 6): submit, get, list, cancel, logs over the admin API.
+// legatectl task commands: submit, get, list, cancel, logs over the admin API.
 // Exit codes: 0 ok (for `submit --wait`: the task succeeded), 1 refused, not found or the task did not succeed,
 // 2 usage error, 3 cannot reach the manager.
 import Foundation
+import LegateAdminClient
+import LegateCommandLine
 import LegateCore
-import LegateDelegate
 import LegateWire
 
 let taskUsage = """
@@ -43,7 +44,7 @@ func runTaskCommand(verb: String, words: ArraySlice<String>) -> Never {
     }
     let client = connect(arguments)
     defer { client.close() }
-    do throws(ManagerClientError) {
+    do throws(AdminClientError) {
         switch verb {
         case "submit":
             let task = try client.submitTask(spec)

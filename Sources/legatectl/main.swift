@@ -2,6 +2,7 @@
 // not found), 2 usage errors, 3 cannot reach the manager.
 import Foundation
 import LegateAuth
+import LegateCommandLine
 import LegateCore
 
 let usage = """
@@ -78,7 +79,9 @@ func mintJWT(_ words: ArraySlice<String>) -> Never {
         words, values: ["--secret-file", "--kid", "--account", "--issuer", "--audience", "--ttl"])
     let secret = readSecret(required(arguments, "--secret-file"))
     let ttl = integer(arguments, "--ttl", default: 600)
-    guard (1...3600).contains(ttl) else { usageError("--ttl must be within 1...3600 seconds (DESIGN.md §4)") }
+    guard (1...3600).contains(ttl) else {
+        usageError("--ttl must be within 1...3600 seconds (a delegate JWT lives at most an hour)")
+    }
     let claims = JWTClaims.fresh(
         account: required(arguments, "--account"), issuer: required(arguments, "--issuer"),
         audience: required(arguments, "--audience"), now: Int64(Date().timeIntervalSince1970), ttlSeconds: ttl)

@@ -1,5 +1,6 @@
 import Foundation
 @testable import LegateAuth
+import LegateCore
 import Testing
 
 /// The minter-shape fast paths must accept exactly what the strict scanner accepts, with the same result.
@@ -88,11 +89,8 @@ import Testing
         let claims = Array(("{\"sub\":\"acct_1\",\"iss\":\"delegate-1\",\"aud\":\"legate-manager\",\"iat\":100,"
             + "\"nbf\":100,\"exp\":200,\"jti\":\"j-1\"}").utf8)
         let alphabet = Array("\"\\{}[],: 0123456789.eE-abjikstu\u{1}é".utf8)
-        var state: UInt64 = 0x9e37_79b9_7f4a_7c15
-        func next(_ bound: Int) -> Int {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int((state >> 33) % UInt64(bound))
-        }
+        var random = SeededJitter(seed: 0x9e37_79b9_7f4a_7c15)
+        func next(_ bound: Int) -> Int { Int(random.next() % UInt64(bound)) }
         for _ in 0..<20_000 {
             var h = header
             h[next(h.count)] = alphabet[next(alphabet.count)]

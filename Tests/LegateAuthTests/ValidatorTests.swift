@@ -1,4 +1,5 @@
 import LegateAuth
+import LegateCore
 import Synchronization
 import Testing
 
@@ -129,22 +130,10 @@ final class RevocableResolver: JWTKeyResolver {
     }
 }
 
-/// SplitMix64: a small seeded generator so the fuzz run is reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9e37_79b9_7f4a_7c15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite struct JWTFuzzTests {
     @Test func mutatedTokensNeverCrashNorVerify() {
         let seed: UInt64 = 0x1e6a_7e02
-        var random = SplitMix64(state: seed)
+        var random = SeededJitter(seed: seed)
         let token = DelegateToken.generate(id: "abcdefghijklmnop")
         let now: Int64 = 1_790_000_000
         let claims = JWTClaims(subject: "acct_1", issuer: "d", audience: ["m"], issuedAt: now, notBefore: now,

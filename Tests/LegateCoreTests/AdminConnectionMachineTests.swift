@@ -11,7 +11,7 @@ import Testing
     func helloed() -> ServerConnectionMachine {
         var machine = ServerConnectionMachine(configuration: self.configuration, now: self.t0)
         var hello = Hello()
-        hello.protocolVersion = 1
+        hello.protocolVersion = ProtocolVersion.current
         _ = machine.frameReceived(Frame(type: .hello, payload: hello.protoBytes()), now: self.t0)
         return machine
     }

@@ -12,7 +12,7 @@ import Testing
         func next(_ bound: Int) -> Int { Int(random.nextUnit() * Double(bound)) }
         let t0 = ContinuousClock.now
         var hello = Hello()
-        hello.protocolVersion = 1
+        hello.protocolVersion = ProtocolVersion.current
         let helloBytes = hello.protoBytes()
         for trial in 0..<2_000 {
             var machine = ServerConnectionMachine(configuration: .defaults, now: t0)

@@ -7,7 +7,7 @@ import Testing
 @Suite struct DelegateSessionMachineTests {
     let t0 = ContinuousClock.now
 
-    func helloAck(version: UInt32 = 1) -> Frame {
+    func helloAck(version: UInt32 = ProtocolVersion.current) -> Frame {
         var ack = HelloAck()
         ack.protocolVersion = version
         ack.maxFrameBytes = 1 << 20

@@ -10,7 +10,7 @@ import Testing
     func registered(_ configuration: ServerConnectionMachine.Configuration) throws -> ServerConnectionMachine {
         var machine = ServerConnectionMachine(configuration: configuration, now: self.t0)
         var hello = Hello()
-        hello.protocolVersion = 1
+        hello.protocolVersion = ProtocolVersion.current
         guard
             case .completeHello(let frame) = machine.frameReceived(
                 Frame(type: .hello, payload: hello.protoBytes()), now: self.t0)

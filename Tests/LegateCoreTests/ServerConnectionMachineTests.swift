@@ -8,7 +8,7 @@ import Testing
     let t0 = ContinuousClock.now
     let configuration = ServerConnectionMachine.Configuration.defaults
 
-    func hello(version: UInt32 = 1) -> Frame {
+    func hello(version: UInt32 = ProtocolVersion.current) -> Frame {
         var hello = Hello()
         hello.protocolVersion = version
         return Frame(type: .hello, payload: hello.protoBytes())

@@ -9,7 +9,7 @@ extension DelegateSessionMachine {
     {
         var machine = DelegateSessionMachine()
         var ack = HelloAck()
-        ack.protocolVersion = 1
+        ack.protocolVersion = ProtocolVersion.current
         ack.heartbeatIntervalMs = heartbeatIntervalMs
         _ = machine.frameReceived(Frame(type: .helloAck, payload: ack.protoBytes()), now: now)
         var response = RegisterResponse()

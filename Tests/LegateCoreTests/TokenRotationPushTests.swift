@@ -18,13 +18,14 @@ import Testing
         message.oldTokenID = "old"
         message.newTokenID = "new"
         message.tokenValue = "lgt_new_value"
-        let push = Frame(type: .push, method: AdminPushKind.tokenRotated, streamID: 4, payload: message.protoBytes())
+        let push = Frame(
+            type: .push, method: PushKind.tokenRotated.rawValue, streamID: 4, payload: message.protoBytes())
         guard case .tokenRotated(let received, let ack) = machine.frameReceived(push, now: self.t0) else {
             Issue.record("TOKEN_ROTATED was not handed up")
             return
         }
         #expect(received == message)
-        #expect(ack.type == .pushAck && ack.streamID == 4 && ack.method == AdminPushKind.tokenRotated)
+        #expect(ack.type == .pushAck && ack.streamID == 4 && ack.method == PushKind.tokenRotated.rawValue)
         #expect(machine.isRegistered)
     }
 
@@ -32,7 +33,7 @@ import Testing
         // An ACK would move the delegate to the new token on the manager while it still signs with the old one.
         var machine = self.registered()
         let push = Frame(
-            type: .push, method: AdminPushKind.tokenRotated, streamID: 4, payload: TokenRotated().protoBytes())
+            type: .push, method: PushKind.tokenRotated.rawValue, streamID: 4, payload: TokenRotated().protoBytes())
         #expect(machine.frameReceived(push, now: self.t0) == .none)
         #expect(machine.isRegistered)
     }

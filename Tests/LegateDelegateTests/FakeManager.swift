@@ -1,61 +1,50 @@
-import Foundation
 import LegateNet
+import LegateTestSupport
 import LegateWire
 import Synchronization
 
-/// A scripted manager on 127.0.0.1 port 0: answers HELLO, Register and Heartbeat, records every frame the
-/// delegate sends, pushes what a test tells it to, and answers TaskUpdate/TaskResult with CallAck or an error.
+/// A scripted manager on 127.0.0.1 port 0 (a `ProtocolPeerServer`): answers HELLO, Register and Heartbeat, records
+/// every frame the delegate sends, pushes what a test tells it to, and answers TaskUpdate/TaskResult with CallAck
+/// or an error.
 final class FakeManager: Sendable {
     /// Every frame received, from every connection, in order.
     let frames = Recorder<Frame>()
     /// Connections accepted so far.
     let connections = Recorder<UInt64>()
     /// When set, TaskResult calls are refused with this code.
-    let refuseResultsWith = Mutex<StatusCode?>(nil)
-    private let current = Mutex<Connection?>(nil)
-    private let nextPushStreamID = Mutex<UInt32>(2)
-    private let listener: Listener
-    let group: EventLoopGroup
-    let port: Int
-    let caFile: String
+    let refuseResultsWith = LockedValue<StatusCode?>(nil)
+    private let server: ProtocolPeerServer
+
+    var group: EventLoopGroup { self.server.group }
+    var port: Int { self.server.port }
+    var caFile: String { self.server.caFile }
 
     init() throws {
-        let directory = NSTemporaryDirectory() + "legate-delegate-\(UUID().uuidString)"
-        let files = try DevCertificates.generate(in: directory)
-        let tls = try TLSServerContext(
-            TLSServerConfiguration(certificateChainFile: files.certificateFile, privateKeyFile: files.privateKeyFile))
-        self.caFile = files.caFile
-        self.group = EventLoopGroup(loopCount: 1)
-        let box = Mutex<FakeManager?>(nil)
-        self.listener = Listener(
-            host: "127.0.0.1", port: 0, tls: tls, group: self.group, limits: .defaults, maxConnections: 16
-        ) { _ in FakeManagerConnection(manager: box.withLock { $0 }) }
-        self.port = try self.listener.start()
-        box.withLock { $0 = self }
+        let frames = self.frames
+        let connections = self.connections
+        let refuseResultsWith = self.refuseResultsWith
+        self.server = try ProtocolPeerServer(
+            script: { frame in
+                frames.append(frame)
+                return Self.answer(frame, refuseResultsWith: refuseResultsWith.value)
+            },
+            onActive: { peer in
+                if let id = peer.connectionID { connections.append(id) }
+            })
     }
 
     func stop() {
-        self.listener.stop()
-        self.dropConnection()
+        self.server.stop()
     }
 
     /// Pushes `message` as PUSH `kind` on the current connection.
     func push(_ kind: PushKind, _ message: some ProtoMessage) {
-        guard let connection = self.current.withLock({ $0 }) else { return }
-        let streamID = self.nextPushStreamID.withLock { id -> UInt32 in
-            defer { id += 2 }
-            return id
-        }
-        var bytes: [UInt8] = []
-        FrameEncoder.encode(.push, method: kind.rawValue, streamID: streamID, message: message, into: &bytes)
-        let frameBytes = bytes
-        connection.loop.execute { connection.write(frameBytes) }
+        self.server.current?.push(kind, message)
     }
 
     /// Closes the current connection (the delegate sees it lost).
     func dropConnection() {
-        guard let connection = self.current.withLock({ $0 }) else { return }
-        connection.loop.execute { connection.close(flushFirst: false) }
+        self.server.current?.close()
     }
 
     /// The decoded REQUEST messages of `method` received so far.
@@ -65,77 +54,55 @@ final class FakeManager: Sendable {
         }
     }
 
-    fileprivate func connected(_ connection: Connection) {
-        self.current.withLock { $0 = connection }
-        self.connections.append(connection.id)
-    }
-
-    fileprivate func answer(_ frame: Frame) -> [UInt8] {
-        var bytes: [UInt8] = []
+    /// The manager's side of the script: what it answers to one frame from the delegate.
+    private static func answer(_ frame: Frame, refuseResultsWith: StatusCode?) -> [Frame] {
         switch (frame.type, CallMethod(rawValue: frame.method)) {
         case (.hello, _):
             var ack = HelloAck()
-            ack.protocolVersion = 1
+            ack.protocolVersion = ProtocolVersion.current
             ack.maxFrameBytes = 1 << 20
             ack.heartbeatIntervalMs = 20
-            FrameEncoder.encode(.helloAck, method: 0, streamID: 0, message: ack, into: &bytes)
+            return [Frame(type: .helloAck, payload: ack.protoBytes())]
         case (.request, .register?):
             var response = RegisterResponse()
             response.delegateID = "dlg_fake"
             response.state = .active
             response.heartbeatIntervalMs = 20
-            self.respond(frame, response, into: &bytes)
+            return [Self.response(to: frame, response)]
         case (.request, .heartbeat?):
             let beat = (try? Heartbeat(protoBytes: frame.payload)) ?? Heartbeat()
             var ack = HeartbeatAck()
             ack.sequence = beat.sequence
-            self.respond(frame, ack, into: &bytes)
+            return [Self.response(to: frame, ack)]
         case (.request, .taskResult?):
-            if let code = self.refuseResultsWith.withLock({ $0 }) {
-                var status = Status()
-                status.code = code
-                status.message = "attempt is stale"
-                FrameEncoder.encode(
-                    .error, method: frame.method, streamID: frame.streamID, message: status, into: &bytes)
-            } else {
-                self.respond(frame, CallAck(), into: &bytes)
-            }
+            guard let code = refuseResultsWith else { return [Self.response(to: frame, CallAck())] }
+            var status = Status()
+            status.code = code
+            status.message = "attempt is stale"
+            return [Frame(type: .error, method: frame.method, streamID: frame.streamID, payload: status.protoBytes())]
         case (.request, .taskUpdate?):
-            self.respond(frame, CallAck(), into: &bytes)
+            return [Self.response(to: frame, CallAck())]
         default:
-            break
+            return []
         }
-        return bytes
     }
 
-    private func respond(_ request: Frame, _ message: some ProtoMessage, into bytes: inout [UInt8]) {
-        FrameEncoder.encode(
-            .response, method: request.method, streamID: request.streamID, message: message, into: &bytes)
+    private static func response(to request: Frame, _ message: some ProtoMessage) -> Frame {
+        Frame(type: .response, method: request.method, streamID: request.streamID, payload: message.protoBytes())
     }
 }
 
-/// One accepted connection of the fake manager.
-///
-/// `@unchecked Sendable`: `decoder` is touched only on the connection's loop (every handler call runs there).
-private final class FakeManagerConnection: ConnectionHandler, @unchecked Sendable {
-    private let manager: FakeManager?
-    private var decoder = FrameDecoder(maxFrameBytes: 1 << 20)
+/// A value a test changes while the fake manager's script reads it on the loop (a Mutex in a shareable box).
+final class LockedValue<Value: Sendable>: Sendable {
+    private let storage: Mutex<Value>
 
-    init(manager: FakeManager?) { self.manager = manager }
+    init(_ value: Value) { self.storage = Mutex(value) }
 
-    func connectionActive(_ connection: Connection) {
-        self.manager?.connected(connection)
+    /// The value now.
+    var value: Value { self.storage.withLock { $0 } }
+
+    /// Changes the value under the lock.
+    func withLock(_ body: (inout Value) -> Void) {
+        self.storage.withLock { body(&$0) }
     }
-
-    func connection(_ connection: Connection, received bytes: UnsafeRawBufferPointer) {
-        self.decoder.append(bytes)
-        while let frame = try? self.decoder.nextFrame() {
-            self.manager?.frames.append(frame)
-            if let answer = self.manager?.answer(frame), !answer.isEmpty { connection.write(answer) }
-        }
-    }
-
-    func connectionWritabilityChanged(_ connection: Connection) {}
-
-    func connectionClosed(_ connection: Connection, error: NetError?) {}
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LegateAdminClient
 import LegateAuth
 import LegateCore
 import LegateDelegate
@@ -8,10 +9,10 @@ import LegateTestSupport
 import LegateWire
 import Testing
 
-/// The admin API over the Legate protocol with the blocking ManagerClient, against a real manager.
+/// The admin API over the Legate protocol with the blocking AdminClient, against a real manager.
 @Suite(.serialized) struct AdminAPITests {
-    func client(_ harness: ManagerHarness, key: String? = nil) throws(ManagerClientError) -> ManagerClient {
-        try ManagerClient.connect(
+    func client(_ harness: ManagerHarness, key: String? = nil) throws(AdminClientError) -> AdminClient {
+        try AdminClient.connect(
             host: "127.0.0.1", port: harness.port, caFile: harness.caFile, serverName: "localhost",
             apiKey: key ?? harness.manager.report.newAdminKeyValue ?? "", loop: harness.group.next())
     }
@@ -40,7 +41,7 @@ import Testing
         #expect(list.tokens.first { $0.id == token.id }?.connectedDelegates == 1)
         #expect(try admin.call(.tokenCopy, ref, as: TokenCopyResponse.self).value == created.value)
 
-        #expect(throws: ManagerClientError.self) { try admin.call(.tokenDelete, ref, as: TokenDeleteResponse.self) }
+        #expect(throws: AdminClientError.self) { try admin.call(.tokenDelete, ref, as: TokenDeleteResponse.self) }
         var revoke = TokenRevokeRequest()
         revoke.tokenID = token.id
         revoke.dryRun = true
@@ -81,7 +82,7 @@ import Testing
         #expect(try client.call(.tokenList, TokenListRequest(), as: TokenListResponse.self).tokens.count == 1)
         var create = TokenCreateRequest()
         create.name = "nope"
-        #expect(throws: ManagerClientError.self) { try client.call(.tokenCreate, create, as: TokenCreateResponse.self) }
+        #expect(throws: AdminClientError.self) { try client.call(.tokenCreate, create, as: TokenCreateResponse.self) }
         do {
             var revoke = TokenRevokeRequest()
             revoke.tokenID = harness.token.id

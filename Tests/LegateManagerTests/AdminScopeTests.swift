@@ -1,4 +1,5 @@
 import Dispatch
+import LegateAdminClient
 import LegateCore
 import LegateDelegate
 import LegateManager
@@ -9,8 +10,8 @@ import Testing
 
 /// Issue 4: admin keys and tokens at account, org and project scope, through the admin API.
 @Suite(.serialized) struct AdminScopeTests {
-    func client(_ harness: ManagerHarness, key: String) throws(ManagerClientError) -> ManagerClient {
-        try ManagerClient.connect(
+    func client(_ harness: ManagerHarness, key: String) throws(AdminClientError) -> AdminClient {
+        try AdminClient.connect(
             host: "127.0.0.1", port: harness.port, caFile: harness.caFile, serverName: "localhost", apiKey: key,
             loop: harness.group.next())
     }
@@ -22,7 +23,7 @@ import Testing
         ).value
     }
 
-    func create(_ client: ManagerClient, _ name: String, _ scope: String) throws -> TokenInfo {
+    func create(_ client: AdminClient, _ name: String, _ scope: String) throws -> TokenInfo {
         var request = TokenCreateRequest()
         request.name = name
         request.scope = scope
@@ -33,7 +34,7 @@ import Testing
         do {
             try body()
             return nil
-        } catch let error as ManagerClientError {
+        } catch let error as AdminClientError {
             guard case .refused(let code, let message) = error else { return nil }
             return (code, message)
         } catch {

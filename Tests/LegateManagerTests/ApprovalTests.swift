@@ -1,4 +1,5 @@
 import Foundation
+import LegateAdminClient
 import LegateAuth
 import LegateCore
 import LegateDelegate
@@ -10,8 +11,8 @@ import Testing
 
 /// Issue 5 end to end: pending registrations, approve, reject, auto-approval, delete, expiry, restart.
 @Suite(.serialized) struct ApprovalTests {
-    static func admin(_ harness: ManagerHarness, key: String? = nil) throws(ManagerClientError) -> ManagerClient {
-        try ManagerClient.connect(
+    static func admin(_ harness: ManagerHarness, key: String? = nil) throws(AdminClientError) -> AdminClient {
+        try AdminClient.connect(
             host: "127.0.0.1", port: harness.port, caFile: harness.caFile, serverName: "localhost",
             apiKey: key ?? harness.manager.report.newAdminKeyValue ?? "", loop: harness.group.next())
     }
@@ -203,7 +204,7 @@ import Testing
             do {
                 try body()
                 return nil
-            } catch let error as ManagerClientError {
+            } catch let error as AdminClientError {
                 if case .refused(let code, _) = error { return code }
                 return .unknown
             } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import LegateAdminClient
 import LegateAuth
 import LegateDelegate
 import LegateNet
@@ -39,7 +40,7 @@ import Testing
         let first = try Self.banner(firstProcess, first: true)
         let token = try #require(first.token)
         let adminKey = try #require(first.adminKey)
-        var admin = try ManagerClient.connect(
+        var admin = try AdminClient.connect(
             host: "127.0.0.1", port: first.port, caFile: first.caFile, serverName: "localhost", apiKey: adminKey,
             loop: group.next())
         let ids = try admin.submitTasks((0..<200).map { TaskProtocolTests.spec(payload: "task-\($0)") }).map(\.id)
@@ -63,7 +64,7 @@ import Testing
         let secondProcess = try KilledManagerTests.ManagerProcess(dataDirectory: directory)
         defer { secondProcess.kill() }
         let second = try Self.banner(secondProcess, first: false)
-        admin = try ManagerClient.connect(
+        admin = try AdminClient.connect(
             host: "127.0.0.1", port: second.port, caFile: second.caFile, serverName: "localhost", apiKey: adminKey,
             loop: group.next())
         for id in acknowledged.prefix(10) { #expect(try admin.task(id: id).state == .succeeded) }

@@ -77,7 +77,7 @@ import Testing
         let restarted = try #require(second.value(after: "Legate manager listening on ")?.split(separator: " ").first)
         let port = try #require(Int(restarted.split(separator: ":").last ?? ""))
         let group = EventLoopGroup(loopCount: 1)
-        let raw = try #require(RawProtocolClient.connect(port: port, caFile: caFile, loop: group.next()))
+        let raw = try #require(ProtocolPeer.connect(port: port, caFile: caFile, loop: group.next()))
         #expect(raw.hello() != nil)
         raw.send(ManagerHarness.registerFrame(token: token, accountID: accountID))
         let push = raw.frames.first { $0.type == .push }

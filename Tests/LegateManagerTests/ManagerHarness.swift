@@ -75,8 +75,8 @@ final class ManagerHarness: @unchecked Sendable {
         return (client, events)
     }
 
-    func rawClient() -> RawProtocolClient? {
-        RawProtocolClient.connect(port: self.port, caFile: self.caFile, loop: self.group.next())
+    func rawClient() -> ProtocolPeer? {
+        ProtocolPeer.connect(port: self.port, caFile: self.caFile, loop: self.group.next())
     }
 
     /// A registration request for the raw client, with a JWT minted as a delegate would.

@@ -72,7 +72,7 @@ import Testing
         let second = try Manager.start(configuration: configuration, log: harness.log)
         defer { second.shutdown() }
         #expect(second.tokens.entry(tokenID: harness.token.id)?.status == .revoked)
-        let raw = try #require(RawProtocolClient.connect(port: second.port, caFile: harness.caFile,
+        let raw = try #require(ProtocolPeer.connect(port: second.port, caFile: harness.caFile,
                                                          loop: harness.group.next()))
         #expect(raw.hello() != nil)
         raw.send(harness.registerFrame(instanceID: "after-crash"))

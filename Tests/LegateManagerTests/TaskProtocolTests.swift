@@ -1,4 +1,5 @@
 import Foundation
+import LegateAdminClient
 import LegateAuth
 import LegateCore
 import LegateDelegate
@@ -10,7 +11,7 @@ import Testing
 
 /// A delegate driven frame by frame, to check the task protocol exactly (pushes, PUSH_ACK, reports, refusals).
 final class ScriptedDelegate {
-    let client: RawProtocolClient
+    let client: ProtocolPeer
     let delegateID: String
     private var nextStreamID: UInt32 = 3
 
@@ -24,7 +25,7 @@ final class ScriptedDelegate {
 
     init?(port: Int, caFile: String, accountID: String, token: DelegateToken, loop: EventLoop, instanceID: String,
           types: [String] = ["echo"], tags: [String] = [], capacity: UInt32 = 1, profile: String = "") {
-        guard let client = RawProtocolClient.connect(port: port, caFile: caFile, loop: loop), client.hello() != nil
+        guard let client = ProtocolPeer.connect(port: port, caFile: caFile, loop: loop), client.hello() != nil
         else { return nil }
         let now = WallClock.unixSeconds()
         let claims = JWTClaims(
@@ -105,8 +106,8 @@ final class ScriptedDelegate {
 }
 
 @Suite(.serialized) struct TaskProtocolTests {
-    static func admin(_ harness: ManagerHarness, key: String? = nil) throws(ManagerClientError) -> ManagerClient {
-        try ManagerClient.connect(
+    static func admin(_ harness: ManagerHarness, key: String? = nil) throws(AdminClientError) -> AdminClient {
+        try AdminClient.connect(
             host: "127.0.0.1", port: harness.port, caFile: harness.caFile, serverName: "localhost",
             apiKey: key ?? harness.manager.report.newAdminKeyValue ?? "", loop: harness.group.next())
     }
@@ -266,8 +267,8 @@ final class ScriptedDelegate {
         #expect(delegate.finish(assignment, outcome: .cancelled) == nil)
         let final = try #require(try admin.waitForTasks(ids: [task.id]).first)
         #expect(final.state == .cancelled)
-        #expect(throws: ManagerClientError.self) { try admin.cancelTask(id: task.id) }
-        #expect(throws: ManagerClientError.refused(code: .notFound, message: "task tsk_nope does not exist")) {
+        #expect(throws: AdminClientError.self) { try admin.cancelTask(id: task.id) }
+        #expect(throws: AdminClientError.refused(code: .notFound, message: "task tsk_nope does not exist")) {
             try admin.task(id: "tsk_nope")
         }
     }
@@ -275,11 +276,11 @@ final class ScriptedDelegate {
     @Test func malformedAndInvalidRequestsAreRefusedWithReasons() throws {
         let harness = try ManagerHarness()
         let admin = try Self.admin(harness)
-        #expect(throws: ManagerClientError.refused(
+        #expect(throws: AdminClientError.refused(
             code: .invalidArgument, message: "task 0: type must be 1...64 bytes (e.g. \"echo\", \"shell\")")) {
             try admin.submitTask(Self.spec(""))
         }
-        #expect(throws: ManagerClientError.refused(
+        #expect(throws: AdminClientError.refused(
             code: .invalidArgument, message: "a TaskSubmit carries 1...1000 tasks, not 0")) {
             try admin.submitTasks([])
         }
@@ -304,7 +305,7 @@ final class ScriptedDelegate {
         let harness = try ManagerHarness { $0.tasks.maxLiveTasks = 5 }
         let admin = try Self.admin(harness)
         _ = try admin.submitTasks((0..<4).map { _ in Self.spec("nobody-runs-this") })
-        #expect(throws: ManagerClientError.refused(
+        #expect(throws: AdminClientError.refused(
             code: .resourceExhausted,
             message: "4 tasks are queued or running (limit 5); retry when some have finished")) {
             try admin.submitTasks([Self.spec(), Self.spec()])

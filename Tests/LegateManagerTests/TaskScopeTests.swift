@@ -1,4 +1,5 @@
 import Foundation
+import LegateAdminClient
 import LegateAuth
 import LegateCore
 import LegateDelegate
@@ -31,7 +32,7 @@ import Testing
             accountID: harness.accountID, name: "web-ci", permissions: [.taskSubmit, .taskView], actor: "test",
             scope: try Scope(parsing: "project/acme/web")
         ).value
-        let web = try ManagerClient.connect(
+        let web = try AdminClient.connect(
             host: "127.0.0.1", port: harness.port, caFile: harness.caFile, serverName: "localhost", apiKey: webKey,
             loop: harness.group.next())
 
@@ -48,16 +49,16 @@ import Testing
 
         // An account-wide task is not the web key's to see or cancel; the account key sees both.
         let accountTask = try admin.submitTask(TaskProtocolTests.spec("nobody-runs-this"))
-        #expect(throws: ManagerClientError.refused(code: .notFound, message: "task \(accountTask.id) does not exist")) {
+        #expect(throws: AdminClientError.refused(code: .notFound, message: "task \(accountTask.id) does not exist")) {
             try web.task(id: accountTask.id)
         }
-        #expect(throws: ManagerClientError.refused(code: .notFound, message: "task \(accountTask.id) does not exist")) {
+        #expect(throws: AdminClientError.refused(code: .notFound, message: "task \(accountTask.id) does not exist")) {
             try web.cancelTask(id: accountTask.id)
         }
         #expect(try web.tasks().map(\.id) == [task.id])
         #expect(Set(try admin.tasks().map(\.id)) == [task.id, accountTask.id])
         // The web key cannot take over another scope's idempotency key either.
         _ = try admin.submitTask(TaskProtocolTests.spec("nobody-runs-this", key: "release-1"))
-        #expect(throws: ManagerClientError.self) { try web.submitTask(TaskProtocolTests.spec(key: "release-1")) }
+        #expect(throws: AdminClientError.self) { try web.submitTask(TaskProtocolTests.spec(key: "release-1")) }
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import LegateNet
+import LegateTestSupport
 
 /// Real sockets on loopback, port 0, with TLS. Every wait has a deadline.
 @Suite struct LoopbackTests {
@@ -15,19 +16,20 @@ import Testing
     func startServer(group: EventLoopGroup, files: DevCertificates.Files, host: String = "127.0.0.1",
                      limits: ConnectionLimits = .defaults, maxConnections: Int = 1000,
                      recorders: ServerRecorders = ServerRecorders()) throws -> Server {
-        let listener = Listener(host: host, port: 0, tls: try serverContext(files), group: group, limits: limits,
+        let tls = try TestCertificates.serverContext(files)
+        let listener = Listener(host: host, port: 0, tls: tls, group: group, limits: limits,
                                 maxConnections: maxConnections, makeHandler: recorders.handlerFactory)
         let port = try listener.start()
         return Server(listener: listener, port: port, recorders: recorders)
     }
 
     @Test func echoOverManyConnections() throws {
-        let files = try makeCertificates()
+        let files = try TestCertificates.make()
         let group = EventLoopGroup(loopCount: 2)
         let server = try startServer(group: group, files: files)
         defer { server.listener.stop() }
         #expect(server.port > 0)
-        let tls = try clientContext(files)
+        let tls = try TestCertificates.clientContext(files)
         let clients = EventLoopGroup(loopCount: 2)
         var pairs: [(Recorder, Connection, [UInt8])] = []
         for _ in 0..<40 {
@@ -54,7 +56,7 @@ import Testing
     }
 
     @Test func largeWritesArriveWholeThroughBackpressure() throws {
-        let files = try makeCertificates()
+        let files = try TestCertificates.make()
         let group = EventLoopGroup(loopCount: 1)
         let limits = ConnectionLimits(maxBufferedWriteBytes: 64 << 10)
         let server = try startServer(group: group, files: files, limits: limits)
@@ -63,7 +65,8 @@ import Testing
         let recorder = Recorder(expectBytes: payload.count)
         let loop = EventLoop()
         guard case .success(let connection) = connectSync(
-            port: server.port, tls: try clientContext(files), loop: loop, handler: recorder, limits: limits)
+            port: server.port, tls: try TestCertificates.clientContext(files), loop: loop, handler: recorder,
+            limits: limits)
         else {
             Issue.record("connect failed")
             return
@@ -77,7 +80,7 @@ import Testing
     }
 
     @Test func closeFlushesPendingOutput() throws {
-        let files = try makeCertificates()
+        let files = try TestCertificates.make()
         let payload = randomBytes(300 << 10)
         let recorders = ServerRecorders {
             Recorder(onActive: { recorder, connection in recorder.stream(payload, on: connection, closeAfter: true) })
@@ -86,7 +89,7 @@ import Testing
         defer { server.listener.stop() }
         let recorder = Recorder(expectBytes: payload.count)
         guard case .success = connectSync(
-            port: server.port, tls: try clientContext(files), loop: EventLoop(), handler: recorder)
+            port: server.port, tls: try TestCertificates.clientContext(files), loop: EventLoop(), handler: recorder)
         else {
             Issue.record("connect failed")
             return
@@ -97,7 +100,7 @@ import Testing
     }
 
     @Test func peerThatStopsReadingIsClosedByWriteTimeout() throws {
-        let files = try makeCertificates()
+        let files = try TestCertificates.make()
         let limits = ConnectionLimits(maxBufferedWriteBytes: 64 << 10, writeTimeout: .milliseconds(300))
         let flood = randomBytes(32 << 20)
         let recorders = ServerRecorders {
@@ -106,11 +109,11 @@ import Testing
         let server = try startServer(group: EventLoopGroup(loopCount: 1), files: files, limits: limits,
                                      recorders: recorders)
         defer { server.listener.stop() }
-        guard let raw = RawClient(port: server.port) else {
+        guard let raw = PlainSocket(port: server.port) else {
             Issue.record("raw connect failed")
             return
         }
-        let session = try TLSSession(client: clientContext(files), serverName: "127.0.0.1")
+        let session = try TLSSession(client: TestCertificates.clientContext(files), serverName: "127.0.0.1")
         #expect(raw.handshake(session))
         #expect(wait(recorders.created))
         guard let serverSide = recorders.first else { return }
@@ -120,10 +123,10 @@ import Testing
     }
 
     @Test func garbageInsteadOfTLSClosesWithError() throws {
-        let files = try makeCertificates()
+        let files = try TestCertificates.make()
         let server = try startServer(group: EventLoopGroup(loopCount: 1), files: files)
         defer { server.listener.stop() }
-        guard let raw = RawClient(port: server.port) else {
+        guard let raw = PlainSocket(port: server.port) else {
             Issue.record("raw connect failed")
             return
         }
@@ -140,11 +143,11 @@ import Testing
     }
 
     @Test func silentClientHitsHandshakeDeadline() throws {
-        let files = try makeCertificates()
+        let files = try TestCertificates.make()
         let limits = ConnectionLimits(handshakeTimeout: .milliseconds(200))
         let server = try startServer(group: EventLoopGroup(loopCount: 1), files: files, limits: limits)
         defer { server.listener.stop() }
-        guard let raw = RawClient(port: server.port) else {
+        guard let raw = PlainSocket(port: server.port) else {
             Issue.record("raw connect failed")
             return
         }
@@ -157,10 +160,10 @@ import Testing
     }
 
     @Test func maxConnectionsRefusesTheExtraOne() throws {
-        let files = try makeCertificates()
+        let files = try TestCertificates.make()
         let server = try startServer(group: EventLoopGroup(loopCount: 1), files: files, maxConnections: 2)
         defer { server.listener.stop() }
-        let tls = try clientContext(files)
+        let tls = try TestCertificates.clientContext(files)
         let loop = EventLoop()
         var open: [Connection] = []
         for _ in 0..<2 {
@@ -184,18 +187,18 @@ import Testing
     }
 
     @Test func clientRejectsWrongNameAndWrongCA() throws {
-        let files = try makeCertificates()
+        let files = try TestCertificates.make()
         let server = try startServer(group: EventLoopGroup(loopCount: 1), files: files)
         defer { server.listener.stop() }
         let loop = EventLoop()
-        let wrongName = connectSync(port: server.port, tls: try clientContext(files), serverName: "evil.example",
-                                    loop: loop, handler: Recorder())
+        let wrongName = connectSync(port: server.port, tls: try TestCertificates.clientContext(files),
+                                    serverName: "evil.example", loop: loop, handler: Recorder())
         guard case .failure(.tls(.verificationFailed)) = wrongName else {
             Issue.record("expected verification failure, got \(String(describing: wrongName))")
             return
         }
-        let wrongCA = connectSync(port: server.port, tls: try clientContext(makeCertificates()), loop: loop,
-                                  handler: Recorder())
+        let otherCA = try TestCertificates.clientContext(TestCertificates.make())
+        let wrongCA = connectSync(port: server.port, tls: otherCA, loop: loop, handler: Recorder())
         guard case .failure(.tls(.verificationFailed)) = wrongCA else {
             Issue.record("expected verification failure, got \(String(describing: wrongCA))")
             return
@@ -203,7 +206,7 @@ import Testing
     }
 
     @Test func ipv6LoopbackAndSessionResumption() throws {
-        let files = try makeCertificates()
+        let files = try TestCertificates.make()
         let server: Server
         do {
             server = try startServer(group: EventLoopGroup(loopCount: 1), files: files, host: "::1")
@@ -211,7 +214,7 @@ import Testing
             return  // no IPv6 on this host
         }
         defer { server.listener.stop() }
-        let tls = try clientContext(files)
+        let tls = try TestCertificates.clientContext(files)
         let loop = EventLoop()
         for round in 0..<2 {
             let recorder = Recorder(expectBytes: 5)

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Testing
 @testable import LegateNet
+import LegateTestSupport
 
 /// Mutual TLS over loopback: the server requires a certificate signed by its client CA.
 @Suite struct MutualTLSTests {
@@ -15,7 +16,7 @@ import Testing
     }
 
     @Test func clientCertificateIsVerifiedAndVisible() throws {
-        let files = try makeCertificates()
+        let files = try TestCertificates.make()
         let directory = NSTemporaryDirectory() + "legate-net-client-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let client = try DevCertificates.generateClient(in: directory, commonName: "delegate-7", signedBy: files)
@@ -39,12 +40,13 @@ import Testing
     }
 
     @Test func serverRefusesClientWithoutCertificate() throws {
-        let files = try makeCertificates()
+        let files = try TestCertificates.make()
         let recorders = ServerRecorders()
         let (listener, port) = try startServer(files, recorders: recorders)
         defer { listener.stop() }
         let recorder = Recorder()
-        let result = connectSync(port: port, tls: try clientContext(files), loop: EventLoop(), handler: recorder)
+        let tls = try TestCertificates.clientContext(files)
+        let result = connectSync(port: port, tls: tls, loop: EventLoop(), handler: recorder)
         if case .success = result {
             // TLS 1.3: the client finishes first and learns of the refusal from the server's alert.
             #expect(wait(recorder.closedSignal))
@@ -61,19 +63,19 @@ import Testing
     }
 
     @Test func writesDuringReceiveAreCoalescedIntoOneRecord() throws {
-        let files = try makeCertificates()
+        let files = try TestCertificates.make()
         let recorders = ServerRecorders {
             let recorder = Recorder()
             recorder.tripleReply = true
             return recorder
         }
-        let listener = Listener(host: "127.0.0.1", port: 0, tls: try serverContext(files),
+        let listener = Listener(host: "127.0.0.1", port: 0, tls: try TestCertificates.serverContext(files),
                                 group: EventLoopGroup(loopCount: 1), limits: .defaults, maxConnections: 10,
                                 makeHandler: recorders.handlerFactory)
         let port = try listener.start()
         defer { listener.stop() }
         let recorder = Recorder(expectBytes: 13)
-        guard case .success(let connection) = connectSync(port: port, tls: try clientContext(files),
+        guard case .success(let connection) = connectSync(port: port, tls: try TestCertificates.clientContext(files),
                                                           loop: EventLoop(), handler: recorder)
         else {
             Issue.record("connect failed")

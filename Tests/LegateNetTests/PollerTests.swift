@@ -3,6 +3,7 @@ import Glibc
 import Synchronization
 import Testing
 @testable import LegateNet
+import LegateTestSupport
 
 /// One end of a socketpair registered in a Poller: counts its events, drains its fd, runs `onEvent`.
 private final class Probe: PollTarget {
@@ -211,17 +212,18 @@ private final class NeighbourCloser: ConnectionHandler {
 struct BatchCloseTests {
     @Test("connections closed by another connection's handler in the same batch close once, quietly")
     func closedByNeighbourInSameBatch() throws {
-        let files = try makeCertificates()
+        let files = try TestCertificates.make()
         let group = EventLoopGroup(loopCount: 1)
         let registry = NeighbourRegistry()
-        let listener = Listener(host: "127.0.0.1", port: 0, tls: try serverContext(files), group: group,
+        let serverTLS = try TestCertificates.serverContext(files)
+        let listener = Listener(host: "127.0.0.1", port: 0, tls: serverTLS, group: group,
                                 limits: .defaults, maxConnections: 100) { connection in
             registry.state.withLock { $0.connections.append(connection) }
             return NeighbourCloser(registry)
         }
         let port = try listener.start()
         defer { listener.stop() }
-        let tls = try clientContext(files)
+        let tls = try TestCertificates.clientContext(files)
         let clientLoop = EventLoop(label: "batch-clients")
         var clients: [(Recorder, Connection)] = []
         for _ in 0..<4 {

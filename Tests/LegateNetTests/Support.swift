@@ -4,21 +4,6 @@ import Synchronization
 import Testing
 @testable import LegateNet
 
-/// Per-run certificates in a fresh temp directory.
-func makeCertificates() throws -> DevCertificates.Files {
-    let directory = NSTemporaryDirectory() + "legate-net-\(UUID().uuidString)"
-    return try DevCertificates.generate(in: directory)
-}
-
-func serverContext(_ files: DevCertificates.Files) throws -> TLSServerContext {
-    try TLSServerContext(TLSServerConfiguration(certificateChainFile: files.certificateFile,
-                                                privateKeyFile: files.privateKeyFile))
-}
-
-func clientContext(_ files: DevCertificates.Files) throws -> TLSClientContext {
-    try TLSClientContext(TLSClientConfiguration(caFile: files.caFile))
-}
-
 /// Waits on a semaphore with a deadline; false on timeout.
 func wait(_ semaphore: DispatchSemaphore, seconds: Double = 10) -> Bool {
     semaphore.wait(timeout: .now() + seconds) == .success
@@ -154,89 +139,4 @@ func connectSync(port: Int, host: String = "127.0.0.1", tls: TLSClientContext, s
     }
     guard wait(done) else { return nil }
     return box.withLock { $0 }
-}
-
-/// Pseudo-random bytes (xorshift64, seeded randomly), fast even in debug builds.
-func randomBytes(_ count: Int) -> [UInt8] {
-    var state = UInt64.random(in: 1...UInt64.max)
-    return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-        let raw = UnsafeMutableRawBufferPointer(buffer)
-        var offset = 0
-        while offset < count {
-            state ^= state << 13
-            state ^= state >> 7
-            state ^= state << 17
-            withUnsafeBytes(of: state) { word in
-                let n = min(8, count - offset)
-                guard let source = word.baseAddress else { return }
-                raw.baseAddress?.advanced(by: offset).copyMemory(from: source, byteCount: n)
-            }
-            offset += 8
-        }
-        initialized = count
-    }
-}
-
-/// A blocking plain TCP socket for hostile-peer tests.
-final class RawClient {
-    let fd: Int32
-
-    init?(port: Int) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard rc == 0 else {
-            close(fd)
-            return nil
-        }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        self.fd = fd
-    }
-
-    deinit { close(self.fd) }
-
-    func send(_ bytes: [UInt8]) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.send(self.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return }
-            offset += n
-        }
-    }
-
-    /// Reads until EOF or error; returns bytes read (bounded by the 10 s receive timeout).
-    func readToEnd() -> [UInt8] {
-        var all: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while all.count < 1 << 20 {
-            let n = buffer.withUnsafeMutableBytes { read(self.fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            all.append(contentsOf: buffer[0..<n])
-        }
-        return all
-    }
-
-    /// Runs a client TLS handshake over this blocking socket with an in-memory session.
-    func handshake(_ session: TLSSession) -> Bool {
-        var buffer = [UInt8](repeating: 0, count: 16 << 10)
-        var result = session.handshake(feeding: UnsafeRawBufferPointer(start: nil, count: 0))
-        for _ in 0..<20 {
-            self.send(session.takeOutput())
-            if result == .complete { return true }
-            guard result == .wantRead else { return false }
-            let n = buffer.withUnsafeMutableBytes { read(self.fd, $0.baseAddress, $0.count) }
-            guard n > 0 else { return false }
-            result = buffer[0..<n].withUnsafeBytes { session.handshake(feeding: $0) }
-        }
-        return false
-    }
 }

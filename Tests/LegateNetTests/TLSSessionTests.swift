@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LegateNet
+import LegateTestSupport
 
 /// Shuttles bytes between two in-memory sessions until both finish the handshake.
 private func interact(_ client: TLSSession, _ server: TLSSession) -> (TLSResult, TLSResult) {
@@ -20,9 +21,9 @@ private func interact(_ client: TLSSession, _ server: TLSSession) -> (TLSResult,
 
 @Suite struct TLSSessionTests {
     @Test func handshakeInMemoryNegotiatesALPNAndMovesData() throws {
-        let files = try makeCertificates()
-        let server = try TLSSession(server: serverContext(files))
-        let client = try TLSSession(client: clientContext(files), serverName: "localhost")
+        let files = try TestCertificates.make()
+        let server = try TLSSession(server: TestCertificates.serverContext(files))
+        let client = try TLSSession(client: TestCertificates.clientContext(files), serverName: "localhost")
         let (clientResult, serverResult) = interact(client, server)
         #expect(clientResult == .complete)
         #expect(serverResult == .complete)
@@ -64,9 +65,9 @@ private func interact(_ client: TLSSession, _ server: TLSSession) -> (TLSResult,
 
     @Test(arguments: ["wrong.example", "10.9.8.7"])
     func clientRejectsWrongServerName(_ name: String) throws {
-        let files = try makeCertificates()
-        let server = try TLSSession(server: serverContext(files))
-        let client = try TLSSession(client: clientContext(files), serverName: name)
+        let files = try TestCertificates.make()
+        let server = try TLSSession(server: TestCertificates.serverContext(files))
+        let client = try TLSSession(client: TestCertificates.clientContext(files), serverName: name)
         let (clientResult, _) = interact(client, server)
         guard case .failed(.verificationFailed(let reason)) = clientResult else {
             Issue.record("expected a verification failure, got \(clientResult)")
@@ -76,10 +77,10 @@ private func interact(_ client: TLSSession, _ server: TLSSession) -> (TLSResult,
     }
 
     @Test func clientRejectsUnknownCA() throws {
-        let files = try makeCertificates()
-        let other = try makeCertificates()
-        let server = try TLSSession(server: serverContext(files))
-        let client = try TLSSession(client: clientContext(other), serverName: "localhost")
+        let files = try TestCertificates.make()
+        let other = try TestCertificates.make()
+        let server = try TLSSession(server: TestCertificates.serverContext(files))
+        let client = try TLSSession(client: TestCertificates.clientContext(other), serverName: "localhost")
         let (clientResult, _) = interact(client, server)
         guard case .failed(.verificationFailed) = clientResult else {
             Issue.record("expected a verification failure, got \(clientResult)")
@@ -88,8 +89,8 @@ private func interact(_ client: TLSSession, _ server: TLSSession) -> (TLSResult,
     }
 
     @Test func garbageInsteadOfClientHelloFails() throws {
-        let files = try makeCertificates()
-        let server = try TLSSession(server: serverContext(files))
+        let files = try TestCertificates.make()
+        let server = try TLSSession(server: TestCertificates.serverContext(files))
         let garbage = Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
         let result = garbage.withUnsafeBytes { server.handshake(feeding: $0) }
         guard case .failed(.handshakeFailed) = result else {
@@ -107,7 +108,7 @@ private func interact(_ client: TLSSession, _ server: TLSSession) -> (TLSResult,
     }
 
     @Test func privateKeysAreMode0600() throws {
-        let files = try makeCertificates()
+        let files = try TestCertificates.make()
         let attributes = try FileManager.default.attributesOfItem(atPath: files.privateKeyFile)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
     }

@@ -1,3 +1,4 @@
+import LegateCore
 import LegateWire
 import Testing
 
@@ -6,7 +7,7 @@ struct FuzzTests {
     static let seed: UInt64 = 0x1E6A_7E00_0000_0001
     static let iterations = 50_000
 
-    static func mutate(_ input: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
+    static func mutate(_ input: [UInt8], _ rng: inout SeededJitter) -> [UInt8] {
         var bytes = input
         for _ in 0...Int(rng.next() % 4) {
             let position = bytes.isEmpty ? 0 : Int(rng.next() % UInt64(bytes.count))
@@ -24,7 +25,7 @@ struct FuzzTests {
 
     @Test func framesAndMessages() {
         print("FuzzTests seed 0x\(String(Self.seed, radix: 16)), \(Self.iterations) mutations")
-        var rng = SplitMix64(state: Self.seed)
+        var rng = SeededJitter(seed: Self.seed)
         let frames = WireVectors.frames.map(\.bytes).filter { $0.count < 4096 }
         let messages = WireVectors.messages.compactMap { vector in
             WireVectors.messageTypes[vector.message].map { ($0, vector.bytes) }

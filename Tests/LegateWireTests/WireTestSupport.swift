@@ -177,14 +177,3 @@ func decodeMessage<M: ProtoMessage>(_ type: M.Type, _ bytes: [UInt8]) -> Result<
     }
 }
 
-/// A small deterministic PRNG (SplitMix64) so fuzz runs are reproducible from their printed seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,5 +1,6 @@
-// JWT benchmark (issue 2, DESIGN.md §6): cold and cached HS256 verification against bare HMAC-SHA256.
+// JWT benchmark: cold and cached HS256 verification against bare HMAC-SHA256.
 // Run: swift run -c release legate-bench
+internal import CLegateBenchShims
 internal import COpenSSLShims
 import Dispatch
 import Foundation
@@ -7,9 +8,7 @@ import LegateAuth
 
 /// Seconds elapsed while running `body`.
 func seconds(_ body: () -> Void) -> Double {
-    let clock = ContinuousClock()
-    let elapsed = clock.measure(body)
-    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    ContinuousClock().measure(body) / .seconds(1)
 }
 
 /// Per-second rate of `iterations` runs of `body`, best of three rounds.

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import LegateAuth
+import LegateCommandLine
 import LegateCore
 import LegateDelegate
 import LegateNet
@@ -181,8 +182,7 @@ final class LoadRun: @unchecked Sendable {
     static let isTerminal = isatty(2) == 1
 
     static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
+        duration / .seconds(1)
     }
 }
 

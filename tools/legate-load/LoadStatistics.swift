@@ -1,4 +1,5 @@
 import LegateCore
+import LegateNet
 import Synchronization
 
 /// Counters and latency samples gathered from every delegate of a load run; safe from any loop.
@@ -75,7 +76,6 @@ final class LoadStatistics: Sendable {
     }
 
     static func nanoseconds(_ duration: Duration) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+        UInt64(max(0, duration.nanoseconds))
     }
 }

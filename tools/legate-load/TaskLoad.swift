@@ -1,7 +1,8 @@
 import Dispatch
 import Foundation
 import LegateCore
-import LegateDelegate
+import LegateAdminClient
+import LegateCommandLine
 import LegateNet
 import LegateWire
 import Synchronization
@@ -38,7 +39,7 @@ struct TaskLoadFigures: Sendable {
 /// Drives echo tasks through the manager at a fixed rate while the load's delegates run them.
 final class TaskLoad: Sendable {
     private let settings: TaskLoadSettings
-    private let clients: [ManagerClient]
+    private let clients: [AdminClient]
     private let figures = Mutex(TaskLoadFigures())
     private let measuring = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
@@ -48,10 +49,10 @@ final class TaskLoad: Sendable {
     /// Connects the admin clients (blocking).
     init(settings: TaskLoadSettings, address: ManagerAddress, caFile: String, group: EventLoopGroup) throws {
         self.settings = settings
-        var clients: [ManagerClient] = []
+        var clients: [AdminClient] = []
         for _ in 0..<max(1, settings.workers) {
             clients.append(
-                try ManagerClient.connect(
+                try AdminClient.connect(
                     host: address.host, port: address.port, caFile: caFile,
                     serverName: address.host.hasPrefix("127.") || address.host == "::1" ? "localhost" : nil,
                     apiKey: settings.adminKey, loop: group.next(), timeout: .seconds(60)))
@@ -91,7 +92,7 @@ final class TaskLoad: Sendable {
     /// A snapshot for the progress line.
     var succeededSoFar: Int { self.figures.withLock { $0.succeeded } }
 
-    private func work(_ client: ManagerClient) {
+    private func work(_ client: AdminClient) {
         let batchSize = max(1, min(self.settings.batch, 1000))
         let spacing = Duration.seconds(1) * (Double(batchSize) / Double(max(self.settings.rate, 1)))
         let payload = [UInt8](repeating: UInt8(ascii: "x"), count: self.settings.payloadBytes)

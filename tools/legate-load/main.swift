@@ -1,6 +1,7 @@
 // legate-load: N delegates in one process against one manager; prints heartbeat throughput and latency.
 import Foundation
 import LegateAuth
+import LegateCommandLine
 import LegateCore
 import LegateDelegate
 import LegateNet

@@ -1,6 +1,6 @@
 #ifndef LEGATE_COPENSSL_SHIMS_H
 #define LEGATE_COPENSSL_SHIMS_H
-// One prefixed function per OpenSSL macro that Swift cannot import (STYLE.md §1).
+// One prefixed function per OpenSSL macro that Swift cannot import; system calls are in CLegateNetShims.
 #include <openssl/ssl.h>
 #include <openssl/evp.h>
 #include <openssl/bio.h>
@@ -25,17 +25,14 @@ void legate_hmac_sha256_prepare(void *state, const uint8_t *key, size_t key_leng
 void legate_hmac_sha256(const void *state, const uint8_t *message, size_t length, uint8_t *out);
 /// SHA-256 of `message`; writes 32 bytes to `out`.
 void legate_sha256(const uint8_t *message, size_t length, uint8_t *out);
-/// Benchmark reference: OpenSSL HMAC() API with a reused HMAC_CTX keyed once; returns 1 on success.
-int legate_bench_hmac_reused(const uint8_t *key, size_t key_length, const uint8_t *message, size_t length,
-                             long iterations, uint8_t *out);
 #include <string.h>
-/// memcmp for LegateAuth, which may not import Glibc (pure module, STYLE.md §1).
+/// memcmp for LegateAuth, which may not import Glibc (a pure module).
 static inline int legate_memcmp(const void *a, const void *b, size_t count) { return memcmp(a, b, count); }
 /// memchr for LegateAuth, which may not import Glibc.
 static inline const void *legate_memchr(const void *p, int c, size_t count) { return memchr(p, c, count); }
 // MARK: - end of LegateAuth shims
 
-// MARK: - LegateNet shims (Sources/COpenSSLShims/net_shims.c; owned by LegateNet)
+// MARK: - LegateNet shims (net_shims.c): OpenSSL macros LegateNet needs (system calls: CLegateNetShims)
 /// EVP_EC_gen, a variadic macro: a fresh EC key on the named curve ("prime256v1"), NULL on failure.
 EVP_PKEY *legate_EVP_EC_gen(const char *curve);
 /// BIO_set_retry_read, a macro: marks the BIO as "no data yet, retry".
@@ -50,17 +47,6 @@ long legate_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode);
 int legate_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version);
 /// X509V3_set_ctx_nodb, a macro.
 void legate_X509V3_set_ctx_nodb(X509V3_CTX *ctx);
-// epoll and accept4 are not exported by Swift's Glibc module here; plain integer types keep C types out of Swift.
-/// One ready fd from legate_epoll_wait: the epoll events and the registration's 64-bit data.
-typedef struct { uint32_t events; uint64_t data; } legate_poll_event;
-/// epoll_create1(EPOLL_CLOEXEC); -1 with errno on failure.
-int legate_epoll_create(void);
-/// epoll_ctl with op 1 = ADD, 2 = DEL, 3 = MOD (EPOLL_CTL_*), level-triggered `events`, `data` as epoll_data.u64.
-int legate_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
-/// epoll_wait(epfd, ..., max <= 256, timeout_ms) copied into `out`; count, or -1 with errno.
-int legate_epoll_wait(int epfd, legate_poll_event *out, int max, int timeout_ms);
-/// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC; `address` is a sockaddr_storage, `length` its socklen_t.
-int legate_accept4(int fd, void *address, uint32_t *length);
 /// SSL_CTX_set_tlsext_ticket_keys, a macro: installs 80 bytes of session-ticket keys; 1 on success.
 long legate_SSL_CTX_set_tlsext_ticket_keys(SSL_CTX *ctx, unsigned char *keys, size_t length);
 // MARK: - end of LegateNet shims

@@ -57,7 +57,7 @@ public struct DelegateSessionMachine: Sendable {
     /// The HELLO frame to send first.
     public func helloFrame(maxFrameBytes: Int, agent: String) -> Frame {
         var hello = Hello()
-        hello.protocolVersion = 1
+        hello.protocolVersion = ProtocolVersion.current
         hello.maxFrameBytes = UInt32(clamping: maxFrameBytes)
         hello.agent = agent
         return Frame(type: .hello, payload: hello.protoBytes())
@@ -133,9 +133,9 @@ public struct DelegateSessionMachine: Sendable {
         } catch {
             return self.finish(.retry(code: error.status, message: "HELLO_ACK is malformed: \(error)"))
         }
-        guard ack.protocolVersion == 1 else {
-            return self.finish(
-                .stop(code: .failedPrecondition, message: "manager speaks protocol \(ack.protocolVersion), not 1"))
+        guard ack.protocolVersion == ProtocolVersion.current else {
+            let message = "manager speaks protocol \(ack.protocolVersion), not \(ProtocolVersion.current)"
+            return self.finish(.stop(code: .failedPrecondition, message: message))
         }
         let streamID = self.allocateStreamID()
         self.state = .registering(streamID: streamID)
@@ -181,13 +181,12 @@ public struct DelegateSessionMachine: Sendable {
         ack.kind = UInt32(frame.method)
         let acknowledgement = Frame(
             type: .pushAck, method: frame.method, streamID: frame.streamID, payload: ack.protoBytes())
-        if frame.method == AdminPushKind.tokenRotated {
+        switch PushKind(rawValue: frame.method) {
+        case .tokenRotated:
             guard let message = try? TokenRotated(protoBytes: frame.payload), !message.tokenValue.isEmpty else {
                 return .none  // unusable: keep the current token; no PUSH_ACK, so the manager sees no switch
             }
             return .tokenRotated(message, acknowledgement: acknowledgement)
-        }
-        switch PushKind(rawValue: frame.method) {
         case .selfDestruct:
             let message = (try? SelfDestruct(protoBytes: frame.payload)) ?? SelfDestruct()
             self.state = .finished

@@ -9,7 +9,7 @@ public struct ServerConnectionMachine: Sendable {
     /// Limits and timings of a connection.
     public struct Configuration: Sendable, Equatable {
         /// Wire protocol version spoken by this manager.
-        public var protocolVersion: UInt32 = 1
+        public var protocolVersion: UInt32 = ProtocolVersion.current
         /// Time from TLS completion to HELLO. Default 5 s.
         public var helloTimeout: Duration = .seconds(5)
         /// Time from HELLO to a successful registration. Default 10 s.

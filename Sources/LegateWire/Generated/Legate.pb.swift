@@ -90,6 +90,88 @@ public enum StatusCode: Hashable, Sendable {
     }
 }
 
+/// REQUEST/RESPONSE/ERROR method of a delegate call; admin calls (100 and above) are AdminMethod.
+public enum CallMethod: UInt16, Sendable, CaseIterable {
+    /// RegisterRequest -> RegisterResponse
+    case register = 1
+    /// Heartbeat -> HeartbeatAck
+    case heartbeat = 2
+    /// TaskUpdate -> CallAck: task progress from a delegate
+    case taskUpdate = 3
+    /// TaskResult -> CallAck: how a task attempt ended
+    case taskResult = 4
+    /// StartupScriptReport -> CallAck: how the profile's startup script ended
+    case startupScriptReport = 5
+}
+
+/// REQUEST/RESPONSE/ERROR method of an admin call (FRAMING.md §1.4); the permission each needs is in brackets.
+public enum AdminMethod: UInt16, Sendable, CaseIterable {
+    /// AdminAuthenticate -> AdminAuthenticated; moves the connection to the admin state
+    case authenticate = 100
+    /// TokenCreateRequest -> TokenCreateResponse [delegate:edit]
+    case tokenCreate = 101
+    /// TokenListRequest -> TokenListResponse [delegate:view]
+    case tokenList = 102
+    /// TokenRef -> TokenShowResponse [delegate:view]
+    case tokenShow = 103
+    /// TokenRef -> TokenCopyResponse [delegate:edit]
+    case tokenCopy = 104
+    /// TokenRevokeRequest -> TokenRevokeResponse [delegate:delete]
+    case tokenRevoke = 105
+    /// TokenRef -> TokenDeleteResponse [delegate:delete]
+    case tokenDelete = 106
+    /// TokenRotateRequest -> TokenRotateResponse [delegate:edit and delegate:delete]
+    case tokenRotate = 107
+    /// DelegateListRequest -> DelegateListResponse [delegate:view]
+    case delegateList = 108
+    /// DelegateRef -> DelegateInfo [delegate:view]
+    case delegateShow = 109
+    /// AuditListRequest -> AuditListResponse [account:admin]
+    case auditList = 110
+    /// ProfileSpec -> ProfileInfo [delegate:edit]
+    case profileCreate = 111
+    /// ProfileListRequest -> ProfileListResponse [delegate:view]
+    case profileList = 112
+    /// ProfileSpec -> ProfileInfo, matched by name [delegate:edit]
+    case profileUpdate = 113
+    /// ProfileRef -> ProfileRef; refused while delegates use it [delegate:delete]
+    case profileDelete = 114
+    /// DelegatePendingListRequest -> DelegateListResponse [delegate:view]
+    case delegatePendingList = 115
+    /// DelegateDecisionRequest -> DelegateDecisionResponse [delegate:approve]
+    case delegateApprove = 116
+    /// DelegateDecisionRequest -> DelegateDecisionResponse [delegate:approve]
+    case delegateReject = 117
+    /// DelegateRef -> DelegateRef; SELF_DESTRUCT first when connected [delegate:delete]
+    case delegateDelete = 118
+    /// TaskSubmitRequest -> TaskSubmitResponse [task:submit]; task calls are 130 and above
+    case taskSubmit = 130
+    /// TaskRef -> TaskInfo [task:view]
+    case taskGet = 131
+    /// TaskListRequest -> TaskListResponse [task:view]
+    case taskList = 132
+    /// TaskCancelRequest -> TaskInfo [task:submit]
+    case taskCancel = 133
+    /// TaskRef -> TaskLogsResponse [task:view]
+    case taskLogs = 134
+    /// TaskWaitRequest -> TaskListResponse, once every task is final or the timeout passed [task:view]
+    case taskWait = 135
+}
+
+/// PUSH/PUSH_ACK kind: what a server push carries. A delegate acknowledges a kind it does not know and ignores it.
+public enum PushKind: UInt16, Sendable, CaseIterable {
+    /// SelfDestruct: the delegate must stop now
+    case selfDestruct = 1
+    /// ApprovalDecision: an admin approved or rejected a pending delegate
+    case approvalDecision = 2
+    /// TokenRotated: switch to the new token value and re-mint the JWT
+    case tokenRotated = 3
+    /// TaskAssignment: run this task attempt; PUSH_ACK acknowledges it
+    case taskAssign = 4
+    /// TaskCancel: stop this task attempt
+    case taskCancel = 5
+}
+
 /// Lifecycle state of a delegate as the manager sees it.
 public enum DelegateState: Hashable, Sendable {
     /// Wire value 0.
@@ -130,7 +212,7 @@ public enum DelegateState: Hashable, Sendable {
     }
 }
 
-/// Lifecycle state of a task (issue 6).
+/// Lifecycle state of a task (Proto/FRAMING.md §1.5).
 public enum TaskState: Hashable, Sendable {
     /// Wire value 0.
     case unspecified

@@ -1,18 +1,18 @@
 import LegateCore
 import LegateWire
 
-// Task calls of the admin API (issue 6) as plain Swift functions; each blocks until the manager answers.
+// Task calls of the admin API as plain Swift functions; each blocks until the manager answers.
 
-extension ManagerClient {
+extension AdminClient {
     /// Submits tasks (stored by the manager before it answers); returns them in order, with their ids.
-    public func submitTasks(_ specs: [TaskSpec]) throws(ManagerClientError) -> [TaskInfo] {
+    public func submitTasks(_ specs: [TaskSpec]) throws(AdminClientError) -> [TaskInfo] {
         var request = TaskSubmitRequest()
         request.tasks = specs
         return try self.call(.taskSubmit, request, as: TaskSubmitResponse.self).tasks
     }
 
     /// Submits one task; the same `idempotencyKey` again returns the same task.
-    public func submitTask(_ spec: TaskSpec) throws(ManagerClientError) -> TaskInfo {
+    public func submitTask(_ spec: TaskSpec) throws(AdminClientError) -> TaskInfo {
         guard let task = try self.submitTasks([spec]).first else {
             throw .malformed("TaskSubmit answered with no task")
         }
@@ -20,14 +20,14 @@ extension ManagerClient {
     }
 
     /// The task as it is now, with its payload.
-    public func task(id: String) throws(ManagerClientError) -> TaskInfo {
+    public func task(id: String) throws(AdminClientError) -> TaskInfo {
         var request = TaskRef()
         request.taskID = id
         return try self.call(.taskGet, request, as: TaskInfo.self)
     }
 
     /// Tasks of the account, newest first, optionally only those in `state`.
-    public func tasks(state: TaskState = .unspecified, limit: UInt32 = 100) throws(ManagerClientError) -> [TaskInfo] {
+    public func tasks(state: TaskState = .unspecified, limit: UInt32 = 100) throws(AdminClientError) -> [TaskInfo] {
         var request = TaskListRequest()
         request.state = state
         request.limit = limit
@@ -35,7 +35,7 @@ extension ManagerClient {
     }
 
     /// Cancels a task; a running one stops once its delegate confirms.
-    public func cancelTask(id: String, reason: String = "") throws(ManagerClientError) -> TaskInfo {
+    public func cancelTask(id: String, reason: String = "") throws(AdminClientError) -> TaskInfo {
         var request = TaskCancelRequest()
         request.taskID = id
         request.reason = reason
@@ -43,14 +43,14 @@ extension ManagerClient {
     }
 
     /// The stored log chunks of a task.
-    public func taskLogs(id: String) throws(ManagerClientError) -> TaskLogsResponse {
+    public func taskLogs(id: String) throws(AdminClientError) -> TaskLogsResponse {
         var request = TaskRef()
         request.taskID = id
         return try self.call(.taskLogs, request, as: TaskLogsResponse.self)
     }
 
     /// Waits until every task is final or `timeoutMs` passed; returns the tasks as they are then.
-    public func waitForTasks(ids: [String], timeoutMs: UInt32 = 30_000) throws(ManagerClientError) -> [TaskInfo] {
+    public func waitForTasks(ids: [String], timeoutMs: UInt32 = 30_000) throws(AdminClientError) -> [TaskInfo] {
         var request = TaskWaitRequest()
         request.taskIds = ids
         request.timeoutMs = timeoutMs

@@ -5,7 +5,7 @@ import LegateWire
 import Synchronization
 
 /// Why an admin call did not succeed: the connection failed, or the manager refused with a status.
-public enum ManagerClientError: Error, Equatable, CustomStringConvertible {
+public enum AdminClientError: Error, Equatable, CustomStringConvertible {
     /// No connection, TLS failure, or the connection dropped.
     case connection(String)
     /// The manager answered with an error status.
@@ -30,12 +30,12 @@ public enum ManagerClientError: Error, Equatable, CustomStringConvertible {
 ///
 /// `@unchecked Sendable`: `decoder` and `connection` are touched only on `loop`'s queue (handler callbacks and
 /// `loop.execute` blocks); `state` is a Mutex; callers block on semaphores, never on the loop.
-public final class ManagerClient: ConnectionHandler, @unchecked Sendable {
+public final class AdminClient: ConnectionHandler, @unchecked Sendable {
     private final class Waiter: Sendable {
         let done = DispatchSemaphore(value: 0)
-        let result = Mutex<Result<Frame, ManagerClientError>?>(nil)
+        let result = Mutex<Result<Frame, AdminClientError>?>(nil)
 
-        func finish(_ value: Result<Frame, ManagerClientError>) {
+        func finish(_ value: Result<Frame, AdminClientError>) {
             let first = self.result.withLock { slot -> Bool in
                 guard slot == nil else { return false }
                 slot = value
@@ -69,8 +69,8 @@ public final class ManagerClient: ConnectionHandler, @unchecked Sendable {
     public static func connect(
         host: String, port: Int, caFile: String, serverName: String? = nil, apiKey: String, loop: EventLoop,
         timeout: Duration = .seconds(10)
-    ) throws(ManagerClientError) -> ManagerClient {
-        let client = ManagerClient(loop: loop, timeout: timeout)
+    ) throws(AdminClientError) -> AdminClient {
+        let client = AdminClient(loop: loop, timeout: timeout)
         let tls: TLSClientContext
         do {
             tls = try TLSClientContext(TLSClientConfiguration(caFile: caFile))
@@ -84,7 +84,7 @@ public final class ManagerClient: ConnectionHandler, @unchecked Sendable {
         }
         _ = try client.wait(client.connected)
         var hello = Hello()
-        hello.protocolVersion = 1
+        hello.protocolVersion = ProtocolVersion.current
         hello.maxFrameBytes = UInt32(FrameLimits.defaultMaxFrameBytes)
         hello.agent = "legatectl/0.1.0"
         let helloWaiter = client.register(streamID: 0)
@@ -100,7 +100,7 @@ public final class ManagerClient: ConnectionHandler, @unchecked Sendable {
     /// Sends one admin call and waits for its answer.
     public func call<Response: ProtoMessage>(
         _ method: AdminMethod, _ request: some ProtoMessage, as: Response.Type
-    ) throws(ManagerClientError) -> Response {
+    ) throws(AdminClientError) -> Response {
         let streamID = self.state.withLock { state -> UInt32 in
             let id = state.nextStreamID
             state.nextStreamID &+= 2
@@ -137,7 +137,7 @@ public final class ManagerClient: ConnectionHandler, @unchecked Sendable {
         return waiter
     }
 
-    private func wait(_ waiter: Waiter) throws(ManagerClientError) -> Frame {
+    private func wait(_ waiter: Waiter) throws(AdminClientError) -> Frame {
         if waiter.done.wait(timeout: .now() + self.timeout.dispatchInterval) == .timedOut {
             throw .timedOut(self.timeout)
         }
@@ -166,7 +166,7 @@ public final class ManagerClient: ConnectionHandler, @unchecked Sendable {
         waiter?.finish(.success(frame))
     }
 
-    private func failAll(_ error: ManagerClientError) {
+    private func failAll(_ error: AdminClientError) {
         let waiters = self.state.withLock { state -> [Waiter] in
             if state.closedReason == nil { state.closedReason = error.description }
             defer { state.waiters.removeAll() }
