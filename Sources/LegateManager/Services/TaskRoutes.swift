@@ -1,78 +1,72 @@
 import LegateCore
 import LegateNet
-import LegateStore
 import LegateWire
 
-// MARK: - Task admin calls (methods 130...135): validated here, answered asynchronously by the task service.
+// MARK: - Task admin calls (130...135): validated here, answered asynchronously by the task service.
 
-extension Manager {
-    /// Serves one task call for `session`; `reply` gets the RESPONSE payload or the refusal, on any thread.
-    public func serveTaskCall(
-        method: UInt16, payload: [UInt8], session: AdminSession,
-        reply: @escaping @Sendable (Result<[UInt8], AdminRefusal>) -> Void
-    ) {
-        guard let call = AdminMethod(rawValue: method), call.isTaskCall else {
-            return reply(.failure(AdminRefusal(code: .unimplemented, message: "task method \(method) does not exist")))
-        }
-        if let denied = self.missingPermission(call, session: session) { return reply(.failure(denied)) }
-        let audited: @Sendable (Result<[UInt8], AdminRefusal>, String, String) -> Void = { result, target, detail in
-            if call == .taskSubmit || call == .taskCancel || result.isFailure {
-                self.auditCall(call, session: session, result: result.map { _ in () }, target: target, detail: detail)
+extension TaskService {
+    /// Registers the task calls; they never block: the task service answers once the work is stored (or done,
+    /// for TaskWait). Submit and cancel are audited when they succeed, every call when it fails.
+    func registerRoutes(into router: AdminRouter) {
+        let calls: [(AdminMethod, [AdminPermission], Bool)] = [
+            (.taskSubmit, [.taskSubmit], true), (.taskGet, [.taskView], false), (.taskList, [.taskView], false),
+            (.taskCancel, [.taskSubmit], true), (.taskLogs, [.taskView], false), (.taskWait, [.taskView], false),
+        ]
+        for (call, permissions, auditsSuccess) in calls {
+            router.registerAnswered(call, permissions: permissions, auditsSuccess: auditsSuccess) {
+                payload, session, reply throws(AdminError) in
+                try self.startCall(call, payload: payload, session: session) { result, target, detail in
+                    reply(AdminOutcome(result: result, target: target, detail: detail))
+                }
             }
-            reply(result)
-        }
-        do {
-            try self.startTaskCall(call, payload: payload, session: session, reply: audited)
-        } catch let refusal as AdminRefusal {
-            audited(.failure(refusal), "-", "")
-        } catch {
-            audited(.failure(AdminRefusal(code: .invalidArgument, message: "request is malformed: \(error)")), "-", "")
         }
     }
 
-    private func startTaskCall(
+    private func startCall(
         _ call: AdminMethod, payload: [UInt8], session: AdminSession,
-        reply: @escaping @Sendable (Result<[UInt8], AdminRefusal>, String, String) -> Void
-    ) throws {
-        let tasks = self.services.tasks
+        reply: @escaping @Sendable (Result<[UInt8], AdminError>, String, String) -> Void
+    ) throws(AdminError) {
+        let tasks = self
         let limits = tasks.configuration
         let viewer = TaskViewer(accountID: session.accountID, scope: session.scope)
         switch call {
         case .taskSubmit:
-            let request = try TaskSubmitRequest(protoBytes: payload)
+            let request = try AdminRouter.decode(TaskSubmitRequest.self, payload)
             try Self.checkCount(request.tasks.count, "a TaskSubmit carries", limit: limits.maxTasksPerCall)
-            let now = WallClock.unixMilliseconds()
-            let records = try request.tasks.enumerated().map { index, spec in
-                try TaskSpecRules.record(
+            let now = self.clock.unixMilliseconds()
+            var built: [TaskRecord] = []
+            for (index, spec) in request.tasks.enumerated() {
+                built.append(try TaskSpecRules.record(
                     from: spec, index: index, session: session, limits: limits, now: now,
-                    id: ManagerServices.newTimeOrderedID(prefix: "tsk", now: now))
+                    id: ManagerServices.newTimeOrderedID(prefix: "tsk", now: now)))
             }
+            let records = built
             tasks.submit(records) { result in
                 let detail = "count=\(records.count) type=\(records.first?.type ?? "-")"
                 // Fresh tasks were just queued: no waiting reason yet (TaskGet/TaskList compute it).
-                reply(self.encode(result, tasks: nil, as: TaskSubmitResponse.self), records.first?.id ?? "-", detail)
+                reply(Self.encode(result, tasks: nil, as: TaskSubmitResponse.self), records.first?.id ?? "-", detail)
             }
         case .taskGet:
-            let request = try TaskRef(protoBytes: payload)
+            let request = try AdminRouter.decode(TaskRef.self, payload)
             tasks.task(id: request.taskID, viewer: viewer) { result in
                 reply(result.map { Self.info($0.first, reason: $0.first.map(tasks.waitingReason) ?? "", payload: true)
                     .protoBytes() }, request.taskID, "")
             }
         case .taskList:
-            let request = try TaskListRequest(protoBytes: payload)
+            let request = try AdminRouter.decode(TaskListRequest.self, payload)
             let status = try TaskSpecRules.status(request.state)
             let limit = request.limit == 0 ? 100 : Int(min(request.limit, 10_000))
             tasks.list(viewer: viewer, status: status, limit: limit) { result in
-                reply(self.encode(result, tasks: tasks, as: TaskListResponse.self), "-", "")
+                reply(Self.encode(result, tasks: tasks, as: TaskListResponse.self), "-", "")
             }
         case .taskCancel:
-            let request = try TaskCancelRequest(protoBytes: payload)
+            let request = try AdminRouter.decode(TaskCancelRequest.self, payload)
             tasks.cancel(id: request.taskID, viewer: viewer, reason: request.reason) { result in
                 reply(result.map { Self.info($0.first, reason: "", payload: false).protoBytes() }, request.taskID,
                       "reason=\(request.reason)")
             }
         case .taskLogs:
-            let request = try TaskRef(protoBytes: payload)
+            let request = try AdminRouter.decode(TaskRef.self, payload)
             tasks.logs(id: request.taskID, viewer: viewer) { result in
                 reply(result.map { chunks, truncated in
                     var response = TaskLogsResponse()
@@ -88,28 +82,28 @@ extension Manager {
                 }, request.taskID, "")
             }
         case .taskWait:
-            let request = try TaskWaitRequest(protoBytes: payload)
+            let request = try AdminRouter.decode(TaskWaitRequest.self, payload)
             try Self.checkCount(request.taskIds.count, "a TaskWait names", limit: limits.maxTasksPerCall)
             let timeout = request.timeoutMs == 0 ? 30_000 : Int64(min(request.timeoutMs, 300_000))
             tasks.wait(ids: request.taskIds, viewer: viewer, timeoutMs: timeout) { result in
-                reply(self.encode(result, tasks: tasks, as: TaskListResponse.self), "-", "")
+                reply(Self.encode(result, tasks: tasks, as: TaskListResponse.self), "-", "")
             }
         default:
-            throw AdminRefusal(code: .unimplemented, message: "\(call) is not a task call")
+            throw AdminError(code: .unimplemented, message: "\(call) is not a task call")
         }
     }
 
     /// Refuses a call that names no tasks or more than `limit`.
-    private static func checkCount(_ count: Int, _ what: String, limit: Int) throws(AdminRefusal) {
+    private static func checkCount(_ count: Int, _ what: String, limit: Int) throws(AdminError) {
         guard (1...limit).contains(count) else {
-            throw AdminRefusal(code: .invalidArgument, message: "\(what) 1...\(limit) tasks, not \(count)")
+            throw .invalidArgument("\(what) 1...\(limit) tasks, not \(count)")
         }
     }
 
     /// Encodes task lists (runs on the task queue, where waiting reasons can be computed).
-    private func encode<Response: TaskListMessage>(
-        _ result: Result<[TaskRecord], AdminRefusal>, tasks: TaskService?, as: Response.Type
-    ) -> Result<[UInt8], AdminRefusal> {
+    private static func encode<Response: TaskListMessage>(
+        _ result: Result<[TaskRecord], AdminError>, tasks: TaskService?, as: Response.Type
+    ) -> Result<[UInt8], AdminError> {
         result.map { records in
             var response = Response()
             response.tasks = records.map { Self.info($0, reason: tasks?.waitingReason(for: $0) ?? "", payload: false) }
@@ -152,11 +146,3 @@ protocol TaskListMessage: ProtoMessage {
 
 extension TaskSubmitResponse: TaskListMessage {}
 extension TaskListResponse: TaskListMessage {}
-
-extension Result {
-    /// True for `.failure`.
-    var isFailure: Bool {
-        if case .failure = self { return true }
-        return false
-    }
-}
