@@ -130,19 +130,26 @@ import Testing
     }
 
     @Test func rotationMovesConnectedDelegatesWithoutDisconnectingThem() throws {
-        let harness = try ManagerHarness()
+        let clock = ManualClock(unixMilliseconds: WallClock.unixMilliseconds())
+        let harness = try ManagerHarness(clock: clock)
         var clients: [(DelegateClient, Mailbox<DelegateEvent>)] = []
         for index in 0..<5 {
             clients.append(try harness.startDelegate(harness.delegateConfiguration(name: "rot-\(index)")))
         }
         for (_, events) in clients { #expect(events.first(where: \.isRegistered) != nil) }
         #expect(eventually { harness.manager.connectedDelegates == 5 })
-        let report = try harness.manager.services.tokenService.rotate(id: harness.token.id, actor: "admin:test", overlap: .seconds(1))
+        let report = try harness.manager.services.tokenService.rotate(
+            id: harness.token.id, actor: "admin:test", overlap: .seconds(1))
         #expect(report.connected == 5 && report.told == 5 && report.acknowledged == 5)
         #expect(report.token.name == "default-2")
         for (client, _) in clients { #expect(client.currentTokenID == report.token.id) }
         #expect(harness.manager.registry.connections(tokenID: report.token.id).count == 5)
-        // The old token is revoked when the overlap ends; the switched delegates keep beating on the new one.
+        // The old token is revoked when the overlap ends (on the manual clock); the switched delegates keep beating
+        // on the new one.
+        harness.manager.sweep()
+        #expect(harness.manager.tokens.entry(tokenID: harness.token.id)?.status == .active, "still in the overlap")
+        clock.advance(by: .seconds(1))
+        harness.manager.sweep()
         #expect(eventually { harness.manager.tokens.entry(tokenID: harness.token.id)?.status == .revoked })
         for (_, events) in clients {
             let before = events.all.filter(\.isHeartbeat).count
@@ -159,13 +166,18 @@ import Testing
     }
 
     @Test func expiredTokenIsRevokedAutomatically() throws {
-        let harness = try ManagerHarness()
+        let clock = ManualClock(unixMilliseconds: WallClock.unixMilliseconds())
+        let harness = try ManagerHarness(clock: clock)
         let (record, value) = try harness.manager.services.tokenService.create(
             accountID: harness.accountID, name: "short-lived", actor: "admin:test",
-            expiresAt: WallClock.unixMilliseconds() + 1_500)
+            expiresAt: clock.unixMilliseconds() + 1_500)
         let token = try DelegateToken.parse(value)
         let (_, events) = try harness.startDelegate(harness.delegateConfiguration(name: "brief", token: token))
         #expect(events.first(where: \.isRegistered) != nil)
+        harness.manager.sweep()
+        #expect(harness.manager.tokens.entry(tokenID: record.id)?.status == .active, "not expired yet")
+        clock.advance(by: .milliseconds(1_500))
+        harness.manager.sweep()
         #expect(events.first(where: \.isSelfDestructed) != nil)
         #expect(harness.manager.tokens.entry(tokenID: record.id)?.status == .revoked)
         harness.manager.flushStore()
