@@ -13,21 +13,24 @@ final class ServiceFixture: Sendable {
 
     let clock = ManualClock(unixMilliseconds: 1_767_225_600_000)
     let store = InMemoryStateStore()
+    /// What the services write through: the in-memory store, with faults and pauses on demand.
+    let faults: FaultInjectingStore
     let log = InMemoryLogSink()
     let services: ManagerServices
 
     init(configure: (inout ManagerConfiguration) -> Void = { _ in }) throws {
         var configuration = ManagerConfiguration.defaults
         configure(&configuration)
+        self.faults = FaultInjectingStore(wrapping: self.store, fault: nil)
         try self.store.apply([
             .insertAccount(AccountRecord(id: Self.accountID, name: "a", createdAt: self.clock.unixMilliseconds()))
         ])
-        let writer = StoreWriter(store: self.store, log: self.log)
+        let writer = StoreWriter(store: self.faults, log: self.log)
         let tasks = TaskService(
-            configuration: configuration.tasks, store: self.store, writer: writer, log: self.log, clock: self.clock)
+            configuration: configuration.tasks, store: self.faults, writer: writer, log: self.log, clock: self.clock)
         try tasks.start()
         self.services = ManagerServices(
-            configuration: configuration, store: self.store, masterKey: MasterKey.generate(), clock: self.clock,
+            configuration: configuration, store: self.faults, masterKey: MasterKey.generate(), clock: self.clock,
             tokens: TokenDirectory(), registry: DelegateRegistry(), profiles: ProfileDirectory(), writer: writer,
             log: self.log, tasks: tasks)
     }
