@@ -39,8 +39,9 @@ extension TaskService {
         }
     }
 
-    /// Answers once every task is final or `timeoutMs` passed (then with the tasks as they are).
-    func wait(ids: [String], viewer: TaskViewer, timeoutMs: Int64, reply: @escaping Reply) {
+    /// Answers once every task is final or `timeout` passed on the service's clock (then with the tasks as they
+    /// are).
+    func wait(ids: [String], viewer: TaskViewer, timeout: Duration, reply: @escaping Reply) {
         self.queue.async {
             var pending: Set<String> = []
             for id in ids {
@@ -48,7 +49,7 @@ extension TaskService {
             }
             let waiter = TaskWaiters.Waiter(
                 ids: ids, viewer: viewer, pending: pending,
-                deadline: self.clock.unixMilliseconds() + timeoutMs, reply: reply)
+                deadline: self.clock.unixMilliseconds() + timeout.int64Milliseconds, reply: reply)
             if pending.isEmpty { return self.answer(waiter) }
             self.waiters.add(waiter)
         }

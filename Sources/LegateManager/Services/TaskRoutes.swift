@@ -84,8 +84,8 @@ extension TaskService {
         case .taskWait:
             let request = try AdminRouter.decode(TaskWaitRequest.self, payload)
             try Self.checkCount(request.taskIds.count, "a TaskWait names", limit: limits.maxTasksPerCall)
-            let timeout = request.timeoutMs == 0 ? 30_000 : Int64(min(request.timeoutMs, 300_000))
-            tasks.wait(ids: request.taskIds, viewer: viewer, timeoutMs: timeout) { result in
+            let timeout: Duration = request.timeoutMs == 0 ? .seconds(30) : .milliseconds(min(request.timeoutMs, 300_000))
+            tasks.wait(ids: request.taskIds, viewer: viewer, timeout: timeout) { result in
                 reply(Self.encode(result, tasks: tasks, as: TaskListResponse.self), "-", "")
             }
         default:
