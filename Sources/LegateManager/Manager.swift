@@ -144,10 +144,8 @@ public final class Manager: Sendable {
                     createdAt: now, updatedAt: now)
                 writes.append(.upsertProfile(profile))
                 writes.append(
-                    .appendAudit(
-                        AuditRecord(
-                            at: now, accountID: account.id, actor: "system", action: "profile.create",
-                            target: profile.id, outcome: "ok", detail: "name=default requiresApproval=false")))
+                    .appendAudit(AuditEvent.defaultProfileCreated(profile).record(
+                        accountID: account.id, actor: "system", at: now)))
             }
             if !writes.isEmpty { try store.apply(writes) }
             for profile in try store.allProfiles() { profiles.put(profile) }

@@ -123,17 +123,15 @@ enum ManagerBootstrap {
                 id: token.id, accountID: account.id, name: "default", scope: "account",
                 sealedValue: TokenSealing.seal(token, tokenID: token.id, with: masterKey), status: .active,
                 createdAt: now, createdBy: "system", revokedAt: nil, expiresAt: nil, lastUsedAt: nil)
-            let audit = AuditRecord(
-                sequence: 0, at: now, accountID: account.id, actor: "system", action: "account.create",
-                target: account.id, outcome: "ok", detail: "default account and default token \(token.redacted)")
+            let audit = AuditEvent.accountCreated(accountID: account.id, redactedToken: token.redacted).record(
+                accountID: account.id, actor: "system", at: now)
             let adminKey = AdminAPIKey.generate()
             let adminRecord = AdminKeyRecord(
                 id: adminKey.id, accountID: account.id, name: "bootstrap", scope: "account",
                 secretHash: adminKey.secretHash, permissions: AdminPermission.allCases.map(\.rawValue),
                 createdAt: now, createdBy: "system")
-            let adminAudit = AuditRecord(
-                at: now, accountID: account.id, actor: "system", action: "admin-key.create", target: adminKey.id,
-                outcome: "ok", detail: "bootstrap admin key with every permission")
+            let adminAudit = AuditEvent.bootstrapAdminKeyCreated(keyID: adminKey.id).record(
+                accountID: account.id, actor: "system", at: now)
             try store.apply([
                 .insertAccount(account), .insertToken(record), .appendAudit(audit), .upsertAdminKey(adminRecord),
                 .appendAudit(adminAudit),

@@ -3,6 +3,12 @@ import LegateCore
 /// One audited action, typed: the audit service turns it into an `AuditRecord` (action, target, outcome,
 /// detail), so the wording of every row lives here and nowhere else.
 enum AuditEvent: Sendable {
+    /// The first start created the default account and its default token.
+    case accountCreated(accountID: String, redactedToken: String)
+    /// The first start created the bootstrap admin key.
+    case bootstrapAdminKeyCreated(keyID: String)
+    /// An account without a default profile got one.
+    case defaultProfileCreated(ProfileRecord)
     /// A token was created (`redacted` is its redacted value, never the value).
     case tokenCreated(tokenID: String, name: String, scope: String, redacted: String, expiresAt: Int64?)
     /// A token's value was shown again.
@@ -42,9 +48,23 @@ enum AuditEvent: Sendable {
     /// An admin call ended (ok, or refused with its status code).
     case apiCall(call: AdminMethod, keyScope: Scope, result: Result<Void, AdminError>, target: String, detail: String)
 
+    /// The row for this event in `accountID` by `actor` at `at` (Unix ms).
+    func record(accountID: String, actor: String, at: Int64) -> AuditRecord {
+        let parts = self.parts
+        return AuditRecord(
+            at: at, accountID: accountID, actor: actor, action: parts.action, target: parts.target,
+            outcome: parts.outcome, detail: parts.detail)
+    }
+
     /// The row's action, target, outcome and detail.
     var parts: (action: String, target: String, outcome: String, detail: String) {
         switch self {
+        case .accountCreated(let accountID, let redacted):
+            return ("account.create", accountID, "ok", "default account and default token \(redacted)")
+        case .bootstrapAdminKeyCreated(let keyID):
+            return ("admin-key.create", keyID, "ok", "bootstrap admin key with every permission")
+        case .defaultProfileCreated(let profile):
+            return ("profile.create", profile.id, "ok", "name=\(profile.name) requiresApproval=false")
         case .tokenCreated(let id, let name, let scope, let redacted, let expiresAt):
             return ("token.create", id, "ok",
                     "name=\(name) scope=\(scope) \(redacted)" + (expiresAt.map { " expiresAt=\($0)" } ?? ""))

@@ -19,10 +19,7 @@ final class AuditService: Sendable {
 
     /// The row for `event`, stamped now, to write together with the change it describes.
     func row(_ event: AuditEvent, accountID: String, actor: String, at: Int64? = nil) -> AuditRecord {
-        let parts = event.parts
-        return AuditRecord(
-            at: at ?? self.clock.unixMilliseconds(), accountID: accountID, actor: actor, action: parts.action,
-            target: parts.target, outcome: parts.outcome, detail: parts.detail)
+        event.record(accountID: accountID, actor: actor, at: at ?? self.clock.unixMilliseconds())
     }
 
     /// Records `event` without waiting for it (an audit of a refusal must not slow the refusal).
