@@ -87,6 +87,8 @@ import Testing
         let before = WallClock.unixMilliseconds()
         // The process is "killed" without closing its socket: it just stops beating.
         #expect(raw.waitUntilClosed(timeout: .seconds(5)), "the manager closes a silent delegate after the grace")
+        // The client sees the close a moment before the manager's loop records it: wait for the record.
+        #expect(eventually { harness.manager.registry.record(id: registered.delegateID)?.status == .disconnected })
         let record = try #require(harness.manager.registry.record(id: registered.delegateID))
         #expect(record.status == .disconnected && (record.disconnectedAt ?? 0) >= before + 250)
 
