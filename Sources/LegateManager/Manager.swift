@@ -45,9 +45,11 @@ public final class Manager: Sendable {
         let profiles = ProfileDirectory()
         let writer = StoreWriter(store: store, log: log)
         try Self.loadState(
-            store: store, masterKey: prepared.masterKey, tokens: tokens, registry: registry, now: clock.unixMilliseconds())
+            store: store, masterKey: prepared.masterKey, tokens: tokens, registry: registry,
+            now: clock.unixMilliseconds())
         try Self.loadProfiles(store: store, into: profiles, now: clock.unixMilliseconds())
-        let tasks = TaskService(configuration: configuration.tasks, store: store, writer: writer, log: log, clock: clock)
+        let tasks = TaskService(
+            configuration: configuration.tasks, store: store, writer: writer, log: log, clock: clock)
         do {
             try tasks.start()
         } catch {

@@ -71,7 +71,8 @@ enum ManagerBootstrap {
         }
     }
 
-    /// The master key lives outside the database (a stolen database alone reveals no token), readable by the manager's user only.
+    /// The master key lives outside the database (a stolen database alone reveals no token), readable by the
+    /// manager's user only.
     private static func loadOrCreateMasterKey(at path: String) throws(ManagerError) -> MasterKey {
         if FileManager.default.fileExists(atPath: path) {
             guard let data = FileManager.default.contents(atPath: path) else {

@@ -116,7 +116,8 @@ import Testing
         #expect(twice?.code == .failedPrecondition && twice?.message.contains("org/acme") == true)
         let bad = self.refusal { _ = try self.create(admin, "x", "project/acme") }
         #expect(bad?.code == .invalidArgument && bad?.message.contains("project") == true)
-        #expect(try harness.manager.services.tokenService.summaries(accountID: harness.accountID).filter { $0.name == "ci" }.count == 3)
+        let summaries = try harness.manager.services.tokenService.summaries(accountID: harness.accountID)
+        #expect(summaries.filter { $0.name == "ci" }.count == 3)
 
         harness.manager.flushStore()
         let audit = try harness.manager.stateStore.auditRecords(accountID: harness.accountID, limit: 200)

@@ -16,7 +16,8 @@ import Testing
         let first = Mailbox<Result<String, AdminError>>()
         DispatchQueue.global().async {
             do throws(AdminError) {
-                first.put(.success(try tokens.create(accountID: ServiceFixture.accountID, name: "ci", actor: "a").record.id))
+                first.put(
+                    .success(try tokens.create(accountID: ServiceFixture.accountID, name: "ci", actor: "a").record.id))
             } catch {
                 first.put(.failure(error))
             }

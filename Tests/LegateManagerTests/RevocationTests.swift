@@ -24,7 +24,8 @@ import Testing
         #expect(dryRun.connected == 200 && dryRun.told == 0)
         #expect(harness.manager.tokens.entry(tokenID: harness.token.id)?.status == .active)
 
-        let report = try harness.manager.services.tokenService.revoke(id: harness.token.id, actor: "test", deadline: .seconds(20))
+        let report = try harness.manager.services.tokenService.revoke(
+            id: harness.token.id, actor: "test", deadline: .seconds(20))
         #expect(report.connected == 200)
         #expect(report.told == 200)
         #expect(report.acknowledged == 200)
@@ -92,7 +93,8 @@ import Testing
         let (record, value) = try harness.manager.services.tokenService.create(
             accountID: harness.accountID, name: "ci", actor: "admin:test")
         #expect(throws: AdminError.self) {
-            try harness.manager.services.tokenService.create(accountID: harness.accountID, name: "ci", actor: "admin:test")
+            try harness.manager.services.tokenService.create(
+                accountID: harness.accountID, name: "ci", actor: "admin:test")
         }
         let token = try DelegateToken.parse(value)
         #expect(token.id == record.id)

@@ -46,7 +46,8 @@ final class ServiceFixture: Sendable {
     /// A delegate record of the fixture's account.
     func delegate(_ id: String, status: DelegateStatus, pendingExpiresAt: Int64? = nil) -> DelegateRecord {
         DelegateRecord(
-            id: id, accountID: Self.accountID, instanceID: "inst-\(id)", name: id, hostname: "h", ipAddress: "127.0.0.1",
+            id: id, accountID: Self.accountID, instanceID: "inst-\(id)", name: id, hostname: "h",
+            ipAddress: "127.0.0.1",
             version: "1", tags: [], taskTypes: ["echo"], profile: "default", tokenID: "tok", status: status,
             firstSeenAt: self.clock.unixMilliseconds(), pendingExpiresAt: pendingExpiresAt)
     }

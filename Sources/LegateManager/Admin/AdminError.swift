@@ -21,7 +21,9 @@ public struct AdminError: Error, Sendable, Equatable, CustomStringConvertible {
     /// NOT_FOUND with `message`.
     static func notFound(_ message: String) -> AdminError { AdminError(code: .notFound, message: message) }
     /// INVALID_ARGUMENT with `message`.
-    static func invalidArgument(_ message: String) -> AdminError { AdminError(code: .invalidArgument, message: message) }
+    static func invalidArgument(_ message: String) -> AdminError {
+        AdminError(code: .invalidArgument, message: message)
+    }
     /// FAILED_PRECONDITION with `message`.
     static func failedPrecondition(_ message: String) -> AdminError {
         AdminError(code: .failedPrecondition, message: message)

@@ -17,9 +17,10 @@ struct AdminOutcome: Sendable {
 /// router checks permissions, runs the call where it belongs, audits how it ended and answers.
 final class AdminRouter: Sendable {
     /// Answers an admin call that does not block: calls `reply` once, on any thread.
-    typealias Answered = @Sendable (
-        _ payload: [UInt8], _ session: AdminSession, _ reply: @escaping @Sendable (AdminOutcome) -> Void
-    ) throws(AdminError) -> Void
+    typealias Answered =
+        @Sendable (
+            _ payload: [UInt8], _ session: AdminSession, _ reply: @escaping @Sendable (AdminOutcome) -> Void
+        ) throws(AdminError) -> Void
     /// Serves an admin call that blocks (store reads, durable writes, fan-out waits): run on the admin queue.
     typealias Blocking = @Sendable (_ payload: [UInt8], _ session: AdminSession) throws(AdminError) -> [UInt8]
 
@@ -46,7 +47,9 @@ final class AdminRouter: Sendable {
 
     /// Registers a blocking call; it runs on the admin queue, never on an event loop.
     func register(_ method: AdminMethod, permissions: [AdminPermission], _ body: @escaping Blocking) {
-        self.routes.withLock { $0[method.rawValue] = Route(permissions: permissions, auditsSuccess: true, handler: .blocking(body)) }
+        self.routes.withLock {
+            $0[method.rawValue] = Route(permissions: permissions, auditsSuccess: true, handler: .blocking(body))
+        }
     }
 
     /// Registers a call answered asynchronously (it must not block the calling thread); successes are audited
@@ -55,13 +58,9 @@ final class AdminRouter: Sendable {
         _ method: AdminMethod, permissions: [AdminPermission], auditsSuccess: Bool, _ body: @escaping Answered
     ) {
         self.routes.withLock {
-            $0[method.rawValue] = Route(permissions: permissions, auditsSuccess: auditsSuccess, handler: .answered(body))
+            $0[method.rawValue] = Route(
+                permissions: permissions, auditsSuccess: auditsSuccess, handler: .answered(body))
         }
-    }
-
-    /// The permissions `method` needs, nil when no such route exists.
-    func permissions(for method: AdminMethod) -> [AdminPermission]? {
-        self.routes.withLock { $0[method.rawValue]?.permissions }
     }
 
     /// Serves one admin call for `session`; never blocks the caller. `reply` gets the RESPONSE payload or the
@@ -75,14 +74,18 @@ final class AdminRouter: Sendable {
         }
         if let missing = route.permissions.first(where: { !session.allows($0) }) {
             self.audit.record(.apiDenied(call: call, keyScope: session.scope, missing: missing), session: session)
-            return reply(.failure(.permissionDenied(
-                "admin key \(session.keyID) lacks permission \(missing.rawValue); ask an account admin for it")))
+            return reply(
+                .failure(
+                    .permissionDenied(
+                        "admin key \(session.keyID) lacks permission \(missing.rawValue); ask an account admin for it"))
+            )
         }
         let finish: @Sendable (AdminOutcome) -> Void = { outcome in
             if route.auditsSuccess || outcome.result.isFailure {
                 self.audit.record(
-                    .apiCall(call: call, keyScope: session.scope, result: outcome.result.map { _ in () },
-                             target: outcome.target, detail: outcome.detail),
+                    .apiCall(
+                        call: call, keyScope: session.scope, result: outcome.result.map { _ in () },
+                        target: outcome.target, detail: outcome.detail),
                     session: session)
             }
             reply(outcome.result)

@@ -43,9 +43,11 @@ final class AdminKeyService: Sendable {
     func authenticate(apiKey: String, peer: String) -> Result<AdminSession, AdminError> {
         let actor = "peer:\(peer)"
         guard let key = AdminAPIKey.parse(apiKey) else {
-            self.audit.record(.adminAuthRefused(keyID: nil, reason: "malformed admin API key"), accountID: "", actor: actor)
-            return .failure(AdminError(
-                code: .unauthenticated, message: "admin API key is malformed; keys look like lak_<id>_<secret>"))
+            self.audit.record(
+                .adminAuthRefused(keyID: nil, reason: "malformed admin API key"), accountID: "", actor: actor)
+            return .failure(
+                AdminError(
+                    code: .unauthenticated, message: "admin API key is malformed; keys look like lak_<id>_<secret>"))
         }
         let record: AdminKeyRecord?
         do throws(StoreError) {
@@ -65,7 +67,8 @@ final class AdminKeyService: Sendable {
             self.audit.record(
                 .adminAuthRefused(keyID: record.id, reason: "stored scope is not valid"), accountID: record.accountID,
                 actor: actor)
-            return .failure(.permissionDenied("admin key \(key) has an unreadable scope; ask an account admin for a new key"))
+            return .failure(
+                .permissionDenied("admin key \(key) has an unreadable scope; ask an account admin for a new key"))
         }
         let session = AdminSession(
             keyID: record.id, accountID: record.accountID,

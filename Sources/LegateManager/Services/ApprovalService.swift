@@ -118,9 +118,11 @@ final class ApprovalService: Sendable {
             record.decisionReason = reason.isEmpty ? nil : reason
             updated.append(record)
             writes.append(.upsertDelegate(record))
-            writes.append(.appendAudit(self.audit.row(
-                .delegateDecided(record, approved: approve, reason: reason), accountID: record.accountID,
-                actor: actor, at: now)))
+            writes.append(
+                .appendAudit(
+                    self.audit.row(
+                        .delegateDecided(record, approved: approve, reason: reason), accountID: record.accountID,
+                        actor: actor, at: now)))
         }
         guard !writes.isEmpty else { return report }
         do throws(StoreError) {
@@ -155,7 +157,9 @@ final class ApprovalService: Sendable {
         return self.fanOut.push(
             to: targets, awaiting: .written, deadline: Self.pushTimeout,
             send: { connection, progress in
-                guard let (record, decision) = decisions[ObjectIdentifier(connection)] else { return progress(.notSent) }
+                guard let (record, decision) = decisions[ObjectIdentifier(connection)] else {
+                    return progress(.notSent)
+                }
                 connection.pushApprovalDecision(decision, record: record, progress: progress)
             }
         ).told
@@ -200,15 +204,18 @@ final class ApprovalService: Sendable {
                     connection.pushSelfDestructOnLoop(reason: reason, tokenID: record.tokenID, progress: progress)
                 },
                 afterDeadline: { $0.closeIfSelfDestructUnacknowledged() })
-            push = "SELF_DESTRUCT " + (fanOut.acknowledged == 1 ? "acknowledged" : fanOut.told == 1 ? "sent" : "notSent")
+            push =
+                "SELF_DESTRUCT " + (fanOut.acknowledged == 1 ? "acknowledged" : fanOut.told == 1 ? "sent" : "notSent")
         }
         // Forget it before the store does, so the closing connection does not write the record back.
         self.registry.remove(delegateID: id)
         do throws(StoreError) {
             try self.writer.writeDurably([
                 .deleteDelegate(id: id),
-                .appendAudit(self.audit.row(.delegateDeleted(record, push: push), accountID: record.accountID,
-                                            actor: session.actor)),
+                .appendAudit(
+                    self.audit.row(
+                        .delegateDeleted(record, push: push), accountID: record.accountID,
+                        actor: session.actor)),
             ])
         } catch {
             self.registry.load([record])

@@ -66,8 +66,10 @@ enum AuditEvent: Sendable {
         case .defaultProfileCreated(let profile):
             return ("profile.create", profile.id, "ok", "name=\(profile.name) requiresApproval=false")
         case .tokenCreated(let id, let name, let scope, let redacted, let expiresAt):
-            return ("token.create", id, "ok",
-                    "name=\(name) scope=\(scope) \(redacted)" + (expiresAt.map { " expiresAt=\($0)" } ?? ""))
+            return (
+                "token.create", id, "ok",
+                "name=\(name) scope=\(scope) \(redacted)" + (expiresAt.map { " expiresAt=\($0)" } ?? "")
+            )
         case .tokenCopied(let id, let name, let scope):
             return ("token.copy", id, "ok", "name=\(name) scope=\(scope)")
         case .tokenRevokeNotFound(let id, let dryRun):
@@ -77,10 +79,12 @@ enum AuditEvent: Sendable {
         case .tokenRevoked(let id, let name, let scope):
             return ("token.revoke", id, "ok", "name=\(name) scope=\(scope); status revoked, fan-out follows")
         case .tokenRevokeFanOut(let id, let scope, let report):
-            return ("token.revoke.fan-out", id, report.notReached == 0 ? "ok" : "partial",
-                    "scope=\(scope) connected=\(report.connected) told=\(report.told) "
-                        + "acknowledged=\(report.acknowledged) notReached=\(report.notReached) "
-                        + "ms=\(report.duration.wireMilliseconds)")
+            return (
+                "token.revoke.fan-out", id, report.notReached == 0 ? "ok" : "partial",
+                "scope=\(scope) connected=\(report.connected) told=\(report.told) "
+                    + "acknowledged=\(report.acknowledged) notReached=\(report.notReached) "
+                    + "ms=\(report.duration.wireMilliseconds)"
+            )
         case .tokenDeleteRefused(let id, let scope):
             return ("token.delete", id, "denied", "scope=\(scope) token is active")
         case .tokenDeleted(let id, let name, let scope):
@@ -88,24 +92,34 @@ enum AuditEvent: Sendable {
         case .tokenRotated(let id, let scope, let successor, let oldRevokedAt):
             return ("token.rotate", id, "ok", "scope=\(scope) successor=\(successor) oldRevokedAt=\(oldRevokedAt)")
         case .tokenRotatePushed(let id, let scope, let report):
-            return ("token.rotate.push", id, report.acknowledged == report.connected ? "ok" : "partial",
-                    "scope=\(scope) connected=\(report.connected) told=\(report.told) switched=\(report.acknowledged)")
+            return (
+                "token.rotate.push", id, report.acknowledged == report.connected ? "ok" : "partial",
+                "scope=\(scope) connected=\(report.connected) told=\(report.told) switched=\(report.acknowledged)"
+            )
         case .delegateDecided(let record, let approved, let reason):
-            return (approved ? "delegate.approve" : "delegate.reject", record.id, "ok",
-                    "profile=\(record.profile) host=\(record.hostname) token=\(record.tokenID) "
-                        + "reason=\(reason.isEmpty ? "-" : reason)")
+            return (
+                approved ? "delegate.approve" : "delegate.reject", record.id, "ok",
+                "profile=\(record.profile) host=\(record.hostname) token=\(record.tokenID) "
+                    + "reason=\(reason.isEmpty ? "-" : reason)"
+            )
         case .delegateDeleted(let record, let push):
-            return ("delegate.delete", record.id, "ok",
-                    "status=\(record.status.rawValue) host=\(record.hostname) \(push)")
+            return (
+                "delegate.delete", record.id, "ok",
+                "status=\(record.status.rawValue) host=\(record.hostname) \(push)"
+            )
         case .profileSaved(let profile, let isUpdate):
-            return (isUpdate ? "profile.update" : "profile.create", profile.id, "ok",
-                    "name=\(profile.name) requiresApproval=\(profile.requiresApproval) "
-                        + "script=\(profile.startupScript.utf8.count)B rules=\(profile.autoApproval.count)")
+            return (
+                isUpdate ? "profile.update" : "profile.create", profile.id, "ok",
+                "name=\(profile.name) requiresApproval=\(profile.requiresApproval) "
+                    + "script=\(profile.startupScript.utf8.count)B rules=\(profile.autoApproval.count)"
+            )
         case .profileDeleted(let profile):
             return ("profile.delete", profile.id, "ok", "name=\(profile.name)")
         case .adminKeyCreated(let id, let name, let scope, let permissions):
-            return ("admin-key.create", id, "ok",
-                    "name=\(name) scope=\(scope) permissions=\(permissions.joined(separator: ","))")
+            return (
+                "admin-key.create", id, "ok",
+                "name=\(name) scope=\(scope) permissions=\(permissions.joined(separator: ","))"
+            )
         case .adminAuthRefused(let id, let reason):
             return ("admin.auth", id ?? "-", "denied", reason)
         case .adminAuthenticated(let id, let peer, let scope):

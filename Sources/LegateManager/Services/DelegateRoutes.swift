@@ -15,10 +15,7 @@ extension ApprovalService {
         }
         router.register(.delegateShow, permissions: [.delegateView]) { payload, session throws(AdminError) in
             let request = try AdminRouter.decode(DelegateRef.self, payload)
-            guard let record = try? delegates.record(id: request.delegateID, session: session) else {
-                throw .notFound("delegate \(request.delegateID) does not exist")
-            }
-            return delegates.info(record).protoBytes()
+            return delegates.info(try delegates.record(id: request.delegateID, session: session)).protoBytes()
         }
         router.register(.delegatePendingList, permissions: [.delegateView]) { payload, session throws(AdminError) in
             let request = try AdminRouter.decode(DelegatePendingListRequest.self, payload)

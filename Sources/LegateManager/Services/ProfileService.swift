@@ -61,8 +61,10 @@ final class ProfileService: Sendable {
             if let problem = profile.problem { throw .invalidArgument(problem) }
             try self.writeDurably([
                 .upsertProfile(profile),
-                .appendAudit(self.audit.row(.profileSaved(profile, isUpdate: isUpdate), accountID: session.accountID,
-                                            actor: session.actor, at: now)),
+                .appendAudit(
+                    self.audit.row(
+                        .profileSaved(profile, isUpdate: isUpdate), accountID: session.accountID,
+                        actor: session.actor, at: now)),
             ])
             self.directory.put(profile)
             return profile
@@ -96,8 +98,10 @@ final class ProfileService: Sendable {
             }
             try self.writeDurably([
                 .deleteProfile(id: profile.id),
-                .appendAudit(self.audit.row(.profileDeleted(profile), accountID: session.accountID,
-                                            actor: session.actor)),
+                .appendAudit(
+                    self.audit.row(
+                        .profileDeleted(profile), accountID: session.accountID,
+                        actor: session.actor)),
             ])
             self.directory.remove(accountID: session.accountID, name: profile.name)
         }
@@ -138,8 +142,9 @@ extension ProfileService {
                     ApprovalRule(sourceCIDRs: $0.sourceCidrs, hostnamePattern: $0.hostnamePattern, tokenID: $0.tokenID)
                 }
                 let saved = try self.save(
-                    Spec(name: spec.name, requiresApproval: spec.requiresApproval, startupScript: spec.startupScript,
-                         autoApproval: rules),
+                    Spec(
+                        name: spec.name, requiresApproval: spec.requiresApproval, startupScript: spec.startupScript,
+                        autoApproval: rules),
                     isUpdate: isUpdate, session: session)
                 return self.info(saved).protoBytes()
             }

@@ -36,9 +36,10 @@ extension TaskService {
             let now = self.clock.unixMilliseconds()
             var built: [TaskRecord] = []
             for (index, spec) in request.tasks.enumerated() {
-                built.append(try TaskSpecRules.record(
-                    from: spec, index: index, session: session, limits: limits, now: now,
-                    id: ManagerServices.newTimeOrderedID(prefix: "tsk", now: now)))
+                built.append(
+                    try TaskSpecRules.record(
+                        from: spec, index: index, session: session, limits: limits, now: now,
+                        id: ManagerServices.newTimeOrderedID(prefix: "tsk", now: now)))
             }
             let records = built
             tasks.submit(records) { result in
@@ -49,8 +50,11 @@ extension TaskService {
         case .taskGet:
             let request = try AdminRouter.decode(TaskRef.self, payload)
             tasks.task(id: request.taskID, viewer: viewer) { result in
-                reply(result.map { Self.info($0.first, reason: $0.first.map(tasks.waitingReason) ?? "", payload: true)
-                    .protoBytes() }, request.taskID, "")
+                reply(
+                    result.map {
+                        Self.info($0.first, reason: $0.first.map(tasks.waitingReason) ?? "", payload: true)
+                            .protoBytes()
+                    }, request.taskID, "")
             }
         case .taskList:
             let request = try AdminRouter.decode(TaskListRequest.self, payload)
@@ -62,29 +66,32 @@ extension TaskService {
         case .taskCancel:
             let request = try AdminRouter.decode(TaskCancelRequest.self, payload)
             tasks.cancel(id: request.taskID, viewer: viewer, reason: request.reason) { result in
-                reply(result.map { Self.info($0.first, reason: "", payload: false).protoBytes() }, request.taskID,
-                      "reason=\(request.reason)")
+                reply(
+                    result.map { Self.info($0.first, reason: "", payload: false).protoBytes() }, request.taskID,
+                    "reason=\(request.reason)")
             }
         case .taskLogs:
             let request = try AdminRouter.decode(TaskRef.self, payload)
             tasks.logs(id: request.taskID, viewer: viewer) { result in
-                reply(result.map { chunks, truncated in
-                    var response = TaskLogsResponse()
-                    response.truncated = truncated
-                    response.chunks = chunks.map {
-                        var chunk = TaskLogChunk()
-                        chunk.attempt = $0.attempt
-                        chunk.atMs = $0.at
-                        chunk.data = $0.data
-                        return chunk
-                    }
-                    return response.protoBytes()
-                }, request.taskID, "")
+                reply(
+                    result.map { chunks, truncated in
+                        var response = TaskLogsResponse()
+                        response.truncated = truncated
+                        response.chunks = chunks.map {
+                            var chunk = TaskLogChunk()
+                            chunk.attempt = $0.attempt
+                            chunk.atMs = $0.at
+                            chunk.data = $0.data
+                            return chunk
+                        }
+                        return response.protoBytes()
+                    }, request.taskID, "")
             }
         case .taskWait:
             let request = try AdminRouter.decode(TaskWaitRequest.self, payload)
             try Self.checkCount(request.taskIds.count, "a TaskWait names", limit: limits.maxTasksPerCall)
-            let timeout: Duration = request.timeoutMs == 0 ? .seconds(30) : .milliseconds(min(request.timeoutMs, 300_000))
+            let timeout: Duration =
+                request.timeoutMs == 0 ? .seconds(30) : .milliseconds(min(request.timeoutMs, 300_000))
             tasks.wait(ids: request.taskIds, viewer: viewer, timeout: timeout) { result in
                 reply(Self.encode(result, tasks: tasks, as: TaskListResponse.self), "-", "")
             }

@@ -19,7 +19,8 @@ extension TokenService {
                     "admin key \(session.keyID) has scope \(session.scope), which does not cover scope "
                         + "\(scope); pass a --scope inside \(session.scope) or use a key with a wider scope")
             }
-            let expiresAt = request.expiresInSeconds > 0
+            let expiresAt =
+                request.expiresInSeconds > 0
                 ? self.clock.unixMilliseconds() + request.expiresInSeconds * 1000 : nil
             let created = try self.create(
                 accountID: session.accountID, name: request.name, actor: session.actor, expiresAt: expiresAt,
@@ -71,10 +72,12 @@ extension TokenService {
             response.tokenID = request.tokenID
             return response.protoBytes()
         }
-        router.register(.tokenRotate, permissions: [.delegateEdit, .delegateDelete]) { payload, session throws(AdminError) in
+        router.register(.tokenRotate, permissions: [.delegateEdit, .delegateDelete]) {
+            payload, session throws(AdminError) in
             let request = try AdminRouter.decode(TokenRotateRequest.self, payload)
             _ = try self.owned(id: request.tokenID, session: session)
-            let overlap = request.overlapSeconds > 0
+            let overlap =
+                request.overlapSeconds > 0
                 ? Duration.seconds(Int64(request.overlapSeconds)) : Self.defaultRotationOverlap
             let report = try self.rotate(id: request.tokenID, actor: session.actor, overlap: overlap)
             var response = TokenRotateResponse()

@@ -85,7 +85,8 @@ extension TokenService {
         retiring.expiresAt = min(old.expiresAt ?? revokeAt, revokeAt)
         let oldRevokedAt = retiring.expiresAt ?? revokeAt
         let row = self.audit.row(
-            .tokenRotated(tokenID: id, scope: scope.description, successor: created.record.id, oldRevokedAt: oldRevokedAt),
+            .tokenRotated(
+                tokenID: id, scope: scope.description, successor: created.record.id, oldRevokedAt: oldRevokedAt),
             accountID: old.accountID, actor: actor)
         try self.writeDurably([.updateToken(retiring), .appendAudit(row)])
         do throws(ManagerError) {

@@ -73,8 +73,9 @@ final class TokenService: Sendable {
                 sealedValue: TokenSealing.seal(token, tokenID: token.id, with: self.masterKey), status: .active,
                 createdAt: now, createdBy: actor, expiresAt: expiresAt)
             let row = self.audit.row(
-                .tokenCreated(tokenID: token.id, name: name, scope: scope.description, redacted: token.redacted,
-                              expiresAt: expiresAt),
+                .tokenCreated(
+                    tokenID: token.id, name: name, scope: scope.description, redacted: token.redacted,
+                    expiresAt: expiresAt),
                 accountID: accountID, actor: actor, at: now)
             try self.writeDurably([.insertToken(record), .appendAudit(row)])
             return record
