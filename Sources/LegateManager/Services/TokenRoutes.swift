@@ -14,19 +14,11 @@ extension TokenService {
             } catch {
                 throw .invalidArgument(error.description)
             }
-            guard session.scope.covers(scope) else {
-                throw .permissionDenied(
-                    "admin key \(session.keyID) has scope \(session.scope), which does not cover scope "
-                        + "\(scope); pass a --scope inside \(session.scope) or use a key with a wider scope")
-            }
             let expiresAt =
-                request.expiresInSeconds > 0
-                ? self.clock.unixMilliseconds() + request.expiresInSeconds * 1000 : nil
-            let created = try self.create(
-                accountID: session.accountID, name: request.name, actor: session.actor, expiresAt: expiresAt,
-                scope: scope)
+                request.expiresInSeconds > 0 ? self.clock.unixMilliseconds() + request.expiresInSeconds * 1000 : nil
+            let created = try self.create(name: request.name, scope: scope, expiresAt: expiresAt, session: session)
             var response = TokenCreateResponse()
-            response.token = Self.info(try self.summary(id: created.record.id, session: session))
+            response.token = Self.info(created.summary)
             response.value = created.value
             return response.protoBytes()
         }
@@ -51,8 +43,7 @@ extension TokenService {
         }
         router.register(.tokenRevoke, permissions: [.delegateDelete]) { payload, session throws(AdminError) in
             let request = try AdminRouter.decode(TokenRevokeRequest.self, payload)
-            _ = try self.owned(id: request.tokenID, session: session)
-            let report = try self.revoke(id: request.tokenID, actor: session.actor, dryRun: request.dryRun)
+            let report = try self.revoke(id: request.tokenID, session: session, dryRun: request.dryRun)
             var response = TokenRevokeResponse()
             response.tokenID = report.tokenID
             response.dryRun = report.dryRun
@@ -66,8 +57,7 @@ extension TokenService {
         }
         router.register(.tokenDelete, permissions: [.delegateDelete]) { payload, session throws(AdminError) in
             let request = try AdminRouter.decode(TokenRef.self, payload)
-            _ = try self.owned(id: request.tokenID, session: session)
-            try self.delete(id: request.tokenID, actor: session.actor)
+            try self.delete(id: request.tokenID, session: session)
             var response = TokenDeleteResponse()
             response.tokenID = request.tokenID
             return response.protoBytes()
@@ -75,11 +65,10 @@ extension TokenService {
         router.register(.tokenRotate, permissions: [.delegateEdit, .delegateDelete]) {
             payload, session throws(AdminError) in
             let request = try AdminRouter.decode(TokenRotateRequest.self, payload)
-            _ = try self.owned(id: request.tokenID, session: session)
             let overlap =
                 request.overlapSeconds > 0
                 ? Duration.seconds(Int64(request.overlapSeconds)) : Self.defaultRotationOverlap
-            let report = try self.rotate(id: request.tokenID, actor: session.actor, overlap: overlap)
+            let report = try self.rotate(id: request.tokenID, session: session, overlap: overlap)
             var response = TokenRotateResponse()
             response.token = Self.info(try self.summary(id: report.token.id, session: session))
             response.value = report.value

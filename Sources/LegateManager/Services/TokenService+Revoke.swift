@@ -7,6 +7,18 @@ import LegateWire
 // MARK: - Revoke, rotate and the expiry sweep
 
 extension TokenService {
+    /// Revokes (or, with `dryRun`, measures) a token the session owns.
+    func revoke(id: String, session: AdminSession, dryRun: Bool) throws(AdminError) -> RevokeReport {
+        _ = try self.owned(id: id, session: session)
+        return try self.revoke(id: id, actor: session.actor, dryRun: dryRun)
+    }
+
+    /// Rotates a token the session owns.
+    func rotate(id: String, session: AdminSession, overlap: Duration) throws(AdminError) -> RotateReport {
+        _ = try self.owned(id: id, session: session)
+        return try self.rotate(id: id, actor: session.actor, overlap: overlap)
+    }
+
     /// Revokes `id`: durable first, then refused by the key resolver, evicted from the JWT cache, and pushed as
     /// SELF_DESTRUCT to every connected delegate on it; returns once all acknowledged or `deadline` passed.
     /// With `dryRun`, only reports how many delegates are connected. Blocks the caller.

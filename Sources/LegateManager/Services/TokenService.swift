@@ -84,6 +84,20 @@ final class TokenService: Sendable {
         return (record, token.value)
     }
 
+    /// Creates a token for an admin session at `scope`, which the session's scope must cover.
+    func create(name: String, scope: Scope, expiresAt: Int64?, session: AdminSession) throws(AdminError)
+        -> (summary: TokenSummary, value: String)
+    {
+        guard session.scope.covers(scope) else {
+            throw .permissionDenied(
+                "admin key \(session.keyID) has scope \(session.scope), which does not cover scope "
+                    + "\(scope); pass a --scope inside \(session.scope) or use a key with a wider scope")
+        }
+        let created = try self.create(
+            accountID: session.accountID, name: name, actor: session.actor, expiresAt: expiresAt, scope: scope)
+        return (try self.summary(id: created.record.id, session: session), created.value)
+    }
+
     // MARK: - Read
 
     /// Tokens of an account with the number of delegates connected with each now.
@@ -161,6 +175,12 @@ final class TokenService: Sendable {
     }
 
     // MARK: - Delete
+
+    /// Deletes a revoked token the session owns.
+    func delete(id: String, session: AdminSession) throws(AdminError) {
+        _ = try self.owned(id: id, session: session)
+        try self.delete(id: id, actor: session.actor)
+    }
 
     /// Deletes a revoked token; an active one is refused with a clear error.
     func delete(id: String, actor: String) throws(AdminError) {
