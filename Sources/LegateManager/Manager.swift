@@ -13,47 +13,52 @@ public final class Manager: Sendable {
     public let report: BootstrapReport
 
     let services: ManagerServices
-    private let store: SQLiteStateStore
-    let masterKey: MasterKey
     private let group: EventLoopGroup
     private let listener: Listener
     private let loopStates: [LoopState]
     private let isRunning = Atomic<Bool>(true)
-    /// True while expired tokens are being revoked, so ticks do not start the same revoke twice.
-    private let isRevokingExpired = Atomic<Bool>(false)
-    /// True while expired pending registrations are being rejected (issue 5).
-    private let isExpiringPending = Atomic<Bool>(false)
-    /// Serialises profile changes and approval decisions, so two admins cannot decide the same delegate twice.
-    let approvalLock = Mutex(())
+    /// True while an expiry sweep is queued or running, so ticks do not queue the same work twice.
+    private let isSweeping = Atomic<Bool>(false)
+    /// Expiry sweeps run here, one at a time, off the loops (they block on durable writes and fan-outs).
+    private let sweepQueue = DispatchQueue(label: "legate.sweeps")
 
     /// Prepares the data directory, opens the store and starts serving; returns once the port is bound.
-    public static func start(configuration: ManagerConfiguration, log: any LogSink) throws(ManagerError) -> Manager {
+    /// `clock` is the time every service reads (`SystemClock` in production); `store`, when given, replaces the
+    /// SQLite file in the data directory.
+    public static func start(
+        configuration: ManagerConfiguration, log: any LogSink, clock: any ServiceClock = SystemClock(),
+        store: (any StateStore)? = nil
+    ) throws(ManagerError) -> Manager {
         try configuration.validate()
-        let prepared = try ManagerBootstrap.prepare(configuration)
-        return try Manager(configuration: configuration, prepared: prepared, log: log)
+        let prepared = try ManagerBootstrap.prepare(configuration, store: store, clock: clock)
+        return try Manager(configuration: configuration, prepared: prepared, log: log, clock: clock)
     }
 
     private init(
-        configuration: ManagerConfiguration, prepared: ManagerBootstrap.Prepared, log: any LogSink
+        configuration: ManagerConfiguration, prepared: ManagerBootstrap.Prepared, log: any LogSink,
+        clock: any ServiceClock
     ) throws(ManagerError) {
         self.report = prepared.report
-        self.store = prepared.store
-        self.masterKey = prepared.masterKey
+        let store = prepared.store
         let tokens = TokenDirectory()
         let registry = DelegateRegistry()
-        let writer = StoreWriter(store: prepared.store, log: log)
-        try Self.loadState(store: prepared.store, masterKey: prepared.masterKey, tokens: tokens, registry: registry,
-                           writer: writer)
-        let tasks = TaskService(configuration: configuration.tasks, store: prepared.store, writer: writer, log: log)
+        let profiles = ProfileDirectory()
+        let writer = StoreWriter(store: store, log: log)
+        try Self.loadState(
+            store: store, masterKey: prepared.masterKey, tokens: tokens, registry: registry,
+            now: clock.unixMilliseconds())
+        try Self.loadProfiles(store: store, into: profiles, now: clock.unixMilliseconds())
+        let tasks = TaskService(
+            configuration: configuration.tasks, store: store, writer: writer, log: log, clock: clock)
         do {
             try tasks.start()
         } catch {
             throw .store("cannot reload unfinished tasks: \(error)")
         }
         let services = ManagerServices(
-            configuration: configuration, tokens: tokens, registry: registry, writer: writer, log: log, tasks: tasks)
+            configuration: configuration, store: store, masterKey: prepared.masterKey, clock: clock, tokens: tokens,
+            registry: registry, profiles: profiles, writer: writer, log: log, tasks: tasks)
         self.services = services
-        try Self.loadProfiles(store: prepared.store, into: services.profiles)
         let ticketKeys = try SessionTicketKeys.loadOrCreate(in: configuration.dataDirectory)
         let tls: TLSServerContext
         do {
@@ -90,7 +95,6 @@ public final class Manager: Sendable {
         } catch {
             throw .network("cannot listen on \(configuration.host):\(configuration.port): \(error)")
         }
-        services.manager.set(self)
         if let first = loopStates.first { self.scheduleExpiryCheck(first) }
         for state in loopStates {
             self.scheduleTick(state)
@@ -100,16 +104,14 @@ public final class Manager: Sendable {
     }
 
     /// Loads tokens (decrypted into HMAC keys) and delegate records; delegates that were connected when the
-    /// manager stopped are recorded as disconnected until they come back.
+    /// manager stopped are recorded as disconnected (at `now`) until they come back.
     private static func loadState(
-        store: SQLiteStateStore, masterKey: MasterKey, tokens: TokenDirectory, registry: DelegateRegistry,
-        writer: StoreWriter
+        store: any StateStore, masterKey: MasterKey, tokens: TokenDirectory, registry: DelegateRegistry, now: Int64
     ) throws(ManagerError) {
         do {
             for record in try store.allTokens() {
                 tokens.upsert(record: record, token: try TokenSealing.open(record, with: masterKey))
             }
-            let now = WallClock.unixMilliseconds()
             var records = try store.allDelegates()
             var writes: [StoreWrite] = []
             for index in records.indices where records[index].connectedSince != nil {
@@ -131,11 +133,12 @@ public final class Manager: Sendable {
 
     /// Loads every profile; an account without a `default` profile gets one (at first start and after an
     /// upgrade from a store without profiles).
-    private static func loadProfiles(store: SQLiteStateStore, into profiles: ProfileDirectory) throws(ManagerError) {
+    private static func loadProfiles(store: any StateStore, into profiles: ProfileDirectory, now: Int64)
+        throws(ManagerError)
+    {
         do {
             let stored = try store.allProfiles()
             var writes: [StoreWrite] = []
-            let now = WallClock.unixMilliseconds()
             for account in try store.accounts()
             where !stored.contains(where: { $0.accountID == account.id && $0.name == ProfileRecord.defaultName }) {
                 let profile = ProfileRecord(
@@ -143,10 +146,8 @@ public final class Manager: Sendable {
                     createdAt: now, updatedAt: now)
                 writes.append(.upsertProfile(profile))
                 writes.append(
-                    .appendAudit(
-                        AuditRecord(
-                            at: now, accountID: account.id, actor: "system", action: "profile.create",
-                            target: profile.id, outcome: "ok", detail: "name=default requiresApproval=false")))
+                    .appendAudit(AuditEvent.defaultProfileCreated(profile).record(
+                        accountID: account.id, actor: "system", at: now)))
             }
             if !writes.isEmpty { try store.apply(writes) }
             for profile in try store.allProfiles() { profiles.put(profile) }
@@ -168,7 +169,15 @@ public final class Manager: Sendable {
     public var tokens: TokenDirectory { self.services.tokens }
 
     /// The store, for admin views and tests.
-    public var stateStore: any StateStore { self.store }
+    public var stateStore: any StateStore { self.services.store }
+
+    /// Runs the expiry sweeps now, at the clock's time, and returns once they ran: expired tokens and rotation
+    /// overlaps are revoked, expired pending registrations rejected, task leases and cancel graces enforced.
+    /// Blocks: never call it on an event loop. The manager runs it every tick on its own.
+    public func sweep() {
+        self.sweepQueue.sync { self.services.sweepExpiries(now: self.services.clock.unixMilliseconds()) }
+        self.services.tasks.sweep()
+    }
 
     /// Waits until every store write queued so far is durable. Blocks: never call it on an event loop.
     public func flushStore() {
@@ -219,24 +228,15 @@ public final class Manager: Sendable {
         }
     }
 
-    /// Tokens past their expiry are revoked (with the full fan-out) off the loops, checked every tick.
+    /// Expired tokens and pending registrations are handled off the loops, checked every tick at the clock's time.
     private func scheduleExpiryCheck(_ state: LoopState) {
         _ = state.loop.schedule(after: self.services.configuration.tickInterval) {
             guard self.isRunning.load(ordering: .relaxed) else { return }
-            let now = WallClock.unixMilliseconds()
-            if !self.services.tokens.expiredTokenIDs(now: now).isEmpty,
-                !self.isRevokingExpired.exchange(true, ordering: .acquiringAndReleasing)
-            {
-                DispatchQueue.global().async {
-                    self.revokeExpiredTokens(now: now)
-                    self.isRevokingExpired.store(false, ordering: .releasing)
-                }
-            }
-            let expired = self.services.registry.expiredPending(now: now)
-            if !expired.isEmpty, !self.isExpiringPending.exchange(true, ordering: .acquiringAndReleasing) {
-                DispatchQueue.global().async {
-                    self.rejectExpiredPending(expired)
-                    self.isExpiringPending.store(false, ordering: .releasing)
+            let now = self.services.clock.unixMilliseconds()
+            if self.services.hasExpiries(now: now), !self.isSweeping.exchange(true, ordering: .acquiringAndReleasing) {
+                self.sweepQueue.async {
+                    self.services.sweepExpiries(now: self.services.clock.unixMilliseconds())
+                    self.isSweeping.store(false, ordering: .releasing)
                 }
             }
             self.scheduleExpiryCheck(state)

@@ -29,25 +29,33 @@ enum ManagerBootstrap {
     static let tlsDirectoryName = "tls"
 
     struct Prepared {
-        let store: SQLiteStateStore
+        let store: any StateStore
         let masterKey: MasterKey
         let tlsFiles: (certificate: String, key: String, ca: String?)
         let report: BootstrapReport
     }
 
-    static func prepare(_ configuration: ManagerConfiguration) throws(ManagerError) -> Prepared {
+    /// Prepares the data directory; the store is `store` when given (any `StateStore` backend), else the SQLite
+    /// file in the data directory.
+    static func prepare(
+        _ configuration: ManagerConfiguration, store given: (any StateStore)?, clock: any ServiceClock
+    ) throws(ManagerError) -> Prepared {
         let directory = configuration.dataDirectory
         try self.makeDirectory(directory)
         let masterKey = try self.loadOrCreateMasterKey(at: directory + "/" + self.masterKeyFileName)
         let tlsFiles = try self.tlsFiles(configuration)
-        let store: SQLiteStateStore
-        do {
-            store = try SQLiteStateStore(path: directory + "/" + self.databaseFileName)
-        } catch {
-            throw .store(error.description)
+        let store: any StateStore
+        if let given {
+            store = given
+        } else {
+            do {
+                store = try SQLiteStateStore(path: directory + "/" + self.databaseFileName)
+            } catch {
+                throw .store(error.description)
+            }
         }
         let (account, tokenID, newValue, adminKey) = try self.ensureDefaultAccount(
-            store: store, masterKey: masterKey, name: configuration.defaultAccountName)
+            store: store, masterKey: masterKey, name: configuration.defaultAccountName, now: clock.unixMilliseconds())
         let report = BootstrapReport(
             dataDirectory: directory, caFile: tlsFiles.ca, accountID: account.id, defaultTokenID: tokenID,
             newDefaultTokenValue: newValue, isFirstStart: newValue != nil, newAdminKeyValue: adminKey)
@@ -63,7 +71,8 @@ enum ManagerBootstrap {
         }
     }
 
-    /// The master key lives outside the database (DESIGN.md §4), readable by the manager's user only.
+    /// The master key lives outside the database (a stolen database alone reveals no token), readable by the
+    /// manager's user only.
     private static func loadOrCreateMasterKey(at path: String) throws(ManagerError) -> MasterKey {
         if FileManager.default.fileExists(atPath: path) {
             guard let data = FileManager.default.contents(atPath: path) else {
@@ -101,7 +110,7 @@ enum ManagerBootstrap {
         }
     }
 
-    private static func ensureDefaultAccount(store: SQLiteStateStore, masterKey: MasterKey, name: String)
+    private static func ensureDefaultAccount(store: any StateStore, masterKey: MasterKey, name: String, now: Int64)
         throws(ManagerError) -> (AccountRecord, tokenID: String, newValue: String?, adminKey: String?)
     {
         do {
@@ -109,24 +118,21 @@ enum ManagerBootstrap {
                 let tokenID = try store.tokens(accountID: account.id).first?.id ?? "-"
                 return (account, tokenID, nil, nil)
             }
-            let now = WallClock.unixMilliseconds()
             let account = AccountRecord(id: ManagerServices.newID(prefix: "acc"), name: name, createdAt: now)
             let token = DelegateToken.generate()
             let record = TokenRecord(
                 id: token.id, accountID: account.id, name: "default", scope: "account",
                 sealedValue: TokenSealing.seal(token, tokenID: token.id, with: masterKey), status: .active,
                 createdAt: now, createdBy: "system", revokedAt: nil, expiresAt: nil, lastUsedAt: nil)
-            let audit = AuditRecord(
-                sequence: 0, at: now, accountID: account.id, actor: "system", action: "account.create",
-                target: account.id, outcome: "ok", detail: "default account and default token \(token.redacted)")
+            let audit = AuditEvent.accountCreated(accountID: account.id, redactedToken: token.redacted).record(
+                accountID: account.id, actor: "system", at: now)
             let adminKey = AdminAPIKey.generate()
             let adminRecord = AdminKeyRecord(
                 id: adminKey.id, accountID: account.id, name: "bootstrap", scope: "account",
                 secretHash: adminKey.secretHash, permissions: AdminPermission.allCases.map(\.rawValue),
                 createdAt: now, createdBy: "system")
-            let adminAudit = AuditRecord(
-                at: now, accountID: account.id, actor: "system", action: "admin-key.create", target: adminKey.id,
-                outcome: "ok", detail: "bootstrap admin key with every permission")
+            let adminAudit = AuditEvent.bootstrapAdminKeyCreated(keyID: adminKey.id).record(
+                accountID: account.id, actor: "system", at: now)
             try store.apply([
                 .insertAccount(account), .insertToken(record), .appendAudit(audit), .upsertAdminKey(adminRecord),
                 .appendAudit(adminAudit),
@@ -138,7 +144,7 @@ enum ManagerBootstrap {
     }
 }
 
-/// Token values at rest: AES-256-GCM under the master key, bound to the token id (DESIGN.md §4).
+/// Token values at rest: AES-256-GCM under the master key, bound to the token id.
 enum TokenSealing {
     static func seal(_ token: DelegateToken, tokenID: String, with key: MasterKey) -> [UInt8] {
         key.seal(Array(token.value.utf8), associatedData: Array(("legate-token:" + tokenID).utf8))

@@ -92,10 +92,6 @@ public enum ManagerError: Error, Equatable, CustomStringConvertible {
     case store(String)
     case network(String)
     case tls(String)
-    /// An admin operation named something that does not exist.
-    case notFound(String)
-    /// An admin operation conflicts with the current state (e.g. deleting an active token).
-    case conflict(String)
 
     /// A sentence an operator can act on.
     public var description: String {
@@ -112,10 +108,6 @@ public enum ManagerError: Error, Equatable, CustomStringConvertible {
             return "network: \(reason)"
         case .tls(let reason):
             return "TLS: \(reason)"
-        case .notFound(let what):
-            return "not found: \(what)"
-        case .conflict(let reason):
-            return "refused: \(reason)"
         }
     }
 }

@@ -1,24 +1,21 @@
 import LegateCore
 import LegateWire
 
-// MARK: - Admin API connections (issue 4): authenticate on the loop's behalf, serve calls off the loop.
+// MARK: - Admin API connections: authenticate off the loop, route calls, answer on the loop.
 
 extension ManagerConnection {
     /// AdminAuthenticate arrived: check the key off the loop, then answer on it.
     func adminAuthenticationReceived(streamID: UInt32, request: AdminAuthenticate) {
-        guard let manager = self.services.manager.current else {
-            self.perform(self.machine.adminAuthenticationRefused(code: .unavailable, message: "manager is stopping"))
-            return
-        }
         let peer = self.connection.peerAddress
         let loop = self.loopState.loop
+        let adminKeys = self.services.adminKeys
         self.services.adminQueue.async {
-            let result = manager.authenticateAdmin(apiKey: request.apiKey, peer: peer)
+            let result = adminKeys.authenticate(apiKey: request.apiKey, peer: peer)
             loop.execute { self.adminAuthenticationChecked(streamID: streamID, result: result) }
         }
     }
 
-    private func adminAuthenticationChecked(streamID: UInt32, result: Result<AdminSession, AdminRefusal>) {
+    private func adminAuthenticationChecked(streamID: UInt32, result: Result<AdminSession, AdminError>) {
         switch result {
         case .success(let session):
             self.adminSession = session
@@ -37,13 +34,13 @@ extension ManagerConnection {
 
     /// An admin call arrived on an authenticated admin connection: serve it off the loop, answer on it.
     func adminCallReceived(_ frame: Frame) {
-        guard let session = self.adminSession, let manager = self.services.manager.current else {
+        guard let session = self.adminSession else {
             self.perform(.refuseCall(
                 ServerConnectionMachine.errorFrame(for: frame, code: .unavailable, "manager is stopping")))
             return
         }
         let loop = self.loopState.loop
-        let answer: @Sendable (Result<[UInt8], AdminRefusal>) -> Void = { result in
+        let answer: @Sendable (Result<[UInt8], AdminError>) -> Void = { result in
             loop.execute {
                 guard !self.machine.isClosed else { return }
                 switch result {
@@ -58,13 +55,8 @@ extension ManagerConnection {
                 }
             }
         }
-        if AdminMethod(rawValue: frame.method)?.isTaskCall == true {
-            // Task calls never block: the task service answers when the work is stored (or done, for TaskWait).
-            manager.serveTaskCall(method: frame.method, payload: frame.payload, session: session, reply: answer)
-            return
-        }
-        self.services.adminQueue.async {
-            answer(manager.serveAdminCall(method: frame.method, payload: frame.payload, session: session))
-        }
+        // The router runs blocking calls on the admin queue; task calls answer when their work is stored.
+        self.services.adminRouter.serve(
+            method: frame.method, payload: frame.payload, session: session, reply: answer)
     }
 }

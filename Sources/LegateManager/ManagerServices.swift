@@ -1,53 +1,106 @@
 import Dispatch
 import LegateAuth
-import Synchronization
 import LegateCore
 import LegateNet
 import LegateStore
 
-/// The shared parts every connection of a manager uses; immutable references to thread-safe objects.
+/// The services of a manager, built once and shared by every connection and timer: immutable references to
+/// thread-safe objects, nothing pointing back up to the manager.
 final class ManagerServices: Sendable {
     let configuration: ManagerConfiguration
+    let clock: any ServiceClock
+    let store: any StateStore
     let validator: JWTValidator
+    /// The JWT key resolver (token id -> HMAC key); `tokenService` manages the tokens behind it.
     let tokens: TokenDirectory
     let registry: DelegateRegistry
     let replay: ReplayCache
     let writer: StoreWriter
     let log: any LogSink
-    /// Task dispatch (issue 6).
+    /// Task dispatch.
     let tasks: TaskService
-    /// Delegate profiles of every account (issue 5).
-    let profiles = ProfileDirectory()
-    /// The manager these services belong to, for the admin API (set once the manager is built).
-    let manager = ManagerReference()
+    /// Delegate profiles of every account, as registrations read them.
+    let profiles: ProfileDirectory
+    /// Typed audit rows.
+    let audit: AuditService
+    /// The push fan-out shared by revoke, rotate, delete and approval decisions.
+    let fanOut: PushFanOut
+    /// Create, list, revoke, delete, rotate tokens; the expiry sweep.
+    let tokenService: TokenService
+    /// Delegate views for the admin API.
+    let delegates: DelegateQueries
+    /// Approve, reject, expire and delete delegates.
+    let approvals: ApprovalService
+    /// Create, update, list and delete profiles.
+    let profileService: ProfileService
+    /// Create admin keys; authenticate a key into a session.
+    let adminKeys: AdminKeyService
+    /// Admin calls by method.
+    let adminRouter: AdminRouter
     /// Admin calls block (store reads, a revoke waiting for acknowledgements), so they run here, off the loops.
     let adminQueue = DispatchQueue(label: "legate.admin", attributes: .concurrent)
-    /// Held from a token name's uniqueness check to its durable insert, so two concurrent admin calls cannot both
-    /// create the same name in one scope (the store has no unique index over (account, scope, name)).
-    let tokenCreation = Mutex(())
 
+    /// Builds every service over `store`; `tasks` is started by the caller.
     init(
-        configuration: ManagerConfiguration, tokens: TokenDirectory, registry: DelegateRegistry,
-        writer: StoreWriter, log: any LogSink, tasks: TaskService
+        configuration: ManagerConfiguration, store: any StateStore, masterKey: MasterKey, clock: any ServiceClock,
+        tokens: TokenDirectory, registry: DelegateRegistry, profiles: ProfileDirectory, writer: StoreWriter,
+        log: any LogSink, tasks: TaskService
     ) {
-        self.tasks = tasks
         self.configuration = configuration
+        self.clock = clock
+        self.store = store
         self.tokens = tokens
         self.registry = registry
+        self.profiles = profiles
         self.writer = writer
         self.log = log
+        self.tasks = tasks
         var policy = JWTPolicy.defaults(audience: configuration.audience)
         policy.leewaySeconds = configuration.jwtLeewaySeconds
         self.validator = JWTValidator(policy: policy, resolver: tokens)
         self.replay = ReplayCache()
+        let audit = AuditService(store: store, writer: writer, clock: clock)
+        self.audit = audit
+        let fanOut = PushFanOut(clock: clock)
+        self.fanOut = fanOut
+        let tokenService = TokenService(
+            store: store, writer: writer, directory: tokens, validator: self.validator, registry: registry,
+            masterKey: masterKey, clock: clock, audit: audit, fanOut: fanOut, log: log)
+        self.tokenService = tokenService
+        let delegates = DelegateQueries(registry: registry, tokens: tokenService, tasks: tasks)
+        self.delegates = delegates
+        self.approvals = ApprovalService(
+            registry: registry, profiles: profiles, delegates: delegates, writer: writer, clock: clock, audit: audit,
+            fanOut: fanOut, log: log, pendingExpiry: configuration.pendingExpiry)
+        self.profileService = ProfileService(
+            directory: profiles, registry: registry, writer: writer, clock: clock, audit: audit)
+        self.adminKeys = AdminKeyService(store: store, writer: writer, clock: clock, audit: audit)
+        let router = AdminRouter(queue: self.adminQueue, audit: audit)
+        tokenService.registerRoutes(into: router, delegates: delegates)
+        self.approvals.registerRoutes(into: router, delegates: delegates)
+        self.profileService.registerRoutes(into: router)
+        audit.registerRoutes(into: router)
+        tasks.registerRoutes(into: router)
+        self.adminRouter = router
     }
 
-    /// Records an audit row without waiting for it (audit of failures must not slow the refusal).
+    /// Records an audit row the connection layer words itself, without waiting for it.
     func audit(accountID: String, actor: String, action: String, target: String, outcome: String, detail: String) {
-        let record = AuditRecord(
-            sequence: 0, at: WallClock.unixMilliseconds(), accountID: accountID, actor: actor, action: action,
-            target: target, outcome: outcome, detail: detail)
-        self.writer.submit([.appendAudit(record)])
+        self.audit.record(
+            accountID: accountID, actor: actor, action: action, target: target, outcome: outcome, detail: detail)
+    }
+
+    /// Runs the expiry sweeps at `now` (the clock's time): tokens past their expiry (or rotation overlap) are
+    /// revoked with the full fan-out, pending registrations past their window are rejected. Blocks: call it off
+    /// the event loops.
+    func sweepExpiries(now: Int64) {
+        self.tokenService.sweepExpired(now: now)
+        self.approvals.expirePending(now: now)
+    }
+
+    /// Whether a sweep at `now` has anything to do (cheap: in-memory checks only, safe on a loop).
+    func hasExpiries(now: Int64) -> Bool {
+        !self.tokens.expiredTokenIDs(now: now).isEmpty || !self.registry.expiredPending(now: now).isEmpty
     }
 
     /// A fresh identifier that sorts by creation time (10 characters of Unix milliseconds, then 16 random ones), so
@@ -69,21 +122,5 @@ final class ManagerServices: Sendable {
         let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789".utf8)
         let bytes = SecureRandom.bytes(16)
         return prefix + "_" + String(decoding: bytes.map { alphabet[Int($0 & 31)] }, as: UTF8.self)
-    }
-}
-
-/// A weak reference to the manager, settable once it exists (services are built before it).
-final class ManagerReference: Sendable {
-    private struct Weak: Sendable {
-        weak var manager: Manager?
-    }
-
-    private let reference = Mutex(Weak())
-
-    /// The manager, while it exists.
-    var current: Manager? { self.reference.withLock { $0.manager } }
-
-    func set(_ manager: Manager) {
-        self.reference.withLock { $0.manager = manager }
     }
 }

@@ -7,7 +7,7 @@ import Synchronization
 /// (group commit), so a reconnect storm of thousands of registrations costs a few fsyncs, not thousands.
 ///
 /// A completion runs only after its writes are durable, and is told if they failed; callers acknowledge to
-/// peers from the completion, never before (DESIGN.md §7).
+/// peers from the completion, never before.
 public final class StoreWriter: Sendable {
     /// Called with nil once the writes are durable, or with the error that kept them out.
     public typealias Completion = @Sendable (StoreError?) -> Void
@@ -69,5 +69,20 @@ public final class StoreWriter: Sendable {
                 }
             }
         }
+    }
+}
+
+extension StoreWriter {
+    /// Submits `writes` and waits until they are durable (acknowledge only what is stored). Blocks: call it off
+    /// the event loops; no lock may be held across it.
+    func writeDurably(_ writes: [StoreWrite]) throws(StoreError) {
+        let done = DispatchSemaphore(value: 0)
+        let failure = Mutex<StoreError?>(nil)
+        self.submit(writes) { error in
+            failure.withLock { $0 = error }
+            done.signal()
+        }
+        done.wait()
+        if let error = failure.withLock({ $0 }) { throw error }
     }
 }

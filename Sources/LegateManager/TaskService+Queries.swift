@@ -12,11 +12,11 @@ extension TaskService {
             self.afterPendingWrites {
                 do {
                     guard let stored = try self.store.task(id: id), viewer.sees(stored) else {
-                        return reply(.failure(AdminRefusal(code: .notFound, message: "task \(id) does not exist")))
+                        return reply(.failure(AdminError(code: .notFound, message: "task \(id) does not exist")))
                     }
                     reply(.success([stored]))
                 } catch {
-                    reply(.failure(AdminRefusal(code: .unavailable, message: "\(error)")))
+                    reply(.failure(AdminError(code: .unavailable, message: "\(error)")))
                 }
             }
         }
@@ -33,14 +33,15 @@ extension TaskService {
                     let merged = stored.map { live[$0.id] ?? $0 }.filter { status == nil || $0.status == status }
                     reply(.success(Array(merged.prefix(limit))))
                 } catch {
-                    reply(.failure(AdminRefusal(code: .unavailable, message: "\(error)")))
+                    reply(.failure(AdminError(code: .unavailable, message: "\(error)")))
                 }
             }
         }
     }
 
-    /// Answers once every task is final or `timeoutMs` passed (then with the tasks as they are).
-    func wait(ids: [String], viewer: TaskViewer, timeoutMs: Int64, reply: @escaping Reply) {
+    /// Answers once every task is final or `timeout` passed on the service's clock (then with the tasks as they
+    /// are).
+    func wait(ids: [String], viewer: TaskViewer, timeout: Duration, reply: @escaping Reply) {
         self.queue.async {
             var pending: Set<String> = []
             for id in ids {
@@ -48,25 +49,25 @@ extension TaskService {
             }
             let waiter = TaskWaiters.Waiter(
                 ids: ids, viewer: viewer, pending: pending,
-                deadline: WallClock.unixMilliseconds() + timeoutMs, reply: reply)
+                deadline: self.clock.unixMilliseconds() + timeout.int64Milliseconds, reply: reply)
             if pending.isEmpty { return self.answer(waiter) }
             self.waiters.add(waiter)
         }
     }
 
     /// The stored log of a task (after every chunk received so far is stored).
-    func logs(id: String, viewer: TaskViewer, reply: @escaping @Sendable (Result<([TaskLogRecord], Bool), AdminRefusal>) -> Void) {
+    func logs(id: String, viewer: TaskViewer, reply: @escaping @Sendable (Result<([TaskLogRecord], Bool), AdminError>) -> Void) {
         self.queue.async {
             self.afterPendingWrites {
                 do {
                     guard let task = try self.store.task(id: id), viewer.sees(task) else {
-                        return reply(.failure(AdminRefusal(code: .notFound, message: "task \(id) does not exist")))
+                        return reply(.failure(AdminError(code: .notFound, message: "task \(id) does not exist")))
                     }
                     let chunks = try self.store.taskLogs(taskID: task.id)
                     let total = chunks.reduce(0) { $0 + $1.data.count }
                     reply(.success((chunks, total >= self.configuration.maxLogBytesPerTask)))
                 } catch {
-                    reply(.failure(AdminRefusal(code: .unavailable, message: "\(error)")))
+                    reply(.failure(AdminError(code: .unavailable, message: "\(error)")))
                 }
             }
         }

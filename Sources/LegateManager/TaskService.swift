@@ -11,13 +11,13 @@ import Synchronization
 /// `@unchecked Sendable`: every member below `queue` is touched only on `queue`.
 final class TaskService: @unchecked Sendable {
     /// Answers of admin task calls.
-    typealias Reply = @Sendable (Result<[TaskRecord], AdminRefusal>) -> Void
+    typealias Reply = @Sendable (Result<[TaskRecord], AdminError>) -> Void
 
     let configuration: TaskConfiguration
     let queue = DispatchQueue(label: "legate.tasks")
-    let store: any StateStore & TaskStore
+    let store: any StateStore
     private let writer: StoreWriter
-    private let log: any LogSink
+    let log: any LogSink
     var board: TaskBoard
     private var connections: [String: any TaskConnection] = [:]
     private var liveKeys: [String: String] = [:]
@@ -32,9 +32,15 @@ final class TaskService: @unchecked Sendable {
     private var outbox = TaskOutbox()
     private var outboxScheduled = false
     private let running = Atomic<Bool>(true)
+    /// The time leases, timeouts, cancel graces and waits are measured on.
+    let clock: any ServiceClock
 
-    init(configuration: TaskConfiguration, store: any StateStore & TaskStore, writer: StoreWriter, log: any LogSink) {
+    init(
+        configuration: TaskConfiguration, store: any StateStore, writer: StoreWriter, log: any LogSink,
+        clock: any ServiceClock
+    ) {
         self.configuration = configuration
+        self.clock = clock
         self.store = store
         self.writer = writer
         self.log = log
@@ -45,7 +51,7 @@ final class TaskService: @unchecked Sendable {
     /// the lease/timeout timer. Blocks until the reload is stored.
     func start() throws(StoreError) {
         let unfinished = try self.store.unfinishedTasks()
-        let now = WallClock.unixMilliseconds()
+        let now = self.clock.unixMilliseconds()
         var writes: [StoreWrite] = []
         self.queue.sync {
             for task in unfinished {
@@ -83,7 +89,7 @@ final class TaskService: @unchecked Sendable {
             let slot = TaskBoard.Slot(
                 delegateID: record.id, accountID: record.accountID, tags: Set(record.tags),
                 taskTypes: Set(record.taskTypes), capacity: capacity, scope: scope)
-            self.perform(self.board.delegateAvailable(slot, now: WallClock.unixMilliseconds()))
+            self.perform(self.board.delegateAvailable(slot, now: self.clock.unixMilliseconds()))
         }
     }
 
@@ -92,7 +98,7 @@ final class TaskService: @unchecked Sendable {
         self.queue.async {
             guard let current = self.connections[delegateID], current === connection else { return }
             self.connections[delegateID] = nil
-            self.perform(self.board.delegateUnavailable(delegateID, now: WallClock.unixMilliseconds()))
+            self.perform(self.board.delegateUnavailable(delegateID, now: self.clock.unixMilliseconds()))
         }
     }
 
@@ -100,55 +106,7 @@ final class TaskService: @unchecked Sendable {
     func acknowledged(taskID: String, attempt: UInt32, delegateID: String) {
         self.queue.async {
             self.board.acknowledged(
-                taskID: taskID, attempt: attempt, delegateID: delegateID, now: WallClock.unixMilliseconds())
-        }
-    }
-
-    /// A TaskUpdate call: stored (log chunk included) before it is answered.
-    func update(_ update: TaskUpdate, delegateID: String, connection: any TaskConnection, streamID: UInt32) {
-        self.queue.async {
-            let now = WallClock.unixMilliseconds()
-            let result = self.board.progress(
-                taskID: update.taskID, attempt: update.attempt, delegateID: delegateID, started: update.started,
-                percent: update.progressPercent, message: update.message, now: now)
-            let method = CallMethod.taskUpdate.rawValue
-            switch result {
-            case .failure(let refusal):
-                self.send(.answer(method: method, streamID: streamID, refusal: Self.status(for: refusal)), to: connection)
-            case .success(let effects):
-                if !update.logChunk.isEmpty { self.appendLog(update, now: now) }
-                self.perform(effects) { error in
-                    self.send(.answer(method: method, streamID: streamID, refusal: Self.status(for: error)), to: connection)
-                }
-            }
-        }
-    }
-
-    /// A TaskResult call: stored before it is answered; a stale attempt is refused with ABORTED.
-    func result(_ result: TaskResult, delegateID: String, connection: any TaskConnection, streamID: UInt32) {
-        self.queue.async {
-            let method = CallMethod.taskResult.rawValue
-            guard let outcome = Self.outcome(result.outcome) else {
-                let problem = "TaskResult.outcome must be SUCCEEDED, FAILED, CANCELLED or TIMED_OUT"
-                self.send(.answer(method: method, streamID: streamID, refusal: (.invalidArgument, problem)), to: connection)
-                return
-            }
-            let verdict = self.board.result(
-                taskID: result.taskID, attempt: result.attempt, delegateID: delegateID, outcome: outcome,
-                output: result.output, error: result.error, exitCode: result.exitCode,
-                now: WallClock.unixMilliseconds())
-            switch verdict {
-            case .failure(let refusal):
-                self.log.log(
-                    .info, "task result refused",
-                    ["task.id": result.taskID, "attempt": "\(result.attempt)", "delegate.id": delegateID,
-                     "reason": refusal.message])
-                self.send(.answer(method: method, streamID: streamID, refusal: Self.status(for: refusal)), to: connection)
-            case .success(let effects):
-                self.perform(effects) { error in
-                    self.send(.answer(method: method, streamID: streamID, refusal: Self.status(for: error)), to: connection)
-                }
-            }
+                taskID: taskID, attempt: attempt, delegateID: delegateID, now: self.clock.unixMilliseconds())
         }
     }
 
@@ -159,7 +117,7 @@ final class TaskService: @unchecked Sendable {
         self.queue.async {
             let live = self.board.liveCount + self.unstoredTasks.count
             guard live + tasks.count <= self.configuration.maxLiveTasks else {
-                return reply(.failure(AdminRefusal(
+                return reply(.failure(AdminError(
                     code: .resourceExhausted,
                     message: "\(live) tasks are queued or running (limit \(self.configuration.maxLiveTasks)); "
                         + "retry when some have finished")))
@@ -169,7 +127,7 @@ final class TaskService: @unchecked Sendable {
             for task in tasks {
                 if let key = task.idempotencyKey, let existing = self.existingTask(accountID: task.accountID, key: key) {
                     guard task.scope.covers(existing.scope) else {
-                        return reply(.failure(AdminRefusal(
+                        return reply(.failure(AdminError(
                             code: .alreadyExists,
                             message: "idempotency key \(key) is taken by a task outside scope \(task.scope); use another key")))
                     }
@@ -187,10 +145,10 @@ final class TaskService: @unchecked Sendable {
                 for task in fresh { self.unstoredTasks[task.id] = nil }
                 if let error {
                     for task in fresh { if let key = task.idempotencyKey { self.liveKeys[Self.keyName(task.accountID, key)] = nil } }
-                    reply(.failure(AdminRefusal(code: .unavailable, message: "tasks not stored: \(error); retry")))
+                    reply(.failure(AdminError(code: .unavailable, message: "tasks not stored: \(error); retry")))
                     return
                 }
-                let now = WallClock.unixMilliseconds()
+                let now = self.clock.unixMilliseconds()
                 for task in fresh { self.perform(self.board.enqueue(task, now: now)) }
                 self.scheduleDispatch()
                 reply(.success(answer))
@@ -204,14 +162,14 @@ final class TaskService: @unchecked Sendable {
         self.queue.async {
             // A live task outside the key's scope is as unknown as one that does not exist.
             guard self.board.task(id: id).map(viewer.sees) ?? true else {
-                return reply(.failure(AdminRefusal(code: .notFound, message: "task \(id) does not exist")))
+                return reply(.failure(AdminError(code: .notFound, message: "task \(id) does not exist")))
             }
-            let now = WallClock.unixMilliseconds()
+            let now = self.clock.unixMilliseconds()
             switch self.board.cancel(taskID: id, accountID: viewer.accountID, reason: reason, now: now) {
             case .success(let (task, effects)):
                 self.perform(effects) { error in
                     if let error {
-                        reply(.failure(AdminRefusal(code: .unavailable, message: "cancel not stored: \(error)")))
+                        reply(.failure(AdminError(code: .unavailable, message: "cancel not stored: \(error)")))
                     } else {
                         reply(.success([task]))
                     }
@@ -221,7 +179,7 @@ final class TaskService: @unchecked Sendable {
                     switch found {
                     case .success(let tasks):
                         let state = tasks.first?.status.rawValue ?? "final"
-                        reply(.failure(AdminRefusal(
+                        reply(.failure(AdminError(
                             code: .failedPrecondition, message: "task \(id) is already \(state); nothing to cancel")))
                     case .failure(let refusal): reply(.failure(refusal))
                     }
@@ -233,7 +191,7 @@ final class TaskService: @unchecked Sendable {
     // MARK: - Effects
 
     /// Performs the board's effects: stores them (coalesced), then pushes, wakes waiters, and calls `completion`.
-    private func perform(_ effects: [TaskBoard.Effect], completion: (@Sendable (StoreError?) -> Void)? = nil) {
+    func perform(_ effects: [TaskBoard.Effect], completion: (@Sendable (StoreError?) -> Void)? = nil) {
         var assignments: [TaskRecord] = []
         var finished: [TaskRecord] = []
         for effect in effects {
@@ -259,7 +217,7 @@ final class TaskService: @unchecked Sendable {
                 if let error {
                     // Nothing was stored: no push goes out (the lease re-dispatches those), and tasks whose end
                     // was lost run again rather than vanish.
-                    let now = WallClock.unixMilliseconds()
+                    let now = self.clock.unixMilliseconds()
                     for task in finished { self.perform(self.board.reopen(task, reason: "\(error)", now: now)) }
                     if !finished.isEmpty { self.scheduleDispatch() }
                 } else {
@@ -282,13 +240,13 @@ final class TaskService: @unchecked Sendable {
         assignment.attempt = task.attempt
         assignment.type = task.type
         assignment.payload = task.payload
-        assignment.timeoutMs = UInt32(clamping: max(0, task.deadline - WallClock.unixMilliseconds()))
+        assignment.timeoutMs = UInt32(clamping: max(0, task.deadline - self.clock.unixMilliseconds()))
         assignment.leaseMs = UInt32(clamping: self.configuration.board.leaseMs)
         self.send(.assign(assignment), to: connection)
     }
 
     /// Queues `item` for `connection`; the outbox goes out once the work queued so far is done.
-    private func send(_ item: TaskOutgoing, to connection: any TaskConnection) {
+    func send(_ item: TaskOutgoing, to connection: any TaskConnection) {
         self.outbox.add(item, to: connection)
         guard !self.outboxScheduled else { return }
         self.outboxScheduled = true
@@ -318,7 +276,7 @@ final class TaskService: @unchecked Sendable {
         }
     }
 
-    private func appendLog(_ update: TaskUpdate, now: Int64) {
+    func appendLog(_ update: TaskUpdate, now: Int64) {
         let used = self.logBytes[update.taskID, default: 0]
         let limit = self.configuration.maxLogBytesPerTask
         guard used < limit else { return }
@@ -359,19 +317,29 @@ final class TaskService: @unchecked Sendable {
         self.dispatchScheduled = true
         self.queue.async {
             self.dispatchScheduled = false
-            self.perform(self.board.dispatch(now: WallClock.unixMilliseconds()))
+            self.perform(self.board.dispatch(now: self.clock.unixMilliseconds()))
         }
     }
 
     private func scheduleTick() {
         self.queue.asyncAfter(deadline: .now() + self.configuration.tickInterval.dispatchInterval) {
             guard self.running.load(ordering: .relaxed) else { return }
-            let now = WallClock.unixMilliseconds()
-            self.perform(self.board.tick(now: now))
-            for waiter in self.waiters.expired(now: now) { self.answer(waiter) }
-            self.scheduleDispatch()
+            self.sweepOnQueue()
             self.scheduleTick()
         }
+    }
+
+    /// Runs the lease, timeout, cancel-grace and wait sweep at the clock's time now, and returns once it ran
+    /// (its writes may still be in flight). Blocks: never call it on the service queue.
+    func sweep() {
+        self.queue.sync { self.sweepOnQueue() }
+    }
+
+    private func sweepOnQueue() {
+        let now = self.clock.unixMilliseconds()
+        self.perform(self.board.tick(now: now))
+        for waiter in self.waiters.expired(now: now) { self.answer(waiter) }
+        self.scheduleDispatch()
     }
 
     private func existingTask(accountID: String, key: String) -> TaskRecord? {
@@ -382,28 +350,5 @@ final class TaskService: @unchecked Sendable {
         return (try? self.store.task(accountID: accountID, idempotencyKey: key)) ?? nil
     }
 
-    private static func keyName(_ accountID: String, _ key: String) -> String { accountID + "\u{0}" + key }
-
-    private static func outcome(_ outcome: TaskOutcome) -> TaskBoard.Outcome? {
-        switch outcome {
-        case .succeeded: return .succeeded
-        case .failed: return .failed
-        case .cancelled: return .cancelled
-        case .timedOut: return .timedOut
-        default: return nil
-        }
-    }
-
-    private static func status(for refusal: TaskBoard.Refusal) -> (StatusCode, String) {
-        switch refusal.code {
-        case .notFound: return (.notFound, refusal.message)
-        case .staleAttempt: return (.aborted, refusal.message)
-        case .notHolder: return (.permissionDenied, refusal.message)
-        case .alreadyFinal: return (.failedPrecondition, refusal.message)
-        }
-    }
-
-    private static func status(for error: StoreError?) -> (StatusCode, String)? {
-        error.map { (.unavailable, "the manager could not store the report (\($0)); retry") }
-    }
+    static func keyName(_ accountID: String, _ key: String) -> String { accountID + "\u{0}" + key }
 }

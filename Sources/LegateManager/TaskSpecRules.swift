@@ -11,9 +11,9 @@ enum TaskSpecRules {
     /// A queued task record for `spec`, or a refusal naming the spec and the field.
     static func record(
         from spec: TaskSpec, index: Int, session: AdminSession, limits: TaskConfiguration, now: Int64, id: String
-    ) throws(AdminRefusal) -> TaskRecord {
-        func refuse(_ text: String) -> AdminRefusal {
-            AdminRefusal(code: .invalidArgument, message: "task \(index): \(text)")
+    ) throws(AdminError) -> TaskRecord {
+        func refuse(_ text: String) -> AdminError {
+            AdminError(code: .invalidArgument, message: "task \(index): \(text)")
         }
         guard (1...Self.maxTypeBytes).contains(spec.type.utf8.count) else {
             throw refuse("type must be 1...\(Self.maxTypeBytes) bytes (e.g. \"echo\", \"shell\")")
@@ -45,10 +45,10 @@ enum TaskSpecRules {
     }
 
     /// The stored status a wire filter names; nil for "any".
-    static func status(_ state: TaskState) throws(AdminRefusal) -> TaskStatus? {
+    static func status(_ state: TaskState) throws(AdminError) -> TaskStatus? {
         if state == .unspecified { return nil }
         guard let status = TaskStatus(wire: state) else {
-            throw AdminRefusal(code: .invalidArgument, message: "unknown task state \(state)")
+            throw AdminError(code: .invalidArgument, message: "unknown task state \(state)")
         }
         return status
     }

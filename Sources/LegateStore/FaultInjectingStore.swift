@@ -1,4 +1,5 @@
 public import LegateCore
+import Dispatch
 import Synchronization
 
 /// Wraps a StateStore and fails chosen `apply` calls, SQLite-style (STYLE.md §10): the failing call
@@ -27,10 +28,18 @@ public final class FaultInjectingStore: StateStore {
         var faultsInjected = 0
     }
 
+    /// Applies held at the gate while paused.
+    private struct Gate {
+        var isPaused = false
+        var waiting: [DispatchSemaphore] = []
+    }
+
     private let wrapped: any StateStore
     /// The store this one wraps.
     var wrappedStore: any StateStore { self.wrapped }
     private let counters: Mutex<Counters>
+    private let gate = Mutex(Gate())
+    private let arrivals = DispatchSemaphore(value: 0)
 
     /// Wraps `store`; with a nil `fault` every call passes through.
     public init(wrapping store: any StateStore, fault: Fault?) {
@@ -49,8 +58,40 @@ public final class FaultInjectingStore: StateStore {
         self.counters.withLock { $0 = Counters(fault: fault) }
     }
 
-    /// Applies through the wrapped store unless this call is chosen to fail.
+    /// Holds every later apply until `resumeApplies()`: a durable write that takes its time, for tests of what
+    /// callers do meanwhile.
+    public func pauseApplies() {
+        self.gate.withLock { $0.isPaused = true }
+    }
+
+    /// Waits until an apply is held at the paused gate; false if none arrived within `timeout`.
+    public func waitForHeldApply(timeout: Duration) -> Bool {
+        let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        return self.arrivals.wait(timeout: .now() + .nanoseconds(Int(clamping: nanoseconds))) == .success
+    }
+
+    /// Lets the held applies (and every later one) through.
+    public func resumeApplies() {
+        let held = self.gate.withLock { gate -> [DispatchSemaphore] in
+            gate.isPaused = false
+            defer { gate.waiting.removeAll() }
+            return gate.waiting
+        }
+        for semaphore in held { semaphore.signal() }
+    }
+
+    /// Applies through the wrapped store unless this call is chosen to fail; waits first while paused.
     public func apply(_ writes: [StoreWrite]) throws(StoreError) {
+        let held = self.gate.withLock { gate -> DispatchSemaphore? in
+            guard gate.isPaused else { return nil }
+            let semaphore = DispatchSemaphore(value: 0)
+            gate.waiting.append(semaphore)
+            return semaphore
+        }
+        if let held {
+            self.arrivals.signal()
+            held.wait()
+        }
         let injected: StoreError? = self.counters.withLock { counters in
             counters.applyCalls += 1
             guard let fault = counters.fault else { return nil }

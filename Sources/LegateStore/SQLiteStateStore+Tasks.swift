@@ -1,8 +1,8 @@
 public import LegateCore
 
-// Task tables in SQLite (issue 6). The request columns are written once; updates touch only the state.
+// Task tables in SQLite. The request columns are written once; updates touch only the state.
 
-extension SQLiteStateStore: TaskStore {
+extension SQLiteStateStore {
     private static let taskColumns = """
         id, account_id, type, payload, selectors, target_delegate_id, timeout_ms, idempotency_key, max_attempts,
         submitted_by, created_at, scope, status, attempt, delegate_id, lost_attempts, updated_at, finished_at,

@@ -1,6 +1,6 @@
 public import LegateCore
 
-/// Reads of the task tables (issue 6); writes go through `StateStore.apply` (`insertTask`, `updateTask`,
+/// Reads of the task tables; writes go through `StateStore.apply` (`insertTask`, `updateTask`,
 /// `appendTaskLog`).
 public protocol TaskStore: AnyObject, Sendable {
     /// The task with this id, if any.
@@ -61,7 +61,7 @@ struct TaskTables {
     }
 }
 
-extension InMemoryStateStore: TaskStore {
+extension InMemoryStateStore {
     /// The task with this id, if any.
     public func task(id: String) throws(StoreError) -> TaskRecord? { self.taskTables { $0.tasks[id] } }
 
@@ -92,29 +92,27 @@ extension InMemoryStateStore: TaskStore {
     }
 }
 
-extension FaultInjectingStore: TaskStore {
-    private var taskStore: (any TaskStore)? { self.wrappedStore as? any TaskStore }
-
-    /// Passes through (nil when the wrapped store has no task tables).
-    public func task(id: String) throws(StoreError) -> TaskRecord? { try self.taskStore?.task(id: id) }
+extension FaultInjectingStore {
+    /// Passes through.
+    public func task(id: String) throws(StoreError) -> TaskRecord? { try self.wrappedStore.task(id: id) }
 
     /// Passes through.
     public func task(accountID: String, idempotencyKey: String) throws(StoreError) -> TaskRecord? {
-        try self.taskStore?.task(accountID: accountID, idempotencyKey: idempotencyKey)
+        try self.wrappedStore.task(accountID: accountID, idempotencyKey: idempotencyKey)
     }
 
     /// Passes through.
     public func tasks(accountID: String, status: TaskStatus?, within: Scope, limit: Int) throws(StoreError)
         -> [TaskRecord]
     {
-        try self.taskStore?.tasks(accountID: accountID, status: status, within: within, limit: limit) ?? []
+        try self.wrappedStore.tasks(accountID: accountID, status: status, within: within, limit: limit)
     }
 
     /// Passes through.
-    public func unfinishedTasks() throws(StoreError) -> [TaskRecord] { try self.taskStore?.unfinishedTasks() ?? [] }
+    public func unfinishedTasks() throws(StoreError) -> [TaskRecord] { try self.wrappedStore.unfinishedTasks() }
 
     /// Passes through.
     public func taskLogs(taskID: String) throws(StoreError) -> [TaskLogRecord] {
-        try self.taskStore?.taskLogs(taskID: taskID) ?? []
+        try self.wrappedStore.taskLogs(taskID: taskID)
     }
 }

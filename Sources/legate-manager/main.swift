@@ -84,7 +84,9 @@ do {
 _ = System.raiseOpenFileLimit()
 let manager: Manager
 do {
-    manager = try Manager.start(configuration: configuration, log: StandardErrorLogSink(minimumLevel: logLevel))
+    // Production wiring: the real clocks, and the SQLite store in the data directory.
+    manager = try Manager.start(
+        configuration: configuration, log: StandardErrorLogSink(minimumLevel: logLevel), clock: SystemClock())
 } catch {
     FileHandle.standardError.write(Data("legate-manager: \(error)\n".utf8))
     exit(1)

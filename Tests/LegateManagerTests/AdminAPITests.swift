@@ -3,7 +3,7 @@ import LegateAdminClient
 import LegateAuth
 import LegateCore
 import LegateDelegate
-import LegateManager
+@testable import LegateManager
 import LegateNet
 import LegateTestSupport
 import LegateWire
@@ -75,7 +75,7 @@ import Testing
 
     @Test func keyWithoutThePermissionIsDenied() throws {
         let harness = try ManagerHarness()
-        let viewer = try harness.manager.createAdminKey(
+        let viewer = try harness.manager.services.adminKeys.create(
             accountID: harness.accountID, name: "viewer", permissions: [.delegateView], actor: "test")
         let client = try self.client(harness, key: viewer.value)
         defer { client.close() }

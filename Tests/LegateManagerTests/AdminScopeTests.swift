@@ -2,13 +2,13 @@ import Dispatch
 import LegateAdminClient
 import LegateCore
 import LegateDelegate
-import LegateManager
+@testable import LegateManager
 import LegateTestSupport
 import LegateWire
 import Synchronization
 import Testing
 
-/// Issue 4: admin keys and tokens at account, org and project scope, through the admin API.
+/// Admin keys and tokens at account, org and project scope, through the admin API.
 @Suite(.serialized) struct AdminScopeTests {
     func client(_ harness: ManagerHarness, key: String) throws(AdminClientError) -> AdminClient {
         try AdminClient.connect(
@@ -17,7 +17,7 @@ import Testing
     }
 
     func key(_ harness: ManagerHarness, _ name: String, _ scope: Scope) throws -> String {
-        try harness.manager.createAdminKey(
+        try harness.manager.services.adminKeys.create(
             accountID: harness.accountID, name: name,
             permissions: [.delegateView, .delegateEdit, .delegateDelete], actor: "test", scope: scope
         ).value
@@ -117,7 +117,8 @@ import Testing
         #expect(twice?.code == .failedPrecondition && twice?.message.contains("org/acme") == true)
         let bad = self.refusal { _ = try self.create(admin, "x", "project/acme") }
         #expect(bad?.code == .invalidArgument && bad?.message.contains("project") == true)
-        #expect(try harness.manager.tokenSummaries(accountID: harness.accountID).filter { $0.name == "ci" }.count == 3)
+        let summaries = try harness.manager.services.tokenService.summaries(accountID: harness.accountID)
+        #expect(summaries.filter { $0.name == "ci" }.count == 3)
 
         harness.manager.flushStore()
         let audit = try harness.manager.stateStore.auditRecords(accountID: harness.accountID, limit: 200)
@@ -132,12 +133,12 @@ import Testing
         let harness = try ManagerHarness()
         let successes = Mutex(0)
         DispatchQueue.concurrentPerform(iterations: 8) { _ in
-            let made = try? harness.manager.createToken(
+            let made = try? harness.manager.services.tokenService.create(
                 accountID: harness.accountID, name: "race", actor: "test", scope: .org("acme"))
             if made != nil { successes.withLock { $0 += 1 } }
         }
         #expect(successes.withLock { $0 } == 1)
-        let summaries = try harness.manager.tokenSummaries(accountID: harness.accountID)
+        let summaries = try harness.manager.services.tokenService.summaries(accountID: harness.accountID)
         #expect(summaries.filter { $0.name == "race" }.count == 1)
     }
 }

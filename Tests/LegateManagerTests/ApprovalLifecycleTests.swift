@@ -45,12 +45,19 @@ import Testing
     }
 
     @Test func pendingRegistrationExpiresAndTheDelegateIsTold() throws {
-        let harness = try ManagerHarness { $0.pendingExpiry = .seconds(1) }
+        let clock = ManualClock(unixMilliseconds: WallClock.unixMilliseconds())
+        let harness = try ManagerHarness(clock: clock) { $0.pendingExpiry = .seconds(3600) }
         let admin = try ApprovalTests.admin(harness)
         _ = try admin.createProfile(ApprovalTests.spec("gated"))
         let (client, events, _) = try ApprovalTests.start(harness, name: "slow", profile: "gated")
         defer { client.stop() }
         let id = try #require(events.first(where: \.isRegistered)?.registeredID)
+        harness.manager.sweep()
+        #expect(harness.manager.registry.record(id: id)?.status == .pending, "the window is still open")
+        // The registration stamped its window from the wall clock a moment after the manual clock started; a
+        // minute past the window covers that moment.
+        clock.advance(by: .seconds(3600 + 60))
+        harness.manager.sweep()
         let stopped = events.first { if case .stopped = $0 { return true } else { return false } }
         guard case .stopped(let code, let message) = stopped else {
             Issue.record("an expired registration must stop the delegate")

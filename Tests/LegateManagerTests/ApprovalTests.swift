@@ -3,13 +3,13 @@ import LegateAdminClient
 import LegateAuth
 import LegateCore
 import LegateDelegate
-import LegateManager
+@testable import LegateManager
 import LegateNet
 import LegateTestSupport
 import LegateWire
 import Testing
 
-/// Issue 5 end to end: pending registrations, approve, reject, auto-approval, delete, expiry, restart.
+/// Approval end to end: pending registrations, approve, reject, auto-approval, delete, expiry, restart.
 @Suite(.serialized) struct ApprovalTests {
     static func admin(_ harness: ManagerHarness, key: String? = nil) throws(AdminClientError) -> AdminClient {
         try AdminClient.connect(
@@ -232,7 +232,7 @@ import Testing
         client.stop()
         #expect(try admin.listProfiles().first { $0.name == "used" }?.delegates == 1)
 
-        let orgKey = try harness.manager.createAdminKey(
+        let orgKey = try harness.manager.services.adminKeys.create(
             accountID: harness.accountID, name: "org", permissions: [.delegateView, .delegateEdit, .delegateDelete],
             actor: "test", scope: .org("acme")
         ).value

@@ -2,7 +2,7 @@ import Foundation
 import LegateAuth
 import LegateCore
 import LegateDelegate
-import LegateManager
+@testable import LegateManager
 import LegateNet
 import LegateTestSupport
 import LegateWire
@@ -29,7 +29,8 @@ import Testing
         let stored = try harness.manager.stateStore.delegates(accountID: harness.accountID)
         #expect(stored.count == 5)
         #expect(stored.allSatisfy { ($0.lastHeartbeatAt ?? 0) > 0 })
-        let summary = try harness.manager.tokenSummaries(accountID: harness.accountID).first { $0.id == harness.token.id }
+        let summary = try harness.manager.services.tokenService.summaries(accountID: harness.accountID)
+            .first { $0.id == harness.token.id }
         #expect(summary?.connectedDelegates == 5)
         #expect((summary?.lastUsedAt ?? 0) > 0, "token list shows when the token was last used")
         for (client, _) in clients { client.stop() }

@@ -18,8 +18,11 @@ final class ManagerHarness: @unchecked Sendable {
     let caFile: String
     let group = EventLoopGroup(loopCount: 2)
     var configuration: ManagerConfiguration
+    /// The services' clock: the system clock, or a manual one the test moves (then `manager.sweep()` runs the
+    /// expiry sweeps at its time, with no waiting).
+    let clock: any ServiceClock
 
-    init(configure: (inout ManagerConfiguration) -> Void = { _ in }) throws {
+    init(clock: (any ServiceClock)? = nil, configure: (inout ManagerConfiguration) -> Void = { _ in }) throws {
         self.dataDirectory = NSTemporaryDirectory() + "legate-test-" + UUID().uuidString
         var configuration = ManagerConfiguration.defaults
         configuration.port = 0
@@ -31,7 +34,8 @@ final class ManagerHarness: @unchecked Sendable {
         configuration.drainTimeout = .seconds(1)
         configure(&configuration)
         self.configuration = configuration
-        self.manager = try Manager.start(configuration: configuration, log: self.log)
+        self.clock = clock ?? SystemClock()
+        self.manager = try Manager.start(configuration: configuration, log: self.log, clock: self.clock)
         let report = self.manager.report
         self.token = try DelegateToken.parse(report.newDefaultTokenValue ?? "")
         self.accountID = report.accountID
@@ -50,7 +54,7 @@ final class ManagerHarness: @unchecked Sendable {
         let port = self.manager.port
         self.manager.shutdown()
         self.configuration.port = port
-        self.manager = try Manager.start(configuration: self.configuration, log: self.log)
+        self.manager = try Manager.start(configuration: self.configuration, log: self.log, clock: self.clock)
     }
 
     func delegateConfiguration(name: String = "d", token: DelegateToken? = nil, accountID: String? = nil)

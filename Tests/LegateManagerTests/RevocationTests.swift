@@ -2,13 +2,13 @@ import Foundation
 import LegateAuth
 import LegateCore
 import LegateDelegate
-import LegateManager
+@testable import LegateManager
 import LegateNet
 import LegateTestSupport
 import LegateWire
 import Testing
 
-/// Issue 4: token lifecycle and revocation that reaches every delegate, over real TLS on loopback.
+/// Token lifecycle and revocation that reaches every delegate, over real TLS on loopback.
 @Suite(.serialized) struct RevocationTests {
     @Test func revokeReachesTwoHundredConnectedDelegates() throws {
         let harness = try ManagerHarness { $0.connection.heartbeatInterval = .seconds(1) }
@@ -20,11 +20,12 @@ import Testing
             #expect(events.first(timeout: .seconds(60), where: \.isRegistered) != nil)
         }
         #expect(eventually(timeout: .seconds(30)) { harness.manager.connectedDelegates == 200 })
-        let dryRun = try harness.manager.revokeToken(id: harness.token.id, actor: "test", dryRun: true)
+        let dryRun = try harness.manager.services.tokenService.revoke(id: harness.token.id, actor: "test", dryRun: true)
         #expect(dryRun.connected == 200 && dryRun.told == 0)
         #expect(harness.manager.tokens.entry(tokenID: harness.token.id)?.status == .active)
 
-        let report = try harness.manager.revokeToken(id: harness.token.id, actor: "test", deadline: .seconds(20))
+        let report = try harness.manager.services.tokenService.revoke(
+            id: harness.token.id, actor: "test", deadline: .seconds(20))
         #expect(report.connected == 200)
         #expect(report.told == 200)
         #expect(report.acknowledged == 200)
@@ -47,7 +48,7 @@ import Testing
 
     @Test func revokedTokenIsRefusedAndTheLateDelegateIsToldToSelfDestruct() throws {
         let harness = try ManagerHarness()
-        let report = try harness.manager.revokeToken(id: harness.token.id, actor: "test")
+        let report = try harness.manager.services.tokenService.revoke(id: harness.token.id, actor: "test")
         #expect(report.connected == 0 && report.acknowledged == 0)
         let raw = try #require(harness.rawClient())
         #expect(raw.hello() != nil)
@@ -64,7 +65,7 @@ import Testing
 
     @Test func revokedTokenIsStillRefusedByAManagerThatNeverShutDown() throws {
         let harness = try ManagerHarness()
-        _ = try harness.manager.revokeToken(id: harness.token.id, actor: "test")
+        _ = try harness.manager.services.tokenService.revoke(id: harness.token.id, actor: "test")
         // A second manager on the same data directory, started without stopping the first (no graceful
         // flush): it sees only what was durable when the revoke returned, as after a SIGKILL.
         var configuration = harness.configuration
@@ -81,7 +82,7 @@ import Testing
 
     @Test func revokeSurvivesAGracefulRestart() throws {
         let harness = try ManagerHarness()
-        _ = try harness.manager.revokeToken(id: harness.token.id, actor: "test")
+        _ = try harness.manager.services.tokenService.revoke(id: harness.token.id, actor: "test")
         try harness.restart()
         let (_, events) = try harness.startDelegate(harness.delegateConfiguration(name: "after-restart"))
         #expect(events.first(where: \.isSelfDestructed) != nil)
@@ -89,30 +90,34 @@ import Testing
 
     @Test func createdTokenIsUsedListedAndOnlyDeletedOnceRevoked() throws {
         let harness = try ManagerHarness()
-        let (record, value) = try harness.manager.createToken(
+        let (record, value) = try harness.manager.services.tokenService.create(
             accountID: harness.accountID, name: "ci", actor: "admin:test")
-        #expect(throws: ManagerError.self) {
-            try harness.manager.createToken(accountID: harness.accountID, name: "ci", actor: "admin:test")
+        #expect(throws: AdminError.self) {
+            try harness.manager.services.tokenService.create(
+                accountID: harness.accountID, name: "ci", actor: "admin:test")
         }
         let token = try DelegateToken.parse(value)
         #expect(token.id == record.id)
         let (_, events) = try harness.startDelegate(harness.delegateConfiguration(name: "ci-1", token: token))
         #expect(events.first(where: \.isRegistered) != nil)
         #expect(eventually {
-            (try? harness.manager.tokenSummaries(accountID: harness.accountID))?
+            (try? harness.manager.services.tokenService.summaries(accountID: harness.accountID))?
                 .first { $0.id == record.id }?.connectedDelegates == 1
         })
-        let summaries = try harness.manager.tokenSummaries(accountID: harness.accountID)
+        let summaries = try harness.manager.services.tokenService.summaries(accountID: harness.accountID)
         #expect(summaries.map(\.name).sorted() == ["ci", "default"])
 
-        #expect(throws: ManagerError.self) { try harness.manager.deleteToken(id: record.id, actor: "admin:test") }
-        let report = try harness.manager.revokeToken(id: record.id, actor: "admin:test")
+        #expect(throws: AdminError.self) {
+            try harness.manager.services.tokenService.delete(id: record.id, actor: "admin:test")
+        }
+        let report = try harness.manager.services.tokenService.revoke(id: record.id, actor: "admin:test")
         #expect(report.connected == 1 && report.acknowledged == 1)
         #expect(events.first(where: \.isSelfDestructed) != nil)
-        try harness.manager.deleteToken(id: record.id, actor: "admin:test")
+        try harness.manager.services.tokenService.delete(id: record.id, actor: "admin:test")
         #expect(try harness.manager.stateStore.token(id: record.id) == nil)
-        #expect(throws: ManagerError.notFound("token \(record.id); list tokens with `legatectl token list`")) {
-            try harness.manager.deleteToken(id: record.id, actor: "admin:test")
+        let missing = "token \(record.id) does not exist; list tokens with `legatectl token list`"
+        #expect(throws: AdminError(code: .notFound, message: missing)) {
+            try harness.manager.services.tokenService.delete(id: record.id, actor: "admin:test")
         }
         // The default token is untouched by all this.
         let (_, other) = try harness.startDelegate(harness.delegateConfiguration(name: "default-user"))
@@ -127,19 +132,26 @@ import Testing
     }
 
     @Test func rotationMovesConnectedDelegatesWithoutDisconnectingThem() throws {
-        let harness = try ManagerHarness()
+        let clock = ManualClock(unixMilliseconds: WallClock.unixMilliseconds())
+        let harness = try ManagerHarness(clock: clock)
         var clients: [(DelegateClient, Mailbox<DelegateEvent>)] = []
         for index in 0..<5 {
             clients.append(try harness.startDelegate(harness.delegateConfiguration(name: "rot-\(index)")))
         }
         for (_, events) in clients { #expect(events.first(where: \.isRegistered) != nil) }
         #expect(eventually { harness.manager.connectedDelegates == 5 })
-        let report = try harness.manager.rotateToken(id: harness.token.id, actor: "admin:test", overlap: .seconds(1))
+        let report = try harness.manager.services.tokenService.rotate(
+            id: harness.token.id, actor: "admin:test", overlap: .seconds(1))
         #expect(report.connected == 5 && report.told == 5 && report.acknowledged == 5)
         #expect(report.token.name == "default-2")
         for (client, _) in clients { #expect(client.currentTokenID == report.token.id) }
         #expect(harness.manager.registry.connections(tokenID: report.token.id).count == 5)
-        // The old token is revoked when the overlap ends; the switched delegates keep beating on the new one.
+        // The old token is revoked when the overlap ends (on the manual clock); the switched delegates keep beating
+        // on the new one.
+        harness.manager.sweep()
+        #expect(harness.manager.tokens.entry(tokenID: harness.token.id)?.status == .active, "still in the overlap")
+        clock.advance(by: .seconds(1))
+        harness.manager.sweep()
         #expect(eventually { harness.manager.tokens.entry(tokenID: harness.token.id)?.status == .revoked })
         for (_, events) in clients {
             let before = events.all.filter(\.isHeartbeat).count
@@ -156,13 +168,18 @@ import Testing
     }
 
     @Test func expiredTokenIsRevokedAutomatically() throws {
-        let harness = try ManagerHarness()
-        let (record, value) = try harness.manager.createToken(
+        let clock = ManualClock(unixMilliseconds: WallClock.unixMilliseconds())
+        let harness = try ManagerHarness(clock: clock)
+        let (record, value) = try harness.manager.services.tokenService.create(
             accountID: harness.accountID, name: "short-lived", actor: "admin:test",
-            expiresAt: WallClock.unixMilliseconds() + 1_500)
+            expiresAt: clock.unixMilliseconds() + 1_500)
         let token = try DelegateToken.parse(value)
         let (_, events) = try harness.startDelegate(harness.delegateConfiguration(name: "brief", token: token))
         #expect(events.first(where: \.isRegistered) != nil)
+        harness.manager.sweep()
+        #expect(harness.manager.tokens.entry(tokenID: record.id)?.status == .active, "not expired yet")
+        clock.advance(by: .milliseconds(1_500))
+        harness.manager.sweep()
         #expect(events.first(where: \.isSelfDestructed) != nil)
         #expect(harness.manager.tokens.entry(tokenID: record.id)?.status == .revoked)
         harness.manager.flushStore()

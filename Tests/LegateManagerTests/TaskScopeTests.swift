@@ -3,7 +3,7 @@ import LegateAdminClient
 import LegateAuth
 import LegateCore
 import LegateDelegate
-import LegateManager
+@testable import LegateManager
 import LegateNet
 import LegateTestSupport
 import LegateWire
@@ -28,7 +28,7 @@ import Testing
                 loop: harness.group.next(), instanceID: name, capacity: 4)
         }
         let api = try #require(delegate("api-box", apiToken))
-        let webKey = try harness.manager.createAdminKey(
+        let webKey = try harness.manager.services.adminKeys.create(
             accountID: harness.accountID, name: "web-ci", permissions: [.taskSubmit, .taskView], actor: "test",
             scope: try Scope(parsing: "project/acme/web")
         ).value

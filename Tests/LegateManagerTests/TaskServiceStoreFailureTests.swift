@@ -26,6 +26,7 @@ final class RecordingTaskConnection: TaskConnection {
 /// and nothing is lost once the disk has room again.
 @Suite struct TaskServiceStoreFailureTests {
     let group = EventLoopGroup(loopCount: 1)
+    let clock = ManualClock(unixMilliseconds: WallClock.unixMilliseconds())
 
     func service() throws -> (TaskService, FaultInjectingStore) {
         let memory = InMemoryStateStore()
@@ -35,7 +36,8 @@ final class RecordingTaskConnection: TaskConnection {
         var configuration = TaskConfiguration()
         configuration.board.leaseMs = 300  // an assignment the full disk kept from being stored is retried soon
         let service = TaskService(
-            configuration: configuration, store: store, writer: StoreWriter(store: store, log: log), log: log)
+            configuration: configuration, store: store, writer: StoreWriter(store: store, log: log), log: log,
+            clock: self.clock)
         try service.start()
         return (service, store)
     }
@@ -46,8 +48,8 @@ final class RecordingTaskConnection: TaskConnection {
             submittedBy: "admin:k", createdAt: WallClock.unixMilliseconds())
     }
 
-    static func submit(_ service: TaskService, _ tasks: [TaskRecord]) -> Result<[TaskRecord], AdminRefusal>? {
-        let answer = Mailbox<Result<[TaskRecord], AdminRefusal>>()
+    static func submit(_ service: TaskService, _ tasks: [TaskRecord]) -> Result<[TaskRecord], AdminError>? {
+        let answer = Mailbox<Result<[TaskRecord], AdminError>>()
         service.submit(tasks) { answer.put($0) }
         return answer.next()
     }
@@ -98,8 +100,12 @@ final class RecordingTaskConnection: TaskConnection {
         #expect(try store.task(id: "t1")?.status != .succeeded)  // not recorded, so not acknowledged
 
         // Room again: the lost end is not lost work; the task runs again as attempt 2 and completes.
+        // The re-dispatch made while the disk is still full is not stored, so not pushed; its lease expiry (on the
+        // manual clock) sends a TASK_CANCEL and dispatches again once there is room.
+        service.flush()
         store.setFault(nil)
-        // (An assignment made while the disk was still full was not pushed; its lease expiry sends a TASK_CANCEL.)
+        self.clock.advance(by: .milliseconds(300))
+        service.sweep()
         let next = connection.delivered.first { if case .assign = $0 { return true } else { return false } }
         guard case .assign(let second)? = next else {
             Issue.record("the task was not re-dispatched after the store recovered")

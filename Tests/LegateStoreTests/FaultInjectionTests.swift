@@ -24,15 +24,12 @@ import Testing
         ]
     }()
 
-    static func makeStore(_ kind: StoreKind, _ directory: TemporaryDirectory, trial: Int) throws -> any StateStore {
-        switch kind {
-        case .memory: InMemoryStateStore()
-        case .sqlite: try SQLiteStateStore(path: directory.file("trial-\(trial).db"))
-        }
+    static func makeStore(_ kind: StoreFactory, _ directory: TemporaryDirectory, trial: Int) throws -> any StateStore {
+        try kind.open(directory.file("trial-\(trial).db"))
     }
 
     /// Snapshots after 0, 1, ... all batches of a clean run.
-    static func cleanSnapshots(_ kind: StoreKind, _ directory: TemporaryDirectory) throws -> [Snapshot] {
+    static func cleanSnapshots(_ kind: StoreFactory, _ directory: TemporaryDirectory) throws -> [Snapshot] {
         let store = try Self.makeStore(kind, directory, trial: 0)
         var snapshots = [try Snapshot(store)]
         for batch in Self.scenario {
@@ -50,8 +47,8 @@ import Testing
         #expect(sequences == (0..<sequences.count).reversed().map { Int64($0 + 1) })
     }
 
-    @Test(arguments: StoreKind.allCases, [true, false])
-    func failingTheNthApplyLeavesAConsistentStore(kind: StoreKind, transient: Bool) throws {
+    @Test(arguments: StoreFactory.all, [true, false])
+    func failingTheNthApplyLeavesAConsistentStore(kind: StoreFactory, transient: Bool) throws {
         let directory = try TemporaryDirectory()
         let clean = try Self.cleanSnapshots(kind, directory)
         let injected = transient ? StoreError.diskFull(path: "x") : StoreError.ioError(path: "x", reason: "EIO")

@@ -4,22 +4,27 @@ import Testing
 
 @testable import LegateStore
 
-/// Which StateStore implementation a shared test runs against.
-enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case sqlite
-    case memory
+/// A `StateStore` backend under the store contract: every backend must pass `StoreContractTests`, and a new one
+/// (PostgreSQL next) joins by adding its factory to `all`.
+struct StoreFactory: Sendable, CustomTestStringConvertible {
+    /// The backend's name in test output.
+    let name: String
+    /// Opens a fresh, empty store; `path` is a new file in a temporary directory (backends without files ignore it).
+    let open: @Sendable (_ path: String) throws -> any StateStore
 
-    var testDescription: String { self.rawValue }
+    var testDescription: String { self.name }
 
-    /// Runs `body` with a fresh store; SQLite files live in a temporary directory removed afterwards.
+    /// SQLite on a file.
+    static let sqlite = StoreFactory(name: "sqlite") { try SQLiteStateStore(path: $0) }
+    /// In memory.
+    static let memory = StoreFactory(name: "memory") { _ in InMemoryStateStore() }
+    /// Every backend the contract runs against.
+    static let all: [StoreFactory] = [.sqlite, .memory]
+
+    /// Runs `body` with a fresh store; files live in a temporary directory removed afterwards.
     func withStore(_ body: (any StateStore) throws -> Void) throws {
-        switch self {
-        case .memory:
-            try body(InMemoryStateStore())
-        case .sqlite:
-            let directory = try TemporaryDirectory()
-            try body(try SQLiteStateStore(path: directory.file("state.db")))
-        }
+        let directory = try TemporaryDirectory()
+        try body(try self.open(directory.file("state.db")))
     }
 }
 

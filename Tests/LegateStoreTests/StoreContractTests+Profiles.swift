@@ -4,8 +4,8 @@ import Testing
 
 @testable import LegateStore
 
-/// Profiles and the issue-5 delegate fields, against both stores; migration 3 over a version-2 database.
-@Suite struct ProfileStoreTests {
+/// The store contract for profiles and the approval fields of delegates.
+extension StoreContractTests {
     static func profile(_ id: String, name: String, account: String = "acc-1") -> ProfileRecord {
         ProfileRecord(
             id: id, accountID: account, name: name, requiresApproval: true, startupScript: "echo hi\n",
@@ -15,8 +15,8 @@ import Testing
             ], createdAt: Fixture.t0, updatedAt: Fixture.t0 + 5)
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func profilesRoundTripAndKeepTheirConstraints(kind: StoreKind) throws {
+    @Test(arguments: StoreFactory.all)
+    func profilesRoundTripAndKeepTheirConstraints(kind: StoreFactory) throws {
         try kind.withStore { store in
             let linux = Self.profile("prf-1", name: "linux")
             let bare = ProfileRecord(id: "prf-2", accountID: "acc-1", name: "default", createdAt: 1, updatedAt: 1)
@@ -42,8 +42,8 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func delegateDecisionFieldsRoundTrip(kind: StoreKind) throws {
+    @Test(arguments: StoreFactory.all)
+    func delegateDecisionFieldsRoundTrip(kind: StoreFactory) throws {
         try kind.withStore { store in
             var pending = Fixture.delegate("del-1")
             pending.status = .pending
@@ -57,6 +57,10 @@ import Testing
         }
     }
 
+}
+
+/// Migration 3 over a version-2 SQLite database.
+@Suite struct ProfileMigrationTests {
     @Test func migrationThreeUpgradesAVersionTwoDatabase() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("old.db")

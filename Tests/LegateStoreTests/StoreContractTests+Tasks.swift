@@ -3,28 +3,18 @@ import Testing
 
 @testable import LegateStore
 
-/// Task tables: both stores agree; the SQLite one keeps tasks across a reopen.
-@Suite struct TaskStoreTests {
-    private static func withTaskStore(_ kind: StoreKind, _ body: (any StateStore & TaskStore) throws -> Void) throws {
-        switch kind {
-        case .memory:
-            try body(InMemoryStateStore())
-        case .sqlite:
-            let directory = try TemporaryDirectory()
-            try body(try SQLiteStateStore(path: directory.file("state.db")))
-        }
-    }
-
-    private static func task(_ id: String, key: String? = nil, at: Int64 = Fixture.t0) -> TaskRecord {
+/// The store contract for task tables.
+extension StoreContractTests {
+    static func task(_ id: String, key: String? = nil, at: Int64 = Fixture.t0) -> TaskRecord {
         TaskRecord(
             id: id, accountID: "acc-1", type: "shell", payload: [0, 1, 2, 255], selectors: ["linux", "x86"],
             targetDelegateID: id == "t2" ? "del-1" : nil, timeoutMs: 60_000, idempotencyKey: key, maxAttempts: 3,
             submittedBy: "admin:k", createdAt: at)
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func insertUpdateAndReadBack(kind: StoreKind) throws {
-        try Self.withTaskStore(kind) { store in
+    @Test(arguments: StoreFactory.all)
+    func insertUpdateAndReadBack(kind: StoreFactory) throws {
+        try kind.withStore { store in
             let first = Self.task("t1", key: "deploy-42")
             let second = Self.task("t2", at: Fixture.t0 + 1)
             try store.apply([.insertAccount(Fixture.account()), .insertTask(first), .insertTask(second)])
@@ -62,9 +52,9 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func constraintsRefuseTheWholeBatch(kind: StoreKind) throws {
-        try Self.withTaskStore(kind) { store in
+    @Test(arguments: StoreFactory.all)
+    func constraintsRefuseTheWholeBatch(kind: StoreFactory) throws {
+        try kind.withStore { store in
             try store.apply([.insertAccount(Fixture.account()), .insertTask(Self.task("t1", key: "k"))])
             #expect(throws: StoreError.constraint(TaskConstraintText.duplicateKey("k"))) {
                 try store.apply([.insertTask(Self.task("t9")), .insertTask(Self.task("t2", key: "k"))])
@@ -79,9 +69,9 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func listingsStayWithinAScope(kind: StoreKind) throws {
-        try Self.withTaskStore(kind) { store in
+    @Test(arguments: StoreFactory.all)
+    func listingsStayWithinAScope(kind: StoreFactory) throws {
+        try kind.withStore { store in
             var web = Self.task("web")
             web.scope = try Scope(parsing: "project/acme/web")
             var org = Self.task("org", at: Fixture.t0 + 1)
@@ -101,10 +91,14 @@ import Testing
         }
     }
 
+}
+
+/// The SQLite store keeps tasks across a reopen.
+@Suite struct SQLiteTaskReopenTests {
     @Test func sqliteKeepsTasksAcrossAReopen() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("state.db")
-        var running = Self.task("t1")
+        var running = StoreContractTests.task("t1")
         do {
             let store = try SQLiteStateStore(path: path)
             try store.apply([.insertAccount(Fixture.account()), .insertTask(running)])

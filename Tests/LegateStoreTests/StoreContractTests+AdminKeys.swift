@@ -3,8 +3,8 @@ import Testing
 
 @testable import LegateStore
 
-/// Admin API keys (schema 2) in both stores.
-@Suite struct AdminKeyStoreTests {
+/// The store contract for admin API keys.
+extension StoreContractTests {
     func key(_ id: String, account: String = "acc-1", at: Int64 = 0) -> AdminKeyRecord {
         AdminKeyRecord(
             id: id, accountID: account, name: "key \(id)", scope: "account",
@@ -12,8 +12,8 @@ import Testing
             createdAt: at, createdBy: "system")
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func adminKeysRoundTripAndUpdate(kind: StoreKind) throws {
+    @Test(arguments: StoreFactory.all)
+    func adminKeysRoundTripAndUpdate(kind: StoreFactory) throws {
         try kind.withStore { (store) throws in
             let first = self.key("k1")
             let second = self.key("k2", at: 5)
@@ -29,8 +29,8 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func adminKeyOfAnUnknownAccountIsRefused(kind: StoreKind) throws {
+    @Test(arguments: StoreFactory.all)
+    func adminKeyOfAnUnknownAccountIsRefused(kind: StoreFactory) throws {
         try kind.withStore { (store) throws in
             #expect(throws: StoreError.self) { try store.apply([.upsertAdminKey(self.key("k1", account: "nope"))]) }
             #expect(try store.adminKey(id: "k1") == nil)

@@ -3,10 +3,11 @@ import Testing
 
 @testable import LegateStore
 
-/// The same suite against both implementations.
-@Suite struct StateStoreTests {
-    @Test(arguments: StoreKind.allCases)
-    func roundTripsEveryRecord(kind: StoreKind) throws {
+/// The store contract: what every `StateStore` backend must do, run against each factory in `StoreFactory.all`.
+/// The task, profile and admin-key parts are in the extensions beside this file.
+@Suite struct StoreContractTests {
+    @Test(arguments: StoreFactory.all)
+    func roundTripsEveryRecord(kind: StoreFactory) throws {
         try kind.withStore { store in
             let account = Fixture.account()
             let active = Fixture.token("tok-1")
@@ -47,8 +48,8 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func updatesDeletesAndHeartbeats(kind: StoreKind) throws {
+    @Test(arguments: StoreFactory.all)
+    func updatesDeletesAndHeartbeats(kind: StoreFactory) throws {
         try kind.withStore { store in
             try store.apply([.insertAccount(Fixture.account()), .insertToken(Fixture.token("tok-1"))])
             try store.apply([.upsertDelegate(Fixture.delegate("del-1")), .setMetadata(key: "k", value: "v1")])
@@ -76,8 +77,8 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func refusesBrokenWritesWithClearText(kind: StoreKind) throws {
+    @Test(arguments: StoreFactory.all)
+    func refusesBrokenWritesWithClearText(kind: StoreFactory) throws {
         try kind.withStore { store in
             try store.apply([.insertAccount(Fixture.account()), .insertToken(Fixture.token("tok-1"))])
             let before = try Snapshot(store)
@@ -109,8 +110,8 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func batchIsAllOrNothing(kind: StoreKind) throws {
+    @Test(arguments: StoreFactory.all)
+    func batchIsAllOrNothing(kind: StoreFactory) throws {
         try kind.withStore { store in
             try store.apply([.insertAccount(Fixture.account()), .appendAudit(Fixture.audit("first"))])
             let before = try Snapshot(store)

@@ -1,0 +1,66 @@
+import LegateCore
+import LegateWire
+
+/// The delegate views of the admin API (list, show, pending list), filtered to what the key may see.
+final class DelegateQueries: Sendable {
+    private let registry: DelegateRegistry
+    private let tokens: TokenService
+    private let tasks: TaskService
+
+    /// Creates the views over the registry, the token service (for scopes) and the task service (for load).
+    init(registry: DelegateRegistry, tokens: TokenService, tasks: TaskService) {
+        self.registry = registry
+        self.tokens = tokens
+        self.tasks = tasks
+    }
+
+    /// The delegates of the session's account it may see, optionally only those on `tokenID`.
+    func records(session: AdminSession, tokenID: String? = nil) throws(AdminError) -> [DelegateRecord] {
+        let isVisible = try self.tokens.visibility(session: session)
+        return self.registry.records(accountID: session.accountID)
+            .filter { (tokenID == nil || $0.tokenID == tokenID) && isVisible($0.tokenID) }
+    }
+
+    /// One visible delegate, or NOT_FOUND.
+    func record(id: String, session: AdminSession) throws(AdminError) -> DelegateRecord {
+        let isVisible = try self.tokens.visibility(session: session)
+        guard let record = self.registry.record(id: id), record.accountID == session.accountID,
+            isVisible(record.tokenID)
+        else {
+            throw .notFound("delegate \(id) does not exist; see legatectl delegate list")
+        }
+        return record
+    }
+
+    /// Admin views of the visible delegates, optionally only those on `tokenID`.
+    func infos(session: AdminSession, tokenID: String? = nil) throws(AdminError) -> [DelegateInfo] {
+        try self.records(session: session, tokenID: tokenID).map(self.info)
+    }
+
+    /// The admin view of a delegate: its record, whether it is connected, its task load.
+    func info(_ record: DelegateRecord) -> DelegateInfo {
+        var info = DelegateInfo()
+        info.id = record.id
+        info.name = record.name
+        info.instanceID = record.instanceID
+        info.hostname = record.hostname
+        info.ipAddress = record.ipAddress
+        info.version = record.version
+        info.tokenID = record.tokenID
+        info.status = record.status.rawValue
+        info.connected = self.registry.isConnected(record.id)
+        info.lastHeartbeatAtMs = record.lastHeartbeatAt ?? 0
+        info.tags = record.tags
+        info.profile = record.profile
+        info.firstSeenAtMs = record.firstSeenAt
+        info.disconnectedAtMs = info.connected ? 0 : (record.disconnectedAt ?? 0)
+        info.pendingExpiresAtMs = record.status == .pending ? (record.pendingExpiresAt ?? 0) : 0
+        info.decisionReason = record.decisionReason ?? ""
+        info.taskTypes = record.taskTypes
+        if let load = self.tasks.load(delegateID: record.id) {
+            info.capacity = UInt32(clamping: load.capacity)
+            info.runningTasks = UInt32(clamping: load.held)
+        }
+        return info
+    }
+}

@@ -1,0 +1,155 @@
+import LegateCore
+import LegateNet
+import LegateWire
+
+// MARK: - Task admin calls (130...135): validated here, answered asynchronously by the task service.
+
+extension TaskService {
+    /// Registers the task calls; they never block: the task service answers once the work is stored (or done,
+    /// for TaskWait). Submit and cancel are audited when they succeed, every call when it fails.
+    func registerRoutes(into router: AdminRouter) {
+        let calls: [(AdminMethod, [AdminPermission], Bool)] = [
+            (.taskSubmit, [.taskSubmit], true), (.taskGet, [.taskView], false), (.taskList, [.taskView], false),
+            (.taskCancel, [.taskSubmit], true), (.taskLogs, [.taskView], false), (.taskWait, [.taskView], false),
+        ]
+        for (call, permissions, auditsSuccess) in calls {
+            router.registerAnswered(call, permissions: permissions, auditsSuccess: auditsSuccess) {
+                payload, session, reply throws(AdminError) in
+                try self.startCall(call, payload: payload, session: session) { result, target, detail in
+                    reply(AdminOutcome(result: result, target: target, detail: detail))
+                }
+            }
+        }
+    }
+
+    private func startCall(
+        _ call: AdminMethod, payload: [UInt8], session: AdminSession,
+        reply: @escaping @Sendable (Result<[UInt8], AdminError>, String, String) -> Void
+    ) throws(AdminError) {
+        let tasks = self
+        let limits = tasks.configuration
+        let viewer = TaskViewer(accountID: session.accountID, scope: session.scope)
+        switch call {
+        case .taskSubmit:
+            let request = try AdminRouter.decode(TaskSubmitRequest.self, payload)
+            try Self.checkCount(request.tasks.count, "a TaskSubmit carries", limit: limits.maxTasksPerCall)
+            let now = self.clock.unixMilliseconds()
+            var built: [TaskRecord] = []
+            for (index, spec) in request.tasks.enumerated() {
+                built.append(
+                    try TaskSpecRules.record(
+                        from: spec, index: index, session: session, limits: limits, now: now,
+                        id: ManagerServices.newTimeOrderedID(prefix: "tsk", now: now)))
+            }
+            let records = built
+            tasks.submit(records) { result in
+                let detail = "count=\(records.count) type=\(records.first?.type ?? "-")"
+                // Fresh tasks were just queued: no waiting reason yet (TaskGet/TaskList compute it).
+                reply(Self.encode(result, tasks: nil, as: TaskSubmitResponse.self), records.first?.id ?? "-", detail)
+            }
+        case .taskGet:
+            let request = try AdminRouter.decode(TaskRef.self, payload)
+            tasks.task(id: request.taskID, viewer: viewer) { result in
+                reply(
+                    result.map {
+                        Self.info($0.first, reason: $0.first.map(tasks.waitingReason) ?? "", payload: true)
+                            .protoBytes()
+                    }, request.taskID, "")
+            }
+        case .taskList:
+            let request = try AdminRouter.decode(TaskListRequest.self, payload)
+            let status = try TaskSpecRules.status(request.state)
+            let limit = request.limit == 0 ? 100 : Int(min(request.limit, 10_000))
+            tasks.list(viewer: viewer, status: status, limit: limit) { result in
+                reply(Self.encode(result, tasks: tasks, as: TaskListResponse.self), "-", "")
+            }
+        case .taskCancel:
+            let request = try AdminRouter.decode(TaskCancelRequest.self, payload)
+            tasks.cancel(id: request.taskID, viewer: viewer, reason: request.reason) { result in
+                reply(
+                    result.map { Self.info($0.first, reason: "", payload: false).protoBytes() }, request.taskID,
+                    "reason=\(request.reason)")
+            }
+        case .taskLogs:
+            let request = try AdminRouter.decode(TaskRef.self, payload)
+            tasks.logs(id: request.taskID, viewer: viewer) { result in
+                reply(
+                    result.map { chunks, truncated in
+                        var response = TaskLogsResponse()
+                        response.truncated = truncated
+                        response.chunks = chunks.map {
+                            var chunk = TaskLogChunk()
+                            chunk.attempt = $0.attempt
+                            chunk.atMs = $0.at
+                            chunk.data = $0.data
+                            return chunk
+                        }
+                        return response.protoBytes()
+                    }, request.taskID, "")
+            }
+        case .taskWait:
+            let request = try AdminRouter.decode(TaskWaitRequest.self, payload)
+            try Self.checkCount(request.taskIds.count, "a TaskWait names", limit: limits.maxTasksPerCall)
+            let timeout: Duration =
+                request.timeoutMs == 0 ? .seconds(30) : .milliseconds(min(request.timeoutMs, 300_000))
+            tasks.wait(ids: request.taskIds, viewer: viewer, timeout: timeout) { result in
+                reply(Self.encode(result, tasks: tasks, as: TaskListResponse.self), "-", "")
+            }
+        default:
+            throw AdminError(code: .unimplemented, message: "\(call) is not a task call")
+        }
+    }
+
+    /// Refuses a call that names no tasks or more than `limit`.
+    private static func checkCount(_ count: Int, _ what: String, limit: Int) throws(AdminError) {
+        guard (1...limit).contains(count) else {
+            throw .invalidArgument("\(what) 1...\(limit) tasks, not \(count)")
+        }
+    }
+
+    /// Encodes task lists (runs on the task queue, where waiting reasons can be computed).
+    private static func encode<Response: TaskListMessage>(
+        _ result: Result<[TaskRecord], AdminError>, tasks: TaskService?, as: Response.Type
+    ) -> Result<[UInt8], AdminError> {
+        result.map { records in
+            var response = Response()
+            response.tasks = records.map { Self.info($0, reason: tasks?.waitingReason(for: $0) ?? "", payload: false) }
+            return response.protoBytes()
+        }
+    }
+
+    /// The admin view of a task.
+    static func info(_ record: TaskRecord?, reason: String, payload: Bool) -> TaskInfo {
+        var info = TaskInfo()
+        guard let record else { return info }
+        info.id = record.id
+        info.type = record.type
+        info.state = record.status.wire
+        info.attempt = record.attempt
+        info.delegateID = record.delegateID ?? ""
+        info.waitingReason = reason.isEmpty && record.status == .queued ? record.message : reason
+        info.createdAtMs = record.createdAt
+        info.updatedAtMs = record.updatedAt
+        info.finishedAtMs = record.finishedAt ?? 0
+        info.output = record.output
+        info.error = record.error.isEmpty && record.status == .cancelled ? record.message : record.error
+        info.exitCode = record.exitCode
+        info.progressPercent = record.progressPercent
+        info.selectors = record.selectors
+        info.targetDelegateID = record.targetDelegateID ?? ""
+        info.idempotencyKey = record.idempotencyKey ?? ""
+        info.maxAttempts = record.maxAttempts
+        info.timeoutMs = UInt32(clamping: record.timeoutMs)
+        if payload { info.payload = record.payload }
+        return info
+    }
+}
+
+/// Responses that are a list of tasks.
+protocol TaskListMessage: ProtoMessage {
+    var tasks: [TaskInfo] { get set }
+    init()
+}
+
+extension TaskSubmitResponse: TaskListMessage {}
+extension TaskListResponse: TaskListMessage {}
