@@ -23,14 +23,15 @@ let usage = """
 
 /// Writes a line to standard output unbuffered, so a supervisor reading a pipe sees it at once.
 func say(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    OutputWriter.standardOutput.write(line + "\n")
 }
 
 func fail(_ message: String, status: Int32) -> Never {
-    FileHandle.standardError.write(Data("legate-delegate: \(message)\n".utf8))
+    OutputWriter.standardError.write("legate-delegate: \(message)\n")
     exit(status)
 }
 
+System.ignoreBrokenPipe()
 let environment = ProcessInfo.processInfo.environment
 let arguments: CommandLineArguments
 do {
