@@ -12,6 +12,8 @@ public enum ListenerEvent: Sendable, Equatable {
     case descriptorsExhausted(errno: Int32, openFileLimit: Int)
     /// Connections are served again; `closedUnserved` were accepted and closed at once meanwhile.
     case descriptorsRecovered(closedUnserved: Int)
+    /// After a connection storm, freed heap was handed back to the system (resident sizes in bytes).
+    case memoryReturned(residentBytesBefore: Int, residentBytesAfter: Int)
 }
 
 /// Accepts TLS connections and spreads them over an EventLoopGroup.
@@ -35,6 +37,8 @@ public final class Listener: @unchecked Sendable {
     private let limits: ConnectionLimits
     private let makeHandler: @Sendable (Connection) -> ConnectionHandler
     private let refusalHandler: (@Sendable (Connection) -> ConnectionHandler)?
+    /// Returns freed heap to the system once the count falls well below its peak (nil: never).
+    public let memoryTrimmer: MemoryTrimmer?
     private let onEvent: (@Sendable (ListenerEvent) -> Void)?
     private let acceptQueue = DispatchQueue(label: "legate.accept")
     private var fd: Int32 = -1
@@ -48,10 +52,11 @@ public final class Listener: @unchecked Sendable {
     private let refused = Atomic<Int>(0)
 
     /// Prepares a listener; nothing is bound until `start()`. `refusalHandler` serves connections above the cap
-    /// (nil: they are closed at once); `onEvent` hears about descriptor exhaustion (on the accept queue).
+    /// (nil: they are closed at once); `onEvent` hears about descriptor exhaustion (on the accept queue) and
+    /// memory returned after storms; `trimPolicy` says when to return it (nil: never).
     public init(host: String, port: Int, tls: TLSServerContext, group: EventLoopGroup, limits: ConnectionLimits,
                 maxConnections: Int, refusalHandler: (@Sendable (Connection) -> ConnectionHandler)? = nil,
-                onEvent: (@Sendable (ListenerEvent) -> Void)? = nil,
+                onEvent: (@Sendable (ListenerEvent) -> Void)? = nil, trimPolicy: TrimPolicy? = .defaults,
                 makeHandler: @escaping @Sendable (Connection) -> ConnectionHandler) {
         self.host = host
         self.port = port
@@ -65,6 +70,11 @@ public final class Listener: @unchecked Sendable {
         self.refusalHandler = refusalHandler
         self.onEvent = onEvent
         self.makeHandler = makeHandler
+        self.memoryTrimmer = trimPolicy.map { policy in
+            MemoryTrimmer(policy: policy) { before, after in
+                onEvent?(.memoryReturned(residentBytesBefore: before, residentBytesAfter: after))
+            }
+        }
     }
 
     deinit {
@@ -242,8 +252,11 @@ public final class Listener: @unchecked Sendable {
             }
             return
         }
+        self.memoryTrimmer?.countChanged(admitted)
         self.serve(client, peer: peer, makeHandler: self.makeHandler) { [weak self] in
-            self?.count.subtract(1, ordering: .relaxed)
+            guard let self else { return }
+            let remaining = self.count.subtract(1, ordering: .relaxed).newValue
+            self.memoryTrimmer?.countChanged(remaining)
         }
     }
 
