@@ -123,12 +123,13 @@ say(
 func installShutdownHandlers(for manager: Manager) -> [any DispatchSourceSignal] {
     signal(SIGINT, SIG_IGN)
     signal(SIGTERM, SIG_IGN)
-    signal(SIGPIPE, SIG_IGN)
     let queue = DispatchQueue(label: "legate.signals")
     return [SIGINT, SIGTERM].map { number in
         let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
         source.setEventHandler {
-            OutputWriter.standardOutput.write("shutting down: GOAWAY to \(manager.openConnections) connections\n")
+            // Dropped rather than waited for: a reader that stopped must not hold up the shutdown.
+            OutputWriter(fileDescriptor: 1, whenFull: .drop)
+                .write("shutting down: GOAWAY to \(manager.openConnections) connections\n")
             manager.shutdown()
             exit(0)
         }
