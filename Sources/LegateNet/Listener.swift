@@ -12,6 +12,8 @@ public enum ListenerEvent: Sendable, Equatable {
     case descriptorsExhausted(errno: Int32, openFileLimit: Int)
     /// Connections are served again; `closedUnserved` were accepted and closed at once meanwhile.
     case descriptorsRecovered(closedUnserved: Int)
+    /// A connection was refused because `cap` connections are open (reported once until one is served again).
+    case connectionCapReached(cap: Int, openFileLimit: Int)
     /// After a connection storm, freed heap was handed back to the system (resident sizes in bytes).
     case memoryReturned(residentBytesBefore: Int, residentBytesAfter: Int)
 }
@@ -46,6 +48,7 @@ public final class Listener: @unchecked Sendable {
     private var source: DispatchSourceRead?
     private var suspended = false
     private var exhausted = false
+    private var atCap = false
     private var closedUnserved = 0
     private let count = Atomic<Int>(0)
     private let refusing = Atomic<Int>(0)
@@ -240,6 +243,10 @@ public final class Listener: @unchecked Sendable {
         guard admitted <= self.connectionCap else {
             self.count.subtract(1, ordering: .relaxed)
             self.refused.add(1, ordering: .relaxed)
+            if !self.atCap {
+                self.atCap = true
+                self.onEvent?(.connectionCapReached(cap: self.connectionCap, openFileLimit: System.openFileLimit))
+            }
             guard let refusalHandler = self.refusalHandler,
                   self.refusing.add(1, ordering: .relaxed).newValue <= self.refusalCapacity
             else {
@@ -252,6 +259,7 @@ public final class Listener: @unchecked Sendable {
             }
             return
         }
+        self.atCap = false
         self.memoryTrimmer?.countChanged(admitted)
         self.serve(client, peer: peer, makeHandler: self.makeHandler) { [weak self] in
             guard let self else { return }
