@@ -15,29 +15,46 @@ public enum ReplayOutcome: Sendable, Equatable {
 /// only that token's window, never lock other tokens or accounts out. Memory is bounded twice: at most
 /// `perTokenCapacity` live ids per token and `maxBytes` over all tokens (ids, key ids and per-entry overhead).
 ///
-/// Thread-safe; one lock, held for a dictionary lookup and insert (a window is swept only when it is full and
-/// one of its entries can have expired).
+/// Thread-safe; one lock, held for a dictionary lookup and a heap push per insert. Each window keeps its ids in
+/// a min-heap by expiry, so expired ids are dropped in O(log n) each, never by scanning a full window.
 public final class ReplayCache: Sendable {
-    /// Live ids one token may hold: 4,096 registrations within a token lifetime (an hour by default).
-    public static let defaultPerTokenCapacity = 4096
-    /// The byte budget over all tokens: 64 MiB.
-    public static let defaultMaxBytes = 64 << 20
-    /// Bytes charged per remembered id beyond its own length (dictionary slot, expiry, string header).
+    /// Live ids one token may hold: 100,000 registrations within a JWT lifetime (at most an hour), room for a
+    /// fleet of 10,000 delegates sharing a token to re-register several times.
+    public static let defaultPerTokenCapacity = 100_000
+    /// The byte budget over all tokens: 128 MiB (about 15 full token windows).
+    public static let defaultMaxBytes = 128 << 20
+    /// Bytes charged per remembered id beyond its own length (dictionary slot, heap slot, string header).
     static let entryOverheadBytes = 64
     /// Bytes charged per token window beyond its key id.
     static let windowOverheadBytes = 128
 
     struct Window {
         var seen: [String: Int64] = [:]
-        /// Earliest expiry among `seen`; a full window is only swept once something can have expired.
-        var earliestExpiry: Int64 = .max
+        /// `(expiresAt, jti)` of every id in `seen`, smallest expiry first; an entry whose `seen` value differs
+        /// was re-recorded since and is skipped.
+        var expiries = ExpiryHeap()
         var bytes = 0
+
+        /// Drops every id expired at `now`; returns the bytes freed.
+        mutating func dropExpired(now: Int64) -> Int {
+            var freed = 0
+            while let first = self.expiries.first, first.expiresAt <= now {
+                self.expiries.removeFirst()
+                if self.seen[first.jwtID] == first.expiresAt {
+                    self.seen[first.jwtID] = nil
+                    freed += first.jwtID.utf8.count + ReplayCache.entryOverheadBytes
+                }
+            }
+            self.bytes -= freed
+            return freed
+        }
     }
 
     struct State {
         var windows: [String: Window] = [:]
         var bytes = 0
-        /// Earliest expiry over all windows, so a cache at its byte budget sweeps only when that can help.
+        /// No window holds an id expiring before this (it may be lower than the truth, never higher), so a cache
+        /// at its byte budget scans the windows only when that can free something.
         var earliestExpiry: Int64 = .max
     }
 
@@ -61,8 +78,6 @@ public final class ReplayCache: Sendable {
         let cost = jwtID.utf8.count + Self.entryOverheadBytes
         return self.state.withLock { state in
             var window = state.windows.removeValue(forKey: keyID) ?? Window()
-            // A window is charged its key id and overhead once, when it first holds an id.
-            let windowCost = window.bytes == 0 ? keyID.utf8.count + Self.windowOverheadBytes : 0
             defer {
                 if window.seen.isEmpty {
                     state.bytes -= window.bytes
@@ -70,27 +85,21 @@ public final class ReplayCache: Sendable {
                     state.windows[keyID] = window
                 }
             }
-            if let existing = window.seen[jwtID], existing > now { return .replayed }
-            if window.seen.count >= self.perTokenCapacity {
-                guard window.earliestExpiry <= now else { return .windowFull }
-                Self.sweep(&window, now: now, total: &state.bytes)
-                if window.seen.count >= self.perTokenCapacity { return .windowFull }
-            }
+            state.bytes -= window.dropExpired(now: now)
+            if window.seen[jwtID] != nil { return .replayed }
+            guard window.seen.count < self.perTokenCapacity else { return .windowFull }
+            // A window is charged its key id and overhead once, when it first holds an id.
+            let windowCost = window.bytes == 0 ? keyID.utf8.count + Self.windowOverheadBytes : 0
             if state.bytes + cost + windowCost > self.maxBytes {
                 guard state.earliestExpiry <= now else { return .windowFull }
-                Self.sweep(&window, now: now, total: &state.bytes)
-                Self.sweepAll(&state, now: now)
-                state.earliestExpiry = min(state.earliestExpiry, window.earliestExpiry)
+                Self.dropExpiredEverywhere(&state, now: now)
+                state.earliestExpiry = min(state.earliestExpiry, window.expiries.first?.expiresAt ?? .max)
                 if state.bytes + cost + windowCost > self.maxBytes { return .windowFull }
             }
-            window.bytes += windowCost
-            state.bytes += windowCost
-            // An expired entry of the same id is overwritten in place; its bytes are already counted.
-            if window.seen.updateValue(expiresAt, forKey: jwtID) == nil {
-                window.bytes += cost
-                state.bytes += cost
-            }
-            window.earliestExpiry = min(window.earliestExpiry, expiresAt)
+            window.seen[jwtID] = expiresAt
+            window.expiries.insert((expiresAt, jwtID))
+            window.bytes += cost + windowCost
+            state.bytes += cost + windowCost
             state.earliestExpiry = min(state.earliestExpiry, expiresAt)
             return .fresh
         }
@@ -115,30 +124,60 @@ public final class ReplayCache: Sendable {
     /// Bytes charged against `maxBytes` now.
     public var bytesUsed: Int { self.state.withLock { $0.bytes } }
 
-    private static func sweep(_ window: inout Window, now: Int64, total: inout Int) {
-        var freed = 0
-        window.seen = window.seen.filter { entry in
-            if entry.value > now { return true }
-            freed += entry.key.utf8.count + Self.entryOverheadBytes
-            return false
-        }
-        window.bytes -= freed
-        total -= freed
-        window.earliestExpiry = window.seen.values.min() ?? .max
-    }
-
-    private static func sweepAll(_ state: inout State, now: Int64) {
+    /// Drops expired ids from every window (the byte budget is reached) and recomputes `earliestExpiry`.
+    private static func dropExpiredEverywhere(_ state: inout State, now: Int64) {
         var earliest = Int64.max
         for keyID in Array(state.windows.keys) {
             guard var window = state.windows.removeValue(forKey: keyID) else { continue }
-            if window.earliestExpiry <= now { Self.sweep(&window, now: now, total: &state.bytes) }
+            state.bytes -= window.dropExpired(now: now)
             if window.seen.isEmpty {
                 state.bytes -= window.bytes
             } else {
-                earliest = min(earliest, window.earliestExpiry)
+                earliest = min(earliest, window.expiries.first?.expiresAt ?? .max)
                 state.windows[keyID] = window
             }
         }
         state.earliestExpiry = earliest
+    }
+}
+
+/// A binary min-heap of `(expiresAt, jwtID)` by expiry.
+struct ExpiryHeap {
+    private var items: [(expiresAt: Int64, jwtID: String)] = []
+
+    /// The entry expiring first.
+    var first: (expiresAt: Int64, jwtID: String)? { self.items.first }
+
+    /// Number of entries, stale ones included.
+    var count: Int { self.items.count }
+
+    mutating func insert(_ item: (expiresAt: Int64, jwtID: String)) {
+        self.items.append(item)
+        var child = self.items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard self.items[child].expiresAt < self.items[parent].expiresAt else { break }
+            self.items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func removeFirst() {
+        guard !self.items.isEmpty else { return }
+        self.items.swapAt(0, self.items.count - 1)
+        self.items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < self.items.count && self.items[left].expiresAt < self.items[smallest].expiresAt { smallest = left }
+            if right < self.items.count && self.items[right].expiresAt < self.items[smallest].expiresAt {
+                smallest = right
+            }
+            guard smallest != parent else { return }
+            self.items.swapAt(parent, smallest)
+            parent = smallest
+        }
     }
 }

@@ -42,6 +42,34 @@ import Testing
         #expect(cache.count == 2)
     }
 
+    @Test func idsWithMixedLifetimesExpireExactly() {
+        let cache = ReplayCache(perTokenCapacity: 1000)
+        // Expiries 1000, 1007, 1014, ... in a scrambled order.
+        let expiries = (0..<1000).map { Int64(1000 + ($0 * 7919 % 1000) * 7) }
+        for (index, expiry) in expiries.enumerated() {
+            #expect(cache.insert(jwtID: "id-\(index)", keyID: "k", expiresAt: expiry, now: 0) == .fresh)
+        }
+        #expect(cache.insert(jwtID: "late", keyID: "k", expiresAt: 9000, now: 0) == .windowFull)
+        // At 1350, the 51 ids expiring at 1000...1350 are gone: exactly that many fit again.
+        var admitted = 0
+        for index in 0..<60 where cache.insert(jwtID: "new-\(index)", keyID: "k", expiresAt: 9000, now: 1350) == .fresh {
+            admitted += 1
+        }
+        #expect(admitted == 51)
+        for (index, expiry) in expiries.enumerated() where expiry > 1350 {
+            #expect(cache.insert(jwtID: "id-\(index)", keyID: "k", expiresAt: expiry, now: 1350) == .replayed)
+        }
+    }
+
+    @Test func aFleetSharingOneTokenFitsByDefault() {
+        let cache = ReplayCache()
+        for index in 0..<30_000 {
+            #expect(cache.insert(jwtID: "jti-\(index)", keyID: "fleet", expiresAt: 3600, now: 0) == .fresh)
+        }
+        #expect(cache.count == 30_000)
+        #expect(cache.bytesUsed < 4 << 20)
+    }
+
     @Test func memoryIsBoundedInBytesOverAllTokens() {
         // Room for about ten ids in total, whatever the number of tokens.
         let cache = ReplayCache(perTokenCapacity: 1000, maxBytes: 10 * (64 + 8) + 3 * (128 + 8))
