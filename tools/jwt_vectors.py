@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates the LegateAuth JWT golden vectors (issue 2).
+"""Generates the LegateAuth JWT golden vectors.
 
 Proto/vectors/jwt.json        hand-made cases, one or more per AuthError JWT rejection; each token is built
                               byte by byte here and signed with Python's stdlib hmac (not with Legate code).
@@ -7,7 +7,7 @@ Proto/vectors/jwt_pyjwt.json  tokens minted and checked by an independent JOSE i
 
 Run: python3 tools/jwt_vectors.py   (deterministic: fixed keys, times and jti values)
 """
-import base64, hashlib, hmac, json, os
+import base64, hashlib, hmac, json, math, os
 
 NOW = 1_790_000_000
 KEY = "lgt_abcdefghijklmnop_" + "a" * 52 + "_checksum"
@@ -49,6 +49,15 @@ def raw(h_seg: str, c_seg: str) -> str:
     return si + "." + sign(si)
 
 
+def expected(claims_json: str):
+    """The claims a verifier returns: NumericDates rounded up to whole seconds."""
+    out = json.loads(claims_json)
+    for name in ("iat", "nbf", "exp"):
+        if name in out:
+            out[name] = math.ceil(out[name])
+    return out
+
+
 def handmade():
     v = []
 
@@ -85,6 +94,16 @@ def handmade():
     add("payload with a leading zero number", raw(h, b64(claims().replace('"iat":%d' % NOW, '"iat":0%d' % NOW).encode())), "malformedJSON")
     add("duplicate alg in header", raw(b64(b'{"alg":"HS256","alg":"HS256","kid":"abcdefghijklmnop"}'), c), "duplicateKey")
     add("duplicate exp in payload", raw(h, b64((claims()[:-1] + ',"exp":%d}' % (NOW + 9999)).encode())), "duplicateKey")
+    add("duplicate member in a nested header object",
+        raw(b64(b'{"alg":"HS256","kid":"abcdefghijklmnop","x":{"a":1,"b":2,"a":3}}'), c), "duplicateKey")
+    add("duplicate member in an object inside a claim array",
+        token(header(), claims()[:-1] + ',"x":[1,{"k":{"y":true,"y":false}}]}'), "duplicateKey")
+    add("same member name in sibling objects is fine",
+        token(header(), claims()[:-1] + ',"x":[{"k":1},{"k":2}],"y":{"k":{"k":3}}}'),
+        expected_claims=json.loads(claims()))
+    add("nested object above the member bound",
+        token(header(), claims()[:-1] + ',"x":{' + ",".join('"m%d":0' % i for i in range(33)) + "}}"),
+        "malformedJSON")
     add("deeply nested header member", raw(b64(('{"alg":"HS256","kid":"abcdefghijklmnop","x":' + "[" * 40 + "]" * 40 + "}").encode()), c), "nestingTooDeep")
     add("deeply nested claim", raw(h, b64((claims()[:-1] + ',"x":' + '{"a":' * 30 + "1" + "}" * 30 + "}").encode())), "nestingTooDeep")
     add("no alg", raw(b64(header(alg=None).encode()), c), "missingAlgorithm")
@@ -104,7 +123,32 @@ def handmade():
     for name in ["exp", "iat", "sub", "iss", "aud", "jti"]:
         add("missing %s" % name, token(header(), claims(**{name: None})), "missingClaim")
     add("exp is a string", token(header(), claims(exp=str(NOW + 600))), "invalidClaimType")
-    add("exp is fractional", token(header(), claims(exp=NOW + 600.5)), "invalidClaimType")
+    # RFC 7519 §2: a NumericDate is any JSON number; the claims hold it rounded up to a whole second, and the
+    # lifetime is compared exactly.
+    frac = lambda **over: expected(claims(**over))
+    add("exp is fractional", token(header(), claims(exp=NOW + 600.5)), expected_claims=frac(exp=NOW + 600.5))
+    add("fractional exp just inside leeway", token(header(), claims(exp=NOW + 600.5)), now=NOW + 660,
+        expected_claims=frac(exp=NOW + 600.5))
+    add("fractional exp beyond leeway", token(header(), claims(exp=NOW + 600.5)), "expired", now=NOW + 661)
+    add("fractional iat and nbf", token(header(), claims(iat=NOW - 0.25, nbf=NOW + 0.75)),
+        expected_claims=frac(iat=NOW - 0.25, nbf=NOW + 0.75))
+    add("fractional nbf beyond leeway", token(header(), claims(nbf=NOW + 60.5)), "notYetValid")
+    add("fractional iat beyond leeway", token(header(), claims(iat=NOW + 60.5, nbf=None)), "issuedInFuture")
+    add("lifetime one hour and a quarter second", token(header(), claims(iat=NOW + 0.25, exp=NOW + 3600.5, nbf=None)),
+        "invalidLifetime", now=NOW + 1)
+    add("lifetime exactly one hour between fractions", token(header(), claims(iat=NOW + 0.5, exp=NOW + 3600.5, nbf=None)),
+        now=NOW + 1, expected_claims=frac(iat=NOW + 0.5, exp=NOW + 3600.5, nbf=None))
+    add("exp with an exponent", token(header(), claims().replace('"exp":%d' % (NOW + 600), '"exp":1.7900006E9')),
+        expected_claims=json.loads(claims()))
+    add("exp a tenth of a nanosecond past a second, inside leeway",
+        token(header(), claims().replace('"exp":%d' % (NOW + 600), '"exp":%d.0000000001' % (NOW + 600))),
+        now=NOW + 660, expected_claims=frac(exp=NOW + 601))
+    add("exp with a huge exponent", token(header(), claims().replace('"exp":%d' % (NOW + 600), '"exp":1e400')),
+        "malformedJSON")
+    add("exp with a bare decimal point", token(header(), claims().replace('"exp":%d' % (NOW + 600), '"exp":1.')),
+        "malformedJSON")
+    add("exp with an empty exponent", token(header(), claims().replace('"exp":%d' % (NOW + 600), '"exp":1e+')),
+        "malformedJSON")
     add("aud is a number", token(header(), claims(aud=7)), "invalidClaimType")
     add("aud array holds a number", token(header(), claims(aud=["legate-manager", 7])), "invalidClaimType")
     add("sub is null", token(header(), claims().replace('"sub":"acct_1"', '"sub":null')), "invalidClaimType")
@@ -145,6 +189,11 @@ def independent():
         assert jwt.decode(tok, key, algorithms=["HS256"]).claims["jti"] == c["jti"]
         add("joserfc minted, variant %d" % i, tok, expected=c)
     c = {"sub": ACCOUNT, "iss": "d", "aud": "legate-manager", "iat": NOW, "exp": NOW + 60, "jti": "x"}
+    fractional = dict(c, iat=NOW - 0.5, exp=NOW + 59.5)
+    tok = jwt.encode({"alg": "HS256", "kid": KID}, fractional, key)
+    jwt.JWTClaimsRegistry(now=NOW + 59).validate(jwt.decode(tok, key, algorithms=["HS256"]).claims)
+    add("joserfc minted, fractional iat and exp", tok, now=NOW + 59,
+        expected=dict(fractional, iat=NOW, exp=NOW + 60))
     add("joserfc, other key", jwt.encode({"alg": "HS256", "kid": KID}, c, other), "signatureMismatch")
     add("joserfc, expired", jwt.encode({"alg": "HS256", "kid": KID}, c, key), "expired", now=NOW + 200)
     add("joserfc, HS512", jwt.encode({"alg": "HS512", "kid": KID}, c, key, algorithms=["HS512"]), "algorithmNotAllowed")

@@ -4,7 +4,7 @@ internal import COpenSSLShims
 struct JSONScanner {
     /// Deepest nesting accepted inside a skipped value.
     static let maxDepth = 16
-    /// Most members accepted in a header or claims object (bounds the duplicate check).
+    /// Most members accepted in any object of a header or claims set (bounds the duplicate check).
     static let maxMembers = 32
 
     let bytes: UnsafeRawBufferPointer
@@ -197,7 +197,8 @@ struct JSONScanner {
         return text
     }
 
-    /// Reads an integer NumericDate; nil (nothing consumed) when the next value is not a number.
+    /// Reads an integer NumericDate (the minter's form); nil (nothing consumed) when the next value is not a
+    /// number or not an integer.
     mutating func readInteger() throws(AuthError) -> Int64? {
         guard let c = self.peek(), c == UInt8(ascii: "-") || (c >= 0x30 && c <= 0x39),
               let base = self.bytes.baseAddress else { return nil }
@@ -245,10 +246,16 @@ struct JSONScanner {
             _ = try self.readString()
         case UInt8(ascii: "{"):
             self.index += 1
-            var first = true
-            while try self.nextKey(first: first) != nil {
-                first = false
-                try self.skipValue(depth: depth + 1)
+            // Member names are unique at every depth (RFC 7515 §4, RFC 7519 §4), with the same bound as the
+            // top level.
+            try withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.maxMembers) { ranges throws(AuthError) in
+                var seen = SeenKeys(ranges: ranges)
+                var first = true
+                while let key = try self.nextKey(first: first) {
+                    first = false
+                    try seen.insert(key, scanner: self)
+                    try self.skipValue(depth: depth + 1)
+                }
             }
         case UInt8(ascii: "["):
             self.index += 1

@@ -207,38 +207,3 @@ final class CacheShard: Sendable {
 
     init(capacity: Int) { self.state = Mutex(ShardState(capacity: capacity)) }
 }
-
-/// Registration `jti`s seen within their lifetime (DESIGN.md §4); bounded memory, entries expire with the token.
-public final class ReplayCache: Sendable {
-    struct State {
-        var seen: [String: Int64] = [:]
-        /// Earliest expiry among `seen`; a full cache is only rescanned once something can have expired.
-        var earliestExpiry: Int64 = .max
-    }
-
-    private let capacity: Int
-    private let state = Mutex(State())
-
-    /// A cache holding at most `capacity` live `jti`s.
-    public init(capacity: Int = 100_000) { self.capacity = max(1, capacity) }
-
-    /// Records `jwtID` until `expiresAt`; false when it is already present (a replay) or, failing closed,
-    /// when the cache is full of unexpired entries.
-    public func insertIfAbsent(jwtID: String, expiresAt: Int64, now: Int64) -> Bool {
-        self.state.withLock { state in
-            if let existing = state.seen[jwtID], existing > now { return false }
-            if state.seen.count >= self.capacity {
-                guard state.earliestExpiry <= now else { return false }
-                state.seen = state.seen.filter { $0.value > now }
-                state.earliestExpiry = state.seen.values.min() ?? .max
-                if state.seen.count >= self.capacity { return false }
-            }
-            state.seen[jwtID] = expiresAt
-            state.earliestExpiry = min(state.earliestExpiry, expiresAt)
-            return true
-        }
-    }
-
-    /// Number of remembered ids.
-    public var count: Int { self.state.withLock { $0.seen.count } }
-}

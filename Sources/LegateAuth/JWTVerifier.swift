@@ -58,14 +58,15 @@ enum JWTVerifier {
             else { throw AuthError.signatureMismatch }
             let payload = UnsafeRawBufferPointer(start: payloadStart, count: payloadCount)
             let claims: JWTClaims
+            var exact = ExactDates()
             if let minted = Self.parseMintedClaims(payload, accountID: resolved.accountID, policy: policy,
                                                    audiences: audiences) {
                 claims = minted
             } else {
                 claims = try Self.parseClaims(payload, accountID: resolved.accountID, policy: policy,
-                                              audiences: audiences)
+                                              audiences: audiences, exact: &exact)
             }
-            try Self.check(claims, now: now, policy: policy, accountID: resolved.accountID)
+            try Self.check(claims, exact: exact, now: now, policy: policy, accountID: resolved.accountID)
             return VerifiedJWT(keyID: keyID, claims: claims)
         }
     }
@@ -128,14 +129,22 @@ enum JWTVerifier {
     }
 
     /// Decodes the claims set; only called after the signature matched.
-    /// Strings equal to the resolved account, the policy issuer or audience reuse those (no allocation).
     static func parseClaims(_ bytes: UnsafeRawBufferPointer, accountID: String, policy: JWTPolicy,
-                                    audiences: [String]?) throws(AuthError) -> JWTClaims
+                            audiences: [String]?) throws(AuthError) -> JWTClaims
+    {
+        var exact = ExactDates()
+        return try Self.parseClaims(bytes, accountID: accountID, policy: policy, audiences: audiences, exact: &exact)
+    }
+
+    /// Decodes the claims set, with `iat` and `exp` to the nanosecond in `exact` (the claims hold them rounded
+    /// up to whole seconds). Strings equal to the resolved account, the policy issuer or audience reuse those.
+    static func parseClaims(_ bytes: UnsafeRawBufferPointer, accountID: String, policy: JWTPolicy,
+                            audiences: [String]?, exact: inout ExactDates) throws(AuthError) -> JWTClaims
     {
         var scanner = JSONScanner(bytes, segment: "payload")
         try scanner.beginObject()
         var subject: String?, issuer: String?, jwtID: String?, audience: [String]?
-        var issuedAt: Int64?, notBefore: Int64?, expiresAt: Int64?
+        var issuedAt: NumericDate?, notBefore: NumericDate?, expiresAt: NumericDate?
         try withUnsafeTemporaryAllocation(of: Int.self, capacity: JSONScanner.maxMembers) {
             ranges throws(AuthError) in
             var seen = SeenKeys(ranges: ranges)
@@ -156,13 +165,13 @@ enum JWTVerifier {
                     audience = try Self.audience(&scanner, policy: policy, audiences: audiences)
                 } else if scanner.matches(key, "iat") {
                     if issuedAt != nil { throw AuthError.duplicateKey(segment: "payload", key: "iat") }
-                    issuedAt = try Self.integer(&scanner, claim: "iat")
+                    issuedAt = try Self.numericDate(&scanner, claim: "iat")
                 } else if scanner.matches(key, "nbf") {
                     if notBefore != nil { throw AuthError.duplicateKey(segment: "payload", key: "nbf") }
-                    notBefore = try Self.integer(&scanner, claim: "nbf")
+                    notBefore = try Self.numericDate(&scanner, claim: "nbf")
                 } else if scanner.matches(key, "exp") {
                     if expiresAt != nil { throw AuthError.duplicateKey(segment: "payload", key: "exp") }
-                    expiresAt = try Self.integer(&scanner, claim: "exp")
+                    expiresAt = try Self.numericDate(&scanner, claim: "exp")
                 } else {
                     try seen.insert(key, scanner: scanner)
                     try scanner.skipValue()
@@ -176,8 +185,10 @@ enum JWTVerifier {
         guard let issuer else { throw .missingClaim("iss") }
         guard let audience else { throw .missingClaim("aud") }
         guard let jwtID else { throw .missingClaim("jti") }
-        return JWTClaims(subject: subject, issuer: issuer, audience: audience, issuedAt: issuedAt,
-                         notBefore: notBefore, expiresAt: expiresAt, jwtID: jwtID)
+        exact = ExactDates(issuedAt: issuedAt, expiresAt: expiresAt)
+        return JWTClaims(subject: subject, issuer: issuer, audience: audience,
+                         issuedAt: issuedAt.wholeSecondsRoundedUp, notBefore: notBefore?.wholeSecondsRoundedUp,
+                         expiresAt: expiresAt.wholeSecondsRoundedUp, jwtID: jwtID)
     }
 
     static func string(_ scanner: inout JSONScanner, claim: String) throws(AuthError) -> String {
@@ -185,6 +196,15 @@ enum JWTVerifier {
         return try scanner.readString()
     }
 
+    /// A NumericDate claim: any JSON number (RFC 7519 §2), e.g. `1700000000.5`.
+    static func numericDate(_ scanner: inout JSONScanner, claim: String) throws(AuthError) -> NumericDate {
+        guard let value = try scanner.readNumericDate() else {
+            throw .invalidClaimType(claim: claim, expected: "a NumericDate (a JSON number)")
+        }
+        return value
+    }
+
+    /// An integer NumericDate, as the minter writes them (the fast path; anything else goes the strict way).
     static func integer(_ scanner: inout JSONScanner, claim: String) throws(AuthError) -> Int64 {
         guard let value = try scanner.readInteger() else {
             throw .invalidClaimType(claim: claim, expected: "an integer NumericDate")
@@ -217,7 +237,11 @@ enum JWTVerifier {
     }
 
     /// Claim checks against `now` with the policy's leeway (RFC 7519 §4.1.4-§4.1.6).
-    static func check(_ claims: JWTClaims, now: Int64, policy: JWTPolicy, accountID: String) throws(AuthError) {
+    /// `exact` holds `iat` and `exp` to the nanosecond when they were not whole seconds; the lifetime is checked
+    /// on them, every other bound on the claims' whole seconds (rounded up, which compares exactly with `now`).
+    static func check(_ claims: JWTClaims, exact: ExactDates = ExactDates(), now: Int64, policy: JWTPolicy,
+                      accountID: String) throws(AuthError)
+    {
         let leeway = policy.leewaySeconds
         guard now < claims.expiresAt &+ leeway else {
             throw .expired(expiresAt: claims.expiresAt, now: now, leeway: leeway)
@@ -228,13 +252,21 @@ enum JWTVerifier {
         guard claims.issuedAt <= now &+ leeway else {
             throw .issuedInFuture(issuedAt: claims.issuedAt, now: now, leeway: leeway)
         }
-        let lifetime = claims.expiresAt &- claims.issuedAt
-        guard lifetime > 0, lifetime <= policy.maxLifetimeSeconds else {
-            throw .invalidLifetime(seconds: lifetime, limit: policy.maxLifetimeSeconds)
+        let expiresAt = exact.expiresAt ?? NumericDate(seconds: claims.expiresAt, nanoseconds: 0)
+        let issuedAt = exact.issuedAt ?? NumericDate(seconds: claims.issuedAt, nanoseconds: 0)
+        let lifetime = expiresAt.distance(from: issuedAt, within: policy.maxLifetimeSeconds)
+        guard lifetime.isPositive, lifetime.isWithin else {
+            throw .invalidLifetime(seconds: lifetime.roundedUp, limit: policy.maxLifetimeSeconds)
         }
         guard claims.audience.contains(policy.audience) else { throw .audienceMismatch(expected: policy.audience) }
         if let issuer = policy.issuer, claims.issuer != issuer { throw .issuerMismatch(expected: issuer) }
         if policy.requireSubjectMatch && claims.subject != accountID { throw .subjectMismatch }
         guard !claims.jwtID.isEmpty else { throw .emptyJWTID }
     }
+}
+
+/// `iat` and `exp` to the nanosecond, from the strict claims parser (nil: take the claims' whole seconds).
+struct ExactDates {
+    var issuedAt: NumericDate?
+    var expiresAt: NumericDate?
 }

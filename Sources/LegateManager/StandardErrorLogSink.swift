@@ -1,23 +1,33 @@
 import Foundation
 import LegateCore
+import LegateNet
 import Synchronization
 
 /// Writes log lines to standard error as `time level message key=value ...`, one line per call.
+///
+/// Never traps and never blocks: a line the descriptor cannot take (full disk, reader gone, reader not keeping
+/// up) is dropped and counted in `droppedLines`.
 public final class StandardErrorLogSink: LogSink {
     private let minimumLevel: LogLevel
-    private let lock = Mutex(())
+    private let writer: OutputWriter
 
-    /// Creates a sink that drops lines below `minimumLevel`.
-    public init(minimumLevel: LogLevel = .info) {
+    /// Creates a sink that drops lines below `minimumLevel`; `writer` defaults to the process's standard error.
+    /// Ignores SIGPIPE process-wide, so a log pipe whose reader has gone cannot kill the process.
+    public init(minimumLevel: LogLevel = .info, writer: OutputWriter = .standardError) {
         self.minimumLevel = minimumLevel
+        self.writer = writer
+        System.ignoreBrokenPipe()
     }
+
+    /// Lines that could not be written so far.
+    public var droppedLines: Int { self.writer.droppedCount }
 
     /// Writes one line if it is at or above the minimum level.
     public func log(_ level: LogLevel, _ message: String, _ metadata: [String: String]) {
         guard level >= self.minimumLevel else { return }
         let fields = metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         let line = "\(Date().formatted(.iso8601)) \(level) \(message)\(fields.isEmpty ? "" : " " + fields)\n"
-        self.lock.withLock { _ in FileHandle.standardError.write(Data(line.utf8)) }
+        self.writer.write(line)
     }
 }
 

@@ -7,7 +7,7 @@ internal import Glibc
 
 /// Development and test certificates made with libcrypto: a P-256 CA and leaves signed by it.
 public enum DevCertificates {
-    /// PEM files on disk: the CA to trust, and a certificate + key (mode 0600) signed by it.
+    /// PEM files on disk (each mode 0600): the CA to trust, and a certificate + key signed by it.
     public struct Files: Sendable, Equatable {
         /// The CA certificate (PEM).
         public let caFile: String
@@ -39,7 +39,8 @@ public enum DevCertificates {
         throws(TLSError) -> Files
     {
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw TLSError.file(path: directory, problem: "cannot create directory")
         }
@@ -139,6 +140,19 @@ public enum DevCertificates {
         return cert
     }
 
+    /// Opens `path` for writing, truncated, mode 0600 from the first byte (created so, or tightened when it
+    /// already existed): nothing the manager writes in its data directory is readable by others.
+    private static func createPrivate(_ path: String) throws(TLSError) -> UnsafeMutablePointer<FILE> {
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw TLSError.file(path: path, problem: String(cString: strerror(errno))) }
+        guard fchmod(fd, 0o600) == 0, let file = fdopen(fd, "w") else {
+            let problem = String(cString: strerror(errno))
+            _ = Glibc.close(fd)
+            throw TLSError.file(path: path, problem: "cannot write with mode 0600: \(problem)")
+        }
+        return file
+    }
+
     private static func open(_ path: String, mode: String) throws(TLSError) -> UnsafeMutablePointer<FILE> {
         guard let file = fopen(path, mode) else {
             throw TLSError.file(path: path, problem: String(cString: strerror(errno)))
@@ -147,17 +161,14 @@ public enum DevCertificates {
     }
 
     private static func writeCertificate(_ cert: OpaquePointer, to path: String) throws(TLSError) {
-        let file = try open(path, mode: "w")
+        let file = try self.createPrivate(path)
         defer { fclose(file) }
         guard PEM_write_X509(file, cert) == 1 else { throw TLSError.call("PEM_write_X509(\(path))") }
     }
 
     private static func writeKey(_ key: OpaquePointer, to path: String) throws(TLSError) {
-        let file = try open(path, mode: "w")
+        let file = try self.createPrivate(path)
         defer { fclose(file) }
-        guard fchmod(fileno(file), 0o600) == 0 else {
-            throw TLSError.file(path: path, problem: "cannot set mode 0600")
-        }
         guard PEM_write_PrivateKey(file, key, nil, nil, 0, nil, nil) == 1 else {
             throw TLSError.call("PEM_write_PrivateKey(\(path))")
         }

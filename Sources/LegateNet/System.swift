@@ -38,6 +38,30 @@ public enum System {
         return Int(clamping: limit.rlim_cur)
     }
 
+    /// The current soft open-file limit (0 when it cannot be read).
+    public static var openFileLimit: Int {
+        var limit = rlimit()
+        guard getrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0 else { return 0 }
+        return Int(clamping: limit.rlim_cur)
+    }
+
+    /// Descriptors kept back from connections for the store (database, -wal, -shm), logs, the listener, epoll
+    /// and Dispatch: 64, or 2 % of the limit when that is more.
+    public static func reservedDescriptors(openFileLimit: Int) -> Int {
+        max(64, openFileLimit / 50)
+    }
+
+    /// The connection cap an open-file limit allows: the limit minus `reservedDescriptors` (at least 1).
+    public static func connectionCap(openFileLimit: Int) -> Int {
+        max(1, openFileLimit - Self.reservedDescriptors(openFileLimit: openFileLimit))
+    }
+
+    /// Ignores SIGPIPE process-wide, so a write to a pipe or socket whose reader has gone returns EPIPE instead
+    /// of killing the process. Idempotent; executables call it first thing.
+    public static func ignoreBrokenPipe() {
+        _ = signal(SIGPIPE, SIG_IGN)
+    }
+
     private static var RLIMIT_NOFILE_VALUE: __rlimit_resource_t { __rlimit_resource_t(RLIMIT_NOFILE.rawValue) }
 }
 

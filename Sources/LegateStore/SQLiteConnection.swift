@@ -1,4 +1,7 @@
 internal import CSQLite
+#if canImport(Glibc)
+internal import Glibc
+#endif
 
 /// A value bound to a statement parameter.
 enum SQLValue {
@@ -51,8 +54,9 @@ final class SQLiteConnection: @unchecked Sendable {
     private let handle: OpaquePointer
     private var statements: [String: OpaquePointer] = [:]
 
-    /// Opens (creating if needed) the database file.
+    /// Opens (creating if needed) the database file, readable by its owner only.
     init(path: String) throws(StoreError) {
+        try Self.restrictToOwner(path)
         var handle: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let code = sqlite3_open_v2(path, &handle, flags, nil)
@@ -64,6 +68,26 @@ final class SQLiteConnection: @unchecked Sendable {
         self.path = path
         self.handle = handle
         sqlite3_extended_result_codes(handle, 1)
+    }
+
+    /// Mode every database file gets: SQLite creates `-wal`, `-shm` and `-journal` with the database file's mode,
+    /// so a database created (or tightened) to 0600 keeps the whole store private to its owner.
+    static let fileMode: mode_t = 0o600
+
+    /// Creates `path` with mode 0600 when missing, and tightens it and its existing `-wal`/`-shm` to 0600
+    /// (stores created by older versions were 0644). In-memory and URI names are left to SQLite.
+    static func restrictToOwner(_ path: String) throws(StoreError) {
+        guard !path.isEmpty, path != ":memory:", !path.hasPrefix("file:") else { return }
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, Self.fileMode)
+        guard fd >= 0 else { throw .openFailed(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        guard fchmod(fd, Self.fileMode) == 0 else {
+            throw .openFailed(path: path, reason: "cannot set mode 0600: \(String(cString: strerror(errno)))")
+        }
+        for suffix in ["-wal", "-shm", "-journal"] {
+            // Missing companions are fine (ENOENT); SQLite creates them later with the database's mode.
+            _ = chmod(path + suffix, Self.fileMode)
+        }
     }
 
     deinit {

@@ -22,16 +22,21 @@ let usage = """
     exit status: 0 stopped, 1 refused by the manager or misconfigured, 2 usage, 3 self-destructed
     """
 
+/// Standard output for the delegate's running log: a supervisor that stops reading costs lines, never a stalled
+/// delegate.
+let output = OutputWriter(fileDescriptor: 1, whenFull: .drop)
+
 /// Writes a line to standard output unbuffered, so a supervisor reading a pipe sees it at once.
 func say(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    output.write(line + "\n")
 }
 
 func fail(_ message: String, status: Int32) -> Never {
-    FileHandle.standardError.write(Data("legate-delegate: \(message)\n".utf8))
+    OutputWriter.standardError.write("legate-delegate: \(message)\n")
     exit(status)
 }
 
+System.ignoreBrokenPipe()
 let environment = ProcessInfo.processInfo.environment
 let arguments: CommandLineArguments
 do {
@@ -103,7 +108,6 @@ do {
 } catch {
     fail("TLS setup failed: \(error)", status: 1)
 }
-signal(SIGPIPE, SIG_IGN)
 let group = EventLoopGroup(loopCount: 1)
 let client = DelegateClient(
     configuration: configuration, tls: tls, loop: group.next(),

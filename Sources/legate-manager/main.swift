@@ -17,7 +17,7 @@ let usage = """
       --heartbeat-interval S      seconds between heartbeats announced to delegates (default 10)
       --heartbeat-grace S         silence after which a delegate is disconnected (default 3 intervals)
       --pending-expiry S          seconds a registration waits for approval before it is rejected (default 86400)
-      --max-connections N         (default 20000)
+      --max-connections N         (default 20000, lower when the open-file limit leaves less room)
       --connection-rate N         new connections per second per address, burst 10x (default 200; 0 = no limit)
       --event-loops N             (default: one per core)
       --log-level LEVEL           debug|info|warning|error (default info)
@@ -25,10 +25,10 @@ let usage = """
 
 /// Writes a line to standard output unbuffered, so scripts reading a pipe see the address at once.
 func say(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    OutputWriter.standardOutput.write(line + "\n")
 }
 
-func parseConfiguration() throws -> (ManagerConfiguration, LogLevel) {
+func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, LogLevel) {
     let arguments = try CommandLineArguments(
         Array(CommandLine.arguments.dropFirst()),
         valueFlags: [
@@ -50,7 +50,8 @@ func parseConfiguration() throws -> (ManagerConfiguration, LogLevel) {
     configuration.privateKeyFile = arguments.string("--key")
     configuration.clientCAFile = arguments.string("--client-ca")
     configuration.audience = arguments.string("--audience") ?? configuration.audience
-    configuration.maxConnections = try arguments.integer("--max-connections", default: configuration.maxConnections)
+    configuration.maxConnections = try arguments.integer(
+        "--max-connections", default: min(configuration.maxConnections, System.connectionCap(openFileLimit: openFileLimit)))
     configuration.eventLoops = try arguments.integer("--event-loops", default: 0)
     let rate = try arguments.integer("--connection-rate", default: 200)
     guard rate >= 0 else {
@@ -72,23 +73,27 @@ func parseConfiguration() throws -> (ManagerConfiguration, LogLevel) {
     return (configuration, level)
 }
 
+// First of all: a log or output pipe whose reader has gone must give EPIPE, not kill the manager, and the
+// connection cap below is derived from the raised open-file limit.
+System.ignoreBrokenPipe()
+let openFileLimit = System.raiseOpenFileLimit()
+
 let configuration: ManagerConfiguration
 let logLevel: LogLevel
 do {
-    (configuration, logLevel) = try parseConfiguration()
+    (configuration, logLevel) = try parseConfiguration(openFileLimit: openFileLimit)
 } catch {
-    FileHandle.standardError.write(Data("legate-manager: \(error)\n\(usage)\n".utf8))
+    OutputWriter.standardError.write("legate-manager: \(error)\n\(usage)\n")
     exit(2)
 }
 
-_ = System.raiseOpenFileLimit()
 let manager: Manager
 do {
     // Production wiring: the real clocks, and the SQLite store in the data directory.
     manager = try Manager.start(
         configuration: configuration, log: StandardErrorLogSink(minimumLevel: logLevel), clock: SystemClock())
 } catch {
-    FileHandle.standardError.write(Data("legate-manager: \(error)\n".utf8))
+    OutputWriter.standardError.write("legate-manager: \(error)\n")
     exit(1)
 }
 
@@ -121,13 +126,13 @@ say(
 func installShutdownHandlers(for manager: Manager) -> [any DispatchSourceSignal] {
     signal(SIGINT, SIG_IGN)
     signal(SIGTERM, SIG_IGN)
-    signal(SIGPIPE, SIG_IGN)
     let queue = DispatchQueue(label: "legate.signals")
     return [SIGINT, SIGTERM].map { number in
         let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
         source.setEventHandler {
-            FileHandle.standardOutput.write(
-                Data("shutting down: GOAWAY to \(manager.openConnections) connections\n".utf8))
+            // Dropped rather than waited for: a reader that stopped must not hold up the shutdown.
+            OutputWriter(fileDescriptor: 1, whenFull: .drop)
+                .write("shutting down: GOAWAY to \(manager.openConnections) connections\n")
             manager.shutdown()
             exit(0)
         }

@@ -168,7 +168,7 @@ func connect(_ arguments: CommandLineArguments) -> AdminClient {
 }
 
 func fail(_ error: AdminClientError) -> Never {
-    FileHandle.standardError.write(Data("legatectl: \(error)\n".utf8))
+    OutputWriter.standardError.write("legatectl: \(error)\n")
     switch error {
     case .refused: exit(1)
     case .connection, .malformed, .timedOut: exit(3)

@@ -3,6 +3,7 @@ import Foundation
 import LegateAdminClient
 import LegateCommandLine
 import LegateCore
+import LegateNet
 import LegateWire
 
 let approvalUsage = """
@@ -66,7 +67,7 @@ func runApprovalCommand(noun: String, verb: String, words: ArraySlice<String>) -
             let name = single(arguments, "profile update needs the profile NAME")
             let list = try client.call(.profileList, ProfileListRequest(), as: ProfileListResponse.self)
             guard let current = list.profiles.first(where: { $0.name == name }) else {
-                FileHandle.standardError.write(Data("legatectl: profile \(name) does not exist\n".utf8))
+                OutputWriter.standardError.write("legatectl: profile \(name) does not exist\n")
                 exit(1)
             }
             var spec = ProfileSpec()

@@ -5,6 +5,7 @@ import Foundation
 import LegateAdminClient
 import LegateCommandLine
 import LegateCore
+import LegateNet
 import LegateWire
 
 let taskUsage = """
@@ -85,7 +86,7 @@ func runTaskCommand(verb: String, words: ArraySlice<String>) -> Never {
                                                            "data": String(decoding: $0.data, as: UTF8.self)] },
                               "truncated": logs.truncated]) { "" }
             } else {
-                for chunk in logs.chunks { FileHandle.standardOutput.write(Data(chunk.data)) }
+                for chunk in logs.chunks { OutputWriter.standardOutput.write(chunk.data) }
             }
         default:
             usageError("unknown command 'task \(verb)'\n\(taskUsage)")

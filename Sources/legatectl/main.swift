@@ -4,6 +4,7 @@ import Foundation
 import LegateAuth
 import LegateCommandLine
 import LegateCore
+import LegateNet
 
 let usage = """
     usage:
@@ -15,8 +16,11 @@ let usage = """
     exit status: 0 ok, 1 invalid or refused, 2 usage error
     """ + "\n" + adminUsage + "\n" + approvalUsage + "\n" + taskUsage
 
+// A reader that goes away (`legatectl audit list | head`) ends our output, not the process by a signal.
+System.ignoreBrokenPipe()
+
 func usageError(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("legatectl: \(message)\n\(usage)\n".utf8))
+    OutputWriter.standardError.write("legatectl: \(message)\n\(usage)\n")
     exit(2)
 }
 
@@ -69,7 +73,7 @@ func verifyJWT(_ words: ArraySlice<String>) -> Never {
         print(verified.claims.json)
         exit(0)
     } catch {
-        FileHandle.standardError.write(Data("invalid: \(error)\n".utf8))
+        OutputWriter.standardError.write("invalid: \(error)\n")
         exit(1)
     }
 }

@@ -70,6 +70,11 @@ import Testing
         base + "\"iat\":1,\"exp\":2,\"jti\":\"\"}", base + "\"iat\":1,\"exp\":2,\"jti\":7}",
         base + "\"iat\":1,\"exp\":2}", base + "\"iat\":1,\"exp\":2,\"jti\":\"j\"}x",
         base + "\"iat\":1,\"nbf\":1,\"exp\":2,\"jti\":\"j\"}",
+        // NumericDates that are not plain integers: the fast path declines, the strict path reads them.
+        base + "\"iat\":1,\"exp\":2.5,\"jti\":\"j\"}", base + "\"iat\":1,\"exp\":2e0,\"jti\":\"j\"}",
+        base + "\"iat\":1,\"nbf\":0.5,\"exp\":2,\"jti\":\"j\"}", base + "\"iat\":1,\"exp\":2.,\"jti\":\"j\"}",
+        base + "\"iat\":1,\"exp\":{\"a\":1,\"a\":2},\"jti\":\"j\"}",
+        base + "\"iat\":1,\"exp\":2,\"jti\":\"j\",\"x\":{\"a\":1,\"a\":2}}",
     ])
     func claimsEdgeCasesAgree(_ text: String) {
         _ = Self.checkClaims(Array(text.utf8))

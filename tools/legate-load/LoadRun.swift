@@ -175,7 +175,7 @@ final class LoadRun: @unchecked Sendable {
             Self.isTerminal ? "\r" : "", phase, elapsed,
             snapshot.registered, self.settings.delegates, snapshot.heartbeats, rate, tasks,
             snapshot.errors.values.reduce(0, +), Self.isTerminal ? "" : "\n")
-        FileHandle.standardError.write(Data(line.utf8))
+        OutputWriter.standardError.write(line)
     }
 
     /// Progress overwrites one line on a terminal and prints one line per update otherwise.

@@ -27,7 +27,7 @@ let usage = """
     """
 
 func fail(_ message: String, status: Int32) -> Never {
-    FileHandle.standardError.write(Data("legate-load: \(message)\n".utf8))
+    OutputWriter.standardError.write("legate-load: \(message)\n")
     exit(status)
 }
 
@@ -115,7 +115,7 @@ if openFiles < settings.delegates + 64 {
 }
 do {
     let report = try LoadRun(settings: settings).run()
-    FileHandle.standardError.write(Data("\n".utf8))
+    OutputWriter.standardError.write("\n")
     print(settings.json ? report.json() : report.text())
     print("reproduce: legate-load " + CommandLine.arguments.dropFirst().filter { !$0.hasPrefix("lgt_") && !$0.hasPrefix("lak_") }.joined(separator: " "))
     exit(report.connected == settings.delegates ? 0 : 1)

@@ -1,0 +1,92 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import LegateNet
+import LegateTestSupport
+import Testing
+
+/// The real `legate-manager` under a low open-file limit: its connection cap follows the limit, and a
+/// connection above it is ended at once instead of waiting in the kernel backlog.
+@Suite(.serialized) struct OpenFileLimitTests {
+    static let limit = 200
+
+    /// Blocking TCP connections to 127.0.0.1:`port`, each with a 5 s receive timeout.
+    static func connections(_ count: Int, port: Int) -> [Int32] {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var sockets: [Int32] = []
+        for _ in 0..<count {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else { break }
+            var timeout = timeval(tv_sec: 5, tv_usec: 0)
+            _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard connected == 0 else {
+                close(fd)
+                break
+            }
+            sockets.append(fd)
+        }
+        return sockets
+    }
+
+    @Test(.enabled(if: KilledManagerTests.binariesBuilt)) func connectionsAboveTheCapEndAtOnce() throws {
+        let directory = NSTemporaryDirectory() + "legate-nofile-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let manager = Process()
+        manager.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // `ulimit -n` lowers the hard limit too, so the manager cannot raise it back.
+        manager.arguments = [
+            "-c", "ulimit -n \(Self.limit) && exec \"$0\" \"$@\"", try #require(KilledManagerTests.binary("legate-manager")),
+            "--port", "0", "--data-dir", directory, "--connection-rate", "0", "--log-level", "error",
+        ]
+        let output = Pipe()
+        manager.standardOutput = output
+        manager.standardError = FileHandle.nullDevice
+        let lines = Mailbox<String>()
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let text = String(decoding: handle.availableData, as: UTF8.self)
+            for line in text.split(separator: "\n") { lines.put(String(line)) }
+        }
+        try manager.run()
+        defer {
+            if manager.isRunning { kill(manager.processIdentifier, SIGKILL) }
+            manager.waitUntilExit()
+            output.fileHandleForReading.readabilityHandler = nil
+        }
+        func value(after prefix: String) -> String? {
+            lines.first(timeout: .seconds(20)) { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+        }
+        let address = try #require(value(after: "Legate manager listening on ")?.split(separator: " ").first)
+        let caFile = try #require(value(after: "  CA file (dev certificate): "))
+        let adminKey = try #require(
+            value(after: "  bootstrap admin API key (shown once, store it now; all permissions): "))
+        let port = try #require(Int(address.split(separator: ":").last ?? ""))
+
+        let cap = System.connectionCap(openFileLimit: Self.limit)
+        let sockets = Self.connections(cap + 4, port: port)
+        #expect(sockets.count == cap + 4)
+        // The cap's worth wait for their TLS handshake; the four above it are ended at once.
+        for fd in sockets.suffix(4) {
+            var byte: UInt8 = 0
+            let n = read(fd, &byte, 1)
+            #expect(n == 0 || (n < 0 && errno == ECONNRESET), "a connection above the cap was left waiting")
+        }
+        #expect(manager.isRunning)
+        for fd in sockets { close(fd) }
+        let environment = ["LEGATE_MANAGER": String(address), "LEGATE_CA_FILE": caFile, "LEGATE_ADMIN_KEY": adminKey]
+        // The slots free up as the manager sees the closes; an admin call gets one (a few tries while it does).
+        var status: Int32 = -1
+        for _ in 0..<5 where status != 0 {
+            status = try UnwritableLogTests.legatectl(["token", "list"], environment: environment)
+        }
+        #expect(status == 0)
+    }
+}
