@@ -79,6 +79,12 @@ public final class Manager: Sendable {
         self.listener = Listener(
             host: configuration.host, port: configuration.port, tls: tls, group: self.group,
             limits: .defaults, maxConnections: configuration.maxConnections,
+            refusalHandler: { _ in
+                RefusedConnection(
+                    code: .unavailable,
+                    message: "the manager is at its connection limit; retry with backoff or connect to another manager")
+            },
+            onEvent: { event in Self.log(event, to: log) },
             makeHandler: { connection in
                 let address = ManagerConnection.host(of: connection.peerAddress)
                 guard rateLimiter.withLock({ $0.admit(address, now: connection.loop.now) }) else {
@@ -101,6 +107,26 @@ public final class Manager: Sendable {
             self.scheduleHeartbeatFlush(state)
         }
         log.log(.info, "manager listening", ["address": "\(configuration.host):\(self.port)"])
+    }
+
+    /// Logs what the listener reports: once per burst, not per refused connection.
+    private static func log(_ event: ListenerEvent, to log: any LogSink) {
+        switch event {
+        case .descriptorsExhausted(let errno, let limit):
+            log.log(
+                .error, "out of file descriptors: new connections are closed unserved until some free up",
+                ["errno": "\(errno)", "open_file_limit": "\(limit)", "fix": "raise `ulimit -n` or lower --max-connections"])
+        case .descriptorsRecovered(let closed):
+            log.log(.info, "file descriptors available again", ["closed_unserved": "\(closed)"])
+        case .connectionCapReached(let cap, let limit):
+            log.log(
+                .warning, "connection limit reached: new connections are refused with UNAVAILABLE",
+                ["max_connections": "\(cap)", "open_file_limit": "\(limit)"])
+        case .memoryReturned(let before, let after):
+            log.log(
+                .info, "memory returned after a connection storm",
+                ["rss_before_bytes": "\(before)", "rss_after_bytes": "\(after)"])
+        }
     }
 
     /// Loads tokens (decrypted into HMAC keys) and delegate records; delegates that were connected when the

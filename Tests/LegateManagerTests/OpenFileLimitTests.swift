@@ -3,11 +3,12 @@ import Glibc
 #endif
 import Foundation
 import LegateNet
+import LegateWire
 import LegateTestSupport
 import Testing
 
 /// The real `legate-manager` under a low open-file limit: its connection cap follows the limit, and a
-/// connection above it is ended at once instead of waiting in the kernel backlog.
+/// connection above it is refused with UNAVAILABLE at once instead of waiting in the kernel backlog.
 @Suite(.serialized) struct OpenFileLimitTests {
     static let limit = 200
 
@@ -37,7 +38,7 @@ import Testing
         return sockets
     }
 
-    @Test(.enabled(if: KilledManagerTests.binariesBuilt)) func connectionsAboveTheCapEndAtOnce() throws {
+    @Test(.enabled(if: KilledManagerTests.binariesBuilt)) func connectionsAboveTheCapAreRefusedWithUnavailable() throws {
         let directory = NSTemporaryDirectory() + "legate-nofile-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let manager = Process()
@@ -71,14 +72,16 @@ import Testing
         let port = try #require(Int(address.split(separator: ":").last ?? ""))
 
         let cap = System.connectionCap(openFileLimit: Self.limit)
-        let sockets = Self.connections(cap + 4, port: port)
-        #expect(sockets.count == cap + 4)
-        // The cap's worth wait for their TLS handshake; the four above it are ended at once.
-        for fd in sockets.suffix(4) {
-            var byte: UInt8 = 0
-            let n = read(fd, &byte, 1)
-            #expect(n == 0 || (n < 0 && errno == ECONNRESET), "a connection above the cap was left waiting")
-        }
+        let sockets = Self.connections(cap, port: port)
+        #expect(sockets.count == cap)
+        // The cap's worth wait for their TLS handshake; one more is served only as far as a status: UNAVAILABLE
+        // (retryable) after TLS, never a wait in the kernel backlog.
+        let group = EventLoopGroup(loopCount: 1)
+        let peer = try #require(ProtocolPeer.connect(port: port, caFile: caFile, loop: group.next()))
+        let refusal = peer.nextError(timeout: .seconds(5))
+        #expect(refusal?.code == .unavailable, "a connection above the cap gets UNAVAILABLE, got \(String(describing: refusal))")
+        #expect(refusal?.message.contains("connection limit") == true)
+        #expect(peer.waitUntilClosed(timeout: .seconds(5)))
         #expect(manager.isRunning)
         for fd in sockets { close(fd) }
         let environment = ["LEGATE_MANAGER": String(address), "LEGATE_CA_FILE": caFile, "LEGATE_ADMIN_KEY": adminKey]
