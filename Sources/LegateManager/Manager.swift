@@ -101,7 +101,10 @@ public final class Manager: Sendable {
         } catch {
             throw .network("cannot listen on \(configuration.host):\(configuration.port): \(error)")
         }
-        if let first = loopStates.first { self.scheduleExpiryCheck(first) }
+        if let first = loopStates.first {
+            self.scheduleExpiryCheck(first)
+            self.scheduleAuditPruning(first, after: configuration.tickInterval)
+        }
         for state in loopStates {
             self.scheduleTick(state)
             self.scheduleHeartbeatFlush(state)
@@ -230,6 +233,7 @@ public final class Manager: Sendable {
         }
         for _ in self.loopStates { finished.wait() }
         self.services.tasks.stop()
+        self.services.audit.closeAllFailureWindows()
         self.flushStore()
     }
 
@@ -258,6 +262,7 @@ public final class Manager: Sendable {
     private func scheduleExpiryCheck(_ state: LoopState) {
         _ = state.loop.schedule(after: self.services.configuration.tickInterval) {
             guard self.isRunning.load(ordering: .relaxed) else { return }
+            self.services.audit.closeFailureWindows()
             let now = self.services.clock.unixMilliseconds()
             if self.services.hasExpiries(now: now), !self.isSweeping.exchange(true, ordering: .acquiringAndReleasing) {
                 self.sweepQueue.async {
@@ -266,6 +271,25 @@ public final class Manager: Sendable {
                 }
             }
             self.scheduleExpiryCheck(state)
+        }
+    }
+
+    /// Audit rows past the retention are deleted on the sweep queue (blocking, in bounded batches): soon after
+    /// start, then every `auditPruneInterval`.
+    private func scheduleAuditPruning(_ state: LoopState, after delay: Duration) {
+        _ = state.loop.schedule(after: delay) {
+            guard self.isRunning.load(ordering: .relaxed) else { return }
+            self.sweepQueue.async {
+                do throws(StoreError) {
+                    let deleted = try self.services.audit.applyRetention()
+                    if deleted > 0 {
+                        self.services.log.log(.info, "old audit rows deleted", ["count": "\(deleted)"])
+                    }
+                } catch {
+                    self.services.log.log(.warning, "audit retention could not run; will retry", ["error": "\(error)"])
+                }
+            }
+            self.scheduleAuditPruning(state, after: self.services.configuration.auditPruneInterval)
         }
     }
 

@@ -1,4 +1,5 @@
 import LegateCore
+import LegateStore
 import LegateWire
 
 /// Everything a manager needs to run; built by the executable from flags, validated before start.
@@ -37,6 +38,10 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var tasks = TaskConfiguration()
     /// How long a registration may wait for approval before it is rejected. Default 24 h.
     public var pendingExpiry: Duration = .seconds(86_400)
+    /// How long audit rows are kept (default 90 days; `days: nil` keeps every row).
+    public var auditRetention: AuditRetention = .defaults
+    /// How often rows past the retention are deleted. Default 1 hour.
+    public var auditPruneInterval: Duration = .seconds(3600)
     /// Name of the account created on first start.
     public var defaultAccountName: String = "default"
 

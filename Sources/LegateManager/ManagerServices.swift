@@ -59,7 +59,8 @@ final class ManagerServices: Sendable {
         policy.leewaySeconds = configuration.jwtLeewaySeconds
         self.validator = JWTValidator(policy: policy, resolver: tokens)
         self.replay = ReplayCache()
-        let audit = AuditService(store: store, writer: writer, clock: clock)
+        let audit = AuditService(
+            store: store, writer: writer, clock: clock, retention: configuration.auditRetention)
         self.audit = audit
         let fanOut = PushFanOut(clock: clock)
         self.fanOut = fanOut

@@ -134,6 +134,10 @@ public final class FaultInjectingStore: StateStore {
     public func auditRecords(accountID: String?, limit: Int) throws(StoreError) -> [AuditRecord] {
         try self.wrapped.auditRecords(accountID: accountID, limit: limit)
     }
+    /// Passes through (a deletion is housekeeping, not one of the writes faults are injected into).
+    public func deleteExpiredAudit(_ retention: AuditRetention, nowMilliseconds: Int64) throws(StoreError) -> Int {
+        try self.wrapped.deleteExpiredAudit(retention, nowMilliseconds: nowMilliseconds)
+    }
     /// Passes through.
     public func metadata(key: String) throws(StoreError) -> String? { try self.wrapped.metadata(key: key) }
 

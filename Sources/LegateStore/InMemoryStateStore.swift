@@ -161,6 +161,21 @@ public final class InMemoryStateStore: StateStore {
         }
     }
 
+    /// Deletes audit rows older than the retention, oldest first, at most one run's worth of batches.
+    public func deleteExpiredAudit(_ retention: AuditRetention, nowMilliseconds: Int64) throws(StoreError) -> Int {
+        guard let cutoff = retention.cutoff(nowMilliseconds: nowMilliseconds) else { return 0 }
+        let budget = max(1, retention.batchSize) * max(1, retention.maxBatchesPerRun)
+        return self.state.withLock { state in
+            var deleted = 0
+            state.audit.removeAll { record in
+                guard deleted < budget, record.at < cutoff else { return false }
+                deleted += 1
+                return true
+            }
+            return deleted
+        }
+    }
+
     /// A metadata value, if set.
     public func metadata(key: String) throws(StoreError) -> String? { self.state.withLock { $0.metadata[key] } }
 

@@ -36,6 +36,9 @@ public protocol StateStore: TaskStore {
     func profiles(accountID: String) throws(StoreError) -> [ProfileRecord]
     /// Every profile, by account and name (loaded at manager start).
     func allProfiles() throws(StoreError) -> [ProfileRecord]
+    /// Deletes audit rows older than `retention` at `nowMilliseconds`, oldest first and in bounded batches;
+    /// returns how many went (call again later for the rest).
+    func deleteExpiredAudit(_ retention: AuditRetention, nowMilliseconds: Int64) throws(StoreError) -> Int
 }
 
 /// Ordering shared by both stores so they return identical lists.

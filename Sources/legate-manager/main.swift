@@ -19,6 +19,7 @@ let usage = """
       --pending-expiry S          seconds a registration waits for approval before it is rejected (default 86400)
       --max-connections N         (default 20000, lower when the open-file limit leaves less room)
       --connection-rate N         new connections per second per address, burst 10x (default 200; 0 = no limit)
+      --audit-retention-days N    days audit rows are kept (default 90; 0 = keep every row)
       --event-loops N             (default: one per core)
       --log-level LEVEL           debug|info|warning|error (default info)
     """
@@ -34,7 +35,7 @@ func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, Log
         valueFlags: [
             "--host", "--port", "--data-dir", "--cert", "--key", "--client-ca", "--audience",
             "--heartbeat-interval", "--heartbeat-grace", "--pending-expiry", "--max-connections", "--connection-rate",
-            "--event-loops", "--log-level",
+            "--event-loops", "--log-level", "--audit-retention-days",
         ],
         switchFlags: ["--help"])
     if arguments.isSet("--help") {
@@ -64,6 +65,12 @@ func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, Log
     configuration.connection.heartbeatInterval = interval
     configuration.connection.heartbeatGrace = try arguments.seconds("--heartbeat-grace", default: interval * 3)
     configuration.pendingExpiry = try arguments.seconds("--pending-expiry", default: configuration.pendingExpiry)
+    let retentionDays = try arguments.integer("--audit-retention-days", default: 90)
+    guard retentionDays >= 0 else {
+        throw CommandLineArguments.ParseError.invalidValue(
+            flag: "--audit-retention-days", value: "\(retentionDays)", expected: "0 (keep every row) or a number of days")
+    }
+    configuration.auditRetention.days = retentionDays == 0 ? nil : retentionDays
     let levels: [String: LogLevel] = ["debug": .debug, "info": .info, "warning": .warning, "error": .error]
     let levelName = arguments.string("--log-level") ?? "info"
     guard let level = levels[levelName] else {

@@ -13,9 +13,12 @@ import Testing
                                  target: "", outcome: "denied", detail: "unknown token"))
     }
 
-    @Test func deletesRowsOlderThanTheRetentionInBatches() throws {
-        let directory = try TemporaryDirectory()
-        let store = try SQLiteStateStore(path: directory.file("state.db"))
+    @Test(arguments: StoreFactory.all)
+    func deletesRowsOlderThanTheRetentionInBatches(kind: StoreFactory) throws {
+        try kind.withStore { (store) throws in try Self.deletesOldRows(store) }
+    }
+
+    static func deletesOldRows(_ store: any StateStore) throws {
         let now: Int64 = 1_800_000_000_000
         // 2,500 rows 100 days old, 30 rows 89 days old, 20 rows from today.
         try store.apply((0..<2500).map { Self.row(now - 100 * Self.day + Int64($0), $0) })
@@ -35,9 +38,12 @@ import Testing
         #expect(try store.auditRecords(accountID: nil, limit: 10_000).count == 20)
     }
 
-    @Test func noRetentionKeepsEverything() throws {
-        let directory = try TemporaryDirectory()
-        let store = try SQLiteStateStore(path: directory.file("state.db"))
+    @Test(arguments: StoreFactory.all)
+    func noRetentionKeepsEverything(kind: StoreFactory) throws {
+        try kind.withStore { (store) throws in try Self.keepsEverything(store) }
+    }
+
+    static func keepsEverything(_ store: any StateStore) throws {
         try store.apply([Self.row(0, 1)])
         #expect(try store.deleteExpiredAudit(AuditRetention(days: nil), nowMilliseconds: 1_800_000_000_000) == 0)
         #expect(AuditRetention(days: Int.max).cutoff(nowMilliseconds: 0) == nil)

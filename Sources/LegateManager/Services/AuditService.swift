@@ -2,6 +2,7 @@ import LegateCore
 import LegateNet
 import LegateStore
 import LegateWire
+import Synchronization
 
 /// Turns typed audit events into rows: recorded without waiting (`record`), or returned for a caller to write in
 /// the same transaction as the change they describe (`row`); also lists the audit for the admin API.
@@ -9,12 +10,50 @@ final class AuditService: Sendable {
     private let store: any StateStore
     private let writer: StoreWriter
     private let clock: any ServiceClock
+    private let retention: AuditRetention
+    /// Repeated failures of unauthenticated peers, folded so one address costs a row per window, not per attempt.
+    private let peerFailures: Mutex<AuditFailureAggregator>
 
-    /// Creates the service over `store` (reads) and `writer` (appends).
-    init(store: any StateStore, writer: StoreWriter, clock: any ServiceClock) {
+    /// Creates the service over `store` (reads, retention) and `writer` (appends).
+    init(
+        store: any StateStore, writer: StoreWriter, clock: any ServiceClock, retention: AuditRetention = .defaults,
+        failureWindows: AuditFailureAggregator.Configuration = .defaults
+    ) {
         self.store = store
         self.writer = writer
         self.clock = clock
+        self.retention = retention
+        self.peerFailures = Mutex(AuditFailureAggregator(configuration: failureWindows))
+    }
+
+    /// Records a refused peer that is not authenticated (a bad JWT, an unknown token): the first failure of an
+    /// (address, action, reason) in a window is written at once, repeats are counted into one summary row when the
+    /// window closes. `reason` must be coarse (an error kind, never a value from the peer).
+    func recordPeerFailure(address: String, action: String, reason: String, accountID: String) {
+        let key = AuditFailureAggregator.Key(address: address, action: action, reason: reason)
+        let now = self.clock.unixMilliseconds()
+        let rows = self.peerFailures.withLock { $0.failure(key, accountID: accountID, at: now) }
+        if !rows.isEmpty { self.writer.submit(rows.map { .appendAudit($0) }) }
+    }
+
+    /// Writes the summaries of failure windows that have closed by now (cheap; called on every tick).
+    func closeFailureWindows() {
+        let now = self.clock.unixMilliseconds()
+        let rows = self.peerFailures.withLock { $0.flush(now: now) }
+        if !rows.isEmpty { self.writer.submit(rows.map { .appendAudit($0) }) }
+    }
+
+    /// Writes the summaries of every open failure window (at shutdown).
+    func closeAllFailureWindows() {
+        let rows = self.peerFailures.withLock { $0.flushAll() }
+        if !rows.isEmpty { self.writer.submit(rows.map { .appendAudit($0) }) }
+    }
+
+    /// Deletes rows older than the retention, in bounded batches; returns how many went. Blocking: call it off
+    /// the event loops.
+    @discardableResult
+    func applyRetention() throws(StoreError) -> Int {
+        try self.store.deleteExpiredAudit(self.retention, nowMilliseconds: self.clock.unixMilliseconds())
     }
 
     /// The row for `event`, stamped now, to write together with the change it describes.
