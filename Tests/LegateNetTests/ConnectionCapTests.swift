@@ -92,15 +92,25 @@ import Testing
                 fillers.append(fd)
             }
             guard errno == EMFILE, fillers.count > 16 else { exit(11) }
-            for _ in 0..<3 { close(fillers.removeLast()) }
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = in_port_t(UInt16(port).bigEndian)
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
             var clients: [Int32] = []
-            for _ in 0..<3 {
+            // Another thread of the process may take a freed slot at any moment: free one filler per socket
+            // wanted (more if a slot was taken meanwhile), then fill the table again before connecting.
+            while clients.count < 3 {
+                guard let filler = fillers.popLast() else { exit(12) }
+                close(filler)
                 let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                guard fd >= 0 else { exit(12) }
+                if fd >= 0 { clients.append(fd) }
+            }
+            while true {
+                let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+                if fd < 0 { break }
+                fillers.append(fd)
+            }
+            for fd in clients {
                 var timeout = timeval(tv_sec: 5, tv_usec: 0)
                 _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
                 let connected = withUnsafePointer(to: &address) {
