@@ -1,6 +1,6 @@
 /// Every way LegateAuth rejects a token, JWT, key or sealed secret; messages never contain secret material.
 public enum AuthError: Error, Equatable, CustomStringConvertible {
-    // MARK: - Delegate token value format (DESIGN.md §4)
+    // MARK: - Delegate token value format
     /// The value does not start with `lgt_`.
     case tokenMissingPrefix
     /// The value does not have the four `_`-separated parts `lgt`, id, secret, checksum.
@@ -78,7 +78,7 @@ public enum AuthError: Error, Equatable, CustomStringConvertible {
     /// A registration `jti` was already seen within its lifetime.
     case replayedJWTID
 
-    // MARK: - Secrets at rest (DESIGN.md §4)
+    // MARK: - Secrets at rest
     /// A master key must be 32 bytes (AES-256).
     case invalidMasterKeyLength(found: Int)
     /// A sealed box is shorter than nonce plus tag.

@@ -87,7 +87,7 @@ public enum SHA256Digest {
     }
 }
 
-/// An AES-256-GCM key that seals delegate tokens at rest (DESIGN.md §4); kept outside the database.
+/// An AES-256-GCM key that seals delegate tokens at rest; kept outside the database.
 public struct MasterKey: Sendable, Equatable {
     /// Nonce bytes (96-bit, random per seal).
     static let nonceBytes = 12

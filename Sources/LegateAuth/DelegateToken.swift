@@ -1,4 +1,4 @@
-/// A delegate token value `lgt_<id>_<secret>_<checksum>` (DESIGN.md §4): self-identifying and checksummed.
+/// A delegate token value `lgt_<id>_<secret>_<checksum>`: self-identifying and checksummed.
 public struct DelegateToken: Sendable, Equatable, CustomStringConvertible {
     /// Characters of the token id (16 base32 characters, 80 bits).
     public static let idLength = 16
@@ -60,7 +60,7 @@ public struct DelegateToken: Sendable, Equatable, CustomStringConvertible {
     /// Redacted, so interpolating a token never leaks it.
     public var description: String { self.redacted }
 
-    /// The HS256 key: the value's UTF-8 bytes (DESIGN.md §4).
+    /// The HS256 key: the value's UTF-8 bytes.
     public var hmacKey: HMACKey { HMACKey(keyBytes: Array(self.value.utf8)) }
 
     static func checksum(_ body: String) -> String {

@@ -1,4 +1,4 @@
-/// The registered claims of a delegate JWT (DESIGN.md §4, RFC 7519 §4.1); times are Unix seconds.
+/// The registered claims of a delegate JWT (RFC 7519 §4.1); times are Unix seconds.
 public struct JWTClaims: Sendable, Equatable {
     /// `sub`: the account id that owns the signing token.
     public var subject: String
@@ -141,7 +141,7 @@ public struct JWTPolicy: Sendable, Equatable {
     public var issuer: String?
     /// Clock skew allowed on `exp`, `nbf`, `iat` (default 60 s).
     public var leewaySeconds: Int64 = 60
-    /// Largest `exp - iat` accepted (default 3600 s, DESIGN.md §4).
+    /// Largest `exp - iat` accepted (default 3600 s).
     public var maxLifetimeSeconds: Int64 = 3600
     /// Longest JWT accepted, checked before any work (default 4096 bytes).
     public var maxTokenBytes: Int = 4096

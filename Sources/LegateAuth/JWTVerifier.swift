@@ -1,6 +1,6 @@
 internal import COpenSSLShims
 
-/// The uncached HS256 verification pipeline (STYLE.md §5): bound, split, header, HMAC, then claims.
+/// The uncached HS256 verification pipeline: bound, split, header, HMAC, then claims.
 enum JWTVerifier {
     /// Verifies one JWS compact token held in `token` against `policy` at `now` (Unix seconds).
     /// `audiences`, when given, is `[policy.audience]` built once by the caller and returned for the usual

@@ -16,7 +16,7 @@ public enum LogLevel: Int, Sendable, Comparable, CustomStringConvertible {
     }
 }
 
-/// Where components send log lines (STYLE.md §9). Metadata keys are dotted (`delegate.id`, `token.id`).
+/// Where components send log lines. Metadata keys are dotted (`delegate.id`, `token.id`).
 /// Implementations must never be handed a token value, JWT or key: callers pass ids and redacted forms only.
 public protocol LogSink: Sendable {
     /// Records one line; may be called from any thread.

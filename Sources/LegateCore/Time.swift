@@ -1,4 +1,4 @@
-/// A monotonic instant. Core never reads a clock: the I/O layer passes `now` into every event (STYLE.md §3).
+/// A monotonic instant. Core never reads a clock: the I/O layer passes `now` into every event.
 public typealias MonotonicInstant = ContinuousClock.Instant
 
 /// A random source for jitter, injected so state machines stay deterministic under test.

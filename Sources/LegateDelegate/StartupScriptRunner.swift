@@ -1,7 +1,7 @@
 import Dispatch
 import Glibc
 
-/// Runs a profile's startup script with `/bin/sh -c` (issue 5), off the event loop, with bounded output and a
+/// Runs a profile's startup script with `/bin/sh -c`, off the event loop, with bounded output and a
 /// deadline.
 ///
 /// The script runs in its own process group with a clean signal mask, so the deadline can kill it together with

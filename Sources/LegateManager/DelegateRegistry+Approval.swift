@@ -1,7 +1,7 @@
 import LegateCore
 import LegateWire
 
-// MARK: - Approval state in the registry (issue 5)
+// MARK: - Approval state in the registry
 
 extension DelegateRegistry {
     /// Replaces the record of an existing delegate (after a durable approval, rejection or expiry); returns

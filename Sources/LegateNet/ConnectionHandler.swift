@@ -1,6 +1,6 @@
 // Per-connection limits and the handler protocol every connection reports to.
 
-/// Per-connection limits (DESIGN.md §7: slow or silent peers cannot hold resources).
+/// Per-connection limits (slow or silent peers cannot hold resources).
 public struct ConnectionLimits: Sendable, Equatable {
     /// Connect + TLS handshake must finish within this (default 10 s).
     public var handshakeTimeout: Duration = .seconds(10)

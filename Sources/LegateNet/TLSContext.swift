@@ -82,7 +82,7 @@ private func makeContext(server: Bool) throws(TLSError) -> OpaquePointer {
         SSL_CTX_free(ctx)
         throw TLSError.call("SSL_CTX_set_min_proto_version")
     }
-    // Idle connections keep no record buffers (the 32 KiB per-connection budget, DESIGN §6).
+    // Idle connections keep no record buffers (an idle connection must cost the server under 32 KiB).
     _ = legate_SSL_CTX_set_mode(ctx, Int(SSL_MODE_RELEASE_BUFFERS))
     return ctx
 }

@@ -2,7 +2,7 @@ public import LegateCore
 import Dispatch
 import Synchronization
 
-/// Wraps a StateStore and fails chosen `apply` calls, SQLite-style (STYLE.md §10): the failing call
+/// Wraps a StateStore and fails chosen `apply` calls, SQLite-style: the failing call
 /// writes nothing. Reads pass through. For tests of the layers above the store.
 public final class FaultInjectingStore: StateStore {
     /// When and how applies fail.

@@ -1,6 +1,6 @@
 // Schema migrations, in order. To change the schema append ONE entry to `all` (in this file only):
 // the next version number and its SQL. Never edit an entry that has shipped.
-// Version 3: profiles with approval rules (issue 5). Version 4: tasks and task logs (issue 6).
+// Version 3: profiles with approval rules. Version 4: tasks and task logs.
 
 /// One schema step, applied in its own transaction together with `PRAGMA user_version = version`.
 struct Migration {

@@ -1,7 +1,7 @@
 import Foundation
 public import LegateCore
 
-// MARK: - Profiles (issue 5, schema version 3)
+// MARK: - Profiles (schema version 3)
 
 extension SQLiteStateStore {
     static func performProfileWrite(_ write: StoreWrite, on db: SQLiteConnection) throws(StoreError) {

@@ -3,7 +3,7 @@ public import LegateCore
 import Synchronization
 
 /// The durable StateStore: one SQLite file in WAL mode with synchronous=FULL, so a batch is on disk
-/// when `apply` returns and survives a killed process (DESIGN.md §7).
+/// when `apply` returns and survives a killed process.
 public final class SQLiteStateStore: StateStore {
     /// The schema version of the open database (equals the newest migration).
     public let schemaVersion: Int

@@ -1,4 +1,4 @@
-// The one error type of LegateStore (STYLE.md §6).
+// The one error type of LegateStore.
 
 /// Everything that can go wrong reading or writing the state store.
 public enum StoreError: Error, Equatable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-/// A push parser for frames (STYLE.md §2): feed bytes with `append`, take frames with `nextFrame()`.
+/// A push parser for frames: feed bytes with `append`, take frames with `nextFrame()`.
 ///
 /// The header's length is checked against `maxFrameBytes` as soon as the 12 header bytes are in, before any
 /// payload byte is buffered, so a peer-declared length never drives an allocation beyond the limit.

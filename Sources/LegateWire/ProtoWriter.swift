@@ -10,7 +10,7 @@ public enum ProtoWireType: UInt8, Sendable {
     case fixed32 = 5
 }
 
-/// A message in the protobuf wire format, encoded and decoded by our own runtime (DESIGN.md §3).
+/// A message in the protobuf wire format, encoded and decoded by our own runtime.
 public protocol ProtoMessage: Sendable, Equatable {
     /// The message with every field at its proto3 default.
     init()

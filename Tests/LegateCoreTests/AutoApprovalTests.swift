@@ -1,7 +1,7 @@
 import LegateCore
 import Testing
 
-/// Auto-approval rules (issue 5): CIDR v4/v6, hostname globs, token ids, and profile validation.
+/// Auto-approval rules: CIDR v4/v6, hostname globs, token ids, and profile validation.
 @Suite struct AutoApprovalTests {
     @Test(arguments: [
         ("10.0.0.0/8", "10.1.2.3", true), ("10.0.0.0/8", "11.0.0.1", false), ("10.0.0.0/8", "9.255.255.255", false),

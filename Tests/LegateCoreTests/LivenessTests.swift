@@ -3,7 +3,7 @@ import Testing
 
 @testable import LegateCore
 
-/// Liveness (issue 5) with a fake clock: defaults, configured values announced, grace counted from each beat.
+/// Liveness with a fake clock: defaults, configured values announced, grace counted from each beat.
 @Suite struct LivenessTests {
     let t0 = ContinuousClock.now
 

@@ -3,7 +3,7 @@ import Testing
 
 @testable import LegateCore
 
-/// How the delegate machine routes task pushes and the answers to task calls (issue 6).
+/// How the delegate machine routes task pushes and the answers to task calls.
 @Suite struct TaskRoutingMachineTests {
     let t0 = ContinuousClock.now
 

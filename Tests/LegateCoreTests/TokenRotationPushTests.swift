@@ -3,7 +3,7 @@ import Testing
 
 @testable import LegateCore
 
-/// TOKEN_ROTATED (push kind 3, issue 4) on the delegate side.
+/// TOKEN_ROTATED (push kind 3) on the delegate side.
 @Suite struct TokenRotationPushTests {
     let t0 = ContinuousClock.now
 

@@ -3,7 +3,7 @@ import Testing
 
 @testable import LegateStore
 
-/// Fail the 1st, 2nd, ... Nth apply, transient and persistent, until no fault is hit (STYLE.md §10).
+/// Fail the 1st, 2nd, ... Nth apply, transient and persistent, until no fault is hit.
 @Suite struct FaultInjectionTests {
     /// A manager-like sequence of batches.
     static let scenario: [[StoreWrite]] = {

@@ -6,7 +6,7 @@ import Testing
 
 /// A real crash: a child process (this test binary, in child mode) commits batches and reports each one
 /// after `apply` returns; the parent SIGKILLs it mid-run and checks that every reported batch survived
-/// and that the file holds only whole batches (DESIGN.md §7 "nothing acknowledged is lost").
+/// and that the file holds only whole batches (nothing acknowledged is lost).
 @Suite struct KilledWriterTests {
     static let childEnvironmentKey = "LEGATE_STORE_KILLED_WRITER_DB"
     static let marker = "LEGATE-COMMITTED "

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures, in one run on this machine, the C TLS ping-pong floor (../shared/bench/pingpong.c) and Legate
-# heartbeats through a release-build manager at the same connection count (DESIGN.md §6).
+# heartbeats through a release-build manager at the same connection count.
 # usage: tools/bench/heartbeat-vs-pingpong.sh [CONNECTIONS=1000] [SECONDS=10] [INTERVAL=0]
 #   INTERVAL 0 = every delegate beats again as soon as answered (throughput); 1 = one beat per second each.
 #   MANAGER_ARGS="--event-loops 1" passes flags to the manager; arguments after the third go to legate-load.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reconnect storm (DESIGN.md §6): N delegates connected to a release-build manager; the manager is stopped
+# Reconnect storm: N delegates connected to a release-build manager; the manager is stopped
 # gracefully (GOAWAY) and started again on the same port and data directory; prints how long until all N are
 # registered again, counted from the moment the new manager listens.
 # usage: tools/bench/reconnect-storm.sh [DELEGATES=10000]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Revocation fan-out (DESIGN.md §6): N delegates on one token, then `legatectl token revoke`; prints the
+# Revocation fan-out: N delegates on one token, then `legatectl token revoke`; prints the
 # manager's report (told / acknowledged / not reached, time from the revoke call to the last acknowledgement).
 # usage: tools/bench/revoke-fanout.sh [DELEGATES=10000]
 set -euo pipefail

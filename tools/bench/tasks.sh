@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Task throughput: N delegates (legate-load, echo handler) run RATE echo tasks per second submitted over the admin
-# API; prints submit-to-result throughput and latency (issue 6 target: >= 20,000 tasks/s with 100 delegates).
+# API; prints submit-to-result throughput and latency (target: >= 20,000 tasks/s with 100 delegates).
 # Usage: [PIN=1] tools/bench/tasks.sh [DELEGATES=100] [RATE=20000] [SECONDS=10] [legate-load flags...]
 #   PIN=1 pins the manager to core 0 and legate-load to core 1 (taskset), to measure the manager on a core of its own.
 set -euo pipefail

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The figures of one load run, printed as text or JSON (DESIGN.md §6: the report is the evidence).
+/// The figures of one load run, printed as text or JSON.
 struct LoadReport {
     let settings: LoadSettings
     var connected = 0

@@ -1,4 +1,4 @@
-/// When a delegate beats next (issue 5): every beat lands at `interval ± spread`, so a fleet that started
+/// When a delegate beats next: every beat lands at `interval ± spread`, so a fleet that started
 /// together (a reconnect storm) drifts apart instead of beating in step.
 public struct HeartbeatSchedule: Sendable, Equatable {
     /// The interval the manager announced.

@@ -1,4 +1,4 @@
-/// Jittered exponential backoff between reconnect attempts (DESIGN.md §3: delegates reconnect elsewhere
+/// Jittered exponential backoff between reconnect attempts (delegates reconnect elsewhere
 /// with jittered exponential backoff so a fleet does not stampede a restarted manager).
 public struct ReconnectBackoff: Sendable, Equatable {
     /// The first delay before any jitter. Default 200 ms.

@@ -1,4 +1,4 @@
-// Auto-approval (issue 5): pure matching of a registration against a profile's rules, and profile validation.
+// Auto-approval: pure matching of a registration against a profile's rules, and profile validation.
 
 /// A network in CIDR notation (`10.0.0.0/8`, `2001:db8::/32`); addresses are compared as 16 bytes.
 public struct CIDRNetwork: Sendable, Equatable {

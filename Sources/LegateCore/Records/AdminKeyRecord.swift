@@ -1,4 +1,4 @@
-// Admin API keys (issue 4; DESIGN.md §4). Pure values: no clock, no I/O.
+// Admin API keys. Pure values: no clock, no I/O.
 
 /// An admin API key: the store keeps only the SHA-256 of its secret, never the secret.
 public struct AdminKeyRecord: Sendable, Equatable, Codable {

@@ -1,4 +1,4 @@
-// Delegate profiles (issue 5): what registering with a profile means. Pure values, persisted by LegateStore.
+// Delegate profiles: what registering with a profile means. Pure values, persisted by LegateStore.
 
 /// One auto-approval rule: a pending registration that satisfies every condition given is admitted at once.
 public struct ApprovalRule: Sendable, Equatable, Codable {

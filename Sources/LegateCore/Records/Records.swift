@@ -1,4 +1,4 @@
-// Domain records persisted by LegateStore (store brief; DESIGN.md §5). Pure values: no clock, no I/O.
+// Domain records persisted by LegateStore. Pure values: no clock, no I/O.
 // Wall-clock times are Int64 Unix milliseconds, passed in by the caller.
 
 /// An account: the tenant that owns tokens, delegates and audit rows.
@@ -26,7 +26,7 @@ public enum TokenStatus: String, Sendable, Equatable, Codable, CaseIterable {
     case revoked
 }
 
-/// A delegate token; its value is stored only sealed under the manager master key (DESIGN.md §4).
+/// A delegate token; its value is stored only sealed under the manager master key.
 public struct TokenRecord: Sendable, Equatable, Codable {
     /// Token identifier (the `kid` of delegate JWTs).
     public var id: String
@@ -199,7 +199,7 @@ public struct HeartbeatMark: Sendable, Equatable, Codable {
     }
 }
 
-/// A store write as data (STYLE.md §1 "persist actions"); a batch of them is applied in one transaction.
+/// A store write as data; a batch of them is applied in one transaction.
 public enum StoreWrite: Sendable, Equatable {
     /// Insert a new account; fails if the id exists.
     case insertAccount(AccountRecord)

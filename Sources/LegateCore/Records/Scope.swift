@@ -1,4 +1,4 @@
-/// Where a token or an admin key applies (issue 4): the whole account, one org, or one project of an org.
+/// Where a token or an admin key applies: the whole account, one org, or one project of an org.
 /// Text form: `account`, `org/<orgID>`, `project/<orgID>/<projectID>`; ids are `[a-z0-9-]{1,64}`.
 public enum Scope: Sendable, Hashable, CustomStringConvertible {
     /// The whole account: covers every org and project in it.
