@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures, in one run on this machine, the C TLS ping-pong floor (../shared/bench/pingpong.c) and Legate
+# Measures, in one run on this machine, the C TLS ping-pong floor (tools/bench/pingpong.c) and Legate
 # heartbeats through a release-build manager at the same connection count.
 # usage: tools/bench/heartbeat-vs-pingpong.sh [CONNECTIONS=1000] [SECONDS=10] [INTERVAL=0]
 #   INTERVAL 0 = every delegate beats again as soon as answered (throughput); 1 = one beat per second each.
@@ -9,12 +9,11 @@ cd "$(dirname "$0")/../.."
 connections="${1:-1000}"
 seconds="${2:-10}"
 interval="${3:-0}"
-shared="${LEGATE_SHARED_DIR:-../shared}"
 source tools/bench/lib.sh
 build_release legate-manager legate-load
 
-if [ -f "$shared/bench/pingpong.c" ] && [ "$interval" = "0" ]; then
-    cc -O2 -o "$work/pingpong" "$shared/bench/pingpong.c" -lssl -lcrypto
+if [ "$interval" = "0" ]; then
+    cc -O2 -o "$work/pingpong" tools/bench/pingpong.c -lssl -lcrypto
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
         -keyout "$work/pp-key.pem" -out "$work/pp-cert.pem" 2>/dev/null
     port=$((20000 + RANDOM % 20000))

@@ -6,7 +6,7 @@
 set -u
 SECONDS_PER_RUN=${1:-5}; COUNTS=${2:-"1 100 1000"}; IDLE=${3:-10000}; LOOPS=${4:-1}
 PP=/tmp/pingpong; BENCH=${BENCH:-.build/release/legate-net-bench}
-[ -x "$PP" ] || cc -O2 -o "$PP" /work/shared/bench/pingpong.c -lssl -lcrypto
+[ -x "$PP" ] || cc -O2 -o "$PP" "$(dirname "$0")/../bench/pingpong.c" -lssl -lcrypto
 [ -f /tmp/pp-key.pem ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -subj /CN=localhost -keyout /tmp/pp-key.pem -out /tmp/pp-cert.pem 2>/dev/null
 ulimit -n "$(ulimit -Hn)"

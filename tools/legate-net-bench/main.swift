@@ -1,4 +1,4 @@
-// legate-net-bench: a LegateNet TLS server speaking /work/shared/bench/pingpong.c's protocol (64-byte requests,
+// legate-net-bench: a LegateNet TLS server speaking tools/bench/pingpong.c's protocol (64-byte requests,
 // 16-byte responses, responses batched per read), so the C client measures it against the C server:
 //
 //   swift build -c release --product legate-net-bench
