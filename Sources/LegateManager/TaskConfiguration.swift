@@ -1,13 +1,13 @@
 import LegateCore
 
-/// Task dispatch settings (issue 6).
+/// Task dispatch settings: timings, retry policy and bounds.
 public struct TaskConfiguration: Sendable, Equatable {
     /// Scheduler timings (lease, cancel grace).
     public var board = TaskBoard.Configuration()
     /// Timeout of a task that names none. Default 10 minutes.
-    public var defaultTimeoutMs: Int64 = 600_000
+    public var defaultTimeout: Duration = .seconds(600)
     /// Longest timeout a task may ask for. Default 24 hours.
-    public var maxTimeoutMs: Int64 = 86_400_000
+    public var maxTimeout: Duration = .seconds(86_400)
     /// Attempts a task may lose before it fails, when it names none. Default 3.
     public var defaultMaxAttempts: UInt32 = 3
     /// Log bytes kept per task; later chunks are dropped. Default 1 MiB.

@@ -241,7 +241,7 @@ final class TaskService: @unchecked Sendable {
         assignment.type = task.type
         assignment.payload = task.payload
         assignment.timeoutMs = UInt32(clamping: max(0, task.deadline - self.clock.unixMilliseconds()))
-        assignment.leaseMs = UInt32(clamping: self.configuration.board.leaseMs)
+        assignment.leaseMs = self.configuration.board.lease.wireMilliseconds
         self.send(.assign(assignment), to: connection)
     }
 

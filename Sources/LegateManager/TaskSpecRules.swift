@@ -28,9 +28,10 @@ enum TaskSpecRules {
         where value.utf8.count > Self.maxTextBytes {
             throw refuse("\(name) of \(value.utf8.count) bytes exceeds \(Self.maxTextBytes)")
         }
-        let timeout = spec.timeoutMs == 0 ? limits.defaultTimeoutMs : Int64(spec.timeoutMs)
-        guard timeout <= limits.maxTimeoutMs else {
-            throw refuse("timeout of \(timeout) ms exceeds the manager's limit of \(limits.maxTimeoutMs) ms")
+        let timeout = spec.timeoutMs == 0 ? limits.defaultTimeout.int64Milliseconds : Int64(spec.timeoutMs)
+        let maxTimeout = limits.maxTimeout.int64Milliseconds
+        guard timeout <= maxTimeout else {
+            throw refuse("timeout of \(timeout) ms exceeds the manager's limit of \(maxTimeout) ms")
         }
         guard spec.maxAttempts <= Self.maxAttempts else {
             throw refuse("max_attempts \(spec.maxAttempts) exceeds \(Self.maxAttempts)")

@@ -177,7 +177,7 @@ struct TaskBoardTests {
 
     @Test func unacknowledgedLeaseIsRedispatchedAndTheOldHolderToldToStop() throws {
         var configuration = TaskBoard.Configuration()
-        configuration.leaseMs = 1_000
+        configuration.lease = .seconds(1)
         var board = TaskBoard(configuration: configuration)
         _ = board.delegateAvailable(Self.slot("slow", capacity: 1), now: 0)
         _ = board.delegateAvailable(Self.slot("fast", capacity: 1), now: 0)
@@ -214,7 +214,7 @@ struct TaskBoardTests {
 
     @Test func cancelEndsAQueuedTaskAtOnceAndAHeldOneWhenTheDelegateConfirms() throws {
         var configuration = TaskBoard.Configuration()
-        configuration.cancelGraceMs = 2_000
+        configuration.cancelGrace = .seconds(2)
         var board = TaskBoard(configuration: configuration)
         _ = board.enqueue(Self.task("queued", type: "none"), now: 0)
         let (cancelledQueued, queuedEffects) = try board.cancel(
@@ -241,7 +241,7 @@ struct TaskBoardTests {
 
     @Test func cancelOfAnUnresponsiveDelegateEndsAfterTheGrace() throws {
         var configuration = TaskBoard.Configuration()
-        configuration.cancelGraceMs = 2_000
+        configuration.cancelGrace = .seconds(2)
         var board = TaskBoard(configuration: configuration)
         _ = board.delegateAvailable(Self.slot("d1"), now: 0)
         _ = board.enqueue(Self.task("t"), now: 0)
@@ -325,5 +325,43 @@ extension Result {
     fileprivate var failure: Failure? {
         if case .failure(let error) = self { return error }
         return nil
+    }
+}
+
+/// Scheduler timings are `Duration`s; deadlines on the wall-clock milliseconds tasks carry come from them.
+@Suite struct TaskBoardDurationTests {
+    @Test func aLeaseGivenAsADurationEndsAtItsMillisecondAndIsNamedInTheMessage() throws {
+        var configuration = TaskBoard.Configuration()
+        configuration.lease = .seconds(1) + .milliseconds(500)
+        var board = TaskBoard(configuration: configuration)
+        _ = board.delegateAvailable(
+            TaskBoard.Slot(delegateID: "d1", accountID: "acc", tags: [], taskTypes: ["echo"], capacity: 1), now: 0)
+        _ = board.enqueue(
+            TaskRecord(
+                id: "t", accountID: "acc", type: "echo", payload: [], timeoutMs: 60_000, maxAttempts: 3,
+                submittedBy: "admin:k", createdAt: 0), now: 0)
+        _ = board.dispatch(now: 100)
+        #expect(board.tick(now: 1_599).isEmpty)
+        _ = board.tick(now: 1_600)
+        let requeued = try #require(board.task(id: "t"))
+        #expect(requeued.status == .queued)
+        #expect(requeued.message.contains("within 1.5 seconds"))
+    }
+
+    @Test func theCancelGraceIsADuration() throws {
+        var configuration = TaskBoard.Configuration()
+        configuration.cancelGrace = .milliseconds(250)
+        var board = TaskBoard(configuration: configuration)
+        _ = board.delegateAvailable(
+            TaskBoard.Slot(delegateID: "d1", accountID: "acc", tags: [], taskTypes: ["echo"], capacity: 1), now: 0)
+        _ = board.enqueue(
+            TaskRecord(
+                id: "t", accountID: "acc", type: "echo", payload: [], timeoutMs: 60_000, maxAttempts: 3,
+                submittedBy: "admin:k", createdAt: 0), now: 0)
+        _ = board.dispatch(now: 0)
+        board.acknowledged(taskID: "t", attempt: 1, delegateID: "d1", now: 0)
+        _ = try board.cancel(taskID: "t", accountID: "acc", reason: "", now: 10).get()
+        #expect(board.tick(now: 259).isEmpty)
+        #expect(board.tick(now: 260).contains { if case .finished(let task) = $0 { task.status == .cancelled } else { false } })
     }
 }

@@ -1,4 +1,4 @@
-// The task scheduler as a pure state machine (issue 6): queue, routing, leases, attempts, timeouts, cancel.
+// The task scheduler as a pure state machine: queue, routing, leases, attempts, timeouts, cancel.
 // No clock and no I/O: every call takes `now` (Unix milliseconds) and returns the effects to perform.
 
 /// Which tasks run where. The manager's task service owns one, feeds it events and performs its effects
@@ -6,10 +6,11 @@
 public struct TaskBoard: Sendable {
     /// Tunables of the scheduler.
     public struct Configuration: Sendable, Equatable {
-        /// An assignment not acknowledged within this is re-dispatched as a new attempt.
-        public var leaseMs: Int64 = 10_000
+        /// An assignment not acknowledged within this is re-dispatched as a new attempt. Default 10 s.
+        public var lease: Duration = .seconds(10)
         /// After a cancel reaches a delegate, how long it has to report before the task is cancelled anyway.
-        public var cancelGraceMs: Int64 = 30_000
+        /// Default 30 s.
+        public var cancelGrace: Duration = .seconds(30)
 
         /// The defaults.
         public init() {}
@@ -98,6 +99,10 @@ public struct TaskBoard: Sendable {
 
     /// The timings this board runs with.
     public let configuration: Configuration
+    /// `configuration.lease` in milliseconds, for arithmetic on the wall-clock `now` tasks are stamped with.
+    private let leaseMilliseconds: Int64
+    /// `configuration.cancelGrace` in milliseconds.
+    private let cancelGraceMilliseconds: Int64
     private(set) var tasks: [String: TaskRecord] = [:]
     private var queue: [String] = []
     private(set) var slots: [Slot] = []
@@ -108,6 +113,8 @@ public struct TaskBoard: Sendable {
     /// Creates an empty board.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
+        self.leaseMilliseconds = max(0, configuration.lease.int64Milliseconds)
+        self.cancelGraceMilliseconds = max(0, configuration.cancelGrace.int64Milliseconds)
     }
 
     // MARK: - Reads
@@ -175,7 +182,7 @@ public struct TaskBoard: Sendable {
         task.message = text
         task.updatedAt = now
         self.tasks[taskID] = task
-        self.cancelDeadlines[taskID] = now + self.configuration.cancelGraceMs
+        self.cancelDeadlines[taskID] = now + self.cancelGraceMilliseconds
         return .success(
             (task, [
                 .store(task),
@@ -285,11 +292,11 @@ public struct TaskBoard: Sendable {
                     reason: "assignment not acknowledged within its lease"))
             effects += self.loseAttempt(
                 &task, reason: "delegate \(holder) did not acknowledge attempt \(task.attempt) within "
-                    + "\(self.configuration.leaseMs) ms", now: now)
+                    + "\(self.configuration.lease)", now: now)
         }
         for (taskID, deadline) in self.cancelDeadlines where now >= deadline {
             guard var task = self.tasks[taskID] else { continue }
-            task.message += " (the delegate did not confirm within \(self.configuration.cancelGraceMs) ms)"
+            task.message += " (the delegate did not confirm within \(self.configuration.cancelGrace))"
             effects += self.finish(&task, .cancelled, now: now)
         }
         for task in self.tasks.values where now >= task.deadline {
@@ -328,7 +335,7 @@ public struct TaskBoard: Sendable {
             task.message = ""
             self.slots[slotPosition].held.insert(taskID)
             self.tasks[taskID] = task
-            self.leaseDeadlines[taskID] = now + self.configuration.leaseMs
+            self.leaseDeadlines[taskID] = now + self.leaseMilliseconds
             effects.append(.assign(task))
             totalFree -= 1
             if totalFree == 0 { break }

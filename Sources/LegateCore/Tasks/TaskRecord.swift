@@ -1,4 +1,4 @@
-// Task records (issue 6): what was asked, where it stands, how it ended. Pure values: no clock, no I/O.
+// Task records: what was asked, where it stands, how it ended. Pure values: no clock, no I/O.
 public import LegateWire
 
 /// Where a task is in its lifecycle (Proto `TaskState`).
