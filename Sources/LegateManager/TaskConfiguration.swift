@@ -1,6 +1,6 @@
 import LegateCore
 
-/// Task dispatch settings: timings, retry policy and bounds.
+/// Task dispatch settings: timings, retry policy, and the bounds that keep task memory finite.
 public struct TaskConfiguration: Sendable, Equatable {
     /// Scheduler timings (lease, cancel grace).
     public var board = TaskBoard.Configuration()
@@ -17,6 +17,16 @@ public struct TaskConfiguration: Sendable, Equatable {
     /// Tasks queued or running at once (they live in memory); submissions beyond are refused with
     /// RESOURCE_EXHAUSTED. Default 200,000.
     public var maxLiveTasks: Int = 200_000
+    /// Largest payload one task may carry (`legate-manager --max-task-payload-bytes`); larger ones are refused
+    /// with INVALID_ARGUMENT at submit. Default 1 MiB. A payload must also fit, with its assignment, in one frame.
+    public var maxPayloadBytes: Int = 1 << 20
+    /// Payload and output bytes all queued and running tasks may hold in memory together
+    /// (`legate-manager --max-live-task-bytes`); submissions beyond are refused with RESOURCE_EXHAUSTED (retry
+    /// later). Default 1 GiB.
+    public var maxLiveTaskBytes: Int = 1 << 30
+    /// Bytes the cache of recently finished tasks may hold (answers TaskWait and TaskGet without a store read);
+    /// the oldest are forgotten beyond it. Default 16 MiB.
+    public var finishedCacheBytes: Int = 16 << 20
     /// Most tasks one TaskSubmit or TaskWait may name.
     public var maxTasksPerCall: Int = 1000
 

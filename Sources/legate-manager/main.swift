@@ -20,6 +20,9 @@ let usage = """
       --max-connections N         (default 20000)
       --connection-rate N         new connections per second per address, burst 10x (default 200; 0 = no limit)
       --event-loops N             (default: one per core)
+      --max-task-payload-bytes N  largest task payload accepted at submit (default 1048576)
+      --max-live-task-bytes N     payload and output bytes all queued and running tasks may hold together;
+                                  submissions beyond are refused until some finish (default 1073741824)
       --log-level LEVEL           debug|info|warning|error (default info)
     """
 
@@ -34,7 +37,7 @@ func parseConfiguration() throws -> (ManagerConfiguration, LogLevel) {
         valueFlags: [
             "--host", "--port", "--data-dir", "--cert", "--key", "--client-ca", "--audience",
             "--heartbeat-interval", "--heartbeat-grace", "--pending-expiry", "--max-connections", "--connection-rate",
-            "--event-loops", "--log-level",
+            "--event-loops", "--log-level", "--max-task-payload-bytes", "--max-live-task-bytes",
         ],
         switchFlags: ["--help"])
     if arguments.isSet("--help") {
@@ -63,6 +66,20 @@ func parseConfiguration() throws -> (ManagerConfiguration, LogLevel) {
     configuration.connection.heartbeatInterval = interval
     configuration.connection.heartbeatGrace = try arguments.seconds("--heartbeat-grace", default: interval * 3)
     configuration.pendingExpiry = try arguments.seconds("--pending-expiry", default: configuration.pendingExpiry)
+    configuration.tasks.maxPayloadBytes = try arguments.integer(
+        "--max-task-payload-bytes", default: configuration.tasks.maxPayloadBytes)
+    guard configuration.tasks.maxPayloadBytes >= 0 else {
+        throw CommandLineArguments.ParseError.invalidValue(
+            flag: "--max-task-payload-bytes", value: "\(configuration.tasks.maxPayloadBytes)",
+            expected: "0 or more bytes")
+    }
+    configuration.tasks.maxLiveTaskBytes = try arguments.integer(
+        "--max-live-task-bytes", default: configuration.tasks.maxLiveTaskBytes)
+    guard configuration.tasks.maxLiveTaskBytes > 0 else {
+        throw CommandLineArguments.ParseError.invalidValue(
+            flag: "--max-live-task-bytes", value: "\(configuration.tasks.maxLiveTaskBytes)",
+            expected: "a positive number of bytes")
+    }
     let levels: [String: LogLevel] = ["debug": .debug, "info": .info, "warning": .warning, "error": .error]
     let levelName = arguments.string("--log-level") ?? "info"
     guard let level = levels[levelName] else {

@@ -365,3 +365,37 @@ extension Result {
         #expect(board.tick(now: 260).contains { if case .finished(let task) = $0 { task.status == .cancelled } else { false } })
     }
 }
+
+/// The board counts the payload and output bytes its live tasks hold.
+@Suite struct TaskBoardMemoryTests {
+    @Test func liveBytesFollowTasksInAndOut() throws {
+        var board = TaskBoard()
+        _ = board.delegateAvailable(
+            TaskBoard.Slot(delegateID: "d1", accountID: "acc", tags: [], taskTypes: ["echo"], capacity: 1), now: 0)
+        for (id, size) in [("a", 300), ("b", 500)] {
+            _ = board.enqueue(
+                TaskRecord(
+                    id: id, accountID: "acc", type: "echo", payload: [UInt8](repeating: 1, count: size),
+                    timeoutMs: 60_000, maxAttempts: 3, submittedBy: "admin:k", createdAt: 0), now: 0)
+        }
+        #expect(board.liveBytes == 800)
+        let assigned = board.dispatch(now: 1)
+        guard case .assign(let task)? = assigned.first else {
+            Issue.record("nothing was assigned")
+            return
+        }
+        #expect(board.liveBytes == 800)
+        let effects = try board.result(
+            taskID: task.id, attempt: 1, delegateID: "d1", outcome: .succeeded, output: [UInt8](repeating: 2, count: 50),
+            error: "", exitCode: 0, now: 2
+        ).get()
+        #expect(board.liveBytes == 800 - task.payload.count)
+        guard case .finished(let done)? = effects.first else {
+            Issue.record("the task did not finish")
+            return
+        }
+        // Its end could not be stored: it is live again, output included.
+        _ = board.reopen(done, reason: "disk full", now: 3)
+        #expect(board.liveBytes == 850)
+    }
+}

@@ -104,6 +104,8 @@ public struct TaskBoard: Sendable {
     /// `configuration.cancelGrace` in milliseconds.
     private let cancelGraceMilliseconds: Int64
     private(set) var tasks: [String: TaskRecord] = [:]
+    /// Sum of `heldBytes` over `tasks`, kept as tasks come and go.
+    public private(set) var liveBytes = 0
     private var queue: [String] = []
     private(set) var slots: [Slot] = []
     private var slotIndex: [String: Int] = [:]
@@ -145,7 +147,7 @@ public struct TaskBoard: Sendable {
             task.message = "re-queued: the manager restarted while attempt \(task.attempt) was running"
             effects.append(.store(task))
         }
-        self.tasks[task.id] = task
+        self.insert(task)
         self.queue.append(task.id)
         return effects
     }
@@ -159,7 +161,7 @@ public struct TaskBoard: Sendable {
         task.finishedAt = nil
         task.updatedAt = now
         task.message = "the end of attempt \(task.attempt) could not be stored (\(reason)); re-queued"
-        self.tasks[task.id] = task
+        self.insert(task)
         self.queue.append(task.id)
         return [.store(task)]
     }
@@ -408,8 +410,14 @@ public struct TaskBoard: Sendable {
         task.status = status
         task.updatedAt = now
         task.finishedAt = now
-        self.tasks[task.id] = nil
+        if let removed = self.tasks.removeValue(forKey: task.id) { self.liveBytes -= removed.heldBytes }
         return [.finished(task)]
+    }
+
+    /// Adds a live task, keeping `liveBytes` in step.
+    private mutating func insert(_ task: TaskRecord) {
+        if let replaced = self.tasks.updateValue(task, forKey: task.id) { self.liveBytes -= replaced.heldBytes }
+        self.liveBytes += task.heldBytes
     }
 
     /// Frees the task's slot capacity and timers (the queue drops final entries lazily).

@@ -6,8 +6,9 @@ import LegateWire
 
 extension TaskService {
     /// Registers the task calls; they never block: the task service answers once the work is stored (or done,
-    /// for TaskWait). Submit and cancel are audited when they succeed, every call when it fails.
-    func registerRoutes(into router: AdminRouter) {
+    /// for TaskWait). Submit and cancel are audited when they succeed, every call when it fails. `maxFrameBytes`
+    /// is the frame limit delegates accept: a task's assignment must fit in it.
+    func registerRoutes(into router: AdminRouter, maxFrameBytes: Int) {
         let calls: [(AdminMethod, [AdminPermission], Bool)] = [
             (.taskSubmit, [.taskSubmit], true), (.taskGet, [.taskView], false), (.taskList, [.taskView], false),
             (.taskCancel, [.taskSubmit], true), (.taskLogs, [.taskView], false), (.taskWait, [.taskView], false),
@@ -15,7 +16,8 @@ extension TaskService {
         for (call, permissions, auditsSuccess) in calls {
             router.registerAnswered(call, permissions: permissions, auditsSuccess: auditsSuccess) {
                 payload, session, reply throws(AdminError) in
-                try self.startCall(call, payload: payload, session: session) { result, target, detail in
+                try self.startCall(call, payload: payload, session: session, maxFrameBytes: maxFrameBytes) {
+                    result, target, detail in
                     reply(AdminOutcome(result: result, target: target, detail: detail))
                 }
             }
@@ -23,7 +25,7 @@ extension TaskService {
     }
 
     private func startCall(
-        _ call: AdminMethod, payload: [UInt8], session: AdminSession,
+        _ call: AdminMethod, payload: [UInt8], session: AdminSession, maxFrameBytes: Int,
         reply: @escaping @Sendable (Result<[UInt8], AdminError>, String, String) -> Void
     ) throws(AdminError) {
         let tasks = self
@@ -38,7 +40,8 @@ extension TaskService {
             for (index, spec) in request.tasks.enumerated() {
                 built.append(
                     try TaskSpecRules.record(
-                        from: spec, index: index, session: session, limits: limits, now: now,
+                        from: spec, index: index, session: session, limits: limits, maxFrameBytes: maxFrameBytes,
+                        now: now,
                         id: ManagerServices.newTimeOrderedID(prefix: "tsk", now: now)))
             }
             let records = built
