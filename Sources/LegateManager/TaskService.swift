@@ -12,6 +12,8 @@ import Synchronization
 final class TaskService: @unchecked Sendable {
     /// Answers of admin task calls.
     typealias Reply = @Sendable (Result<[TaskRecord], AdminError>) -> Void
+    /// Answers of admin calls that list tasks (bounded summaries, never whole outputs).
+    typealias SummaryReply = @Sendable (Result<[TaskSummary], AdminError>) -> Void
 
     let configuration: TaskConfiguration
     let queue = DispatchQueue(label: "legate.tasks")
@@ -292,12 +294,13 @@ final class TaskService: @unchecked Sendable {
 
     func answer(_ waiter: TaskWaiters.Waiter) {
         self.afterPendingWrites {
-            let tasks = waiter.ids.compactMap { id -> TaskRecord? in
+            // Summaries as each task is found: a stored task's whole output is let go before the next is read.
+            let tasks = waiter.ids.compactMap { id -> TaskSummary? in
                 if let known = self.board.task(id: id) ?? self.recent[id] {
-                    return waiter.viewer.sees(known) ? known : nil
+                    return waiter.viewer.sees(known) ? TaskSummary(listing: known) : nil
                 }
                 guard let stored = try? self.store.task(id: id), waiter.viewer.sees(stored) else { return nil }
-                return stored
+                return TaskSummary(listing: stored)
             }
             waiter.reply(.success(tasks))
         }

@@ -20,7 +20,7 @@ struct TaskWaiters {
         let viewer: TaskViewer
         var pending: Set<String>
         let deadline: Int64
-        let reply: TaskService.Reply
+        let reply: TaskService.SummaryReply
     }
 
     private var waiters: [Int: Waiter] = [:]
