@@ -26,12 +26,31 @@ extension AdminClient {
         return try self.call(.taskGet, request, as: TaskInfo.self)
     }
 
-    /// Tasks of the account, newest first, optionally only those in `state`.
+    /// Up to `limit` tasks of the account, newest first, optionally only those in `state`, following pages. Each
+    /// carries only the first bytes of its output (`outputTruncated`, `outputBytes`); `task(id:)` has all of it.
     public func tasks(state: TaskState = .unspecified, limit: UInt32 = 100) throws(AdminClientError) -> [TaskInfo] {
+        let wanted = Int(limit == 0 ? 100 : limit)
+        var tasks: [TaskInfo] = []
+        var token = ""
+        repeat {
+            let page = try self.taskPage(
+                state: state, limit: UInt32(clamping: wanted - tasks.count), pageToken: token)
+            tasks += page.tasks.prefix(wanted - tasks.count)
+            token = page.nextPageToken
+        } while !token.isEmpty && tasks.count < wanted
+        return tasks
+    }
+
+    /// One page of the account's tasks, newest first: at most `limit` (the manager may end a page early to bound
+    /// its size), and `nextPageToken` when more follow (pass it back as `pageToken`).
+    public func taskPage(
+        state: TaskState = .unspecified, limit: UInt32 = 100, pageToken: String = ""
+    ) throws(AdminClientError) -> TaskListResponse {
         var request = TaskListRequest()
         request.state = state
         request.limit = limit
-        return try self.call(.taskList, request, as: TaskListResponse.self).tasks
+        request.pageToken = pageToken
+        return try self.call(.taskList, request, as: TaskListResponse.self)
     }
 
     /// Cancels a task; a running one stops once its delegate confirms.
@@ -49,7 +68,8 @@ extension AdminClient {
         return try self.call(.taskLogs, request, as: TaskLogsResponse.self)
     }
 
-    /// Waits until every task is final or `timeoutMs` passed; returns the tasks as they are then.
+    /// Waits until every task is final or `timeoutMs` passed; returns the tasks as they are then, each with only
+    /// the first bytes of its output (`outputTruncated`; `task(id:)` has all of it).
     public func waitForTasks(ids: [String], timeoutMs: UInt32 = 30_000) throws(AdminClientError) -> [TaskInfo] {
         var request = TaskWaitRequest()
         request.taskIds = ids

@@ -85,7 +85,8 @@ public final class AdminClient: ConnectionHandler, @unchecked Sendable {
         _ = try client.wait(client.connected)
         var hello = Hello()
         hello.protocolVersion = ProtocolVersion.current
-        hello.maxFrameBytes = UInt32(FrameLimits.defaultMaxFrameBytes)
+        // What this client's decoder accepts: a whole task output or log may be larger than the default.
+        hello.maxFrameBytes = UInt32(FrameLimits.maxFrameBytesCeiling)
         hello.agent = "legatectl/0.1.0"
         let helloWaiter = client.register(streamID: 0)
         client.send(Frame(type: .hello, payload: hello.protoBytes()))

@@ -4,6 +4,12 @@ import LegateStore
 
 // Reads for the admin API (TaskGet, TaskList, TaskWait, TaskLogs) and admin views; all run on the task queue.
 
+/// One page of a task list: summaries, and the position after the last task read when more follow.
+struct TaskPage: Sendable {
+    var tasks: [TaskSummary]
+    var next: TaskListCursor?
+}
+
 extension TaskService {
     /// The task as it is now (live state first, else the store).
     func task(id: String, viewer: TaskViewer, reply: @escaping Reply) {
@@ -22,16 +28,26 @@ extension TaskService {
         }
     }
 
-    /// Tasks of an account, newest first, live states overriding stored ones.
-    func list(viewer: TaskViewer, status: TaskStatus?, limit: Int, reply: @escaping Reply) {
+    /// One page of an account's tasks, newest first, as summaries (live states overriding stored ones), and where
+    /// the next page starts when more follow.
+    func list(
+        viewer: TaskViewer, status: TaskStatus?, limit: Int, after cursor: TaskListCursor?,
+        reply: @escaping @Sendable (Result<TaskPage, AdminError>) -> Void
+    ) {
         self.queue.async {
-            let live = Dictionary(uniqueKeysWithValues: self.board.liveTasks.map { ($0.id, $0) })
             self.afterPendingWrites {
                 do {
-                    let stored = try self.store.tasks(
-                        accountID: viewer.accountID, status: nil, within: viewer.scope, limit: limit + live.count)
-                    let merged = stored.map { live[$0.id] ?? $0 }.filter { status == nil || $0.status == status }
-                    reply(.success(Array(merged.prefix(limit))))
+                    // Every state but `acknowledged` is stored as it is; an acknowledged task is stored as assigned.
+                    let stored = try self.store.taskSummaries(
+                        accountID: viewer.accountID, status: status == .acknowledged ? .assigned : status,
+                        within: viewer.scope, after: cursor, limit: limit + 1)
+                    let page = stored.prefix(limit)
+                    let next = stored.count > limit ? page.last.map { TaskListCursor(after: $0.task) } : nil
+                    let tasks = page.map { summary in
+                        self.board.task(id: summary.task.id).map(TaskSummary.init(listing:)) ?? summary
+                    }
+                    let shown = tasks.filter { status == nil || $0.task.status == status }
+                    reply(.success(TaskPage(tasks: shown, next: next)))
                 } catch {
                     reply(.failure(AdminError(code: .unavailable, message: "\(error)")))
                 }
@@ -41,7 +57,7 @@ extension TaskService {
 
     /// Answers once every task is final or `timeout` passed on the service's clock (then with the tasks as they
     /// are).
-    func wait(ids: [String], viewer: TaskViewer, timeout: Duration, reply: @escaping Reply) {
+    func wait(ids: [String], viewer: TaskViewer, timeout: Duration, reply: @escaping SummaryReply) {
         self.queue.async {
             var pending: Set<String> = []
             for id in ids {

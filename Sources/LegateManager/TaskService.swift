@@ -12,6 +12,8 @@ import Synchronization
 final class TaskService: @unchecked Sendable {
     /// Answers of admin task calls.
     typealias Reply = @Sendable (Result<[TaskRecord], AdminError>) -> Void
+    /// Answers of admin calls that list tasks (bounded summaries, never whole outputs).
+    typealias SummaryReply = @Sendable (Result<[TaskSummary], AdminError>) -> Void
 
     let configuration: TaskConfiguration
     let queue = DispatchQueue(label: "legate.tasks")
@@ -23,9 +25,11 @@ final class TaskService: @unchecked Sendable {
     private var liveKeys: [String: String] = [:]
     /// Submitted tasks whose insert is not durable yet (idempotent resubmits must find them).
     private var unstoredTasks: [String: TaskRecord] = [:]
+    /// Payload bytes of `unstoredTasks` (they count against the live-task byte budget too).
+    private var unstoredBytes = 0
     private var logBytes: [String: Int] = [:]
     var waiters = TaskWaiters()
-    var recent = RecentTasks(capacity: 20_000)  // at most ~50 MiB
+    var recent: RecentTasks
     private var batch = TaskWriteBatch()
     private var writeInFlight = false
     private var dispatchScheduled = false
@@ -45,6 +49,7 @@ final class TaskService: @unchecked Sendable {
         self.writer = writer
         self.log = log
         self.board = TaskBoard(configuration: configuration.board)
+        self.recent = RecentTasks(capacity: 20_000, maxBytes: configuration.finishedCacheBytes)
     }
 
     /// Loads unfinished tasks (held ones go back to the queue: their holders went with the old process) and starts
@@ -115,13 +120,7 @@ final class TaskService: @unchecked Sendable {
     /// Stores new tasks (or finds them by idempotency key), then queues them.
     func submit(_ tasks: [TaskRecord], reply: @escaping Reply) {
         self.queue.async {
-            let live = self.board.liveCount + self.unstoredTasks.count
-            guard live + tasks.count <= self.configuration.maxLiveTasks else {
-                return reply(.failure(AdminError(
-                    code: .resourceExhausted,
-                    message: "\(live) tasks are queued or running (limit \(self.configuration.maxLiveTasks)); "
-                        + "retry when some have finished")))
-            }
+            if let refusal = self.roomRefusal(for: tasks) { return reply(.failure(refusal)) }
             var answer: [TaskRecord] = []
             var fresh: [TaskRecord] = []
             for task in tasks {
@@ -136,13 +135,16 @@ final class TaskService: @unchecked Sendable {
                 }
                 if let key = task.idempotencyKey { self.liveKeys[Self.keyName(task.accountID, key)] = task.id }
                 self.unstoredTasks[task.id] = task
+                self.unstoredBytes += task.heldBytes
                 answer.append(task)
                 fresh.append(task)
             }
             guard !fresh.isEmpty else { return reply(.success(answer)) }
             self.batch.inserts += fresh.map { .insertTask($0) }
             self.batch.completions.append { [fresh, answer] error in
-                for task in fresh { self.unstoredTasks[task.id] = nil }
+                for task in fresh where self.unstoredTasks.removeValue(forKey: task.id) != nil {
+                    self.unstoredBytes -= task.heldBytes
+                }
                 if let error {
                     for task in fresh { if let key = task.idempotencyKey { self.liveKeys[Self.keyName(task.accountID, key)] = nil } }
                     reply(.failure(AdminError(code: .unavailable, message: "tasks not stored: \(error); retry")))
@@ -155,6 +157,33 @@ final class TaskService: @unchecked Sendable {
             }
             self.flushWrites()
         }
+    }
+
+    /// Why `tasks` cannot be taken now (too many live tasks, or too many bytes held by them), or nil.
+    private func roomRefusal(for tasks: [TaskRecord]) -> AdminError? {
+        let live = self.board.liveCount + self.unstoredTasks.count
+        guard live + tasks.count <= self.configuration.maxLiveTasks else {
+            return AdminError(
+                code: .resourceExhausted,
+                message: "\(live) tasks are queued or running (limit \(self.configuration.maxLiveTasks)); "
+                    + "retry when some have finished")
+        }
+        var incoming = 0
+        for task in tasks { incoming += task.heldBytes }
+        let held = self.board.liveBytes + self.unstoredBytes
+        let budget = self.configuration.maxLiveTaskBytes
+        guard held + incoming <= budget else {
+            let advice =
+                incoming > budget
+                ? "this submission alone is larger than the budget; submit fewer or smaller tasks"
+                : "retry when some have finished"
+            return AdminError(
+                code: .resourceExhausted,
+                message: "queued and running tasks hold \(held) bytes of payload and output; \(incoming) more would "
+                    + "exceed the manager's budget of \(budget) bytes (legate-manager --max-live-task-bytes); "
+                    + advice)
+        }
+        return nil
     }
 
     /// Cancels a task: a queued one at once, a held one once its delegate confirms (or the grace passes).
@@ -241,7 +270,7 @@ final class TaskService: @unchecked Sendable {
         assignment.type = task.type
         assignment.payload = task.payload
         assignment.timeoutMs = UInt32(clamping: max(0, task.deadline - self.clock.unixMilliseconds()))
-        assignment.leaseMs = UInt32(clamping: self.configuration.board.leaseMs)
+        assignment.leaseMs = self.configuration.board.lease.wireMilliseconds
         self.send(.assign(assignment), to: connection)
     }
 
@@ -265,12 +294,13 @@ final class TaskService: @unchecked Sendable {
 
     func answer(_ waiter: TaskWaiters.Waiter) {
         self.afterPendingWrites {
-            let tasks = waiter.ids.compactMap { id -> TaskRecord? in
+            // Summaries as each task is found: a stored task's whole output is let go before the next is read.
+            let tasks = waiter.ids.compactMap { id -> TaskSummary? in
                 if let known = self.board.task(id: id) ?? self.recent[id] {
-                    return waiter.viewer.sees(known) ? known : nil
+                    return waiter.viewer.sees(known) ? TaskSummary(listing: known) : nil
                 }
                 guard let stored = try? self.store.task(id: id), waiter.viewer.sees(stored) else { return nil }
-                return stored
+                return TaskSummary(listing: stored)
             }
             waiter.reply(.success(tasks))
         }

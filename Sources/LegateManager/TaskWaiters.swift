@@ -20,7 +20,7 @@ struct TaskWaiters {
         let viewer: TaskViewer
         var pending: Set<String>
         let deadline: Int64
-        let reply: TaskService.Reply
+        let reply: TaskService.SummaryReply
     }
 
     private var waiters: [Int: Waiter] = [:]
@@ -83,37 +83,71 @@ struct TaskWriteBatch {
 }
 
 /// The most recently finished tasks (without payloads), so TaskWait and TaskGet answer without a store read.
-/// Bounded in bytes too: a task whose output exceeds `maxOutputBytes` is not kept (it is read from the store).
+/// Bounded in count and in bytes: the oldest are forgotten beyond either, and a task whose output or texts are
+/// large is not kept at all (it is read from the store).
 struct RecentTasks {
     /// Largest output kept in memory.
     static let maxOutputBytes = 2048
+    /// Largest estimated size of one remembered task.
+    static let maxEntryBytes = 8192
+    /// Estimated bytes of a remembered task beyond its variable fields (record, dictionary entry, order slot).
+    static let fixedEntryBytes = 256
 
-    private var tasks: [String: TaskRecord] = [:]
-    private var order: [String] = []
-    private var head = 0
-    let capacity: Int
-
-    init(capacity: Int) {
-        self.capacity = max(1, capacity)
+    private struct Entry {
+        var task: TaskRecord
+        var cost: Int
     }
 
-    /// Remembers a final task, forgetting the oldest beyond `capacity`.
+    private var tasks: [String: Entry] = [:]
+    private var order: [String] = []
+    private var head = 0
+    /// Most tasks remembered.
+    let capacity: Int
+    /// Most bytes (estimated) remembered.
+    let maxBytes: Int
+    /// Bytes (estimated) remembered now.
+    private(set) var bytes = 0
+
+    init(capacity: Int, maxBytes: Int) {
+        self.capacity = max(1, capacity)
+        self.maxBytes = max(0, maxBytes)
+    }
+
+    /// Estimated memory of a remembered (payload-less) task.
+    static func cost(of task: TaskRecord) -> Int {
+        var cost = Self.fixedEntryBytes + task.output.count + task.id.utf8.count + task.type.utf8.count
+        cost += task.error.utf8.count + task.message.utf8.count + task.submittedBy.utf8.count
+        cost += (task.delegateID?.utf8.count ?? 0) + (task.targetDelegateID?.utf8.count ?? 0)
+        cost += task.idempotencyKey?.utf8.count ?? 0
+        for selector in task.selectors { cost += 16 + selector.utf8.count }
+        return cost
+    }
+
+    /// Remembers a final task, forgetting the oldest beyond `capacity` or `maxBytes`.
     mutating func insert(_ task: TaskRecord) {
-        guard task.output.count <= Self.maxOutputBytes else { return }
         var slim = task
         slim.payload = []
-        if self.tasks.updateValue(slim, forKey: task.id) != nil { return }
+        let cost = Self.cost(of: slim)
+        guard task.output.count <= Self.maxOutputBytes, cost <= min(Self.maxEntryBytes, self.maxBytes) else {
+            if let dropped = self.tasks.removeValue(forKey: task.id) { self.bytes -= dropped.cost }
+            return
+        }
+        self.bytes += cost
+        if let replaced = self.tasks.updateValue(Entry(task: slim, cost: cost), forKey: task.id) {
+            self.bytes -= replaced.cost
+            return
+        }
         self.order.append(task.id)
-        if self.order.count - self.head > self.capacity {
-            self.tasks[self.order[self.head]] = nil
+        while self.order.count - self.head > self.capacity || self.bytes > self.maxBytes {
+            if let forgotten = self.tasks.removeValue(forKey: self.order[self.head]) { self.bytes -= forgotten.cost }
             self.head += 1
-            if self.head > 4096 && self.head * 2 > self.order.count {
-                self.order.removeFirst(self.head)
-                self.head = 0
-            }
+        }
+        if self.head > 4096 && self.head * 2 > self.order.count {
+            self.order.removeFirst(self.head)
+            self.head = 0
         }
     }
 
     /// The finished task with this id, if still remembered.
-    subscript(id: String) -> TaskRecord? { self.tasks[id] }
+    subscript(id: String) -> TaskRecord? { self.tasks[id]?.task }
 }

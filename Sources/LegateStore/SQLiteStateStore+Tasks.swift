@@ -8,6 +8,13 @@ extension SQLiteStateStore {
         submitted_by, created_at, scope, status, attempt, delegate_id, lost_attempts, updated_at, finished_at,
         progress_percent, message, output, error, exit_code, cancel_requested
         """
+    /// `taskColumns` for lists: no payload, bounded texts and output (three bound values), then the output's size.
+    private static let summaryColumns = """
+        id, account_id, type, x'', selectors, target_delegate_id, timeout_ms, idempotency_key, max_attempts,
+        submitted_by, created_at, scope, status, attempt, delegate_id, lost_attempts, updated_at, finished_at,
+        progress_percent, substr(message, 1, ?), substr(output, 1, ?), substr(error, 1, ?), exit_code,
+        cancel_requested, length(output)
+        """
 
     static func performTaskWrite(_ write: StoreWrite, on db: SQLiteConnection) throws(StoreError) {
         switch write {
@@ -115,36 +122,79 @@ extension SQLiteStateStore {
         }
     }
 
+    /// Summaries of an account's tasks, newest first, after `cursor`: payloads are not read, outputs and texts
+    /// only up to the summary's bounds.
+    public func taskSummaries(
+        accountID: String, status: TaskStatus?, within: Scope, after cursor: TaskListCursor?, limit: Int
+    ) throws(StoreError) -> [TaskSummary] {
+        try self.read { (db) throws(StoreError) in
+            var filter = "WHERE account_id = ?"
+            // The select list's substr bounds first (message, output, error), then the filter's values.
+            let text = Int64(TaskSummary.textPrefixCharacters + 1)
+            var values: [SQLValue] = [
+                .int(text), .int(Int64(TaskSummary.outputPrefixBytes)), .int(text), .text(accountID),
+            ]
+            if let status {
+                filter += " AND status = ?"
+                values.append(.text(status.rawValue))
+            }
+            switch within {
+            case .account:
+                break
+            case .org(let org):
+                filter += " AND (scope = ? OR scope LIKE ?)"
+                values += [.text(within.description), .text("project/\(org)/%")]
+            case .project:
+                filter += " AND scope = ?"
+                values.append(.text(within.description))
+            }
+            if let cursor {
+                filter += " AND (created_at < ? OR (created_at = ? AND id < ?))"
+                values += [.int(cursor.createdAt), .int(cursor.createdAt), .text(cursor.id)]
+            }
+            values.append(.int(Int64(max(0, limit))))
+            return try db.query(
+                "SELECT \(Self.summaryColumns) FROM tasks \(filter) ORDER BY created_at DESC, id DESC LIMIT ?",
+                values, operation: "list tasks"
+            ) { (row) throws(StoreError) in
+                TaskSummary(cutTexts: try Self.record(row, db: db), outputBytes: Int(row.int(24)))
+            }
+        }
+    }
+
     private static func tasks(_ db: SQLiteConnection, where filter: String, _ values: [SQLValue])
         throws(StoreError) -> [TaskRecord]
     {
         try db.query("SELECT \(Self.taskColumns) FROM tasks \(filter)", values, operation: "read tasks") {
-            (row) throws(StoreError) in
-            guard let status = TaskStatus(rawValue: row.text(12)) else {
-                throw .corrupt(path: db.path, reason: "task \(row.text(0)) has unknown status \(row.text(12))")
-            }
-            guard let scope = try? Scope(parsing: row.text(11)) else {
-                throw .corrupt(path: db.path, reason: "task \(row.text(0)) has unknown scope \(row.text(11))")
-            }
-            var task = TaskRecord(
-                id: row.text(0), accountID: row.text(1), type: row.text(2), payload: row.blob(3),
-                selectors: try StringList.decode(row.text(4), path: db.path),
-                targetDelegateID: row.optionalText(5), timeoutMs: row.int(6), idempotencyKey: row.optionalText(7),
-                maxAttempts: UInt32(clamping: row.int(8)), submittedBy: row.text(9), createdAt: row.int(10),
-                scope: scope)
-            task.status = status
-            task.attempt = UInt32(clamping: row.int(13))
-            task.delegateID = row.optionalText(14)
-            task.lostAttempts = UInt32(clamping: row.int(15))
-            task.updatedAt = row.int(16)
-            task.finishedAt = row.optionalInt(17)
-            task.progressPercent = UInt32(clamping: row.int(18))
-            task.message = row.text(19)
-            task.output = row.blob(20)
-            task.error = row.text(21)
-            task.exitCode = Int32(clamping: row.int(22))
-            task.cancelRequested = row.int(23) != 0
-            return task
+            (row) throws(StoreError) in try Self.record(row, db: db)
         }
+    }
+
+    private static func record(_ row: SQLRow, db: SQLiteConnection) throws(StoreError) -> TaskRecord {
+        guard let status = TaskStatus(rawValue: row.text(12)) else {
+            throw .corrupt(path: db.path, reason: "task \(row.text(0)) has unknown status \(row.text(12))")
+        }
+        guard let scope = try? Scope(parsing: row.text(11)) else {
+            throw .corrupt(path: db.path, reason: "task \(row.text(0)) has unknown scope \(row.text(11))")
+        }
+        var task = TaskRecord(
+            id: row.text(0), accountID: row.text(1), type: row.text(2), payload: row.blob(3),
+            selectors: try StringList.decode(row.text(4), path: db.path),
+            targetDelegateID: row.optionalText(5), timeoutMs: row.int(6), idempotencyKey: row.optionalText(7),
+            maxAttempts: UInt32(clamping: row.int(8)), submittedBy: row.text(9), createdAt: row.int(10),
+            scope: scope)
+        task.status = status
+        task.attempt = UInt32(clamping: row.int(13))
+        task.delegateID = row.optionalText(14)
+        task.lostAttempts = UInt32(clamping: row.int(15))
+        task.updatedAt = row.int(16)
+        task.finishedAt = row.optionalInt(17)
+        task.progressPercent = UInt32(clamping: row.int(18))
+        task.message = row.text(19)
+        task.output = row.blob(20)
+        task.error = row.text(21)
+        task.exitCode = Int32(clamping: row.int(22))
+        task.cancelRequested = row.int(23) != 0
+        return task
     }
 }

@@ -10,6 +10,11 @@ public protocol TaskStore: AnyObject, Sendable {
     /// Tasks of an account, newest first, at most `limit`, optionally only those in `status` and only those whose
     /// scope `within` covers.
     func tasks(accountID: String, status: TaskStatus?, within: Scope, limit: Int) throws(StoreError) -> [TaskRecord]
+    /// Summaries of an account's tasks (no payload, output and texts cut to `TaskSummary`'s bounds, never read
+    /// whole), newest first, after `cursor`, at most `limit`, optionally only those in `status` and within a scope.
+    func taskSummaries(
+        accountID: String, status: TaskStatus?, within: Scope, after cursor: TaskListCursor?, limit: Int
+    ) throws(StoreError) -> [TaskSummary]
     /// Every task not final yet (loaded at manager start), oldest first.
     func unfinishedTasks() throws(StoreError) -> [TaskRecord]
     /// Log chunks of a task, in arrival order.
@@ -79,6 +84,16 @@ extension InMemoryStateStore {
         self.taskTables { $0.tasks(accountID: accountID, status: status, within: within, limit: limit) }
     }
 
+    /// Summaries of an account's tasks, newest first, after `cursor`, within a scope.
+    public func taskSummaries(
+        accountID: String, status: TaskStatus?, within: Scope, after cursor: TaskListCursor?, limit: Int
+    ) throws(StoreError) -> [TaskSummary] {
+        self.taskTables { tables in
+            tables.tasks(accountID: accountID, status: status, within: within, limit: Int.max)
+                .lazy.filter { cursor?.precedes($0) ?? true }.prefix(max(0, limit)).map(TaskSummary.init(listing:))
+        }
+    }
+
     /// Every task not final yet, oldest first.
     public func unfinishedTasks() throws(StoreError) -> [TaskRecord] {
         self.taskTables { tables in
@@ -106,6 +121,14 @@ extension FaultInjectingStore {
         -> [TaskRecord]
     {
         try self.wrappedStore.tasks(accountID: accountID, status: status, within: within, limit: limit)
+    }
+
+    /// Passes through.
+    public func taskSummaries(
+        accountID: String, status: TaskStatus?, within: Scope, after cursor: TaskListCursor?, limit: Int
+    ) throws(StoreError) -> [TaskSummary] {
+        try self.wrappedStore.taskSummaries(
+            accountID: accountID, status: status, within: within, after: cursor, limit: limit)
     }
 
     /// Passes through.

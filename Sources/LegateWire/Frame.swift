@@ -75,10 +75,48 @@ public enum FrameLimits {
     public static let defaultMaxFrameBytes = 1 << 20
     /// Proto/FRAMING.md §3: no configuration may raise the limit beyond this.
     public static let maxFrameBytesCeiling = 16 << 20
+
+    /// The largest payload a peer that announced `announced` (`Hello.max_frame_bytes` or
+    /// `HelloAck.max_frame_bytes`; 0 means it did not say: the default) accepts, never above the ceiling.
+    public static func peerLimit(announced: UInt32) -> Int {
+        announced == 0 ? Self.defaultMaxFrameBytes : min(Int(announced), Self.maxFrameBytesCeiling)
+    }
 }
 
 /// Writes frames into a byte buffer (Proto/FRAMING.md §1).
+///
+/// The `limit:` forms refuse a payload above the receiver's limit (and always above the 16 MiB ceiling) instead of
+/// writing a frame the peer must treat as fatal; use them for anything whose size the sender does not bound.
 public enum FrameEncoder {
+    /// Whether a payload of `payloadBytes` fits a receiver whose limit is `limit` (clamped to the ceiling).
+    public static func fits(payloadBytes: Int, limit: Int) -> Bool {
+        payloadBytes >= 0 && payloadBytes <= min(limit, FrameLimits.maxFrameBytesCeiling)
+    }
+
+    /// Appends `frame` if its payload fits `limit` (clamped to the ceiling); otherwise appends nothing and throws
+    /// `frameTooLarge`.
+    public static func encode(_ frame: Frame, limit: Int, into buffer: inout [UInt8]) throws(WireError) {
+        guard Self.fits(payloadBytes: frame.payload.count, limit: limit) else {
+            throw .frameTooLarge(
+                declared: UInt32(clamping: frame.payload.count), limit: min(limit, FrameLimits.maxFrameBytesCeiling))
+        }
+        Self.encode(frame, into: &buffer)
+    }
+
+    /// Appends a frame carrying `message` if its encoding fits `limit` (clamped to the ceiling); otherwise appends
+    /// nothing and throws `frameTooLarge`. The size is known before any byte is written.
+    @inlinable
+    public static func encode(
+        _ type: FrameType, method: UInt16, streamID: UInt32, message: some ProtoMessage, limit: Int,
+        into buffer: inout [UInt8]
+    ) throws(WireError) {
+        let size = message.encodedSize
+        guard Self.fits(payloadBytes: size, limit: limit) else {
+            throw .frameTooLarge(declared: UInt32(clamping: size), limit: min(limit, FrameLimits.maxFrameBytesCeiling))
+        }
+        Self.encode(type, method: method, streamID: streamID, message: message, into: &buffer)
+    }
+
     /// Appends the 12-byte header and the payload of `frame` to `buffer`.
     public static func encode(_ frame: Frame, into buffer: inout [UInt8]) {
         buffer.reserveCapacity(buffer.count + FrameLimits.headerBytes + frame.payload.count)

@@ -21,6 +21,9 @@ let usage = """
       --connection-rate N         new connections per second per address, burst 10x (default 200; 0 = no limit)
       --audit-retention-days N    days audit rows are kept (default 90; 0 = keep every row)
       --event-loops N             (default: one per core)
+      --max-task-payload-bytes N  largest task payload accepted at submit (default 1048576)
+      --max-live-task-bytes N     payload and output bytes all queued and running tasks may hold together;
+                                  submissions beyond are refused until some finish (default 1073741824)
       --log-level LEVEL           debug|info|warning|error (default info)
     """
 
@@ -35,7 +38,8 @@ func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, Log
         valueFlags: [
             "--host", "--port", "--data-dir", "--cert", "--key", "--client-ca", "--audience",
             "--heartbeat-interval", "--heartbeat-grace", "--pending-expiry", "--max-connections", "--connection-rate",
-            "--event-loops", "--log-level", "--audit-retention-days",
+            "--event-loops", "--log-level", "--audit-retention-days", "--max-task-payload-bytes",
+            "--max-live-task-bytes",
         ],
         switchFlags: ["--help"])
     if arguments.isSet("--help") {
@@ -71,6 +75,20 @@ func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, Log
             flag: "--audit-retention-days", value: "\(retentionDays)", expected: "0 (keep every row) or a number of days")
     }
     configuration.auditRetention.days = retentionDays == 0 ? nil : retentionDays
+    configuration.tasks.maxPayloadBytes = try arguments.integer(
+        "--max-task-payload-bytes", default: configuration.tasks.maxPayloadBytes)
+    guard configuration.tasks.maxPayloadBytes >= 0 else {
+        throw CommandLineArguments.ParseError.invalidValue(
+            flag: "--max-task-payload-bytes", value: "\(configuration.tasks.maxPayloadBytes)",
+            expected: "0 or more bytes")
+    }
+    configuration.tasks.maxLiveTaskBytes = try arguments.integer(
+        "--max-live-task-bytes", default: configuration.tasks.maxLiveTaskBytes)
+    guard configuration.tasks.maxLiveTaskBytes > 0 else {
+        throw CommandLineArguments.ParseError.invalidValue(
+            flag: "--max-live-task-bytes", value: "\(configuration.tasks.maxLiveTaskBytes)",
+            expected: "a positive number of bytes")
+    }
     let levels: [String: LogLevel] = ["debug": .debug, "info": .info, "warning": .warning, "error": .error]
     let levelName = arguments.string("--log-level") ?? "info"
     guard let level = levels[levelName] else {

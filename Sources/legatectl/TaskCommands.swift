@@ -15,7 +15,8 @@ let taskUsage = """
                 prints the task id; with --wait, waits for the result and prints it (exit 1 unless it succeeded)
       legatectl task get ID | cancel ID [--reason TEXT] | logs ID
       legatectl task list [--state queued|assigned|acknowledged|running|succeeded|failed|timed_out|cancelled]
-                [--limit N]
+                [--limit N]   newest first, at most N tasks (default 100), fetched page by page; outputs are cut
+                (task get ID prints a whole one)
       shell tasks take a JSON payload: {"command": "/bin/ls", "arguments": ["-l"], "workingDirectory": "/tmp",
                 "environment": {"K": "V"}, "timeoutMs": 5000, "maxOutputBytes": 65536}
     """
@@ -57,6 +58,8 @@ func runTaskCommand(verb: String, words: ArraySlice<String>) -> Never {
             while !current.state.isFinal {
                 current = try client.waitForTasks(ids: [task.id], timeoutMs: 60_000).first ?? current
             }
+            // A wait carries only the first bytes of a large output; the task itself has all of it.
+            if current.outputTruncated { current = try client.task(id: task.id) }
             output(json, taskObject(current)) { taskText(current) }
             if current.state != .succeeded { exit(1) }
         case "get":
@@ -121,7 +124,8 @@ private func taskObject(_ task: TaskInfo) -> [String: Any] {
         "id": task.id, "type": task.type, "state": task.state.name, "attempt": task.attempt,
         "delegate_id": task.delegateID, "waiting_reason": task.waitingReason, "created_at_ms": task.createdAtMs,
         "updated_at_ms": task.updatedAtMs, "finished_at_ms": task.finishedAtMs,
-        "output": String(decoding: task.output, as: UTF8.self), "error": task.error, "exit_code": task.exitCode,
+        "output": String(decoding: task.output, as: UTF8.self), "output_bytes": task.outputBytes,
+        "output_truncated": task.outputTruncated, "error": task.error, "exit_code": task.exitCode,
         "progress_percent": task.progressPercent, "selectors": task.selectors,
         "target_delegate_id": task.targetDelegateID, "idempotency_key": task.idempotencyKey,
         "max_attempts": task.maxAttempts, "timeout_ms": task.timeoutMs,

@@ -177,7 +177,7 @@ struct TaskBoardTests {
 
     @Test func unacknowledgedLeaseIsRedispatchedAndTheOldHolderToldToStop() throws {
         var configuration = TaskBoard.Configuration()
-        configuration.leaseMs = 1_000
+        configuration.lease = .seconds(1)
         var board = TaskBoard(configuration: configuration)
         _ = board.delegateAvailable(Self.slot("slow", capacity: 1), now: 0)
         _ = board.delegateAvailable(Self.slot("fast", capacity: 1), now: 0)
@@ -214,7 +214,7 @@ struct TaskBoardTests {
 
     @Test func cancelEndsAQueuedTaskAtOnceAndAHeldOneWhenTheDelegateConfirms() throws {
         var configuration = TaskBoard.Configuration()
-        configuration.cancelGraceMs = 2_000
+        configuration.cancelGrace = .seconds(2)
         var board = TaskBoard(configuration: configuration)
         _ = board.enqueue(Self.task("queued", type: "none"), now: 0)
         let (cancelledQueued, queuedEffects) = try board.cancel(
@@ -241,7 +241,7 @@ struct TaskBoardTests {
 
     @Test func cancelOfAnUnresponsiveDelegateEndsAfterTheGrace() throws {
         var configuration = TaskBoard.Configuration()
-        configuration.cancelGraceMs = 2_000
+        configuration.cancelGrace = .seconds(2)
         var board = TaskBoard(configuration: configuration)
         _ = board.delegateAvailable(Self.slot("d1"), now: 0)
         _ = board.enqueue(Self.task("t"), now: 0)
@@ -325,5 +325,77 @@ extension Result {
     fileprivate var failure: Failure? {
         if case .failure(let error) = self { return error }
         return nil
+    }
+}
+
+/// Scheduler timings are `Duration`s; deadlines on the wall-clock milliseconds tasks carry come from them.
+@Suite struct TaskBoardDurationTests {
+    @Test func aLeaseGivenAsADurationEndsAtItsMillisecondAndIsNamedInTheMessage() throws {
+        var configuration = TaskBoard.Configuration()
+        configuration.lease = .seconds(1) + .milliseconds(500)
+        var board = TaskBoard(configuration: configuration)
+        _ = board.delegateAvailable(
+            TaskBoard.Slot(delegateID: "d1", accountID: "acc", tags: [], taskTypes: ["echo"], capacity: 1), now: 0)
+        _ = board.enqueue(
+            TaskRecord(
+                id: "t", accountID: "acc", type: "echo", payload: [], timeoutMs: 60_000, maxAttempts: 3,
+                submittedBy: "admin:k", createdAt: 0), now: 0)
+        _ = board.dispatch(now: 100)
+        #expect(board.tick(now: 1_599).isEmpty)
+        _ = board.tick(now: 1_600)
+        let requeued = try #require(board.task(id: "t"))
+        #expect(requeued.status == .queued)
+        #expect(requeued.message.contains("within 1.5 seconds"))
+    }
+
+    @Test func theCancelGraceIsADuration() throws {
+        var configuration = TaskBoard.Configuration()
+        configuration.cancelGrace = .milliseconds(250)
+        var board = TaskBoard(configuration: configuration)
+        _ = board.delegateAvailable(
+            TaskBoard.Slot(delegateID: "d1", accountID: "acc", tags: [], taskTypes: ["echo"], capacity: 1), now: 0)
+        _ = board.enqueue(
+            TaskRecord(
+                id: "t", accountID: "acc", type: "echo", payload: [], timeoutMs: 60_000, maxAttempts: 3,
+                submittedBy: "admin:k", createdAt: 0), now: 0)
+        _ = board.dispatch(now: 0)
+        board.acknowledged(taskID: "t", attempt: 1, delegateID: "d1", now: 0)
+        _ = try board.cancel(taskID: "t", accountID: "acc", reason: "", now: 10).get()
+        #expect(board.tick(now: 259).isEmpty)
+        #expect(board.tick(now: 260).contains { if case .finished(let task) = $0 { task.status == .cancelled } else { false } })
+    }
+}
+
+/// The board counts the payload and output bytes its live tasks hold.
+@Suite struct TaskBoardMemoryTests {
+    @Test func liveBytesFollowTasksInAndOut() throws {
+        var board = TaskBoard()
+        _ = board.delegateAvailable(
+            TaskBoard.Slot(delegateID: "d1", accountID: "acc", tags: [], taskTypes: ["echo"], capacity: 1), now: 0)
+        for (id, size) in [("a", 300), ("b", 500)] {
+            _ = board.enqueue(
+                TaskRecord(
+                    id: id, accountID: "acc", type: "echo", payload: [UInt8](repeating: 1, count: size),
+                    timeoutMs: 60_000, maxAttempts: 3, submittedBy: "admin:k", createdAt: 0), now: 0)
+        }
+        #expect(board.liveBytes == 800)
+        let assigned = board.dispatch(now: 1)
+        guard case .assign(let task)? = assigned.first else {
+            Issue.record("nothing was assigned")
+            return
+        }
+        #expect(board.liveBytes == 800)
+        let effects = try board.result(
+            taskID: task.id, attempt: 1, delegateID: "d1", outcome: .succeeded, output: [UInt8](repeating: 2, count: 50),
+            error: "", exitCode: 0, now: 2
+        ).get()
+        #expect(board.liveBytes == 800 - task.payload.count)
+        guard case .finished(let done)? = effects.first else {
+            Issue.record("the task did not finish")
+            return
+        }
+        // Its end could not be stored: it is live again, output included.
+        _ = board.reopen(done, reason: "disk full", now: 3)
+        #expect(board.liveBytes == 850)
     }
 }

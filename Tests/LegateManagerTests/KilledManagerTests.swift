@@ -24,10 +24,10 @@ import Testing
         let process = Process()
         let output = Mailbox<String>()
 
-        init(dataDirectory: String) throws {
+        init(dataDirectory: String, arguments: [String] = []) throws {
             let binary = try #require(KilledManagerTests.binary("legate-manager"))
             self.process.executableURL = URL(fileURLWithPath: binary)
-            self.process.arguments = ["--port", "0", "--data-dir", dataDirectory, "--log-level", "error"]
+            self.process.arguments = ["--port", "0", "--data-dir", dataDirectory, "--log-level", "error"] + arguments
             let pipe = Pipe()
             self.process.standardOutput = pipe
             self.process.standardError = FileHandle.nullDevice

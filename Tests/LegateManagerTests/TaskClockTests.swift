@@ -37,8 +37,8 @@ import Testing
         let fixture = try ServiceFixture()
         let (service, connection, first) = try self.assigned(fixture)
         #expect(first.attempt == 1)
-        let lease = service.configuration.board.leaseMs
-        fixture.clock.advance(by: .milliseconds(lease - 1))
+        let lease = service.configuration.board.lease
+        fixture.clock.advance(by: lease - .milliseconds(1))
         service.sweep()
         #expect(self.attempt(service) == 1, "the lease has not ended")
         fixture.clock.advance(by: .milliseconds(1))
@@ -68,8 +68,8 @@ import Testing
         ) { answer.put($0) }
         _ = try answer.next()?.get()
         #expect(connection.delivered.first { if case .cancel = $0 { true } else { false } } != nil)
-        let grace = service.configuration.board.cancelGraceMs
-        fixture.clock.advance(by: .milliseconds(grace - 1))
+        let grace = service.configuration.board.cancelGrace
+        fixture.clock.advance(by: grace - .milliseconds(1))
         service.sweep()
         #expect(self.attempt(service) != nil, "still waiting for the delegate within the grace")
         fixture.clock.advance(by: .milliseconds(1))

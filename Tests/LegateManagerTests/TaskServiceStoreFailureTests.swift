@@ -34,7 +34,7 @@ final class RecordingTaskConnection: TaskConnection {
         let store = FaultInjectingStore(wrapping: memory, fault: nil)
         let log = InMemoryLogSink()
         var configuration = TaskConfiguration()
-        configuration.board.leaseMs = 300  // an assignment the full disk kept from being stored is retried soon
+        configuration.board.lease = .milliseconds(300) // an assignment the full disk kept from being stored is retried soon
         let service = TaskService(
             configuration: configuration, store: store, writer: StoreWriter(store: store, log: log), log: log,
             clock: self.clock)

@@ -82,6 +82,7 @@ enum WireVectors {
         "TokenDeleteResponse": TokenDeleteResponse.self, "TokenRotateRequest": TokenRotateRequest.self,
         "DelegateListRequest": DelegateListRequest.self, "DelegateRef": DelegateRef.self,
         "AuditListRequest": AuditListRequest.self, "AuditEntry": AuditEntry.self,
+        "TaskInfo": TaskInfo.self, "TaskListRequest": TaskListRequest.self, "TaskListResponse": TaskListResponse.self,
     ]
 }
 
@@ -129,6 +130,9 @@ func flatten(_ message: some ProtoMessage) -> [String: [String]] {
         let values: [String]
         switch child.value {
         case let list as [String]: values = list
+        case let bytes as [UInt8]: values = bytes.isEmpty ? [] : [Data(bytes).base64EncodedString()]
+        case let list as [any ProtoMessage]: values = list.map { canonical(flatten($0)) }
+        case let value as TaskState: values = value.rawValue == 0 ? [] : [String(value.rawValue)]
         case let value as String: values = value.isEmpty ? [] : [value]
         case let value as Bool: values = value ? ["1"] : []
         case let value as StatusCode: values = value.rawValue == 0 ? [] : [String(value.rawValue)]
@@ -142,10 +146,17 @@ func flatten(_ message: some ProtoMessage) -> [String: [String]] {
     return out
 }
 
+/// One string for a flattened nested message (repeated message fields compare element by element).
+func canonical(_ fields: [String: [String]]) -> String {
+    "{" + fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.joined(separator: ","))" }
+        .joined(separator: ";") + "}"
+}
+
 /// The JSON `fields` object flattened the same way, keys renamed to the Swift property names.
 func flatten(json: [String: Any]) -> [String: [String]] {
     func text(_ value: Any) -> String {
         if let string = value as? String { return string }
+        if let nested = value as? [String: Any] { return canonical(flatten(json: nested)) }
         if let number = value as? NSNumber {
             let string = number.stringValue
             return string == "true" ? "1" : string == "false" ? "0" : string

@@ -1,4 +1,4 @@
-// Why a queued task waits: the scheduler's view put in words (issue 6: "a task with no eligible delegate reports why").
+// Why a queued task waits: the scheduler's view put in words an operator can act on.
 
 extension TaskBoard {
     /// Why a queued task has not been placed, in words an operator can act on.

@@ -1,4 +1,4 @@
-// The task scheduler as a pure state machine (issue 6): queue, routing, leases, attempts, timeouts, cancel.
+// The task scheduler as a pure state machine: queue, routing, leases, attempts, timeouts, cancel.
 // No clock and no I/O: every call takes `now` (Unix milliseconds) and returns the effects to perform.
 
 /// Which tasks run where. The manager's task service owns one, feeds it events and performs its effects
@@ -6,10 +6,11 @@
 public struct TaskBoard: Sendable {
     /// Tunables of the scheduler.
     public struct Configuration: Sendable, Equatable {
-        /// An assignment not acknowledged within this is re-dispatched as a new attempt.
-        public var leaseMs: Int64 = 10_000
+        /// An assignment not acknowledged within this is re-dispatched as a new attempt. Default 10 s.
+        public var lease: Duration = .seconds(10)
         /// After a cancel reaches a delegate, how long it has to report before the task is cancelled anyway.
-        public var cancelGraceMs: Int64 = 30_000
+        /// Default 30 s.
+        public var cancelGrace: Duration = .seconds(30)
 
         /// The defaults.
         public init() {}
@@ -61,44 +62,15 @@ public struct TaskBoard: Sendable {
         case finished(TaskRecord)
     }
 
-    /// Why a delegate's report or an admin's request was not accepted.
-    public struct Refusal: Error, Sendable, Equatable, CustomStringConvertible {
-        /// Status to answer with.
-        public var code: Refusal.Code
-        /// What happened and what to do.
-        public var message: String
-
-        /// Refusal kinds, mapped to gRPC status codes by the caller.
-        public enum Code: Sendable, Equatable {
-            /// No such task (in this account).
-            case notFound
-            /// The report is for an attempt that is no longer current (ABORTED).
-            case staleAttempt
-            /// The reporter does not hold the current attempt (PERMISSION_DENIED).
-            case notHolder
-            /// The task is already final (FAILED_PRECONDITION).
-            case alreadyFinal
-        }
-
-        /// The message.
-        public var description: String { self.message }
-    }
-
-    /// How a delegate says an attempt ended.
-    public enum Outcome: Sendable, Equatable {
-        /// Succeeded.
-        case succeeded
-        /// Failed.
-        case failed
-        /// Stopped because it was cancelled.
-        case cancelled
-        /// Stopped by the delegate's own timeout.
-        case timedOut
-    }
-
     /// The timings this board runs with.
     public let configuration: Configuration
+    /// `configuration.lease` in milliseconds, for arithmetic on the wall-clock `now` tasks are stamped with.
+    private let leaseMilliseconds: Int64
+    /// `configuration.cancelGrace` in milliseconds.
+    private let cancelGraceMilliseconds: Int64
     private(set) var tasks: [String: TaskRecord] = [:]
+    /// Sum of `heldBytes` over `tasks`, kept as tasks come and go.
+    public private(set) var liveBytes = 0
     private var queue: [String] = []
     private(set) var slots: [Slot] = []
     private var slotIndex: [String: Int] = [:]
@@ -108,6 +80,8 @@ public struct TaskBoard: Sendable {
     /// Creates an empty board.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
+        self.leaseMilliseconds = max(0, configuration.lease.int64Milliseconds)
+        self.cancelGraceMilliseconds = max(0, configuration.cancelGrace.int64Milliseconds)
     }
 
     // MARK: - Reads
@@ -138,7 +112,7 @@ public struct TaskBoard: Sendable {
             task.message = "re-queued: the manager restarted while attempt \(task.attempt) was running"
             effects.append(.store(task))
         }
-        self.tasks[task.id] = task
+        self.insert(task)
         self.queue.append(task.id)
         return effects
     }
@@ -152,7 +126,7 @@ public struct TaskBoard: Sendable {
         task.finishedAt = nil
         task.updatedAt = now
         task.message = "the end of attempt \(task.attempt) could not be stored (\(reason)); re-queued"
-        self.tasks[task.id] = task
+        self.insert(task)
         self.queue.append(task.id)
         return [.store(task)]
     }
@@ -175,7 +149,7 @@ public struct TaskBoard: Sendable {
         task.message = text
         task.updatedAt = now
         self.tasks[taskID] = task
-        self.cancelDeadlines[taskID] = now + self.configuration.cancelGraceMs
+        self.cancelDeadlines[taskID] = now + self.cancelGraceMilliseconds
         return .success(
             (task, [
                 .store(task),
@@ -285,11 +259,11 @@ public struct TaskBoard: Sendable {
                     reason: "assignment not acknowledged within its lease"))
             effects += self.loseAttempt(
                 &task, reason: "delegate \(holder) did not acknowledge attempt \(task.attempt) within "
-                    + "\(self.configuration.leaseMs) ms", now: now)
+                    + "\(self.configuration.lease)", now: now)
         }
         for (taskID, deadline) in self.cancelDeadlines where now >= deadline {
             guard var task = self.tasks[taskID] else { continue }
-            task.message += " (the delegate did not confirm within \(self.configuration.cancelGraceMs) ms)"
+            task.message += " (the delegate did not confirm within \(self.configuration.cancelGrace))"
             effects += self.finish(&task, .cancelled, now: now)
         }
         for task in self.tasks.values where now >= task.deadline {
@@ -328,7 +302,7 @@ public struct TaskBoard: Sendable {
             task.message = ""
             self.slots[slotPosition].held.insert(taskID)
             self.tasks[taskID] = task
-            self.leaseDeadlines[taskID] = now + self.configuration.leaseMs
+            self.leaseDeadlines[taskID] = now + self.leaseMilliseconds
             effects.append(.assign(task))
             totalFree -= 1
             if totalFree == 0 { break }
@@ -401,8 +375,14 @@ public struct TaskBoard: Sendable {
         task.status = status
         task.updatedAt = now
         task.finishedAt = now
-        self.tasks[task.id] = nil
+        if let removed = self.tasks.removeValue(forKey: task.id) { self.liveBytes -= removed.heldBytes }
         return [.finished(task)]
+    }
+
+    /// Adds a live task, keeping `liveBytes` in step.
+    private mutating func insert(_ task: TaskRecord) {
+        if let replaced = self.tasks.updateValue(task, forKey: task.id) { self.liveBytes -= replaced.heldBytes }
+        self.liveBytes += task.heldBytes
     }
 
     /// Frees the task's slot capacity and timers (the queue drops final entries lazily).

@@ -1,4 +1,4 @@
-// Task records (issue 6): what was asked, where it stands, how it ended. Pure values: no clock, no I/O.
+// Task records: what was asked, where it stands, how it ended. Pure values: no clock, no I/O.
 public import LegateWire
 
 /// Where a task is in its lifecycle (Proto `TaskState`).
@@ -141,6 +141,9 @@ public struct TaskRecord: Sendable, Equatable {
 
     /// When the task times out, Unix milliseconds.
     public var deadline: Int64 { self.createdAt + self.timeoutMs }
+
+    /// Bytes of payload and output this record holds: what the live-task memory budget counts.
+    public var heldBytes: Int { self.payload.count + self.output.count }
 }
 
 /// One chunk of an attempt's log, as stored.

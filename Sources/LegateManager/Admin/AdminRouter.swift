@@ -33,6 +33,10 @@ final class AdminRouter: Sendable {
         let permissions: [AdminPermission]
         let auditsSuccess: Bool
         let handler: Handler
+        /// How to ask for less when an answer does not fit in a frame.
+        var tooLargeAdvice = Self.defaultTooLargeAdvice
+
+        static let defaultTooLargeAdvice = "ask for less in one call"
     }
 
     private let routes = Mutex<[UInt16: Route]>([:])
@@ -53,20 +57,26 @@ final class AdminRouter: Sendable {
     }
 
     /// Registers a call answered asynchronously (it must not block the calling thread); successes are audited
-    /// only when `auditsSuccess` (reads that run at high rates are not).
+    /// only when `auditsSuccess` (reads that run at high rates are not). `tooLargeAdvice` tells a caller whose
+    /// answer would not fit in a frame how to ask for less.
     func registerAnswered(
-        _ method: AdminMethod, permissions: [AdminPermission], auditsSuccess: Bool, _ body: @escaping Answered
+        _ method: AdminMethod, permissions: [AdminPermission], auditsSuccess: Bool,
+        tooLargeAdvice: String = Route.defaultTooLargeAdvice, _ body: @escaping Answered
     ) {
         self.routes.withLock {
             $0[method.rawValue] = Route(
-                permissions: permissions, auditsSuccess: auditsSuccess, handler: .answered(body))
+                permissions: permissions, auditsSuccess: auditsSuccess, handler: .answered(body),
+                tooLargeAdvice: tooLargeAdvice)
         }
     }
 
     /// Serves one admin call for `session`; never blocks the caller. `reply` gets the RESPONSE payload or the
-    /// refusal, on the admin queue or the domain's own queue.
+    /// refusal, on the admin queue or the domain's own queue. An answer larger than `maxResponseBytes` (the frame
+    /// limit the peer announced; never above the 16 MiB ceiling) becomes RESOURCE_EXHAUSTED saying how to ask for
+    /// less, so the peer gets a status on the call instead of a frame it must refuse.
     func serve(
         method: UInt16, payload: [UInt8], session: AdminSession,
+        maxResponseBytes: Int = FrameLimits.maxFrameBytesCeiling,
         reply: @escaping @Sendable (Result<[UInt8], AdminError>) -> Void
     ) {
         guard let call = AdminMethod(rawValue: method), let route = self.routes.withLock({ $0[method] }) else {
@@ -80,7 +90,18 @@ final class AdminRouter: Sendable {
                         "admin key \(session.keyID) lacks permission \(missing.rawValue); ask an account admin for it"))
             )
         }
-        let finish: @Sendable (AdminOutcome) -> Void = { outcome in
+        let finish: @Sendable (AdminOutcome) -> Void = { answer in
+            var outcome = answer
+            if case .success(let response) = outcome.result,
+                !FrameEncoder.fits(payloadBytes: response.count, limit: maxResponseBytes)
+            {
+                let limit = min(maxResponseBytes, FrameLimits.maxFrameBytesCeiling)
+                outcome.result = .failure(
+                    AdminError(
+                        code: .resourceExhausted,
+                        message: "the \(call) answer is \(response.count) bytes, more than the \(limit)-byte frame "
+                            + "limit of this connection; \(route.tooLargeAdvice)"))
+            }
             if route.auditsSuccess || outcome.result.isFailure {
                 self.audit.record(
                     .apiCall(

@@ -6,16 +6,28 @@ import LegateWire
 
 extension TaskService {
     /// Registers the task calls; they never block: the task service answers once the work is stored (or done,
-    /// for TaskWait). Submit and cancel are audited when they succeed, every call when it fails.
-    func registerRoutes(into router: AdminRouter) {
-        let calls: [(AdminMethod, [AdminPermission], Bool)] = [
-            (.taskSubmit, [.taskSubmit], true), (.taskGet, [.taskView], false), (.taskList, [.taskView], false),
-            (.taskCancel, [.taskSubmit], true), (.taskLogs, [.taskView], false), (.taskWait, [.taskView], false),
+    /// for TaskWait). Submit and cancel are audited when they succeed, every call when it fails. `maxFrameBytes`
+    /// is the frame limit delegates accept: a task's assignment must fit in it.
+    func registerRoutes(into router: AdminRouter, maxFrameBytes: Int) {
+        let larger = "announce a larger Hello.max_frame_bytes (up to \(FrameLimits.maxFrameBytesCeiling))"
+        let calls: [(AdminMethod, [AdminPermission], Bool, String)] = [
+            (.taskSubmit, [.taskSubmit], true, "submit fewer tasks per call"),
+            (.taskGet, [.taskView], false, "the task's payload and output do not fit together: \(larger), or read "
+                + "its summary with TaskList"),
+            (.taskList, [.taskView], false, "ask for fewer tasks per page (TaskListRequest.limit) and follow "
+                + "next_page_token"),
+            (.taskCancel, [.taskSubmit], true, larger),
+            (.taskLogs, [.taskView], false, larger),
+            (.taskWait, [.taskView], false, "wait for fewer tasks per call (TaskWaitRequest.task_ids), then read "
+                + "whole outputs with TaskGet"),
         ]
-        for (call, permissions, auditsSuccess) in calls {
-            router.registerAnswered(call, permissions: permissions, auditsSuccess: auditsSuccess) {
+        for (call, permissions, auditsSuccess, advice) in calls {
+            router.registerAnswered(
+                call, permissions: permissions, auditsSuccess: auditsSuccess, tooLargeAdvice: advice
+            ) {
                 payload, session, reply throws(AdminError) in
-                try self.startCall(call, payload: payload, session: session) { result, target, detail in
+                try self.startCall(call, payload: payload, session: session, maxFrameBytes: maxFrameBytes) {
+                    result, target, detail in
                     reply(AdminOutcome(result: result, target: target, detail: detail))
                 }
             }
@@ -23,7 +35,7 @@ extension TaskService {
     }
 
     private func startCall(
-        _ call: AdminMethod, payload: [UInt8], session: AdminSession,
+        _ call: AdminMethod, payload: [UInt8], session: AdminSession, maxFrameBytes: Int,
         reply: @escaping @Sendable (Result<[UInt8], AdminError>, String, String) -> Void
     ) throws(AdminError) {
         let tasks = self
@@ -38,14 +50,16 @@ extension TaskService {
             for (index, spec) in request.tasks.enumerated() {
                 built.append(
                     try TaskSpecRules.record(
-                        from: spec, index: index, session: session, limits: limits, now: now,
+                        from: spec, index: index, session: session, limits: limits, maxFrameBytes: maxFrameBytes,
+                        now: now,
                         id: ManagerServices.newTimeOrderedID(prefix: "tsk", now: now)))
             }
             let records = built
             tasks.submit(records) { result in
                 let detail = "count=\(records.count) type=\(records.first?.type ?? "-")"
                 // Fresh tasks were just queued: no waiting reason yet (TaskGet/TaskList compute it).
-                reply(Self.encode(result, tasks: nil, as: TaskSubmitResponse.self), records.first?.id ?? "-", detail)
+                let summaries = result.map { $0.map(TaskSummary.init(listing:)) }
+                reply(Self.encode(summaries, tasks: nil, as: TaskSubmitResponse.self), records.first?.id ?? "-", detail)
             }
         case .taskGet:
             let request = try AdminRouter.decode(TaskRef.self, payload)
@@ -59,9 +73,17 @@ extension TaskService {
         case .taskList:
             let request = try AdminRouter.decode(TaskListRequest.self, payload)
             let status = try TaskSpecRules.status(request.state)
-            let limit = request.limit == 0 ? 100 : Int(min(request.limit, 10_000))
-            tasks.list(viewer: viewer, status: status, limit: limit) { result in
-                reply(Self.encode(result, tasks: tasks, as: TaskListResponse.self), "-", "")
+            let limit = request.limit == 0 ? 100 : Int(min(request.limit, UInt32(Self.maxPageTasks)))
+            var cursor: TaskListCursor?
+            if !request.pageToken.isEmpty {
+                guard let position = TaskListCursor(token: request.pageToken) else {
+                    throw .invalidArgument(
+                        "page_token is not one this manager gave out; list again without it to start from the newest")
+                }
+                cursor = position
+            }
+            tasks.list(viewer: viewer, status: status, limit: limit, after: cursor) { result in
+                reply(result.map { Self.encode(page: $0, tasks: tasks) }, "-", "")
             }
         case .taskCancel:
             let request = try AdminRouter.decode(TaskCancelRequest.self, payload)
@@ -107,18 +129,52 @@ extension TaskService {
         }
     }
 
-    /// Encodes task lists (runs on the task queue, where waiting reasons can be computed).
+    /// Most tasks one TaskList page names.
+    static let maxPageTasks = 1000
+    /// A TaskList page ends early once its tasks take this many bytes (the next page token says where to go on), so
+    /// a page fits in any frame limit a client can reasonably announce.
+    static let maxPageBytes = 512 << 10
+
+    /// Encodes task summaries (runs on the task queue, where waiting reasons can be computed).
     private static func encode<Response: TaskListMessage>(
-        _ result: Result<[TaskRecord], AdminError>, tasks: TaskService?, as: Response.Type
+        _ result: Result<[TaskSummary], AdminError>, tasks: TaskService?, as: Response.Type
     ) -> Result<[UInt8], AdminError> {
-        result.map { records in
+        result.map { summaries in
             var response = Response()
-            response.tasks = records.map { Self.info($0, reason: tasks?.waitingReason(for: $0) ?? "", payload: false) }
+            response.tasks = summaries.map {
+                Self.info(summary: $0, reason: tasks?.waitingReason(for: $0.task) ?? "")
+            }
             return response.protoBytes()
         }
     }
 
-    /// The admin view of a task.
+    /// Encodes one TaskList page, ending it early (with a token for the rest) once it holds `maxPageBytes`.
+    static func encode(page: TaskPage, tasks: TaskService) -> [UInt8] {
+        var response = TaskListResponse()
+        var bytes = 0
+        for (index, summary) in page.tasks.enumerated() {
+            let info = Self.info(summary: summary, reason: tasks.waitingReason(for: summary.task))
+            let size = info.encodedSize + 6  // field tag and length prefix
+            if bytes + size > Self.maxPageBytes, index > 0 {
+                response.nextPageToken = TaskListCursor(after: page.tasks[index - 1].task).token
+                return response.protoBytes()
+            }
+            bytes += size
+            response.tasks.append(info)
+        }
+        response.nextPageToken = page.next?.token ?? ""
+        return response.protoBytes()
+    }
+
+    /// The listed view of a task: no payload, the first bytes of its output with the whole output's size.
+    static func info(summary: TaskSummary, reason: String) -> TaskInfo {
+        var info = Self.info(summary.task, reason: reason, payload: false)
+        info.outputBytes = UInt64(summary.outputBytes)
+        info.outputTruncated = summary.outputTruncated
+        return info
+    }
+
+    /// The admin view of a whole task (TaskGet with its payload, TaskCancel without).
     static func info(_ record: TaskRecord?, reason: String, payload: Bool) -> TaskInfo {
         var info = TaskInfo()
         guard let record else { return info }
@@ -132,6 +188,7 @@ extension TaskService {
         info.updatedAtMs = record.updatedAt
         info.finishedAtMs = record.finishedAt ?? 0
         info.output = record.output
+        info.outputBytes = UInt64(record.output.count)
         info.error = record.error.isEmpty && record.status == .cancelled ? record.message : record.error
         info.exitCode = record.exitCode
         info.progressPercent = record.progressPercent

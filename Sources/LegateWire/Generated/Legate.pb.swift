@@ -3921,12 +3921,16 @@ public struct TaskInfo: Equatable, Sendable, ProtoMessage {
     public var timeoutMs: UInt32 = 0
     /// TaskGet only
     public var payload: [UInt8] = []
+    /// size of the whole output
+    public var outputBytes: UInt64 = 0
+    /// lists and waits carry only the first bytes of a large output; TaskGet has all
+    public var outputTruncated: Bool = false
 
     /// The message with every field at its proto3 default.
     public init() {}
 
     /// The message with the given field values.
-    public init(id: String = "", type: String = "", state: TaskState = TaskState(rawValue: 0), attempt: UInt32 = 0, delegateID: String = "", waitingReason: String = "", createdAtMs: Int64 = 0, updatedAtMs: Int64 = 0, finishedAtMs: Int64 = 0, output: [UInt8] = [], error: String = "", exitCode: Int32 = 0, progressPercent: UInt32 = 0, selectors: [String] = [], targetDelegateID: String = "", idempotencyKey: String = "", maxAttempts: UInt32 = 0, timeoutMs: UInt32 = 0, payload: [UInt8] = []) {
+    public init(id: String = "", type: String = "", state: TaskState = TaskState(rawValue: 0), attempt: UInt32 = 0, delegateID: String = "", waitingReason: String = "", createdAtMs: Int64 = 0, updatedAtMs: Int64 = 0, finishedAtMs: Int64 = 0, output: [UInt8] = [], error: String = "", exitCode: Int32 = 0, progressPercent: UInt32 = 0, selectors: [String] = [], targetDelegateID: String = "", idempotencyKey: String = "", maxAttempts: UInt32 = 0, timeoutMs: UInt32 = 0, payload: [UInt8] = [], outputBytes: UInt64 = 0, outputTruncated: Bool = false) {
         self.id = id
         self.type = type
         self.state = state
@@ -3946,6 +3950,8 @@ public struct TaskInfo: Equatable, Sendable, ProtoMessage {
         self.maxAttempts = maxAttempts
         self.timeoutMs = timeoutMs
         self.payload = payload
+        self.outputBytes = outputBytes
+        self.outputTruncated = outputTruncated
     }
 
     /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
@@ -4010,6 +4016,12 @@ public struct TaskInfo: Equatable, Sendable, ProtoMessage {
         case 19:
             guard wireType == .lengthDelimited else { return false }
             self.payload = try reader.readBytes()
+        case 20:
+            guard wireType == .varint else { return false }
+            self.outputBytes = try reader.readVarint()
+        case 21:
+            guard wireType == .varint else { return false }
+            self.outputTruncated = try reader.readVarint() != 0
         default:
             return false
         }
@@ -4094,6 +4106,14 @@ public struct TaskInfo: Equatable, Sendable, ProtoMessage {
             writer.writeTag(19, .lengthDelimited)
             writer.writeLengthDelimited(self.payload)
         }
+        if self.outputBytes != 0 {
+            writer.writeTag(20, .varint)
+            writer.writeVarint(self.outputBytes)
+        }
+        if self.outputTruncated {
+            writer.writeTag(21, .varint)
+            writer.writeVarint((self.outputTruncated ? 1 : 0))
+        }
     }
 
     /// The exact number of bytes `encode(to:)` appends.
@@ -4118,6 +4138,8 @@ public struct TaskInfo: Equatable, Sendable, ProtoMessage {
         if self.maxAttempts != 0 { size += ProtoWriter.tagSize(17) + ProtoWriter.varintSize(UInt64(self.maxAttempts)) }
         if self.timeoutMs != 0 { size += ProtoWriter.tagSize(18) + ProtoWriter.varintSize(UInt64(self.timeoutMs)) }
         if !self.payload.isEmpty { size += ProtoWriter.tagSize(19) + ProtoWriter.lengthDelimitedSize(self.payload.count) }
+        if self.outputBytes != 0 { size += ProtoWriter.tagSize(20) + ProtoWriter.varintSize(self.outputBytes) }
+        if self.outputTruncated { size += ProtoWriter.tagSize(21) + ProtoWriter.varintSize((self.outputTruncated ? 1 : 0)) }
         return size
     }
 }
@@ -4255,16 +4277,19 @@ public struct TaskRef: Equatable, Sendable, ProtoMessage {
 public struct TaskListRequest: Equatable, Sendable, ProtoMessage {
     /// UNSPECIFIED: any
     public var state: TaskState = TaskState(rawValue: 0)
-    /// 0: 100
+    /// 0: 100; at most 1000 per page
     public var limit: UInt32 = 0
+    /// a previous response's next_page_token: continue after it
+    public var pageToken: String = ""
 
     /// The message with every field at its proto3 default.
     public init() {}
 
     /// The message with the given field values.
-    public init(state: TaskState = TaskState(rawValue: 0), limit: UInt32 = 0) {
+    public init(state: TaskState = TaskState(rawValue: 0), limit: UInt32 = 0, pageToken: String = "") {
         self.state = state
         self.limit = limit
+        self.pageToken = pageToken
     }
 
     /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
@@ -4278,6 +4303,9 @@ public struct TaskListRequest: Equatable, Sendable, ProtoMessage {
         case 2:
             guard wireType == .varint else { return false }
             self.limit = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.pageToken = try reader.readString(field: number)
         default:
             return false
         }
@@ -4294,6 +4322,10 @@ public struct TaskListRequest: Equatable, Sendable, ProtoMessage {
             writer.writeTag(2, .varint)
             writer.writeVarint(UInt64(self.limit))
         }
+        if !self.pageToken.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.pageToken)
+        }
     }
 
     /// The exact number of bytes `encode(to:)` appends.
@@ -4301,6 +4333,7 @@ public struct TaskListRequest: Equatable, Sendable, ProtoMessage {
         var size = 0
         if self.state.rawValue != 0 { size += ProtoWriter.tagSize(1) + ProtoWriter.varintSize(ProtoVarint.fromInt32(self.state.rawValue)) }
         if self.limit != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.limit)) }
+        if !self.pageToken.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.pageToken.utf8.count) }
         return size
     }
 }
@@ -4309,13 +4342,16 @@ public struct TaskListRequest: Equatable, Sendable, ProtoMessage {
 public struct TaskListResponse: Equatable, Sendable, ProtoMessage {
     /// Field 1 `tasks`.
     public var tasks: [TaskInfo] = []
+    /// TaskList: set when more tasks follow (the page may end early to bound its size)
+    public var nextPageToken: String = ""
 
     /// The message with every field at its proto3 default.
     public init() {}
 
     /// The message with the given field values.
-    public init(tasks: [TaskInfo] = []) {
+    public init(tasks: [TaskInfo] = [], nextPageToken: String = "") {
         self.tasks = tasks
+        self.nextPageToken = nextPageToken
     }
 
     /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
@@ -4326,6 +4362,9 @@ public struct TaskListResponse: Equatable, Sendable, ProtoMessage {
         case 1:
             guard wireType == .lengthDelimited else { return false }
             self.tasks.append(try reader.readMessage(TaskInfo.self))
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.nextPageToken = try reader.readString(field: number)
         default:
             return false
         }
@@ -4338,12 +4377,17 @@ public struct TaskListResponse: Equatable, Sendable, ProtoMessage {
             writer.writeTag(1, .lengthDelimited)
             writer.writeMessage(value)
         }
+        if !self.nextPageToken.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.nextPageToken)
+        }
     }
 
     /// The exact number of bytes `encode(to:)` appends.
     public var encodedSize: Int {
         var size = 0
         for value in self.tasks { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        if !self.nextPageToken.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.nextPageToken.utf8.count) }
         return size
     }
 }
