@@ -4,79 +4,58 @@ import LegateNet
 import LegateStore
 import LegateWire
 
-/// Bounds on registration fields, so a record never holds more than a person can read.
-enum RegistrationLimits {
-    static let maxTextBytes = 256
-    static let maxListEntries = 64
-}
-
 extension ManagerConnection {
-    /// A Register call arrived: authenticate it, record the delegate durably, then answer.
+    /// A Register call arrived: verify its JWT, let `RegistrationDecision` judge it, spend its `jti`, persist.
     func registrationReceived(streamID: UInt32, request: RegisterRequest) {
-        if let problem = Self.fieldProblem(in: request) {
+        self.assertOnLoop()
+        if let problem = RegistrationDecision.fieldProblem(in: request) {
             self.perform(self.machine.registrationRefused(code: .invalidArgument, message: problem))
             return
         }
-        let nowSeconds = WallClock.unixSeconds()
+        let now = WallClock.unixMilliseconds()
         let verified: VerifiedJWT
         do {
-            verified = try self.services.validator.verify(request.jwt, now: nowSeconds)
+            verified = try self.services.validator.verify(request.jwt, now: now / 1000)
         } catch {
-            self.authenticationFailed(error, call: "register", accountID: request.accountID)
-            return
-        }
-        let claims = verified.claims
-        guard claims.subject == request.accountID else {
-            self.refuseRegistration(
-                .unauthenticated, "the delegate token does not belong to account \(request.accountID)",
-                detail: "JWT subject differs from account_id", accountID: request.accountID)
-            return
-        }
-        guard claims.issuer == request.instanceID else {
-            self.refuseRegistration(
-                .unauthenticated, "the JWT issuer must equal instance_id",
-                detail: "JWT issuer differs from instance_id", accountID: request.accountID)
-            return
-        }
-        guard
-            self.services.replay.insertIfAbsent(jwtID: claims.jwtID, expiresAt: claims.expiresAt, now: nowSeconds)
-        else {
-            self.refuseRegistration(
-                .unauthenticated, "this registration JWT was already used; mint a new one for each registration",
-                detail: "registration JWT replayed", accountID: request.accountID)
-            return
-        }
-        let existing = self.services.registry.record(accountID: request.accountID, instanceID: request.instanceID)
-        if let existing, existing.status == .rejected {
-            self.refuseRegistration(
-                .permissionDenied, Self.rejectedMessage(existing.decisionReason),
-                detail: "rejected delegate \(existing.id) tried to register", accountID: request.accountID)
+            // A revoked token's holder that is not registered here gets no push, only the fatal status.
+            let (code, message) = self.peerStatus(for: error)
+            self.services.log.log(
+                .warning, "register refused", ["peer": self.connection.peerAddress, "reason": error.description])
+            self.audit(request.accountID, "auth.failure", "register", error.description)
+            self.perform(self.machine.registrationRefused(code: code, message: message))
             return
         }
         let profileName = request.profile.isEmpty ? ProfileRecord.defaultName : request.profile
-        guard let profile = self.services.profiles.profile(accountID: request.accountID, name: profileName) else {
-            self.services.log.log(
-                .warning, "registration refused", ["peer": self.connection.peerAddress, "reason": "unknown profile"])
-            self.services.audit(
-                accountID: request.accountID, actor: "peer:\(self.connection.peerAddress)", action: "delegate.register",
-                target: request.instanceID, outcome: "notFound", detail: "profile \(profileName) does not exist")
-            self.perform(
-                self.machine.registrationRefused(
-                    code: .notFound,
-                    message: "profile \(profileName) does not exist; create it with legatectl profile create "
-                        + "--name \(profileName), or register with an existing profile"))
-            return
+        let context = RegistrationContext(
+            existing: self.services.registry.record(accountID: request.accountID, instanceID: request.instanceID),
+            profile: self.services.profiles.profile(accountID: request.accountID, name: profileName),
+            peerAddress: self.connection.peerAddress, now: now,
+            pendingExpiry: self.services.configuration.pendingExpiry, newDelegateID: ManagerServices.newID(prefix: "dlg"))
+        var decision = RegistrationDecision.decide(request, verified: verified, context: context)
+        if case .success = decision,
+            !self.services.replay.insertIfAbsent(
+                jwtID: verified.claims.jwtID, expiresAt: verified.claims.expiresAt, now: now / 1000)
+        {
+            decision = .failure(.replayed)
         }
-        let (record, admission) = self.makeRecord(
-            request: request, tokenID: verified.keyID, existing: existing, profile: profile)
-        let audit = AuditRecord(
-            sequence: 0, at: record.connectedSince ?? 0, accountID: record.accountID,
-            actor: "delegate:\(record.id)", action: "delegate.register", target: record.id, outcome: "ok",
-            detail: "name=\(record.name) host=\(record.hostname) ip=\(record.ipAddress) token=\(record.tokenID) "
-                + "profile=\(record.profile) state=\(record.status.rawValue)\(admission)")
-        let loop = self.loopState.loop
-        self.services.writer.submit([.upsertDelegate(record), .appendAudit(audit)]) { error in
-            loop.execute { self.registrationStored(streamID: streamID, record: record, error: error) }
+        switch decision {
+        case .failure(let refusal):
+            self.services.log.log(
+                .warning, "registration refused", ["peer": self.connection.peerAddress, "reason": refusal.detail])
+            let target = refusal.auditAction == "auth.failure" ? "register" : request.instanceID
+            self.audit(request.accountID, refusal.auditAction, target, refusal.detail, outcome: refusal.auditOutcome)
+            self.perform(self.machine.registrationRefused(code: refusal.code, message: refusal.message))
+        case .success(let admission):
+            let record = admission.record
+            let audit = AuditRecord(
+                sequence: 0, at: now, accountID: record.accountID, actor: "delegate:\(record.id)",
+                action: "delegate.register", target: record.id, outcome: "ok",
+                detail: "name=\(record.name) host=\(record.hostname) ip=\(record.ipAddress) token=\(record.tokenID) "
+                    + "profile=\(record.profile) state=\(record.status.rawValue)\(admission.note)")
+            let loop = self.loopState.loop
+            self.services.writer.submit([.upsertDelegate(record), .appendAudit(audit)]) { error in
+                loop.execute { self.registrationStored(streamID: streamID, record: record, error: error) }
+            }
         }
     }
 
@@ -92,11 +71,7 @@ extension ManagerConnection {
         }
         guard !self.machine.isClosed else {
             // The peer left while the record was written: it is not connected after all.
-            var disconnected = record
-            if disconnected.status == .active { disconnected.status = .disconnected }
-            disconnected.connectedSince = nil
-            disconnected.disconnectedAt = WallClock.unixMilliseconds()
-            self.services.writer.submit([.upsertDelegate(disconnected)])
+            self.storeDisconnected(record)
             return
         }
         if record.status == .pending, let current = self.services.registry.record(id: record.id),
@@ -109,21 +84,23 @@ extension ManagerConnection {
             record.pendingExpiresAt = nil
             self.services.writer.submit([.upsertDelegate(record)])
             if record.status == .rejected {
-                self.perform(
-                    self.machine.registrationRefused(
-                        code: .permissionDenied, message: Self.rejectedMessage(record.decisionReason)))
+                let refusal = RegistrationRefusal.rejected(delegateID: record.id, reason: record.decisionReason)
+                self.perform(self.machine.registrationRefused(code: refusal.code, message: refusal.message))
                 return
             }
         }
-        self.identity = Identity(
-            delegateID: record.id, accountID: record.accountID, tokenID: record.tokenID,
-            instanceID: record.instanceID)
         let previous = self.services.registry.attach(record, connection: self)
         previous?.supersede()
         if self.services.tokens.entry(tokenID: record.tokenID)?.status != .active {
-            // Revoked while this registration was being written: the revoke's fan-out may have missed it.
-            self.pushSelfDestruct(
-                reason: "delegate token \(record.tokenID) has been revoked", tokenID: record.tokenID, progress: nil)
+            // Revoked while this registration was being written; the revoke's fan-out may have missed it. It never
+            // was registered, so it gets no push, only the fatal status.
+            _ = self.services.registry.detach(
+                delegateID: record.id, connection: self, at: WallClock.unixMilliseconds())
+            self.storeDisconnected(record)
+            self.perform(
+                self.machine.registrationRefused(
+                    code: .permissionDenied,
+                    message: "delegate token \(record.tokenID) has been revoked; install a new token"))
             return
         }
         self.services.log.log(
@@ -132,7 +109,6 @@ extension ManagerConnection {
                 "delegate.id": record.id, "token.id": record.tokenID, "peer": self.connection.peerAddress,
                 "tls.resumed": "\(self.connection.isSessionResumed)",
             ])
-        self.isPending = record.status == .pending
         var response = RegisterResponse()
         response.delegateID = record.id
         response.state = record.status == .pending ? .pending : .active
@@ -141,97 +117,29 @@ extension ManagerConnection {
             response.startupScript =
                 self.services.profiles.profile(accountID: record.accountID, name: record.profile)?.startupScript ?? ""
         }
+        let identity = DelegateIdentity(
+            delegateID: record.id, accountID: record.accountID, tokenID: record.tokenID,
+            instanceID: record.instanceID)
         self.perform(
-            self.machine.registrationAccepted(streamID: streamID, response: response, now: self.loopState.loop.now))
+            self.machine.registrationAccepted(
+                streamID: streamID, response: response, identity: identity, now: self.loopState.loop.now))
         if record.status == .active { self.delegateBecameAvailable(record) }
     }
 
-    private func refuseRegistration(_ code: StatusCode, _ message: String, detail: String, accountID: String) {
-        self.services.log.log(.warning, "registration refused", ["peer": self.connection.peerAddress, "reason": detail])
-        self.services.audit(
-            accountID: accountID, actor: "peer:\(self.connection.peerAddress)", action: "auth.failure",
-            target: "register", outcome: "denied", detail: detail)
-        self.perform(self.machine.registrationRefused(code: code, message: message))
+    private func storeDisconnected(_ record: DelegateRecord) {
+        var disconnected = record
+        if disconnected.status == .active { disconnected.status = .disconnected }
+        disconnected.connectedSince = nil
+        disconnected.disconnectedAt = WallClock.unixMilliseconds()
+        self.services.writer.submit([.upsertDelegate(disconnected)])
     }
 
-    /// What a refused, rejected delegate is told.
-    static func rejectedMessage(_ reason: String?) -> String {
-        let why = (reason ?? "").isEmpty ? "no reason given" : (reason ?? "")
-        return "this delegate was rejected by an administrator (\(why)); install a new delegate to register again"
-    }
-
-    /// The record to store for this registration and how it was admitted (for the audit). A delegate that was
-    /// pending stays pending; one approved before stays approved; a new one is judged by its profile's rules.
-    private func makeRecord(
-        request: RegisterRequest, tokenID: String, existing: DelegateRecord?, profile: ProfileRecord
-    ) -> (DelegateRecord, admission: String) {
-        let now = WallClock.unixMilliseconds()
-        let peerHost = Self.host(of: self.connection.peerAddress)
-        var status = DelegateStatus.active
-        var expiresAt: Int64?
-        var admission = ""
-        if let existing {
-            if existing.status == .pending {
-                status = .pending
-                expiresAt = existing.pendingExpiresAt
-            }
-        } else {
-            let facts = RegistrationFacts(peerAddress: peerHost, hostname: request.hostname, tokenID: tokenID)
-            switch profile.admission(of: facts) {
-            case .notRequired:
-                break
-            case .autoApproved(let rule):
-                admission = " auto-approved by rule \(rule + 1)"
-            case .pending:
-                status = .pending
-                expiresAt = now + self.services.configuration.pendingExpiry.int64Milliseconds
-            }
-        }
-        let record = DelegateRecord(
-            id: existing?.id ?? ManagerServices.newID(prefix: "dlg"),
-            accountID: request.accountID, instanceID: request.instanceID, name: request.delegateName,
-            hostname: request.hostname, ipAddress: request.ipAddress.isEmpty ? peerHost : request.ipAddress,
-            version: request.version, tags: request.tags, taskTypes: request.taskTypes,
-            profile: profile.name, tokenID: tokenID, status: status, firstSeenAt: existing?.firstSeenAt ?? now,
-            connectedSince: now, lastHeartbeatAt: now, disconnectedAt: nil,
-            decisionReason: existing?.decisionReason, pendingExpiresAt: expiresAt)
-        return (record, admission)
-    }
-
-    /// A human-readable reason the request's fields are unacceptable, or nil.
-    static func fieldProblem(in request: RegisterRequest) -> String? {
-        let required: [(String, String)] = [
-            ("account_id", request.accountID), ("instance_id", request.instanceID),
-            ("delegate_name", request.delegateName), ("jwt", request.jwt),
-        ]
-        for (name, value) in required where value.isEmpty {
-            return "\(name) is required"
-        }
-        let texts: [(String, String)] = [
-            ("account_id", request.accountID), ("instance_id", request.instanceID),
-            ("delegate_name", request.delegateName), ("hostname", request.hostname),
-            ("ip_address", request.ipAddress), ("version", request.version), ("profile", request.profile),
-        ]
-        for (name, value) in texts where value.utf8.count > RegistrationLimits.maxTextBytes {
-            return "\(name) of \(value.utf8.count) bytes exceeds \(RegistrationLimits.maxTextBytes)"
-        }
-        for (name, list) in [("tags", request.tags), ("task_types", request.taskTypes)] {
-            if list.count > RegistrationLimits.maxListEntries {
-                return "\(name) has \(list.count) entries; at most \(RegistrationLimits.maxListEntries) are allowed"
-            }
-            if let long = list.first(where: { $0.utf8.count > RegistrationLimits.maxTextBytes || $0.isEmpty }) {
-                return "\(name) entry of \(long.utf8.count) bytes is outside 1...\(RegistrationLimits.maxTextBytes)"
-            }
-        }
-        return nil
-    }
-
-    /// The host part of "host:port" or "[v6]:port".
-    static func host(of address: String) -> String {
-        if address.hasPrefix("["), let end = address.firstIndex(of: "]") {
-            return String(address[address.index(after: address.startIndex)..<end])
-        }
-        guard let colon = address.lastIndex(of: ":") else { return address }
-        return String(address[..<colon])
+    /// This connection's delegate is now active and connected: it may be given tasks.
+    func delegateBecameAvailable(_ record: DelegateRecord) {
+        // The token's scope says which tasks the delegate may run (its own scope and the ones below it). A token
+        // is revoked before it can be deleted, and a revoked token's delegates are refused, so the entry exists.
+        let scope = self.services.tokens.entry(tokenID: record.tokenID)?.scope ?? .account
+        self.services.tasks.delegateAvailable(
+            record, capacity: self.machine.registered?.capacity ?? 1, scope: scope, connection: self)
     }
 }
