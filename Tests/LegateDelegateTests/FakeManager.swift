@@ -12,6 +12,8 @@ final class FakeManager: Sendable {
     let connections = Recorder<UInt64>()
     /// When set, TaskResult calls are refused with this code.
     let refuseResultsWith = Mutex<StatusCode?>(nil)
+    /// This many heartbeats are refused with UNAUTHENTICATED on the call (as for a JWT minted on a wrong clock).
+    let heartbeatsToRefuse = Mutex<Int>(0)
     private let current = Mutex<Connection?>(nil)
     private let nextPushStreamID = Mutex<UInt32>(2)
     private let listener: Listener
@@ -85,6 +87,14 @@ final class FakeManager: Sendable {
             response.state = .active
             response.heartbeatIntervalMs = 20
             self.respond(frame, response, into: &bytes)
+        case (.request, .heartbeat?) where self.heartbeatsToRefuse.withLock({ count in
+            defer { count = max(0, count - 1) }
+            return count > 0
+        }):
+            var status = Status()
+            status.code = .unauthenticated
+            status.message = "JWT is outside its validity window; check the delegate's clock and re-mint"
+            FrameEncoder.encode(.error, method: frame.method, streamID: frame.streamID, message: status, into: &bytes)
         case (.request, .heartbeat?):
             let beat = (try? Heartbeat(protoBytes: frame.payload)) ?? Heartbeat()
             var ack = HeartbeatAck()
