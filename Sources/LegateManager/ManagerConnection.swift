@@ -71,16 +71,9 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
         self.pushProgress = [:]
         for report in progress.values { report(.closedWithoutAcknowledgement) }
         guard let identity = self.machine.delegateIdentity else { return }
-        self.services.tasks.delegateUnavailable(identity.delegateID, connection: self)
-        if var record = self.services.registry.detach(
-            delegateID: identity.delegateID, connection: self, at: WallClock.unixMilliseconds())
-        {
-            if self.machine.lastHeartbeatAt > 0 { record.lastHeartbeatAt = self.machine.lastHeartbeatAt }
-            self.services.writer.submit([.upsertDelegate(record)])
-            self.services.log.log(
-                .info, "delegate disconnected",
-                ["delegate.id": identity.delegateID, "reason": error.map { "\($0)" } ?? "closed"])
-        }
+        self.lifecycle.disconnected(
+            identity, connection: self, lastHeartbeatAt: self.machine.lastHeartbeatAt,
+            reason: error.map { "\($0)" } ?? "closed")
     }
 
     // MARK: - Actions
@@ -154,7 +147,9 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
             verified.claims.issuer == identity.instanceID
         else {
             // A valid JWT of another delegate is not a clock problem a re-mint fixes: the peer is confused or hostile.
-            self.audit(identity.accountID, "auth.failure", identity.delegateID, "heartbeat JWT names another delegate")
+            self.services.audit(
+                accountID: identity.accountID, actor: "delegate:\(identity.delegateID)", action: "auth.failure",
+                target: identity.delegateID, outcome: "denied", detail: "heartbeat JWT names another delegate")
             self.perform(
                 self.machine.connectionFailed(
                     code: .unauthenticated, message: "heartbeat JWT does not belong to this delegate's registration"))
@@ -169,46 +164,16 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
             .response, method: CallMethod.heartbeat.rawValue, streamID: streamID, message: ack, on: self.connection)
     }
 
-    /// A heartbeat's JWT failed: a revoked token is told to self-destruct; anything else is refused on the call
-    /// (the machine closes after a few in a row). The peer gets a coarse status, the log and audit the reason.
+    /// A heartbeat's JWT failed: a revoked token is told to self-destruct and the beat refused; anything else is
+    /// refused on the call (the machine closes after a few in a row).
     private func heartbeatAuthenticationFailed(_ error: AuthError, streamID: UInt32, identity: DelegateIdentity) {
-        let (code, message) = self.peerStatus(for: error)
-        self.services.log.log(
-            .warning, "heartbeat refused", ["peer": self.connection.peerAddress, "reason": error.description])
-        self.audit(identity.accountID, "auth.failure", "heartbeat", error.description)
-        if code == .permissionDenied, case .unknownKeyID(let keyID) = error {
-            self.pushSelfDestruct(reason: message, tokenID: keyID, progress: nil)
-            self.loopState.send(
-                ServerConnectionMachine.errorFrame(
-                    method: CallMethod.heartbeat.rawValue, streamID: streamID, code: code, message),
-                on: self.connection)
-            return
+        let (code, message) = self.lifecycle.heartbeatRefused(error, identity: identity, peer: self.connection.peerAddress)
+        guard code == .permissionDenied, case .unknownKeyID(let keyID) = error else {
+            return self.perform(self.machine.heartbeatRefused(streamID: streamID, code: code, message: message))
         }
-        self.perform(self.machine.heartbeatRefused(streamID: streamID, code: code, message: message))
-    }
-
-    /// The coarse status a peer is told for a JWT failure; the precise reason stays in the log and audit.
-    func peerStatus(for error: AuthError) -> (StatusCode, String) {
-        switch error {
-        case .unknownKeyID(let keyID):
-            if self.services.tokens.entry(tokenID: keyID)?.status == .revoked {
-                return (.permissionDenied, "delegate token \(keyID) has been revoked; install a new token")
-            }
-            return (.unauthenticated, "unknown delegate token; check LEGATE_DELEGATE_TOKEN")
-        case .expired, .notYetValid, .issuedInFuture:
-            return (.unauthenticated, "JWT is outside its validity window; check the delegate's clock and re-mint")
-        case .subjectMismatch:
-            return (.unauthenticated, "the delegate token does not belong to this account")
-        default:
-            return (.unauthenticated, "JWT rejected; mint a fresh one")
-        }
-    }
-
-    /// Records an audit row for this connection's peer without waiting.
-    func audit(_ accountID: String, _ action: String, _ target: String, _ detail: String, outcome: String = "denied") {
-        self.services.audit(
-            accountID: accountID, actor: "peer:\(self.connection.peerAddress)", action: action, target: target,
-            outcome: outcome, detail: detail)
+        self.pushSelfDestruct(reason: message, tokenID: keyID, progress: nil)
+        let method = CallMethod.heartbeat.rawValue
+        self.deliverOnLoop([.answer(method: method, streamID: streamID, refusal: (code, message))])
     }
 
     // MARK: - Timers and draining
