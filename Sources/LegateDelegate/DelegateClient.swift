@@ -37,7 +37,7 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
     private var reconnectPlanned = false
     private var heartbeatInterval: Duration = .seconds(10)
     var heartbeatTimer: ScheduledTimer?
-    /// The startup script runs once per process (issue 5): set when it starts.
+    /// The startup script runs once per process: set when it starts.
     var startupScriptStarted = false
     /// A finished script's report not yet sent (the connection was down); sent after the next registration.
     var unsentStartupReport: StartupScriptReport?

@@ -26,6 +26,7 @@ extension ManagerConnection: TaskConnection {
 
     /// `LiveDelegateConnection`: the fan-out's deadline passed without a PUSH_ACK: end with the fatal status now.
     func closeIfSelfDestructUnacknowledged() {
+        self.assertOnLoop()
         self.perform(self.machine.selfDestructTimedOut())
     }
 
@@ -99,6 +100,7 @@ extension ManagerConnection: TaskConnection {
 
     /// `TaskConnection`: task pushes and answers to task reports, written together.
     func deliverOnLoop(_ items: [TaskOutgoing]) {
+        self.assertOnLoop()
         guard !self.machine.isClosed else { return }
         self.connection.coalescingWrites {
             for item in items {

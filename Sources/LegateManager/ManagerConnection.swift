@@ -179,6 +179,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
     // MARK: - Timers and draining
 
     func tick(now: MonotonicInstant) {
+        self.assertOnLoop()
         self.perform(self.machine.tick(now: now))
     }
 
@@ -187,6 +188,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
     }
 
     func startDraining(reason: String, reconnectAfter: Duration) {
+        self.assertOnLoop()
         self.perform(
             self.machine.startDraining(
                 reason: reason, reconnectAfter: reconnectAfter, now: self.loopState.loop.now,

@@ -3,7 +3,7 @@ import Testing
 
 @testable import LegateCore
 
-/// The admin state of the manager-side connection machine (issue 4), one sentence per transition.
+/// The admin state of the manager-side connection machine, one sentence per transition.
 @Suite struct AdminConnectionMachineTests {
     let t0 = ContinuousClock.now
     let configuration = ServerConnectionMachine.Configuration.defaults

@@ -6,7 +6,7 @@ import LegateWire
 import Testing
 
 /// The real `legate-manager` binary, killed with SIGKILL right after acknowledging a revoke: on restart the
-/// token is still refused (DESIGN.md §7: a state change is durable before it is acknowledged).
+/// token is still refused (a state change is durable before it is acknowledged).
 @Suite(.serialized) struct KilledManagerTests {
     /// `.build/debug/<name>` next to this package (`swift test` builds the executables too).
     static func binary(_ name: String) -> String? {

@@ -1,6 +1,6 @@
 import LegateWire
 
-/// Numbers of the admin API and of the pushes added by issue 4 (Proto/legate.proto, Proto/FRAMING.md §1.3).
+/// Numbers of the admin API calls (Proto/legate.proto, Proto/FRAMING.md §1.4).
 public enum AdminMethod: UInt16, Sendable, CaseIterable {
     /// `AdminAuthenticate` -> `AdminAuthenticated`; moves the connection to the admin state.
     case authenticate = 100
@@ -57,13 +57,13 @@ public enum AdminMethod: UInt16, Sendable, CaseIterable {
     public var isTaskCall: Bool { self.rawValue >= 130 }
 }
 
-/// Push kinds beyond LegateWire's `PushKind` (issue 4).
+/// Push kinds beyond LegateWire's `PushKind`.
 public enum AdminPushKind {
     /// `TokenRotated`: switch to the new token value and re-mint.
     public static let tokenRotated: UInt16 = 3
 }
 
-/// Admin API key permissions (DESIGN.md §4).
+/// Admin API key permissions.
 public enum AdminPermission: String, Sendable, CaseIterable, Codable {
     /// List and show tokens and delegates.
     case delegateView = "delegate:view"
