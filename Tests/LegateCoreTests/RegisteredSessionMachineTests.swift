@@ -175,4 +175,19 @@ import Testing
             == .taskAssignAcknowledged(taskID: "tsk_1", attempt: 1))
         #expect(machine.tick(now: self.t0 + .seconds(60)) == .close, "the drain deadline, not the grace, ends it")
     }
+
+    @Test func aDelegateThatNeverAcknowledgesIsClosedBeforeItsPushesGrowWithoutBound() {
+        var configuration = ServerConnectionMachine.Configuration.defaults
+        configuration.maxOutstandingPushes = 2
+        var machine = ServerConnectionMachine(configuration: configuration, now: self.t0)
+        var hello = Hello()
+        hello.protocolVersion = 1
+        _ = machine.frameReceived(Frame(type: .hello, payload: hello.protoBytes()), now: self.t0)
+        _ = machine.frameReceived(self.call(.register, streamID: 1), now: self.t0)
+        _ = machine.registrationAccepted(streamID: 1, response: RegisterResponse(), identity: self.identity, now: self.t0)
+        #expect(machine.allocatePush(.taskCancel(taskID: "a", attempt: 1), now: self.t0) != nil)
+        #expect(machine.allocatePush(.taskCancel(taskID: "b", attempt: 1), now: self.t0) != nil)
+        #expect(machine.allocatePush(.taskCancel(taskID: "c", attempt: 1), now: self.t0) == nil, "nothing written")
+        #expect(self.code(of: machine.tick(now: self.t0)) == .resourceExhausted)
+    }
 }

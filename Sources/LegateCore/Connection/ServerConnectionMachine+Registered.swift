@@ -51,9 +51,12 @@ extension ServerConnectionMachine {
     }
 
     /// Allocates the stream of a push to the registered delegate and remembers what it carries; nil when nothing
-    /// may be pushed (not registered, closed, or already told to self-destruct). A SELF_DESTRUCT arms its deadline.
+    /// may be pushed (not registered, closed, already told to self-destruct, or too many pushes unacknowledged:
+    /// the next `tick` closes such a connection). A SELF_DESTRUCT arms its deadline.
     public mutating func allocatePush(_ push: TrackedPush, now: MonotonicInstant) -> UInt32? {
-        guard let session = self.registered, session.selfDestruct == nil else { return nil }
+        guard let session = self.registered, session.selfDestruct == nil,
+            session.pushes.count < self.configuration.maxOutstandingPushes
+        else { return nil }
         let streamID = self.allocatePushStreamID()
         let timeout = self.configuration.selfDestructTimeout
         self.withRegistered { session in
@@ -79,6 +82,11 @@ extension ServerConnectionMachine {
     mutating func registeredTick(_ session: RegisteredSession, now: MonotonicInstant) -> Action {
         if let pending = session.selfDestruct, now >= pending.deadline {
             return self.selfDestructTimedOut()
+        }
+        if session.pushes.count >= self.configuration.maxOutstandingPushes {
+            return self.fail(
+                .resourceExhausted,
+                "\(session.pushes.count) pushes unacknowledged; a delegate must send PUSH_ACK for every push")
         }
         if let drainDeadline = session.drainDeadline {
             guard now >= drainDeadline else { return .none }

@@ -95,6 +95,9 @@ extension ServerConnectionMachine {
         public var maxConsecutiveHeartbeatFailures: Int = 3
         /// How long a SELF_DESTRUCT waits for its PUSH_ACK before the connection is closed anyway. Default 2 s.
         public var selfDestructTimeout: Duration = .seconds(2)
+        /// Pushes a delegate may leave unacknowledged at once; a delegate over it is closed with
+        /// RESOURCE_EXHAUSTED (it does not PUSH_ACK, so it cannot be told anything). Default 4096.
+        public var maxOutstandingPushes: Int = 4096
         /// An authenticated admin connection with no call for this long is closed. Default 5 min.
         public var adminIdleTimeout: Duration = .seconds(300)
         /// Largest frame accepted after registration. Default 1 MiB.
