@@ -35,7 +35,7 @@ let package = Package(
         // MARK: - Pure layers (no I/O, no clock)
         .target(name: "LegateWire", swiftSettings: strict),
         .target(name: "LegateAuth", dependencies: ["COpenSSL", "COpenSSLShims"], swiftSettings: strict),
-        .target(name: "LegateCore", dependencies: ["LegateWire"], swiftSettings: strict),
+        .target(name: "LegateCore", dependencies: ["LegateWire", "LegateAuth"], swiftSettings: strict),
         // `--flag value` parsing and manager addresses for the executables.
         .target(name: "LegateCommandLine", swiftSettings: strict),
 
@@ -96,7 +96,9 @@ let package = Package(
             name: "LegateAuthTests", dependencies: ["LegateAuth", "LegateCore", "LegateTestSupport"],
             swiftSettings: strict),
         .testTarget(name: "LegateCommandLineTests", dependencies: ["LegateCommandLine"], swiftSettings: strict),
-        .testTarget(name: "LegateCoreTests", dependencies: ["LegateCore", "LegateWire"], swiftSettings: strict),
+        .testTarget(
+            name: "LegateCoreTests", dependencies: ["LegateCore", "LegateWire", "LegateAuth", "LegateTestSupport"],
+            swiftSettings: strict),
         .testTarget(name: "LegateStoreTests", dependencies: ["LegateStore", "LegateCore"], swiftSettings: strict),
         .testTarget(name: "LegateNetTests", dependencies: ["LegateNet", "LegateTestSupport"], swiftSettings: strict),
         .testTarget(

@@ -4,7 +4,8 @@
 Message descriptors are built in code from Proto/legate.proto, parsed by the same tiny parser as
 tools/protogen.py, so no protoc/grpcio-tools is needed. Every valid message vector must decode to its
 JSON form and re-encode to its canonical hex; every invalid one must fail to parse. Frame vectors'
-headers are checked with `struct`. Prints "N passed, M failed"; exits 1 on any failure.
+headers are checked with `struct`; connection vectors (stream-id sequences) are replayed against the rules of
+FRAMING.md §1.2. Prints "N passed, M failed"; exits 1 on any failure.
 Usage: pip install -r tools/requirements.txt && python3 tools/check_vectors.py
 """
 import json
@@ -107,6 +108,29 @@ def check_frame(vector):
     return None
 
 
+def check_connection(vector):
+    """Client calls use odd, strictly increasing stream ids (above Register's 1); PUSH_ACKs echo even, non-zero ids."""
+    last, fatal_at = 1, None
+    for index, text in enumerate(vector["frames"]):
+        data = bytes.fromhex(text)
+        length, ftype, flags, _, stream = struct.unpack(">IBBHI", data[:12])
+        if length != len(data) - 12 or flags or ftype not in (3, 7):
+            return f"frame {index} is not a well-formed REQUEST or PUSH_ACK"
+        if ftype == 3:
+            if stream % 2 == 0 or stream <= last:
+                fatal_at = index
+                break
+            last = stream
+        elif stream == 0 or stream % 2 == 1:
+            fatal_at = index
+            break
+    if fatal_at != vector["fatalAt"]:
+        return f"the rules close at frame {fatal_at}, the vector says {vector['fatalAt']}"
+    if (fatal_at is None) != (vector["status"] == 0) or (fatal_at is not None and vector["status"] != 3):
+        return f"status {vector['status']} does not fit (INVALID_ARGUMENT = 3 when fatal, else 0)"
+    return None
+
+
 def main():
     classes = message_classes()
     passed, failed = 0, 0
@@ -118,6 +142,13 @@ def main():
                 print(f"FAIL {name} #{vector['id']} ({vector['comment']}): {problem}")
             else:
                 passed += 1
+    for vector in json.loads((VECTORS / "frames.json").read_text()).get("connections", []):
+        problem = check_connection(vector)
+        if problem:
+            failed += 1
+            print(f"FAIL frames.json connections #{vector['id']} ({vector['comment']}): {problem}")
+        else:
+            passed += 1
     coverage = message_classes(protogen.COVERAGE_PROTO)["AllKinds"]
     data = bytes.fromhex(COVERAGE_HEX)
     if coverage.FromString(data).SerializeToString(deterministic=True) == data:

@@ -68,11 +68,6 @@ public final class ReplayCache: Sendable {
         self.maxBytes = max(1, maxBytes)
     }
 
-    /// A cache in which every caller of `insertIfAbsent` shares one window of `capacity` ids.
-    public convenience init(capacity: Int) {
-        self.init(perTokenCapacity: capacity)
-    }
-
     /// Records `jwtID` for the token `keyID` until `expiresAt` (Unix seconds), at `now`.
     public func insert(jwtID: String, keyID: String, expiresAt: Int64, now: Int64) -> ReplayOutcome {
         let cost = jwtID.utf8.count + Self.entryOverheadBytes
@@ -103,12 +98,6 @@ public final class ReplayCache: Sendable {
             state.earliestExpiry = min(state.earliestExpiry, expiresAt)
             return .fresh
         }
-    }
-
-    /// One window shared by every token: true when `jwtID` is fresh. Prefer `insert(jwtID:keyID:expiresAt:now:)`,
-    /// which keeps one token from filling the window of all others.
-    public func insertIfAbsent(jwtID: String, expiresAt: Int64, now: Int64) -> Bool {
-        self.insert(jwtID: jwtID, keyID: "", expiresAt: expiresAt, now: now) == .fresh
     }
 
     /// Forgets every id of `keyID` (the token was revoked or deleted: its JWTs are refused anyway).

@@ -37,7 +37,7 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
     private var reconnectPlanned = false
     private var heartbeatInterval: Duration = .seconds(10)
     var heartbeatTimer: ScheduledTimer?
-    /// The startup script runs once per process (issue 5): set when it starts.
+    /// The startup script runs once per process: set when it starts.
     var startupScriptStarted = false
     /// A finished script's report not yet sent (the connection was down); sent after the next registration.
     var unsentStartupReport: StartupScriptReport?
@@ -213,6 +213,11 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
             if self.heartbeatInterval == .zero {
                 self.perform(self.machine.heartbeatDue(now: self.loop.now))
             }
+        case .heartbeatRefused(let message, let retryNow):
+            // A JWT minted on a clock that was wrong (or before a key change) is refused; a fresh one may pass.
+            self.jwt = nil
+            self.onEvent(.heartbeatRefused(reason: message))
+            if retryNow { self.perform(self.machine.heartbeatDue(now: self.loop.now)) }
         case .selfDestruct(let message, let acknowledgement):
             self.send(acknowledgement)
             self.isStopped = true

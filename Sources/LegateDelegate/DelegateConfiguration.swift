@@ -94,6 +94,8 @@ public enum DelegateEvent: Sendable, Equatable {
     case registered(delegateID: String, state: DelegateState)
     /// A heartbeat was answered after `roundTrip`.
     case heartbeatAcknowledged(roundTrip: Duration)
+    /// The manager refused a heartbeat's JWT (e.g. minted on a wrong clock); the client re-mints and beats again.
+    case heartbeatRefused(reason: String)
     /// An admin decided on this pending delegate.
     case approvalDecided(approved: Bool, reason: String)
     /// The connection is gone; the next attempt starts after `retryIn`.

@@ -90,7 +90,7 @@ public final class Manager: Sendable {
                 guard rateLimiter.withLock({ $0.admit(address, now: connection.loop.now) }) else {
                     log.log(.warning, "connection refused: rate limit", ["peer": connection.peerAddress])
                     return RefusedConnection(
-                        code: .resourceExhausted,
+                        code: .unavailable,
                         message: "too many new connections from \(address); retry with backoff")
                 }
                 let state = loopStates.first { $0.loop === connection.loop } ?? loopStates[0]

@@ -1,3 +1,4 @@
+import LegateAuth
 import LegateCore
 import LegateStore
 import LegateWire
@@ -38,6 +39,10 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var tasks = TaskConfiguration()
     /// How long a registration may wait for approval before it is rejected. Default 24 h.
     public var pendingExpiry: Duration = .seconds(86_400)
+    /// Registration `jti`s remembered per token within their lifetime; registrations beyond are refused
+    /// UNAVAILABLE (retryable) until some expire. Default 100,000: ten thousand delegates on one token can each
+    /// register several times an hour.
+    public var replayWindowPerToken: Int = ReplayCache.defaultPerTokenCapacity
     /// How long audit rows are kept (default 90 days; `days: nil` keeps every row).
     public var auditRetention: AuditRetention = .defaults
     /// How often rows past the retention are deleted. Default 1 hour.

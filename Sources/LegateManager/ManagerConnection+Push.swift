@@ -2,101 +2,122 @@ import LegateCore
 import LegateNet
 import LegateWire
 
-// MARK: - SELF_DESTRUCT pushes (issue 4: revocation fan-out)
+// MARK: - Pushes: the machine allocates each stream and remembers what it carries, so it routes the PUSH_ACK.
 
-extension ManagerConnection {
+extension ManagerConnection: TaskConnection {
     /// `LiveDelegateConnection`: the loop that owns this connection.
     var eventLoop: EventLoop { self.loopState.loop }
 
+    /// "host" of "host:port" or "[v6]:port".
+    static func host(of address: String) -> String { RegistrationDecision.host(of: address) }
+
+    /// Writes `message` as the push `tracked`; nil (nothing written) when the machine allows no push now.
+    @discardableResult
+    func push(_ tracked: TrackedPush, _ message: some ProtoMessage) -> UInt32? {
+        guard let streamID = self.machine.allocatePush(tracked, now: self.loopState.loop.now) else { return nil }
+        self.loopState.send(.push, method: tracked.kind, streamID: streamID, message: message, on: self.connection)
+        return streamID
+    }
+
     /// `LiveDelegateConnection`: already on the loop (a fan-out batches its pushes per loop).
-    func pushSelfDestructOnLoop(
-        reason: String, tokenID: String, progress: @escaping @Sendable (PushEvent) -> Void
-    ) {
+    func pushSelfDestructOnLoop(reason: String, tokenID: String, progress: @escaping @Sendable (PushEvent) -> Void) {
         self.pushSelfDestruct(reason: reason, tokenID: tokenID, progress: progress)
     }
 
-    /// `LiveDelegateConnection`: the fan-out's deadline passed without a PUSH_ACK from this delegate.
+    /// `LiveDelegateConnection`: the fan-out's deadline passed without a PUSH_ACK: end with the fatal status now.
     func closeIfSelfDestructUnacknowledged() {
-        guard self.selfDestructProgress != nil else { return }
-        self.connection.close(flushFirst: false)
+        self.assertOnLoop()
+        self.perform(self.machine.selfDestructTimedOut())
     }
 
-    /// On the loop: writes SELF_DESTRUCT (at most once per connection) and arms the acknowledgement deadline.
+    /// On the loop: SELF_DESTRUCT, at most once per connection; the machine ends the connection with
+    /// PERMISSION_DENIED on stream 0 once it is acknowledged, or when its deadline passes.
     func pushSelfDestruct(reason: String, tokenID: String, progress: (@Sendable (PushEvent) -> Void)?) {
+        self.assertOnLoop()
         if self.selfDestructAcknowledged {
             progress?(.sent)
             progress?(.acknowledged)
-            return
-        }
-        guard !self.machine.isClosed else {
-            progress?(.notSent)
-            return
-        }
-        if self.selfDestructStreamID != nil {
+        } else if let pending = self.machine.registered?.selfDestructStreamID {
             // Already told (a heartbeat overtook the fan-out): the fan-out waits for that push's PUSH_ACK.
-            if let progress, self.selfDestructProgress == nil {
-                self.selfDestructProgress = progress
-                progress(.sent)
-            } else {
-                progress?(.notSent)
+            guard let progress, self.pushProgress[pending] == nil else { return progress?(.notSent) ?? () }
+            self.pushProgress[pending] = progress
+            progress(.sent)
+        } else {
+            var message = SelfDestruct()
+            message.reason = reason
+            message.tokenID = tokenID
+            message.code = .permissionDenied
+            guard let streamID = self.push(.selfDestruct(reason: reason, code: .permissionDenied), message) else {
+                return progress?(.notSent) ?? ()
             }
-            return
+            self.pushProgress[streamID] = progress
+            progress?(.sent)
         }
-        var message = SelfDestruct()
-        message.reason = reason
-        message.tokenID = tokenID
-        message.code = .permissionDenied
-        let streamID = self.machine.allocatePushStreamID()
-        self.selfDestructStreamID = streamID
-        self.selfDestructProgress = progress
-        self.loopState.send(
-            .push, method: PushKind.selfDestruct.rawValue, streamID: streamID, message: message, on: self.connection)
-        progress?(.sent)
     }
 
-    /// Reports the final outcome of a pending SELF_DESTRUCT once.
-    func finishSelfDestruct(_ outcome: PushEvent) {
-        guard let progress = self.selfDestructProgress else { return }
-        self.selfDestructProgress = nil
-        progress(outcome)
-    }
-}
-
-// MARK: - TOKEN_ROTATED pushes (issue 4: rotation without redeploying)
-
-extension ManagerConnection {
     /// `LiveDelegateConnection`: hops to the loop and pushes TOKEN_ROTATED.
     func sendTokenRotated(_ message: TokenRotated, progress: @escaping @Sendable (PushEvent) -> Void) {
         self.loopState.loop.execute {
-            guard !self.machine.isClosed, self.selfDestructStreamID == nil, self.pendingRotation == nil,
-                self.identity?.tokenID == message.oldTokenID
-            else {
-                progress(.notSent)
-                return
-            }
-            let streamID = self.machine.allocatePushStreamID()
-            self.pendingRotation = (streamID, message, progress)
-            self.loopState.send(
-                .push, method: PushKind.tokenRotated.rawValue, streamID: streamID, message: message,
-                on: self.connection)
+            let tracked = TrackedPush.tokenRotated(oldTokenID: message.oldTokenID, newTokenID: message.newTokenID)
+            guard self.machine.registeredIdentity?.tokenID == message.oldTokenID, !self.machine.isRotationPending,
+                let streamID = self.push(tracked, message)
+            else { return progress(.notSent) }
+            self.pushProgress[streamID] = progress
             progress(.sent)
         }
     }
 
-    /// On the loop: the delegate switched; from now on its JWTs carry the new `kid`.
-    func rotationAcknowledged(_ message: TokenRotated, progress: @Sendable (PushEvent) -> Void) {
-        self.pendingRotation = nil
-        guard var identity = self.identity else {
-            progress(.closedWithoutAcknowledgement)
-            return
-        }
-        identity.tokenID = message.newTokenID
-        self.identity = identity
-        if let record = self.services.registry.moveToToken(
-            delegateID: identity.delegateID, tokenID: message.newTokenID, connection: self)
+    /// On the loop: the delegate switched (the machine's identity names the new token); move it in the registry.
+    func rotationAcknowledged(streamID: UInt32, newTokenID: String) {
+        if let identity = self.machine.registeredIdentity,
+            let record = self.services.registry.moveToToken(
+                delegateID: identity.delegateID, tokenID: newTokenID, connection: self)
         {
             self.services.writer.submit([.upsertDelegate(record)])
         }
-        progress(.acknowledged)
+        self.pushProgress.removeValue(forKey: streamID)?(.acknowledged)
+    }
+
+    /// `LiveDelegateConnection`: hops to the loop and pushes APPROVAL_DECISION; approved, the delegate is now
+    /// available for tasks; rejected, the connection closes once the push is written.
+    func pushApprovalDecision(
+        _ decision: ApprovalDecision, record: DelegateRecord, progress: @escaping @Sendable (PushEvent) -> Void
+    ) {
+        self.loopState.loop.execute {
+            guard self.machine.registeredIdentity?.delegateID == record.id,
+                self.push(.approvalDecision(approved: decision.approved), decision) != nil
+            else { return progress(.notSent) }
+            progress(.sent)
+            self.machine.approvalDecided(approved: decision.approved)
+            if decision.approved {
+                self.delegateBecameAvailable(record)
+            } else {
+                self.services.log.log(.info, "delegate rejected; closing", ["delegate.id": record.id])
+                self.connection.close(flushFirst: true)
+            }
+        }
+    }
+
+    /// `TaskConnection`: task pushes and answers to task reports, written together.
+    func deliverOnLoop(_ items: [TaskOutgoing]) {
+        self.assertOnLoop()
+        guard !self.machine.isClosed else { return }
+        self.connection.coalescingWrites {
+            for item in items {
+                switch item {
+                case .assign(let assignment):
+                    self.push(.taskAssign(taskID: assignment.taskID, attempt: assignment.attempt), assignment)
+                case .cancel(let cancel):
+                    self.push(.taskCancel(taskID: cancel.taskID, attempt: cancel.attempt), cancel)
+                case .answer(let method, let streamID, let refusal?):
+                    let frame = ServerConnectionMachine.errorFrame(
+                        method: method, streamID: streamID, code: refusal.0, refusal.1)
+                    self.loopState.send(frame, on: self.connection)
+                case .answer(let method, let streamID, nil):
+                    self.loopState.send(
+                        .response, method: method, streamID: streamID, message: CallAck(), on: self.connection)
+                }
+            }
+        }
     }
 }

@@ -58,14 +58,15 @@ final class ManagerServices: Sendable {
         var policy = JWTPolicy.defaults(audience: configuration.audience)
         policy.leewaySeconds = configuration.jwtLeewaySeconds
         self.validator = JWTValidator(policy: policy, resolver: tokens)
-        self.replay = ReplayCache()
+        self.replay = ReplayCache(perTokenCapacity: configuration.replayWindowPerToken)
         let audit = AuditService(
             store: store, writer: writer, clock: clock, retention: configuration.auditRetention)
         self.audit = audit
         let fanOut = PushFanOut(clock: clock)
         self.fanOut = fanOut
         let tokenService = TokenService(
-            store: store, writer: writer, directory: tokens, validator: self.validator, registry: registry,
+            store: store, writer: writer, directory: tokens, validator: self.validator, replay: self.replay,
+            registry: registry,
             masterKey: masterKey, clock: clock, audit: audit, fanOut: fanOut, log: log)
         self.tokenService = tokenService
         let delegates = DelegateQueries(registry: registry, tokens: tokenService, tasks: tasks)

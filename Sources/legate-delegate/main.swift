@@ -131,6 +131,8 @@ let client = DelegateClient(
         }
     case .heartbeatAcknowledged:
         break
+    case .heartbeatRefused(let reason):
+        say("\(reason); re-minting the JWT (check this machine's clock if it repeats)")
     case .approvalDecided(let approved, let reason):
         if !approved {
             fail("rejected by an administrator: \(reason.isEmpty ? "no reason given" : reason). This delegate "

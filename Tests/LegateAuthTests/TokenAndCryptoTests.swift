@@ -79,16 +79,16 @@ import Testing
     }
 
     @Test func replayCacheRefusesRepeatsUntilExpiry() {
-        let cache = ReplayCache(capacity: 2)
-        #expect(cache.insertIfAbsent(jwtID: "a", expiresAt: 100, now: 0))
-        #expect(!cache.insertIfAbsent(jwtID: "a", expiresAt: 100, now: 50))
-        #expect(cache.insertIfAbsent(jwtID: "b", expiresAt: 200, now: 50))
-        // Full of live entries: fail closed.
-        #expect(!cache.insertIfAbsent(jwtID: "c", expiresAt: 200, now: 60))
+        let cache = ReplayCache(perTokenCapacity: 2)
+        #expect(cache.insert(jwtID: "a", keyID: "t", expiresAt: 100, now: 0) == .fresh)
+        #expect(cache.insert(jwtID: "a", keyID: "t", expiresAt: 100, now: 50) == .replayed)
+        #expect(cache.insert(jwtID: "b", keyID: "t", expiresAt: 200, now: 50) == .fresh)
+        // Full of live entries: refused as retryable, never as a replay.
+        #expect(cache.insert(jwtID: "c", keyID: "t", expiresAt: 200, now: 60) == .windowFull)
         // After "a" expires it is purged and may be used again; memory stays bounded.
-        #expect(cache.insertIfAbsent(jwtID: "c", expiresAt: 300, now: 101))
+        #expect(cache.insert(jwtID: "c", keyID: "t", expiresAt: 300, now: 101) == .fresh)
         #expect(cache.count == 2)
-        #expect(cache.insertIfAbsent(jwtID: "a", expiresAt: 400, now: 201))
+        #expect(cache.insert(jwtID: "a", keyID: "t", expiresAt: 400, now: 201) == .fresh)
         #expect(AuthError.replayedJWTID.code == "replayedJWTID")
     }
 }

@@ -23,10 +23,12 @@ import Testing
                       payload: request.protoBytes()), request)
     }
 
+    let session = AdminSession(keyID: "k", accountID: "acc", permissions: [.delegateView], scope: .account)
+
     func adminMachine() -> ServerConnectionMachine {
         var machine = self.helloed()
         _ = machine.frameReceived(self.authenticate().0, now: self.t0)
-        _ = machine.adminAuthenticated(streamID: 1, response: AdminAuthenticated(), now: self.t0)
+        _ = machine.adminAuthenticated(streamID: 1, session: self.session, response: AdminAuthenticated(), now: self.t0)
         return machine
     }
 
@@ -51,9 +53,9 @@ import Testing
         response.keyID = "k"
         let expected = Frame(type: .response, method: AdminMethod.authenticate.rawValue, streamID: 1,
                              payload: response.protoBytes())
-        #expect(machine.adminAuthenticated(streamID: 1, response: response, now: self.t0)
-                == .acceptRegistration(response: expected, maxFrameBytes: self.configuration.maxFrameBytes))
-        #expect(machine.adminAuthenticated(streamID: 1, response: response, now: self.t0) == .none)
+        #expect(machine.adminAuthenticated(streamID: 1, session: self.session, response: response, now: self.t0)
+                == .acceptAdmin(response: expected, maxFrameBytes: self.configuration.maxFrameBytes))
+        #expect(machine.adminAuthenticated(streamID: 1, session: self.session, response: response, now: self.t0) == .none)
     }
 
     @Test func refusedAdminKeyClosesWithTheGivenStatus() {
@@ -77,7 +79,7 @@ import Testing
     @Test func adminCallsAreHandedUpAndOtherCallsRefused() {
         var machine = self.adminMachine()
         let call = Frame(type: .request, method: AdminMethod.tokenList.rawValue, streamID: 3)
-        #expect(machine.frameReceived(call, now: self.t0) == .adminCall(call))
+        #expect(machine.frameReceived(call, now: self.t0) == .adminCall(call, session: self.session))
         let heartbeat = Frame(type: .request, method: CallMethod.heartbeat.rawValue, streamID: 5)
         #expect(machine.frameReceived(heartbeat, now: self.t0) == .refuseCall(
             ServerConnectionMachine.errorFrame(for: heartbeat, code: .failedPrecondition,

@@ -13,6 +13,8 @@ final class FakeManager: Sendable {
     let connections = Recorder<UInt64>()
     /// When set, TaskResult calls are refused with this code.
     let refuseResultsWith = LockedValue<StatusCode?>(nil)
+    /// This many heartbeats are refused with UNAUTHENTICATED on the call (as for a JWT minted on a wrong clock).
+    let heartbeatsToRefuse = LockedValue<Int>(0)
     private let server: ProtocolPeerServer
 
     var group: EventLoopGroup { self.server.group }
@@ -23,10 +25,19 @@ final class FakeManager: Sendable {
         let frames = self.frames
         let connections = self.connections
         let refuseResultsWith = self.refuseResultsWith
+        let heartbeatsToRefuse = self.heartbeatsToRefuse
         self.server = try ProtocolPeerServer(
             script: { frame in
                 frames.append(frame)
-                return Self.answer(frame, refuseResultsWith: refuseResultsWith.value)
+                var refuseHeartbeat = false
+                if frame.type == .request, frame.method == CallMethod.heartbeat.rawValue {
+                    heartbeatsToRefuse.withLock { count in
+                        refuseHeartbeat = count > 0
+                        count = max(0, count - 1)
+                    }
+                }
+                return Self.answer(
+                    frame, refuseResultsWith: refuseResultsWith.value, refuseHeartbeat: refuseHeartbeat)
             },
             onActive: { peer in
                 if let id = peer.connectionID { connections.append(id) }
@@ -55,7 +66,7 @@ final class FakeManager: Sendable {
     }
 
     /// The manager's side of the script: what it answers to one frame from the delegate.
-    private static func answer(_ frame: Frame, refuseResultsWith: StatusCode?) -> [Frame] {
+    private static func answer(_ frame: Frame, refuseResultsWith: StatusCode?, refuseHeartbeat: Bool) -> [Frame] {
         switch (frame.type, CallMethod(rawValue: frame.method)) {
         case (.hello, _):
             var ack = HelloAck()
@@ -69,6 +80,11 @@ final class FakeManager: Sendable {
             response.state = .active
             response.heartbeatIntervalMs = 20
             return [Self.response(to: frame, response)]
+        case (.request, .heartbeat?) where refuseHeartbeat:
+            var status = Status()
+            status.code = .unauthenticated
+            status.message = "JWT is outside its validity window; check the delegate's clock and re-mint"
+            return [Frame(type: .error, method: frame.method, streamID: frame.streamID, payload: status.protoBytes())]
         case (.request, .heartbeat?):
             let beat = (try? Heartbeat(protoBytes: frame.payload)) ?? Heartbeat()
             var ack = HeartbeatAck()

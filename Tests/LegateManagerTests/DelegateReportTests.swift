@@ -11,10 +11,12 @@ import Testing
     @Test func startupScriptReportsAreAuditedAndMalformedOnesRefused() throws {
         let harness = try ManagerHarness()
         let delegate = try #require(ScriptedDelegate(harness, instanceID: "scripted-startup"))
+        let garbageStream = delegate.allocateStreamID()
         let garbage = Frame(
-            type: .request, method: CallMethod.startupScriptReport.rawValue, streamID: 91, payload: [0xFF, 0xFF])
+            type: .request, method: CallMethod.startupScriptReport.rawValue, streamID: garbageStream,
+            payload: [0xFF, 0xFF])
         delegate.client.send(garbage)
-        let refusal = try #require(delegate.client.frames.first { $0.streamID == 91 })
+        let refusal = try #require(delegate.client.frames.first { $0.streamID == garbageStream })
         #expect(refusal.type == .error)
         #expect((try? Status(protoBytes: refusal.payload))?.code == .invalidArgument)
 

@@ -143,7 +143,10 @@ import Testing
         #expect(first.hello() != nil)
         #expect(second.hello() != nil)
         let third = try #require(harness.rawClient())
-        #expect(third.nextError()?.code == .resourceExhausted)
+        // Overload is UNAVAILABLE (retryable with backoff); RESOURCE_EXHAUSTED is kept for a frame over the limit.
+        let refusal = third.frames.first { $0.type == .error }
+        #expect(refusal?.streamID == 0)
+        #expect(refusal.flatMap { try? Status(protoBytes: $0.payload) }?.code == .unavailable)
         #expect(third.waitUntilClosed())
         #expect(harness.log.text.contains("rate limit"))
     }

@@ -80,8 +80,9 @@ import Testing
         let raw = try #require(ProtocolPeer.connect(port: port, caFile: caFile, loop: group.next()))
         #expect(raw.hello() != nil)
         raw.send(ManagerHarness.registerFrame(token: token, accountID: accountID))
-        let push = raw.frames.first { $0.type == .push }
-        #expect(push?.method == PushKind.selfDestruct.rawValue, "a revoked token's delegate is told to stop")
-        #expect(raw.nextError()?.code == .permissionDenied)
+        let error = try #require(raw.frames.first { $0.type == .error }, "a revoked token's delegate is told to stop")
+        #expect(error.streamID == 0 && (try? Status(protoBytes: error.payload))?.code == .permissionDenied)
+        #expect(raw.waitUntilClosed())
+        #expect(!raw.frames.all.contains { $0.type == .push }, "a connection that never registered is pushed nothing")
     }
 }

@@ -46,20 +46,21 @@ import Testing
         #expect(!harness.log.text.contains(harness.token.value), "a token value reached the log")
     }
 
-    @Test func revokedTokenIsRefusedAndTheLateDelegateIsToldToSelfDestruct() throws {
+    @Test func revokedTokenIsRefusedWithAFatalPermissionDeniedAndNoPushBeforeRegistration() throws {
         let harness = try ManagerHarness()
         let report = try harness.manager.services.tokenService.revoke(id: harness.token.id, actor: "test")
         #expect(report.connected == 0 && report.acknowledged == 0)
         let raw = try #require(harness.rawClient())
         #expect(raw.hello() != nil)
         raw.send(harness.registerFrame(instanceID: "offline-during-revoke"))
-        let push = raw.frames.first { $0.type == .push }
-        #expect(push?.method == PushKind.selfDestruct.rawValue)
-        #expect(raw.nextError()?.code == .permissionDenied)
+        let error = try #require(raw.frames.first { $0.type == .error })
+        #expect(error.streamID == 0, "a revoked token is connection-fatal: ERROR on stream 0")
+        #expect((try? Status(protoBytes: error.payload))?.code == .permissionDenied)
         #expect(raw.waitUntilClosed())
+        #expect(!raw.frames.all.contains { $0.type == .push }, "a connection that never registered is pushed nothing")
 
         let (_, events) = try harness.startDelegate(harness.delegateConfiguration(name: "late"))
-        #expect(events.first(where: \.isSelfDestructed) != nil)
+        #expect(events.first(where: \.isRefusedAsRevoked) != nil)
         #expect(events.all.first(where: \.isRegistered) == nil)
     }
 
@@ -85,7 +86,7 @@ import Testing
         _ = try harness.manager.services.tokenService.revoke(id: harness.token.id, actor: "test")
         try harness.restart()
         let (_, events) = try harness.startDelegate(harness.delegateConfiguration(name: "after-restart"))
-        #expect(events.first(where: \.isSelfDestructed) != nil)
+        #expect(events.first(where: \.isRefusedAsRevoked) != nil)
     }
 
     @Test func createdTokenIsUsedListedAndOnlyDeletedOnceRevoked() throws {
@@ -191,6 +192,12 @@ import Testing
 extension DelegateEvent {
     var isSelfDestructed: Bool {
         if case .selfDestructed = self { return true }
+        return false
+    }
+
+    /// Stopped for good because the manager refused a revoked token (PERMISSION_DENIED, no push: never registered).
+    var isRefusedAsRevoked: Bool {
+        if case .stopped(let code, let message) = self { return code == .permissionDenied && message.contains("revoked") }
         return false
     }
 }

@@ -15,6 +15,12 @@ final class ScriptedDelegate {
     let delegateID: String
     private var nextStreamID: UInt32 = 3
 
+    /// The next call stream id (odd, strictly increasing, as the manager enforces).
+    func allocateStreamID() -> UInt32 {
+        defer { self.nextStreamID += 2 }
+        return self.nextStreamID
+    }
+
     convenience init?(_ harness: ManagerHarness, instanceID: String, types: [String] = ["echo"], tags: [String] = [],
                       capacity: UInt32 = 1, profile: String = "") {
         self.init(
@@ -75,8 +81,7 @@ final class ScriptedDelegate {
 
     /// Sends a report and returns the manager's answer: nil status for CallAck, else the refusal.
     func report(_ method: CallMethod, _ message: some ProtoMessage) -> Status? {
-        let streamID = self.nextStreamID
-        self.nextStreamID += 2
+        let streamID = self.allocateStreamID()
         self.client.send(Frame(type: .request, method: method.rawValue, streamID: streamID, payload: message.protoBytes()))
         guard let answer = self.client.frames.first(where: { $0.streamID == streamID }) else {
             var timedOut = Status()
@@ -285,12 +290,13 @@ final class ScriptedDelegate {
             try admin.submitTasks([])
         }
         let delegate = try #require(ScriptedDelegate(harness, instanceID: "bad-reporter"))
-        var garbage = Frame(type: .request, method: CallMethod.taskResult.rawValue, streamID: 99, payload: [0xff, 0xff])
+        let garbageStream = delegate.allocateStreamID()
+        let garbage = Frame(
+            type: .request, method: CallMethod.taskResult.rawValue, streamID: garbageStream, payload: [0xff, 0xff])
         delegate.client.send(garbage)
-        let refusal = try #require(delegate.client.frames.first { $0.streamID == 99 })
+        let refusal = try #require(delegate.client.frames.first { $0.streamID == garbageStream })
         #expect(refusal.type == .error)
         #expect((try? Status(protoBytes: refusal.payload))?.code == .invalidArgument)
-        garbage.streamID = 101
         var unknown = TaskResult()
         unknown.taskID = "tsk_unknown"
         unknown.attempt = 1

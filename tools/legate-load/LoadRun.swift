@@ -145,7 +145,7 @@ final class LoadRun: @unchecked Sendable {
             state.hasRegistered = true
         case .heartbeatAcknowledged(let roundTrip):
             statistics.heartbeat(roundTrip: roundTrip, measured: true)
-        case .approvalDecided:
+        case .approvalDecided, .heartbeatRefused:
             break
         case .disconnected(let reason, _):
             statistics.disconnected(reason: reason, wasRegistered: state.isRegistered)

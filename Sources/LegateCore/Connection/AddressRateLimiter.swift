@@ -1,5 +1,5 @@
-/// A token bucket per peer address, bounding how fast one address may open connections (and so register):
-/// DESIGN.md §3 "per-IP registration rate". Pure: the caller passes `now`; memory is bounded by `maxAddresses`.
+/// A token bucket per peer address, bounding how fast one address may open connections (and so register).
+/// Pure: the caller passes `now`; memory is bounded by `maxAddresses`.
 public struct AddressRateLimiter: Sendable {
     /// Limits of the buckets.
     public struct Configuration: Sendable, Equatable {

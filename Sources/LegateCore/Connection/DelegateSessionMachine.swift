@@ -29,6 +29,9 @@ public struct DelegateSessionMachine: Sendable {
         /// A task push (TASK_ASSIGN or TASK_CANCEL, payload still encoded); the task layer decides when to
         /// send `acknowledgement`.
         case taskPush(Frame, acknowledgement: Frame)
+        /// The manager refused a heartbeat's JWT (UNAUTHENTICATED on the call; the connection stays): drop the cached
+        /// JWT so the next beat carries a freshly minted one, and beat again at once when `retryNow`.
+        case heartbeatRefused(message: String, retryNow: Bool)
         /// The manager answered (RESPONSE or ERROR) a call made with `allocateCallStreamID()`.
         case callAnswered(Frame)
         /// The manager is going away: close and reconnect after (at least) `reconnectAfter`.
@@ -50,6 +53,9 @@ public struct DelegateSessionMachine: Sendable {
     private var nextStreamID: UInt32 = 1
     private var sequence: UInt64 = 0
     private var inFlightHeartbeat: (streamID: UInt32, sentAt: MonotonicInstant)?
+    /// Heartbeats refused in a row; only the first of a run is retried at once, so a delegate whose clock is
+    /// still wrong does not spin (the manager closes after a few).
+    private var heartbeatRefusals = 0
 
     /// Creates a machine for a connection whose TLS handshake just completed.
     public init() {}
@@ -168,8 +174,15 @@ public struct DelegateSessionMachine: Sendable {
         }
         self.inFlightHeartbeat = nil
         if frame.type == .error {
+            let status = (try? Status(protoBytes: frame.payload)) ?? Status()
+            if status.code == .unauthenticated {
+                self.heartbeatRefusals += 1
+                return .heartbeatRefused(
+                    message: "heartbeat refused: \(status.message)", retryNow: self.heartbeatRefusals == 1)
+            }
             return self.callError(frame, what: "heartbeat")
         }
+        self.heartbeatRefusals = 0
         guard frame.type == .response, let ack = try? HeartbeatAck(protoBytes: frame.payload) else {
             return self.finish(.retry(code: .internal, message: "heartbeat answer is malformed"))
         }

@@ -1,83 +1,37 @@
 import LegateWire
 
-/// The manager's side of one delegate connection, as a pure state machine (Proto/FRAMING.md §4).
+/// The manager's side of one delegate or admin connection, as a pure state machine (Proto/FRAMING.md §2, §4).
 ///
-/// The I/O layer feeds it decoded frames and the time; it answers with one action to perform. It decides
-/// protocol sequencing and deadlines only: JWT verification and registry updates belong to the layer above,
-/// which reports their outcome back (`registrationAccepted`, `registrationRefused`, `heartbeatVerified`).
+/// The I/O layer feeds it decoded frames and the time; it answers with one action to perform. It owns the
+/// protocol's sequencing, stream ids, deadlines and everything a connection knows about its peer (identity,
+/// approval state, capacity, pushes awaiting acknowledgement). JWT verification and store writes belong to the
+/// layer above, which reports their outcome back (`registrationAccepted`, `heartbeatVerified`, ...).
 public struct ServerConnectionMachine: Sendable {
-    /// Limits and timings of a connection.
-    public struct Configuration: Sendable, Equatable {
-        /// Wire protocol version spoken by this manager.
-        public var protocolVersion: UInt32 = ProtocolVersion.current
-        /// Time from TLS completion to HELLO. Default 5 s.
-        public var helloTimeout: Duration = .seconds(5)
-        /// Time from HELLO to a successful registration. Default 10 s.
-        public var registrationTimeout: Duration = .seconds(10)
-        /// Interval announced to delegates. Default 10 s.
-        public var heartbeatInterval: Duration = .seconds(10)
-        /// Silence after which a registered delegate is dropped. Default 3 intervals (30 s).
-        public var heartbeatGrace: Duration = .seconds(30)
-        /// An authenticated admin connection with no call for this long is closed. Default 5 min.
-        public var adminIdleTimeout: Duration = .seconds(300)
-        /// Largest frame accepted after registration. Default 1 MiB.
-        public var maxFrameBytes: Int = FrameLimits.defaultMaxFrameBytes
-        /// Identifier announced in HELLO_ACK.
-        public var managerID: String = "legate"
-
-        /// The documented defaults.
-        public static let defaults = Configuration()
-
-        /// Creates the default configuration; adjust fields afterwards.
-        public init() {}
-    }
-
-    /// What the I/O layer must do next.
-    public enum Action: Equatable, Sendable {
-        /// Nothing to do.
-        case none
-        /// Send this frame.
-        case send(Frame)
-        /// Send this frame (HELLO_ACK), keeping the pre-authentication frame limit.
-        case completeHello(Frame)
-        /// Verify and record this registration, then call `registrationAccepted` or `registrationRefused`.
-        case register(streamID: UInt32, request: RegisterRequest)
-        /// Send the registration response and raise the decoder's frame limit to `maxFrameBytes`.
-        case acceptRegistration(response: Frame, maxFrameBytes: Int)
-        /// Verify this heartbeat's JWT; on success call `heartbeatVerified` and answer it.
-        case heartbeat(streamID: UInt32, heartbeat: Heartbeat)
-        /// A registered delegate made another call (TaskUpdate, TaskResult, StartupScriptReport); the frame's
-        /// method says which, and the payload is still encoded.
-        case delegateCall(Frame)
-        /// The delegate acknowledged the push sent on `streamID`.
-        case pushAcknowledged(kind: UInt16, streamID: UInt32)
-        /// Refuse one call with this status; the connection stays open.
-        case refuseCall(Frame)
-        /// Check this admin API key, then call `adminAuthenticated` or `adminAuthenticationRefused`.
-        case authenticateAdmin(streamID: UInt32, request: AdminAuthenticate)
-        /// Serve this admin call (method 101 and above) and answer on its stream.
-        case adminCall(Frame)
-        /// Send an ERROR frame on stream 0 with this status, flush, and close.
-        case closeWithError(code: StatusCode, message: String)
-        /// Close (already drained or already told why).
-        case close
-    }
-
-    private enum State: Sendable {
+    enum State: Sendable {
         case awaitingHello(deadline: MonotonicInstant)
         case awaitingRegistration(deadline: MonotonicInstant)
-        case registering(streamID: UInt32, deadline: MonotonicInstant)
-        case registered(delegateID: String, lastHeartbeat: MonotonicInstant)
+        case registering(streamID: UInt32, capacity: Int, deadline: MonotonicInstant)
+        case registered(RegisteredSession)
         case authenticatingAdmin(streamID: UInt32, deadline: MonotonicInstant)
-        case admin(idleSince: MonotonicInstant)
+        case admin(session: AdminSession, idleSince: MonotonicInstant, drainDeadline: MonotonicInstant?)
         case draining(deadline: MonotonicInstant)
-        case closed
+        /// Closed; `departed` is who was registered, so the layer above can detach it.
+        case closed(departed: DelegateIdentity?)
     }
 
     /// The connection's configuration.
     public let configuration: Configuration
-    private var state: State
-    private var nextPushStreamID: UInt32 = 2
+    var state: State
+    var nextPushStreamID: UInt32 = 2
+    /// Highest client call stream id seen; calls must use odd, strictly increasing ids (Proto/FRAMING.md §1.2).
+    public private(set) var lastClientStreamID: UInt32 = 0
+    /// The largest frame the peer said it accepts (`Hello.max_frame_bytes`; the default until HELLO, never above
+    /// the ceiling): nothing larger may be sent to it.
+    public private(set) var peerMaxFrameBytes: Int = FrameLimits.defaultMaxFrameBytes
+    /// Last verified heartbeat, Unix milliseconds (0 before the first); kept after the connection closes.
+    public internal(set) var lastHeartbeatAt: Int64 = 0
+    /// The registry has not been given `lastHeartbeatAt` yet.
+    var isHeartbeatMarkNew = false
 
     /// Starts a machine for a connection whose TLS handshake completed at `now`.
     public init(configuration: Configuration, now: MonotonicInstant) {
@@ -85,11 +39,38 @@ public struct ServerConnectionMachine: Sendable {
         self.state = .awaitingHello(deadline: now + configuration.helloTimeout)
     }
 
-    /// The delegate id once registered, else nil.
-    public var registeredDelegateID: String? {
-        if case .registered(let delegateID, _) = self.state { return delegateID }
+    /// The registered session, else nil.
+    public var registered: RegisteredSession? {
+        if case .registered(let session) = self.state { return session }
         return nil
     }
+
+    /// The delegate id once registered, else nil.
+    public var registeredDelegateID: String? { self.registered?.identity.delegateID }
+
+    /// Who registered, else nil.
+    public var registeredIdentity: DelegateIdentity? { self.registered?.identity }
+
+    /// Who is or was registered on this connection (kept after it closes), else nil.
+    public var delegateIdentity: DelegateIdentity? {
+        switch self.state {
+        case .registered(let session): return session.identity
+        case .closed(let departed): return departed
+        default: return nil
+        }
+    }
+
+    /// True while registered as pending (heartbeat acks say PENDING).
+    public var isPending: Bool { self.registered?.isPending ?? false }
+
+    /// The admin session once an admin key was accepted, else nil.
+    public var adminSession: AdminSession? {
+        if case .admin(let session, _, _) = self.state { return session }
+        return nil
+    }
+
+    /// True while a SELF_DESTRUCT push awaits its acknowledgement.
+    public var isSelfDestructing: Bool { self.registered?.selfDestruct != nil }
 
     /// True once the machine has decided to close.
     public var isClosed: Bool {
@@ -110,6 +91,25 @@ public struct ServerConnectionMachine: Sendable {
             return .send(Frame(type: .pong, payload: frame.payload))
         case .pong:
             return .none
+        case .request:
+            switch self.state {
+            case .closed: return .none
+            case .awaitingHello: return self.helloFrameReceived(frame, now: now)
+            default: break
+            }
+            guard frame.streamID & 1 == 1, frame.streamID > self.lastClientStreamID else {
+                return self.fail(
+                    .invalidArgument,
+                    "call on stream \(frame.streamID) after stream \(self.lastClientStreamID): client calls use odd, "
+                        + "strictly increasing stream ids")
+            }
+            self.lastClientStreamID = frame.streamID
+        case .pushAck:
+            if case .closed = self.state { return .none }
+            guard frame.streamID != 0, frame.streamID & 1 == 0 else {
+                return self.fail(
+                    .invalidArgument, "PUSH_ACK on stream \(frame.streamID): pushes use even, non-zero stream ids")
+            }
         default:
             break
         }
@@ -126,9 +126,9 @@ public struct ServerConnectionMachine: Sendable {
             return self.registerFrameReceived(frame, deadline: deadline)
         case .authenticatingAdmin:
             return self.fail(.failedPrecondition, "frame \(frame.type) sent while the admin key is being checked")
-        case .admin:
-            self.state = .admin(idleSince: now)
-            return self.adminFrameReceived(frame)
+        case .admin(let session, _, let drainDeadline):
+            self.state = .admin(session: session, idleSince: now, drainDeadline: drainDeadline)
+            return self.adminFrameReceived(frame, session: session, isDraining: drainDeadline != nil)
         case .registering:
             return self.fail(.failedPrecondition, "frame \(frame.type) sent while the registration is in progress")
         case .registered:
@@ -143,12 +143,17 @@ public struct ServerConnectionMachine: Sendable {
         }
     }
 
-    /// The layer above accepted the registration: answer it and enter the registered state.
+    /// The layer above accepted the registration of `identity`: answer it and enter the registered state.
+    /// Without an identity (tests of sequencing only) the response's delegate id is used.
     public mutating func registrationAccepted(
-        streamID: UInt32, response: RegisterResponse, now: MonotonicInstant
+        streamID: UInt32, response: RegisterResponse, identity: DelegateIdentity? = nil, now: MonotonicInstant
     ) -> Action {
-        guard case .registering(let pending, _) = self.state, pending == streamID else { return .none }
-        self.state = .registered(delegateID: response.delegateID, lastHeartbeat: now)
+        guard case .registering(let pending, let capacity, _) = self.state, pending == streamID else { return .none }
+        let identity =
+            identity ?? DelegateIdentity(delegateID: response.delegateID, accountID: "", tokenID: "", instanceID: "")
+        self.state = .registered(
+            RegisteredSession(
+                identity: identity, isPending: response.state == .pending, capacity: capacity, lastHeartbeat: now))
         var frame = Frame(type: .response, method: CallMethod.register.rawValue, streamID: streamID)
         frame.payload = response.protoBytes()
         return .acceptRegistration(response: frame, maxFrameBytes: self.configuration.maxFrameBytes)
@@ -162,14 +167,14 @@ public struct ServerConnectionMachine: Sendable {
 
     /// The layer above accepted the admin key: answer and enter the admin state (admin calls only).
     public mutating func adminAuthenticated(
-        streamID: UInt32, response: AdminAuthenticated, now: MonotonicInstant
+        streamID: UInt32, session: AdminSession, response: AdminAuthenticated, now: MonotonicInstant
     ) -> Action {
         guard case .authenticatingAdmin(let pending, _) = self.state, pending == streamID else { return .none }
-        self.state = .admin(idleSince: now)
+        self.state = .admin(session: session, idleSince: now, drainDeadline: nil)
         let frame = Frame(
             type: .response, method: AdminMethod.authenticate.rawValue, streamID: streamID,
             payload: response.protoBytes())
-        return .acceptRegistration(response: frame, maxFrameBytes: self.configuration.maxFrameBytes)
+        return .acceptAdmin(response: frame, maxFrameBytes: self.configuration.maxFrameBytes)
     }
 
     /// The layer above refused the admin key: tell the peer why and close.
@@ -178,15 +183,8 @@ public struct ServerConnectionMachine: Sendable {
         return self.fail(code, message)
     }
 
-    /// A heartbeat's JWT checked out: the delegate is alive as of `now`.
-    public mutating func heartbeatVerified(now: MonotonicInstant) {
-        if case .registered(let delegateID, _) = self.state {
-            self.state = .registered(delegateID: delegateID, lastHeartbeat: now)
-        }
-    }
-
-    /// The connection must end with this status (a heartbeat failed authentication, the frame decoder found
-    /// garbage, a newer connection took over): the machine closes, so later frames are ignored.
+    /// The connection must end with this status (the frame decoder found garbage, a newer connection took over):
+    /// the machine closes, so later frames are ignored.
     public mutating func connectionFailed(code: StatusCode, message: String) -> Action {
         self.fail(code, message)
     }
@@ -197,37 +195,53 @@ public struct ServerConnectionMachine: Sendable {
         case .awaitingHello(let deadline) where now >= deadline:
             return self.fail(.deadlineExceeded, "no HELLO within \(self.configuration.helloTimeout)")
         case .awaitingRegistration(let deadline) where now >= deadline,
-            .registering(_, let deadline) where now >= deadline,
+            .registering(_, _, let deadline) where now >= deadline,
             .authenticatingAdmin(_, let deadline) where now >= deadline:
             return self.fail(.deadlineExceeded, "no registration within \(self.configuration.registrationTimeout)")
-        case .registered(_, let lastHeartbeat) where now >= lastHeartbeat + self.configuration.heartbeatGrace:
-            return self.fail(.deadlineExceeded, "no heartbeat for \(self.configuration.heartbeatGrace)")
-        case .admin(let idleSince) where now >= idleSince + self.configuration.adminIdleTimeout:
+        case .registered(let session):
+            return self.registeredTick(session, now: now)
+        case .admin(_, _, let drainDeadline?) where now >= drainDeadline:
+            self.enterClosed()
+            return .close
+        case .admin(_, let idleSince, nil) where now >= idleSince + self.configuration.adminIdleTimeout:
             return self.fail(.deadlineExceeded, "admin connection idle for \(self.configuration.adminIdleTimeout)")
         case .draining(let deadline) where now >= deadline:
-            self.state = .closed
+            self.enterClosed()
             return .close
         default:
             return .none
         }
     }
 
-    /// The manager is shutting down: send GOAWAY and refuse new calls until `drainDeadline`.
-    public mutating func startDraining(reason: String, reconnectAfter: Duration, now: MonotonicInstant,
-                                       drainTimeout: Duration = .seconds(5)) -> Action {
+    /// The manager is shutting down: send GOAWAY naming the last call processed, and close at the drain deadline.
+    /// A registered delegate may still report its running tasks (TaskUpdate, TaskResult) and acknowledge pushes
+    /// until then; every other call is refused with UNAVAILABLE.
+    public mutating func startDraining(
+        reason: String, reconnectAfter: Duration, now: MonotonicInstant, drainTimeout: Duration = .seconds(5)
+    ) -> Action {
+        let deadline = now + drainTimeout
         switch self.state {
         case .closed, .draining:
             return .none
+        case .registered(var session):
+            guard session.drainDeadline == nil else { return .none }
+            session.drainDeadline = deadline
+            self.state = .registered(session)
+        case .admin(let session, let idleSince, nil):
+            self.state = .admin(session: session, idleSince: idleSince, drainDeadline: deadline)
+        case .admin:
+            return .none
         default:
-            self.state = .draining(deadline: now + drainTimeout)
-            var goAway = GoAway()
-            goAway.reason = reason
-            goAway.reconnectAfterMs = reconnectAfter.wireMilliseconds
-            return .send(Frame(type: .goAway, payload: goAway.protoBytes()))
+            self.state = .draining(deadline: deadline)
         }
+        var goAway = GoAway()
+        goAway.reason = reason
+        goAway.reconnectAfterMs = reconnectAfter.wireMilliseconds
+        goAway.lastStreamID = self.lastClientStreamID
+        return .send(Frame(type: .goAway, payload: goAway.protoBytes()))
     }
 
-    /// Allocates the stream id for a server push (even numbers, Proto/FRAMING.md §2).
+    /// Allocates the stream id of a push nothing tracks (even numbers, Proto/FRAMING.md §1.2).
     public mutating func allocatePushStreamID() -> UInt32 {
         let id = self.nextPushStreamID
         self.nextPushStreamID = self.nextPushStreamID &+ 2
@@ -237,10 +251,16 @@ public struct ServerConnectionMachine: Sendable {
 
     /// The peer or the I/O layer closed the connection.
     public mutating func connectionClosed() {
-        self.state = .closed
+        self.enterClosed()
     }
 
-    // MARK: - Per-state handling
+    /// Closes, remembering who was registered.
+    mutating func enterClosed() {
+        if case .closed = self.state { return }
+        self.state = .closed(departed: self.registeredIdentity)
+    }
+
+    // MARK: - Before registration
 
     private mutating func helloFrameReceived(_ frame: Frame, now: MonotonicInstant) -> Action {
         guard frame.type == .hello else {
@@ -259,6 +279,7 @@ public struct ServerConnectionMachine: Sendable {
                     + "\(self.configuration.protocolVersion)")
         }
         self.state = .awaitingRegistration(deadline: now + self.configuration.registrationTimeout)
+        self.peerMaxFrameBytes = FrameLimits.peerLimit(announced: hello.maxFrameBytes)
         var ack = HelloAck()
         ack.protocolVersion = self.configuration.protocolVersion
         ack.maxFrameBytes = UInt32(clamping: self.configuration.maxFrameBytes)
@@ -275,7 +296,8 @@ public struct ServerConnectionMachine: Sendable {
         } catch {
             return self.fail(error.status, "Register request is malformed: \(error)")
         }
-        self.state = .registering(streamID: frame.streamID, deadline: deadline)
+        let capacity = Int(max(1, min(request.capacity, 10_000)))
+        self.state = .registering(streamID: frame.streamID, capacity: capacity, deadline: deadline)
         return .register(streamID: frame.streamID, request: request)
     }
 
@@ -290,10 +312,12 @@ public struct ServerConnectionMachine: Sendable {
         return .authenticateAdmin(streamID: frame.streamID, request: request)
     }
 
-    private mutating func adminFrameReceived(_ frame: Frame) -> Action {
+    private mutating func adminFrameReceived(_ frame: Frame, session: AdminSession, isDraining: Bool) -> Action {
         switch frame.type {
+        case .request where isDraining:
+            return .refuseCall(Self.errorFrame(for: frame, code: .unavailable, "manager is shutting down"))
         case .request where frame.method > AdminMethod.authenticate.rawValue:
-            return .adminCall(frame)
+            return .adminCall(frame, session: session)
         case .request:
             return .refuseCall(
                 Self.errorFrame(for: frame, code: .failedPrecondition, "method \(frame.method) is not an admin call"))
@@ -302,39 +326,22 @@ public struct ServerConnectionMachine: Sendable {
         }
     }
 
-    private mutating func registeredFrameReceived(_ frame: Frame) -> Action {
-        switch frame.type {
-        case .request where frame.method == CallMethod.heartbeat.rawValue:
-            do {
-                return .heartbeat(streamID: frame.streamID, heartbeat: try Heartbeat(protoBytes: frame.payload))
-            } catch {
-                return self.fail(error.status, "Heartbeat is malformed: \(error)")
-            }
-        case .request where frame.method == CallMethod.taskUpdate.rawValue
-            || frame.method == CallMethod.taskResult.rawValue
-            || frame.method == CallMethod.startupScriptReport.rawValue:
-            return .delegateCall(frame)
-        case .request:
-            return .refuseCall(
-                Self.errorFrame(for: frame, code: .unimplemented, "method \(frame.method) is not served here"))
-        case .pushAck:
-            return .pushAcknowledged(kind: frame.method, streamID: frame.streamID)
-        default:
-            return self.fail(.failedPrecondition, "unexpected \(frame.type) frame after registration")
-        }
-    }
-
-    private mutating func fail(_ code: StatusCode, _ message: String) -> Action {
+    mutating func fail(_ code: StatusCode, _ message: String) -> Action {
         if case .closed = self.state { return .none }
-        self.state = .closed
+        self.enterClosed()
         return .closeWithError(code: code, message: message)
     }
 
     /// An ERROR frame answering `request` with `code` and `message`.
     public static func errorFrame(for request: Frame, code: StatusCode, _ message: String) -> Frame {
+        self.errorFrame(method: request.method, streamID: request.streamID, code: code, message)
+    }
+
+    /// An ERROR frame answering the call `method` on `streamID` with `code` and `message`.
+    public static func errorFrame(method: UInt16, streamID: UInt32, code: StatusCode, _ message: String) -> Frame {
         var status = Status()
         status.code = code
         status.message = message
-        return Frame(type: .error, method: request.method, streamID: request.streamID, payload: status.protoBytes())
+        return Frame(type: .error, method: method, streamID: streamID, payload: status.protoBytes())
     }
 }

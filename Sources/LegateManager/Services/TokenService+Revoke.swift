@@ -52,6 +52,7 @@ extension TokenService {
         // JWTValidator's contract: the resolver refuses the key first, then the cache is evicted.
         self.directory.markRevoked(tokenID: id)
         self.validator.evict(keyID: id)
+        self.replay.remove(keyID: id)
         let reason = "delegate token \(id) has been revoked"
         let fanOut = self.fanOut.push(
             to: self.registry.connections(tokenID: id).map(\.connection), awaiting: .acknowledgement,

@@ -15,6 +15,8 @@ final class TokenService: Sendable {
     let writer: StoreWriter
     let directory: TokenDirectory
     let validator: JWTValidator
+    /// Registration `jti`s per token; a token that can no longer register needs no window.
+    let replay: ReplayCache
     let registry: DelegateRegistry
     let masterKey: MasterKey
     let clock: any ServiceClock
@@ -27,13 +29,14 @@ final class TokenService: Sendable {
     /// Creates the service over its dependencies.
     init(
         store: any StateStore, writer: StoreWriter, directory: TokenDirectory, validator: JWTValidator,
-        registry: DelegateRegistry, masterKey: MasterKey, clock: any ServiceClock, audit: AuditService,
+        replay: ReplayCache, registry: DelegateRegistry, masterKey: MasterKey, clock: any ServiceClock, audit: AuditService,
         fanOut: PushFanOut, log: any LogSink
     ) {
         self.store = store
         self.writer = writer
         self.directory = directory
         self.validator = validator
+        self.replay = replay
         self.registry = registry
         self.masterKey = masterKey
         self.clock = clock
@@ -198,6 +201,7 @@ final class TokenService: Sendable {
         try self.writeDurably([.deleteToken(id: id), .appendAudit(row)])
         self.directory.remove(tokenID: id)
         self.validator.evict(keyID: id)
+        self.replay.remove(keyID: id)
     }
 
     // MARK: - Helpers
