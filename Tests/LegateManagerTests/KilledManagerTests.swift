@@ -24,13 +24,25 @@ import Testing
         let process = Process()
         let output = Mailbox<String>()
 
-        init(dataDirectory: String, arguments: [String] = []) throws {
+        /// Starts `legate-manager` on port 0 over `dataDirectory`; `shellPrefix` (e.g. `ulimit -n 200 &&`) runs
+        /// before it in `/bin/sh`, `standardError` receives its log (default: discarded).
+        init(
+            dataDirectory: String, arguments: [String] = [], logLevel: String = "error", shellPrefix: String? = nil,
+            standardError: FileHandle = .nullDevice
+        ) throws {
             let binary = try #require(KilledManagerTests.binary("legate-manager"))
-            self.process.executableURL = URL(fileURLWithPath: binary)
-            self.process.arguments = ["--port", "0", "--data-dir", dataDirectory, "--log-level", "error"] + arguments
+            let managerArguments =
+                ["--port", "0", "--data-dir", dataDirectory, "--log-level", logLevel] + arguments
+            if let shellPrefix {
+                self.process.executableURL = URL(fileURLWithPath: "/bin/sh")
+                self.process.arguments = ["-c", "\(shellPrefix) exec \"$0\" \"$@\"", binary] + managerArguments
+            } else {
+                self.process.executableURL = URL(fileURLWithPath: binary)
+                self.process.arguments = managerArguments
+            }
             let pipe = Pipe()
             self.process.standardOutput = pipe
-            self.process.standardError = FileHandle.nullDevice
+            self.process.standardError = standardError
             let output = self.output
             pipe.fileHandleForReading.readabilityHandler = { handle in
                 let text = String(decoding: handle.availableData, as: UTF8.self)
@@ -43,6 +55,17 @@ import Testing
         func value(after prefix: String) -> String? {
             self.output.first(timeout: .seconds(20)) { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
         }
+
+        /// What `legatectl` needs from a first start's banner: the address, the CA file and the admin key.
+        func adminEnvironment() throws -> [String: String] {
+            let address = try #require(self.value(after: "Legate manager listening on ")?.split(separator: " ").first)
+            let caFile = try #require(self.value(after: "  CA file (dev certificate): "))
+            let adminKey = try #require(
+                self.value(after: "  bootstrap admin API key (shown once, store it now; all permissions): "))
+            return ["LEGATE_MANAGER": String(address), "LEGATE_CA_FILE": caFile, "LEGATE_ADMIN_KEY": adminKey]
+        }
+
+        var isRunning: Bool { self.process.isRunning }
 
         func kill() {
             Glibc.kill(self.process.processIdentifier, SIGKILL)

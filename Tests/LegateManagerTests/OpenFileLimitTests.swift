@@ -41,34 +41,13 @@ import Testing
     @Test(.enabled(if: KilledManagerTests.binariesBuilt)) func connectionsAboveTheCapAreRefusedWithUnavailable() throws {
         let directory = NSTemporaryDirectory() + "legate-nofile-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let manager = Process()
-        manager.executableURL = URL(fileURLWithPath: "/bin/sh")
         // `ulimit -n` lowers the hard limit too, so the manager cannot raise it back.
-        manager.arguments = [
-            "-c", "ulimit -n \(Self.limit) && exec \"$0\" \"$@\"", try #require(KilledManagerTests.binary("legate-manager")),
-            "--port", "0", "--data-dir", directory, "--connection-rate", "0", "--log-level", "error",
-        ]
-        let output = Pipe()
-        manager.standardOutput = output
-        manager.standardError = FileHandle.nullDevice
-        let lines = Mailbox<String>()
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            for line in text.split(separator: "\n") { lines.put(String(line)) }
-        }
-        try manager.run()
-        defer {
-            if manager.isRunning { kill(manager.processIdentifier, SIGKILL) }
-            manager.waitUntilExit()
-            output.fileHandleForReading.readabilityHandler = nil
-        }
-        func value(after prefix: String) -> String? {
-            lines.first(timeout: .seconds(20)) { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
-        }
-        let address = try #require(value(after: "Legate manager listening on ")?.split(separator: " ").first)
-        let caFile = try #require(value(after: "  CA file (dev certificate): "))
-        let adminKey = try #require(
-            value(after: "  bootstrap admin API key (shown once, store it now; all permissions): "))
+        let manager = try KilledManagerTests.ManagerProcess(
+            dataDirectory: directory, arguments: ["--connection-rate", "0"], shellPrefix: "ulimit -n \(Self.limit) &&")
+        defer { manager.kill() }
+        let environment = try manager.adminEnvironment()
+        let address = try #require(environment["LEGATE_MANAGER"])
+        let caFile = try #require(environment["LEGATE_CA_FILE"])
         let port = try #require(Int(address.split(separator: ":").last ?? ""))
 
         let cap = System.connectionCap(openFileLimit: Self.limit)
@@ -84,7 +63,6 @@ import Testing
         #expect(peer.waitUntilClosed(timeout: .seconds(5)))
         #expect(manager.isRunning)
         for fd in sockets { close(fd) }
-        let environment = ["LEGATE_MANAGER": String(address), "LEGATE_CA_FILE": caFile, "LEGATE_ADMIN_KEY": adminKey]
         // The slots free up as the manager sees the closes; an admin call gets one (a few tries while it does).
         var status: Int32 = -1
         for _ in 0..<5 where status != 0 {

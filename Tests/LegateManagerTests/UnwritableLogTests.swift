@@ -38,41 +38,22 @@ import Testing
     func managerSurvivesStartAndARefusedAdminKey(_ target: LogTarget) throws {
         let directory = NSTemporaryDirectory() + "legate-log-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let manager = Process()
-        manager.executableURL = URL(fileURLWithPath: try #require(KilledManagerTests.binary("legate-manager")))
         // Debug level: startup and the refused key both write log lines.
-        manager.arguments = ["--port", "0", "--data-dir", directory, "--log-level", "debug"]
-        let output = Pipe()
-        manager.standardOutput = output
         let logPipe = Pipe()
+        let standardError: FileHandle
         switch target {
         case .fullDisk:
-            let full: FileHandle = try #require(FileHandle(forWritingAtPath: "/dev/full"))
-            manager.standardError = full
+            standardError = try #require(FileHandle(forWritingAtPath: "/dev/full"))
         case .closedPipe:
-            manager.standardError = logPipe
+            standardError = logPipe.fileHandleForWriting
             try logPipe.fileHandleForReading.close()
         }
-        let lines = Mailbox<String>()
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let text = String(decoding: handle.availableData, as: UTF8.self)
-            for line in text.split(separator: "\n") { lines.put(String(line)) }
-        }
-        try manager.run()
-        defer {
-            if manager.isRunning { kill(manager.processIdentifier, SIGKILL) }
-            manager.waitUntilExit()
-            output.fileHandleForReading.readabilityHandler = nil
-        }
-        func value(after prefix: String) -> String? {
-            lines.first(timeout: .seconds(20)) { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
-        }
-        let address = try #require(value(after: "Legate manager listening on ")?.split(separator: " ").first)
-        let caFile = try #require(value(after: "  CA file (dev certificate): "))
-        let adminKey = try #require(
-            value(after: "  bootstrap admin API key (shown once, store it now; all permissions): "))
-
-        let environment = ["LEGATE_MANAGER": String(address), "LEGATE_CA_FILE": caFile]
+        let manager = try KilledManagerTests.ManagerProcess(
+            dataDirectory: directory, logLevel: "debug", standardError: standardError)
+        defer { manager.kill() }
+        let banner = try manager.adminEnvironment()
+        let adminKey = try #require(banner["LEGATE_ADMIN_KEY"])
+        let environment = banner.filter { $0.key != "LEGATE_ADMIN_KEY" }
         let refused = try Self.legatectl(["token", "list"], environment: environment.merging(
             ["LEGATE_ADMIN_KEY": "lak_" + String(repeating: "x", count: 40)]) { $1 })
         #expect(refused == 1, "a wrong admin key is refused")
