@@ -12,32 +12,6 @@ import Testing
 @Suite(.serialized) struct OpenFileLimitTests {
     static let limit = 200
 
-    /// Blocking TCP connections to 127.0.0.1:`port`, each with a 5 s receive timeout.
-    static func connections(_ count: Int, port: Int) -> [Int32] {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var sockets: [Int32] = []
-        for _ in 0..<count {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard fd >= 0 else { break }
-            var timeout = timeval(tv_sec: 5, tv_usec: 0)
-            _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard connected == 0 else {
-                close(fd)
-                break
-            }
-            sockets.append(fd)
-        }
-        return sockets
-    }
-
     @Test(.enabled(if: KilledManagerTests.binariesBuilt)) func connectionsAboveTheCapAreRefusedWithUnavailable() throws {
         let directory = NSTemporaryDirectory() + "legate-nofile-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -51,7 +25,7 @@ import Testing
         let port = try #require(Int(address.split(separator: ":").last ?? ""))
 
         let cap = System.connectionCap(openFileLimit: Self.limit)
-        let sockets = Self.connections(cap, port: port)
+        var sockets = (0..<cap).compactMap { _ in PlainSocket(port: port, receiveTimeout: .seconds(5)) }
         #expect(sockets.count == cap)
         // The cap's worth wait for their TLS handshake; one more is served only as far as a status: UNAVAILABLE
         // (retryable) after TLS, never a wait in the kernel backlog.
@@ -62,7 +36,7 @@ import Testing
         #expect(refusal?.message.contains("connection limit") == true)
         #expect(peer.waitUntilClosed(timeout: .seconds(5)))
         #expect(manager.isRunning)
-        for fd in sockets { close(fd) }
+        sockets.removeAll()  // closes them
         // The slots free up as the manager sees the closes; an admin call gets one (a few tries while it does).
         var status: Int32 = -1
         for _ in 0..<5 where status != 0 {

@@ -45,28 +45,12 @@ import Testing
     }
 
     /// Raw TCP connections that sent a real ClientHello and then went silent (half-open TLS).
-    static func halfOpen(_ count: Int, port: Int, hello: [UInt8]) -> [Int32] {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var sockets: [Int32] = []
-        for _ in 0..<count {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard fd >= 0 else { break }
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard connected == 0 else {
-                close(fd)
-                break
-            }
-            _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            sockets.append(fd)
+    static func halfOpen(_ count: Int, port: Int, hello: [UInt8]) -> [PlainSocket] {
+        (0..<count).compactMap { _ in
+            let socket = PlainSocket(port: port)
+            socket?.send(hello)
+            return socket
         }
-        return sockets
     }
 
     static func clientHello(_ files: DevCertificates.Files) throws -> [UInt8] {
@@ -95,11 +79,11 @@ import Testing
                                 onEvent: { events.put($0) }, trimPolicy: policy, makeHandler: { _ in Recorder() })
         let port = try listener.start()
         defer { listener.stop() }
-        let sockets = Self.halfOpen(48, port: port, hello: try Self.clientHello(files))
+        var sockets = Self.halfOpen(48, port: port, hello: try Self.clientHello(files))
         #expect(sockets.count == 48)
         #expect(Self.waitForCount(listener, 48))
         #expect(listener.memoryTrimmer?.trimCount == 0)
-        for fd in sockets { close(fd) }
+        sockets.removeAll()  // closes them
         let returned = events.first(timeout: .seconds(20)) {
             if case .memoryReturned = $0 { return true }
             return false
@@ -130,10 +114,10 @@ import Testing
         let megabyte = Double(1 << 20)
         print(String(format: "rss at start: %.1f MB", Double(System.residentBytes()) / megabyte))
         for wave in 1...6 {
-            let sockets = Self.halfOpen(2500, port: port, hello: hello)
+            var sockets = Self.halfOpen(2500, port: port, hello: hello)
             #expect(Self.waitForCount(listener, sockets.count))
             let peak = System.residentBytes()
-            for fd in sockets { close(fd) }
+            sockets.removeAll()  // closes them
             #expect(Self.waitForCount(listener, 0))
             if trimming {
                 // The policy trims at a quarter of the peak; wait for it (rate limit: at most 10 s).
