@@ -14,6 +14,7 @@ extension ManagerConnection {
     /// A Register call arrived: authenticate it, record the delegate durably, then answer.
     func registrationReceived(streamID: UInt32, request: RegisterRequest) {
         if let problem = Self.fieldProblem(in: request) {
+            self.loopState.metrics.registrations.increment(.invalid)
             self.perform(self.machine.registrationRefused(code: .invalidArgument, message: problem))
             return
         }
@@ -55,6 +56,7 @@ extension ManagerConnection {
         }
         let profileName = request.profile.isEmpty ? ProfileRecord.defaultName : request.profile
         guard let profile = self.services.profiles.profile(accountID: request.accountID, name: profileName) else {
+            self.loopState.metrics.registrations.increment(.refused)
             self.services.log.log(
                 .warning, "registration refused", ["peer": self.connection.peerAddress, "reason": "unknown profile"])
             self.services.audit(
@@ -84,6 +86,7 @@ extension ManagerConnection {
     private func registrationStored(streamID: UInt32, record stored: DelegateRecord, error: StoreError?) {
         var record = stored
         if let error {
+            self.loopState.metrics.registrations.increment(.storeError)
             self.services.log.log(.error, "registration not recorded", ["delegate.id": record.id, "error": "\(error)"])
             self.perform(
                 self.machine.registrationRefused(
@@ -133,6 +136,7 @@ extension ManagerConnection {
                 "tls.resumed": "\(self.connection.isSessionResumed)",
             ])
         self.isPending = record.status == .pending
+        self.loopState.metrics.registrations.increment(self.isPending ? .pending : .accepted)
         var response = RegisterResponse()
         response.delegateID = record.id
         response.state = record.status == .pending ? .pending : .active
@@ -147,6 +151,7 @@ extension ManagerConnection {
     }
 
     private func refuseRegistration(_ code: StatusCode, _ message: String, detail: String, accountID: String) {
+        self.countRefusedRegistration(code)
         self.services.log.log(.warning, "registration refused", ["peer": self.connection.peerAddress, "reason": detail])
         self.services.audit(
             accountID: accountID, actor: "peer:\(self.connection.peerAddress)", action: "auth.failure",

@@ -166,6 +166,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
         guard verified.keyID == identity.tokenID, verified.claims.subject == identity.accountID,
             verified.claims.issuer == identity.instanceID
         else {
+            self.loopState.metrics.authFailures.increment(.claims)
             self.services.audit(
                 accountID: identity.accountID, actor: "delegate:\(identity.delegateID)", action: "auth.failure",
                 target: identity.delegateID, outcome: "denied", detail: "heartbeat JWT names another delegate")
@@ -175,6 +176,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
             return
         }
         self.machine.heartbeatVerified(now: self.loopState.loop.now)
+        self.loopState.metrics.heartbeatsReceived.increment()
         self.lastHeartbeatAt = nowMilliseconds
         self.heartbeatChanged = true
         var ack = HeartbeatAck()
@@ -188,6 +190,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
     /// Refuses after a JWT failure: the peer gets a coarse status, the log and the audit the precise reason.
     func authenticationFailed(_ error: AuthError, call: String, accountID: String) {
         let (code, message) = self.peerStatus(for: error)
+        self.countAuthenticationFailure(error, call: call)
         self.services.log.log(
             .warning, "\(call) refused", ["peer": self.connection.peerAddress, "reason": error.description])
         self.services.audit(
@@ -226,7 +229,11 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
     // MARK: - Timers and pushes
 
     func tick(now: MonotonicInstant) {
-        self.perform(self.machine.tick(now: now))
+        let action = self.machine.tick(now: now)
+        if self.identity != nil, case .closeWithError(let code, _) = action, code == .deadlineExceeded {
+            self.loopState.metrics.heartbeatsMissed.increment()
+        }
+        self.perform(action)
     }
 
     func takeHeartbeatMark() -> HeartbeatMark? {
