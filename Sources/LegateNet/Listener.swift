@@ -5,14 +5,14 @@ internal import Synchronization
 internal import Glibc
 #endif
 
-/// Accepts TLS connections and spreads them over an EventLoopGroup.
+/// Accepts TLS connections (plain TCP ones when given no TLS context) and spreads them over an EventLoopGroup.
 ///
 /// `@unchecked Sendable`: `fd` and `source` are written in `start()` before the source runs and are
 /// otherwise touched only on `acceptQueue`; the counters are Atomics.
 public final class Listener: @unchecked Sendable {
     private let host: String
     private let port: Int
-    private let tls: TLSServerContext
+    private let tls: TLSServerContext?
     private let group: EventLoopGroup
     private let limits: ConnectionLimits
     private let maxConnections: Int
@@ -24,8 +24,8 @@ public final class Listener: @unchecked Sendable {
     private let count = Atomic<Int>(0)
     private let refused = Atomic<Int>(0)
 
-    /// Prepares a listener; nothing is bound until `start()`.
-    public init(host: String, port: Int, tls: TLSServerContext, group: EventLoopGroup, limits: ConnectionLimits,
+    /// Prepares a listener; nothing is bound until `start()`. With `tls` nil connections are plain TCP.
+    public init(host: String, port: Int, tls: TLSServerContext?, group: EventLoopGroup, limits: ConnectionLimits,
                 maxConnections: Int, makeHandler: @escaping @Sendable (Connection) -> ConnectionHandler) {
         self.host = host
         self.port = port
@@ -136,11 +136,13 @@ public final class Listener: @unchecked Sendable {
             _ = Glibc.close(client)
             return
         }
-        let session: TLSSession
-        do throws(TLSError) { session = try TLSSession(server: self.tls) } catch {
-            self.count.subtract(1, ordering: .relaxed)
-            _ = Glibc.close(client)
-            return
+        var session: TLSSession?
+        if let tls = self.tls {
+            do throws(TLSError) { session = try TLSSession(server: tls) } catch {
+                self.count.subtract(1, ordering: .relaxed)
+                _ = Glibc.close(client)
+                return
+            }
         }
         Socket.setNoDelay(client)
         let loop = self.group.next()
