@@ -3,7 +3,7 @@ import LegateWire
 
 /// Renders every manager metric in the Prometheus text format. Reads shared state under its own locks and sums
 /// the per-loop counters; runs off the event loops (the task counts wait on the task queue).
-struct MetricsExposition {
+struct MetricsExposition: Sendable {
     let services: ManagerServices
     let loopMetrics: [LoopMetrics]
     /// Open connections on the delegate port.
