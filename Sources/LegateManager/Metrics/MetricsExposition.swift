@@ -13,7 +13,7 @@ struct MetricsExposition: Sendable {
     func render() -> String {
         var out = PrometheusText()
         out.family("legate_build_info", "gauge", "Build information; the value is always 1.")
-        out.sample("legate_build_info", [("version", Self.version), ("protocol", "\(ProtocolVersion.current)")], Double(1))
+        out.sample("legate_build_info", [("version", Self.version), ("protocol", "\(ProtocolVersion.current)")], 1)
         self.renderDelegates(&out)
         self.renderTasks(&out)
         self.renderTokensAndStore(&out)
@@ -53,14 +53,14 @@ struct MetricsExposition: Sendable {
             let count = self.loopMetrics.reduce(UInt64(0)) { total, loop in
                 total &+ (loop.registrations.values.first { $0.label == result }?.count ?? 0)
             }
-            out.sample("legate_registrations_total", [("result", result.rawValue)], count)
+            out.sample("legate_registrations_total", [("result", result.rawValue)], count: count)
         }
         out.family("legate_auth_failures_total", "counter", "Delegate authentication failures by reason.")
         for reason in AuthFailureReason.allCases {
             let count = self.loopMetrics.reduce(UInt64(0)) { total, loop in
                 total &+ (loop.authFailures.values.first { $0.label == reason }?.count ?? 0)
             }
-            out.sample("legate_auth_failures_total", [("reason", reason.rawValue)], count)
+            out.sample("legate_auth_failures_total", [("reason", reason.rawValue)], count: count)
         }
     }
 
@@ -73,7 +73,7 @@ struct MetricsExposition: Sendable {
         }
         out.family("legate_tasks_completed_total", "counter", "Tasks that reached a final state, by outcome.")
         for (label, count) in metrics.tasksCompleted.values {
-            out.sample("legate_tasks_completed_total", [("outcome", label.rawValue)], count)
+            out.sample("legate_tasks_completed_total", [("outcome", label.rawValue)], count: count)
         }
         out.histogram(
             "legate_task_dispatch_latency_seconds", "Time from submission to the first assignment of a task.",

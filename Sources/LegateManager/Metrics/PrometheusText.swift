@@ -22,7 +22,7 @@ struct PrometheusText {
     }
 
     /// One sample line of an integer value.
-    mutating func sample(_ name: String, _ labels: [(String, String)] = [], _ value: UInt64) {
+    mutating func sample(_ name: String, _ labels: [(String, String)] = [], count value: UInt64) {
         self.sample(name, labels, Double(value))
     }
 
@@ -38,10 +38,10 @@ struct PrometheusText {
         let snapshot = histogram.snapshot
         for (index, count) in snapshot.cumulative.enumerated() {
             let bound = index < histogram.bounds.count ? Self.format(histogram.bounds[index]) : "+Inf"
-            self.sample(name + "_bucket", [("le", bound)], count)
+            self.sample(name + "_bucket", [("le", bound)], count: count)
         }
         self.sample(name + "_sum", [], snapshot.sum)
-        self.sample(name + "_count", [], snapshot.count)
+        self.sample(name + "_count", [], count: snapshot.count)
     }
 
     /// Go-style float text: integers without a fraction, NaN and infinities spelled as Prometheus reads them.
