@@ -135,6 +135,35 @@ import Testing
         #expect((scrape.value("legate_store_apply_failures_total") ?? 0) >= 1)
     }
 
+    @Test func readyzTurnsUnavailableWhileDraining() throws {
+        let harness = try ManagerHarness {
+            Self.plainHTTP(&$0)
+            $0.drainTimeout = .seconds(3)
+        }
+        let httpPort = try #require(harness.manager.httpPort)
+        #expect(PlainSocket(port: httpPort)?.exchange("GET /readyz HTTP/1.1\r\nHost: m\r\n\r\n")?.status == 200)
+        // A registered peer that ignores GOAWAY keeps the drain open until its timeout.
+        let peer = try #require(harness.rawClient())
+        #expect(peer.hello() != nil)
+        peer.send(harness.registerFrame())
+        #expect(peer.frames.next()?.type == .response)
+        let stopped = Mailbox<Bool>()
+        let manager = harness.manager
+        DispatchQueue.global().async {
+            manager.shutdown()
+            stopped.put(true)
+        }
+        var draining: ReceivedHTTPResponse?
+        #expect(
+            eventually {
+                draining = PlainSocket(port: httpPort)?.exchange("GET /readyz?verbose HTTP/1.1\r\nHost: m\r\n\r\n")
+                return draining?.status == 503
+            })
+        #expect(draining?.body.contains("[-]draining failed") == true)
+        #expect(stopped.next() == true)
+        #expect(PlainSocket(port: httpPort) == nil, "the endpoint stops with the manager")
+    }
+
     @Test func httpsWithTheManagersCertificateParsesToo() throws {
         let harness = try ManagerHarness { $0.http = HTTPEndpointConfiguration(port: 0) }
         let httpPort = try #require(harness.manager.httpPort)
