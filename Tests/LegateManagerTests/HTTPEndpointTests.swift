@@ -66,6 +66,11 @@ import Testing
         #expect(slow.awaitClose(timeout: .seconds(5)))
         #expect(ContinuousClock.now - started >= .milliseconds(300))
 
+        let silent = try #require(PlainSocket(port: port))
+        var nothing: [UInt8] = []
+        #expect(silent.readResponse(pending: &nothing)?.status == 408, "a silent client's first request is due too")
+        #expect(silent.awaitClose(timeout: .seconds(5)))
+
         let idle = try #require(PlainSocket(port: port))
         #expect(idle.exchange("GET /livez HTTP/1.1\r\nHost: a\r\n\r\n")?.status == 200)
         #expect(idle.awaitClose(timeout: .seconds(5)), "an idle keep-alive connection is closed")

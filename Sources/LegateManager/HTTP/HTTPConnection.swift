@@ -28,7 +28,9 @@ final class HTTPConnection: ConnectionHandler, @unchecked Sendable {
 
     func connectionActive(_ connection: Connection) {
         self.endpoint.track(self, connection: connection)
-        self.armIdleTimer()
+        // The first request is due within the request timeout: a client that connects and stays silent does not
+        // hold one of the endpoint's few connections for a whole idle period.
+        self.armRequestTimer()
     }
 
     func connection(_ connection: Connection, received bytes: UnsafeRawBufferPointer) {
