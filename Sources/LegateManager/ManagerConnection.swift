@@ -190,7 +190,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
     /// Refuses after a JWT failure: the peer gets a coarse status, the log and the audit the precise reason.
     func authenticationFailed(_ error: AuthError, call: String, accountID: String) {
         let (code, message) = self.peerStatus(for: error)
-        self.countAuthenticationFailure(error, call: call)
+        self.countAuthenticationFailure(error)
         self.services.log.log(
             .warning, "\(call) refused", ["peer": self.connection.peerAddress, "reason": error.description])
         self.services.audit(

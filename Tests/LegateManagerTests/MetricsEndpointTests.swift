@@ -70,6 +70,28 @@ import Testing
         for client in fleet { client.stop() }
     }
 
+    @Test func tokenExpiriesAndRevocationFanOutsAreExposed() throws {
+        let harness = try ManagerHarness(configure: Self.plainHTTP)
+        let httpPort = try #require(harness.manager.httpPort)
+        let admin = try TaskProtocolTests.admin(harness)
+        var create = TokenCreateRequest()
+        create.name = "expiring"
+        create.expiresInSeconds = 3_600
+        let expiring = try #require(try admin.call(.tokenCreate, create, as: TokenCreateResponse.self).token)
+        create.name = "doomed"
+        create.expiresInSeconds = 0
+        let doomed = try #require(try admin.call(.tokenCreate, create, as: TokenCreateResponse.self).token)
+        var revoke = TokenRevokeRequest()
+        revoke.tokenID = doomed.id
+        _ = try admin.call(.tokenRevoke, revoke, as: TokenRevokeResponse.self)
+        let scrape = try ParsedScrape.scrape("http://127.0.0.1:\(httpPort)/metrics")
+        #expect(
+            scrape.value("legate_token_expiry_timestamp_seconds", ["token_id": expiring.id])
+                == Double(expiring.expiresAtMs) / 1000)
+        #expect(scrape.value("legate_token_expiry_timestamp_seconds", ["token_id": doomed.id]) == nil)
+        #expect(scrape.value("legate_token_revocation_fanout_duration_seconds_count") == 1)
+    }
+
     @Test func authFailuresAndRefusedRegistrationsAreCounted() throws {
         let harness = try ManagerHarness(configure: Self.plainHTTP)
         let httpPort = try #require(harness.manager.httpPort)

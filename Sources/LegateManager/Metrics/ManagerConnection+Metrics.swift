@@ -3,7 +3,7 @@ import LegateWire
 
 extension ManagerConnection {
     /// Counts a JWT failure by coarse reason, and a registration refused by it.
-    func countAuthenticationFailure(_ error: AuthError, call: String) {
+    func countAuthenticationFailure(_ error: AuthError) {
         var revoked = false
         if case .unknownKeyID(let keyID) = error { revoked = self.services.tokens.entry(tokenID: keyID)?.status == .revoked }
         self.loopState.metrics.authFailures.increment(AuthFailureReason(error, revoked: revoked))
