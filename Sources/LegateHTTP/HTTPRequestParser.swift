@@ -14,8 +14,11 @@ public struct HTTPRequestParser: Sendable {
     public let limits: HTTPLimits
     private var buffer: [UInt8] = []
     private var start = 0
-    /// Where the search for the end of the head resumes, so a slow head is not rescanned byte by byte.
+    /// Where the search for the end of the request line or head resumes, so a head arriving a byte at a time is
+    /// not rescanned from its start on every call.
     private var scanned = 0
+    /// Where the request line of the head being parsed ends, once found.
+    private var lineEnd: Int?
     private var state: State = .head
 
     /// Creates a parser with `limits`.
@@ -59,6 +62,8 @@ public struct HTTPRequestParser: Sendable {
                 self.state = .failed(error)
                 self.buffer = []
                 self.start = 0
+                self.scanned = 0
+                self.lineEnd = nil
                 throw error
             }
         }
@@ -87,26 +92,35 @@ public struct HTTPRequestParser: Sendable {
             return
         }
         self.scanned -= self.start
+        if let lineEnd = self.lineEnd { self.lineEnd = lineEnd - self.start }
         self.start = 0
     }
 
     // MARK: - Head
 
     private mutating func parseHead() throws(HTTPParseError) -> (request: HTTPRequest, length: Int)? {
-        // Empty lines before a request line are ignored (a client may send CRLF after a body).
-        while self.bufferedBytes >= 2, self.buffer[self.start] == 13, self.buffer[self.start + 1] == 10 {
-            self.start += 2
-        }
-        if self.bufferedBytes == 1, self.buffer[self.start] == 13 { return nil }
-        self.scanned = max(self.scanned, self.start)
-        guard let lineEnd = self.find(crlf: false, from: self.start) else {
-            if self.bufferedBytes > self.limits.maxRequestLineBytes {
+        let lineEnd: Int
+        if let known = self.lineEnd {
+            lineEnd = known
+        } else {
+            // Empty lines before a request line are ignored (a client may send CRLF after a body).
+            while self.bufferedBytes >= 2, self.buffer[self.start] == 13, self.buffer[self.start + 1] == 10 {
+                self.start += 2
+            }
+            if self.bufferedBytes == 1, self.buffer[self.start] == 13 { return nil }
+            guard let found = self.find(crlf: false, from: max(self.scanned, self.start)) else {
+                self.scanned = max(self.start, self.buffer.count - 1)
+                if self.bufferedBytes > self.limits.maxRequestLineBytes {
+                    throw .requestLineTooLong(limit: self.limits.maxRequestLineBytes)
+                }
+                return nil
+            }
+            guard found - self.start <= self.limits.maxRequestLineBytes else {
                 throw .requestLineTooLong(limit: self.limits.maxRequestLineBytes)
             }
-            return nil
-        }
-        guard lineEnd - self.start <= self.limits.maxRequestLineBytes else {
-            throw .requestLineTooLong(limit: self.limits.maxRequestLineBytes)
+            lineEnd = found
+            self.lineEnd = found
+            self.scanned = found + 2
         }
         let headerStart = lineEnd + 2
         let headEnd: Int
@@ -128,6 +142,7 @@ public struct HTTPRequestParser: Sendable {
         let headers = try self.headerFields(self.buffer[headerStart..<headEnd])
         self.start = headEnd + 2
         self.scanned = self.start
+        self.lineEnd = nil
         let request = HTTPRequest(method: method, target: target, version: version, headers: headers)
         return (request, try self.bodyLength(request))
     }

@@ -63,6 +63,24 @@ private func parseError(_ bytes: [UInt8], limits: HTTPLimits = .defaults) -> HTT
         #expect(!parser.hasPartialRequest)
     }
 
+    /// Many pipelined requests in small odd-sized pieces: the buffer is compacted while a head is half parsed.
+    @Test func compactionMidHeadKeepsRequestsIntact() throws {
+        let text = (0..<200).map { "GET /r\($0) HTTP/1.1\r\nHost: h\r\nX-Pad: \(String(repeating: "p", count: $0 % 50))\r\n\r\n" }
+            .joined()
+        let bytes = Array(text.utf8)
+        var parser = HTTPRequestParser()
+        var paths: [String] = []
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + 7)
+            parser.append(Array(bytes[offset..<end]))
+            offset = end
+            while let request = try parser.nextRequest() { paths.append(request.path) }
+        }
+        #expect(paths == (0..<200).map { "/r\($0)" })
+        #expect(parser.bufferedBytes == 0)
+    }
+
     @Test func anOversizeRequestLineIsRefusedBeforeItEnds() {
         let limits = HTTPLimits(maxRequestLineBytes: 64)
         let line = "GET /" + String(repeating: "a", count: 100)
