@@ -127,8 +127,8 @@ public final class Manager: Sendable {
 
     /// Starts the HTTP endpoint when configured: HTTPS with the manager's certificate (ALPN http/1.1), or plain.
     private static func startHTTP(
-        configuration: ManagerConfiguration, services: ManagerServices, files: (certificate: String, key: String, ca: String?),
-        readiness: Readiness, exposition: MetricsExposition
+        configuration: ManagerConfiguration, services: ManagerServices,
+        files: (certificate: String, key: String, ca: String?), readiness: Readiness, exposition: MetricsExposition
     ) throws(ManagerError) -> (HTTPEndpoint?, Int?) {
         guard let http = configuration.http else { return (nil, nil) }
         var tls: TLSServerContext?

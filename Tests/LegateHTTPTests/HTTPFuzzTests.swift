@@ -28,7 +28,8 @@ private struct SeededGenerator: RandomNumberGenerator {
         for round in 0..<3000 {
             var input = Self.valid
             if round % 3 == 0 {
-                input = (0..<Int.random(in: 0...600, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                let count = Int.random(in: 0...600, using: &random)
+                input = (0..<count).map { _ in UInt8.random(in: 0...255, using: &random) }
             } else {
                 for _ in 0..<Int.random(in: 1...8, using: &random) {
                     let index = Int.random(in: 0..<input.count, using: &random)

@@ -65,8 +65,9 @@ private func parseError(_ bytes: [UInt8], limits: HTTPLimits = .defaults) -> HTT
 
     /// Many pipelined requests in small odd-sized pieces: the buffer is compacted while a head is half parsed.
     @Test func compactionMidHeadKeepsRequestsIntact() throws {
-        let text = (0..<200).map { "GET /r\($0) HTTP/1.1\r\nHost: h\r\nX-Pad: \(String(repeating: "p", count: $0 % 50))\r\n\r\n" }
-            .joined()
+        let text = (0..<200).map { index in
+            "GET /r\(index) HTTP/1.1\r\nHost: h\r\nX-Pad: \(String(repeating: "p", count: index % 50))\r\n\r\n"
+        }.joined()
         let bytes = Array(text.utf8)
         var parser = HTTPRequestParser()
         var paths: [String] = []

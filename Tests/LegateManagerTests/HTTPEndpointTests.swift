@@ -22,7 +22,8 @@ import Testing
         socket.send(
             Array(
                 ("GET /livez HTTP/1.1\r\nHost: a\r\n\r\nGET /nope HTTP/1.1\r\nHost: a\r\n\r\n"
-                    + "HEAD /readyz HTTP/1.1\r\nHost: a\r\n\r\nGET /livez HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                    + "HEAD /readyz HTTP/1.1\r\nHost: a\r\n\r\n"
+                    + "GET /livez HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
                     .utf8))
         var pending: [UInt8] = []
         let answers = (0..<4).compactMap { socket.readResponse(pending: &pending, headOnly: $0 == 2) }

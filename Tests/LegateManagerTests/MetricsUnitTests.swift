@@ -24,8 +24,8 @@ import Testing
         text.sample("y", [], 0.25)
         text.sample("z", [], Double.infinity)
         #expect(
-            text.text == "# HELP x_total a \\\\ b\\nc\n# TYPE x_total counter\nx_total{token_id=\"a\\\"b\\\\c\\nd\"} 3\n"
-                + "y 0.25\nz +Inf\n")
+            text.text == "# HELP x_total a \\\\ b\\nc\n# TYPE x_total counter\n"
+                + "x_total{token_id=\"a\\\"b\\\\c\\nd\"} 3\ny 0.25\nz +Inf\n")
     }
 
     @Test func authFailureReasonsAreCoarse() {

@@ -33,7 +33,8 @@ final class Readiness: Sendable {
             Check(
                 name: "listener",
                 failure: self.listening.load(ordering: .acquiring) ? nil : "the delegate listener is not up yet"),
-            Check(name: "draining", failure: self.draining.load(ordering: .acquiring) ? "the manager is draining" : nil),
+            Check(
+                name: "draining", failure: self.draining.load(ordering: .acquiring) ? "the manager is draining" : nil),
         ]
         checks.append(Check(name: "store", failure: self.probeStore()))
         return checks
@@ -66,21 +67,5 @@ final class Readiness: Sendable {
         }
         body += failed ? "readyz check failed\n" : (verbose ? "readyz check passed\n" : "ok\n")
         return .text(failed ? .serviceUnavailable : .ok, body)
-    }
-}
-
-extension ManagerServices {
-    /// The routes of the HTTP endpoint: `/metrics`, `/livez`, `/readyz` and an index at `/`.
-    func httpRouter(exposition: MetricsExposition, readiness: Readiness) -> HTTPRouter {
-        var router = HTTPRouter()
-        router.get("/metrics") { _ in
-            .text(.ok, exposition.render(), contentType: PrometheusText.contentType)
-        }
-        router.get("/livez") { _ in .text(.ok, "ok\n") }
-        router.get("/readyz") { request in readiness.response(verbose: request.hasQueryItem("verbose")) }
-        router.get("/") { _ in
-            .text(.ok, "Legate manager\n/metrics  Prometheus metrics\n/livez    liveness\n/readyz   readiness (?verbose)\n")
-        }
-        return router
     }
 }

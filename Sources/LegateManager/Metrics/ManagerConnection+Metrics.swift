@@ -5,7 +5,9 @@ extension ManagerConnection {
     /// Counts a JWT failure by coarse reason, and a registration refused by it.
     func countAuthenticationFailure(_ error: AuthError) {
         var revoked = false
-        if case .unknownKeyID(let keyID) = error { revoked = self.services.tokens.entry(tokenID: keyID)?.status == .revoked }
+        if case .unknownKeyID(let keyID) = error {
+            revoked = self.services.tokens.entry(tokenID: keyID)?.status == .revoked
+        }
         self.loopState.metrics.authFailures.increment(AuthFailureReason(error, revoked: revoked))
         if self.identity == nil { self.loopState.metrics.registrations.increment(.unauthenticated) }
     }

@@ -37,7 +37,9 @@ struct ProcessStats {
             if let user = field(14), let system = field(15), ticks > 0 { stats.cpuSeconds = (user + system) / ticks }
             stats.virtualBytes = field(23)
             if let rss = field(24) { stats.residentBytes = rss * page }
-            if let start = field(22), ticks > 0, let boot = Self.bootTime() { stats.startTimeSeconds = boot + start / ticks }
+            if let start = field(22), ticks > 0, let boot = Self.bootTime() {
+                stats.startTimeSeconds = boot + start / ticks
+            }
         }
         if let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") {
             stats.openFDs = Double(entries.count)
