@@ -110,8 +110,9 @@ final class HTTPConnection: ConnectionHandler, @unchecked Sendable {
         guard self.requestTimer == nil else { return }
         self.requestTimer = self.connection.loop.schedule(after: self.endpoint.configuration.requestTimeout) {
             [weak self] in
-            guard let self, !self.busy, !self.closing else { return }
+            guard let self else { return }
             self.requestTimer = nil
+            guard !self.busy, !self.closing else { return }
             self.finish(
                 with: .text(.requestTimeout, "the request did not arrive within the time allowed\n"),
                 keepAlive: false, headOnly: false)
@@ -125,7 +126,9 @@ final class HTTPConnection: ConnectionHandler, @unchecked Sendable {
         self.idleTimer?.cancel()
         self.idleTimer = self.connection.loop.schedule(after: self.endpoint.configuration.idleTimeout) {
             [weak self] in
-            guard let self, !self.busy, !self.closing else { return }
+            guard let self else { return }
+            self.idleTimer = nil
+            guard !self.busy, !self.closing else { return }
             self.closing = true
             self.connection.close(flushFirst: true)
         }
