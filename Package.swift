@@ -38,6 +38,8 @@ let package = Package(
         .target(name: "LegateCore", dependencies: ["LegateWire", "LegateAuth"], swiftSettings: strict),
         // `--flag value` parsing and manager addresses for the executables.
         .target(name: "LegateCommandLine", swiftSettings: strict),
+        // HTTP/1.1 request parser, response encoder and router for the manager's metrics and health endpoint.
+        .target(name: "LegateHTTP", swiftSettings: strict),
 
         // MARK: - Store and I/O
         .target(name: "LegateStore", dependencies: ["LegateCore", "CSQLite"], swiftSettings: strict),
@@ -47,7 +49,7 @@ let package = Package(
         // MARK: - Libraries that wire the layers together
         .target(
             name: "LegateManager",
-            dependencies: ["LegateWire", "LegateAuth", "LegateCore", "LegateStore", "LegateNet"],
+            dependencies: ["LegateWire", "LegateAuth", "LegateCore", "LegateStore", "LegateNet", "LegateHTTP"],
             swiftSettings: strict),
         .target(
             name: "LegateDelegate", dependencies: ["LegateWire", "LegateAuth", "LegateCore", "LegateNet"],
@@ -96,6 +98,7 @@ let package = Package(
             name: "LegateAuthTests", dependencies: ["LegateAuth", "LegateCore", "LegateTestSupport"],
             swiftSettings: strict),
         .testTarget(name: "LegateCommandLineTests", dependencies: ["LegateCommandLine"], swiftSettings: strict),
+        .testTarget(name: "LegateHTTPTests", dependencies: ["LegateHTTP"], swiftSettings: strict),
         .testTarget(
             name: "LegateCoreTests", dependencies: ["LegateCore", "LegateWire", "LegateAuth", "LegateTestSupport"],
             swiftSettings: strict),
@@ -111,7 +114,7 @@ let package = Package(
             name: "LegateManagerTests",
             dependencies: [
                 "LegateManager", "LegateDelegate", "LegateAdminClient", "LegateAuth", "LegateCore", "LegateNet",
-                "LegateStore", "LegateWire", "LegateTestSupport",
+                "LegateStore", "LegateWire", "LegateTestSupport", "LegateHTTP",
             ],
             swiftSettings: strict),
     ]

@@ -4,10 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
-# Pure modules: no sockets, no Dispatch, no SQLite, no clock. The command-line parser is pure too.
+# Pure modules: no sockets, no Dispatch, no SQLite, no clock. The command-line and HTTP parsers are pure too.
 io_modules='Dispatch|Glibc|Foundation\.NSFileManager|CSQLite|CLegateNetShims|LegateNet|LegateStore'
 access='((internal|public|private|fileprivate|package)\s+)?'
-for module in LegateWire LegateAuth LegateCore LegateCommandLine; do
+for module in LegateWire LegateAuth LegateCore LegateCommandLine LegateHTTP; do
     if grep -rnE "^\s*(@_implementationOnly\s+)?${access}import\s+(${io_modules})\b" "Sources/$module"; then
         echo "error: $module must not import I/O modules (see above)" >&2
         status=1

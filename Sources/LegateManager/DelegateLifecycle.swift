@@ -9,6 +9,8 @@ import LegateWire
 /// `ManagerConnection` calls it and performs what it returns; it holds no state of its own.
 struct DelegateLifecycle {
     let services: ManagerServices
+    /// The counters of the connection's loop (registrations by result, authentication failures by reason).
+    let metrics: LoopMetrics
 
     // MARK: - Registration
 
@@ -19,6 +21,7 @@ struct DelegateLifecycle {
         stored: @escaping @Sendable (DelegateRecord, StoreError?) -> Void
     ) -> RegistrationRefusal? {
         if let problem = RegistrationDecision.fieldProblem(in: request) {
+            self.metrics.registrations.increment(.invalid)
             return RegistrationRefusal(
                 code: .invalidArgument, message: problem, auditAction: "delegate.register", auditOutcome: "invalid",
                 detail: problem)
@@ -30,6 +33,7 @@ struct DelegateLifecycle {
         } catch {
             // A revoked token's holder that is not registered here gets no push, only the fatal status.
             let (code, message) = self.peerStatus(for: error)
+            self.countAuthenticationFailure(error)
             return self.refused(
                 RegistrationRefusal(
                     code: code, message: message, auditAction: "auth.failure", auditOutcome: "denied",
@@ -44,6 +48,7 @@ struct DelegateLifecycle {
         let admission: RegistrationAdmission
         switch RegistrationDecision.decide(request, verified: verified, context: context) {
         case .failure(let refusal):
+            if refusal.code == .unauthenticated { self.metrics.authFailures.increment(.claims) }
             return self.refused(refusal, request: request, peer: peer)
         case .success(let admitted):
             admission = admitted
@@ -55,7 +60,9 @@ struct DelegateLifecycle {
             now: now / 1000)
         {
         case .fresh: break
-        case .replayed: return self.refused(.replayed, request: request, peer: peer)
+        case .replayed:
+            self.metrics.authFailures.increment(.replayed)
+            return self.refused(.replayed, request: request, peer: peer)
         case .windowFull: return self.refused(.replayWindowFull, request: request, peer: peer)
         }
         let record = admission.record
@@ -75,6 +82,7 @@ struct DelegateLifecycle {
     private func refused(
         _ refusal: RegistrationRefusal, request: RegisterRequest, peer: String, reason: String? = nil
     ) -> RegistrationRefusal {
+        self.countRefusal(refusal)
         self.services.log.log(.warning, "registration refused", ["peer": peer, "reason": refusal.detail])
         if refusal.auditAction == "auth.failure" {
             self.services.audit.recordPeerFailure(
@@ -94,6 +102,7 @@ struct DelegateLifecycle {
         _ stored: DelegateRecord, error: StoreError?, connection: ManagerConnection
     ) -> Result<DelegateRecord, RegistrationRefusal> {
         if let error {
+            self.metrics.registrations.increment(.storeError)
             self.services.log.log(.error, "registration not recorded", ["delegate.id": stored.id, "error": "\(error)"])
             return .failure(
                 RegistrationRefusal(
@@ -162,6 +171,7 @@ struct DelegateLifecycle {
 
     /// Logs and audits a heartbeat JWT failure; returns the coarse status the peer is told.
     func heartbeatRefused(_ error: AuthError, identity: DelegateIdentity, peer: String) -> (StatusCode, String) {
+        self.countAuthenticationFailure(error)
         self.services.log.log(.warning, "heartbeat refused", ["peer": peer, "reason": error.description])
         self.services.audit.recordPeerFailure(
             address: ManagerConnection.host(of: peer), action: "auth.failure", reason: "heartbeat: \(error.code)",

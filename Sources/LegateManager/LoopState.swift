@@ -11,6 +11,8 @@ final class LoopState: @unchecked Sendable {
     private var connections: [ObjectIdentifier: ManagerConnection] = [:]
     /// Reused for every outgoing frame on this loop, so answering a heartbeat allocates no buffer.
     var scratch: [UInt8] = []
+    /// This loop's delegate-path counters (heartbeats, registrations, auth failures); a scrape sums the loops.
+    let metrics = LoopMetrics()
 
     init(loop: EventLoop) {
         self.loop = loop

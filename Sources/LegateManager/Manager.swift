@@ -9,6 +9,8 @@ import Synchronization
 public final class Manager: Sendable {
     /// The port actually bound (useful with port 0).
     public let port: Int
+    /// The HTTP endpoint's bound port, when one is configured.
+    public let httpPort: Int?
     /// What the data directory held or was given on this start.
     public let report: BootstrapReport
 
@@ -21,6 +23,8 @@ public final class Manager: Sendable {
     private let isSweeping = Atomic<Bool>(false)
     /// Expiry sweeps run here, one at a time, off the loops (they block on durable writes and fan-outs).
     private let sweepQueue = DispatchQueue(label: "legate.sweeps")
+    private let http: HTTPEndpoint?
+    private let readiness: Readiness
 
     /// Prepares the data directory, opens the store and starts serving; returns once the port is bound.
     /// `clock` is the time every service reads (`SystemClock` in production); `store`, when given, replaces the
@@ -43,13 +47,15 @@ public final class Manager: Sendable {
         let tokens = TokenDirectory()
         let registry = DelegateRegistry()
         let profiles = ProfileDirectory()
-        let writer = StoreWriter(store: store, log: log)
+        let metrics = ManagerMetrics()
+        let writer = StoreWriter(store: store, log: log, clock: clock, metrics: metrics)
         try Self.loadState(
             store: store, masterKey: prepared.masterKey, tokens: tokens, registry: registry,
             now: clock.unixMilliseconds())
         try Self.loadProfiles(store: store, into: profiles, now: clock.unixMilliseconds())
         let tasks = TaskService(
             configuration: configuration.tasks, store: store, writer: writer, log: log, clock: clock)
+        tasks.metrics = metrics
         do {
             try tasks.start()
         } catch {
@@ -57,7 +63,7 @@ public final class Manager: Sendable {
         }
         let services = ManagerServices(
             configuration: configuration, store: store, masterKey: prepared.masterKey, clock: clock, tokens: tokens,
-            registry: registry, profiles: profiles, writer: writer, log: log, tasks: tasks)
+            registry: registry, profiles: profiles, writer: writer, log: log, tasks: tasks, metrics: metrics)
         self.services = services
         let ticketKeys = try SessionTicketKeys.loadOrCreate(in: configuration.dataDirectory)
         let tls: TLSServerContext
@@ -76,7 +82,9 @@ public final class Manager: Sendable {
         let loopStates = self.group.loops.map { LoopState(loop: $0) }
         self.loopStates = loopStates
         let rateLimiter = Mutex(AddressRateLimiter(configuration: configuration.connectionRate))
-        self.listener = Listener(
+        let readiness = Readiness(services: services)
+        self.readiness = readiness
+        let listener = Listener(
             host: configuration.host, port: configuration.port, tls: tls, group: self.group,
             limits: .defaults, maxConnections: configuration.maxConnections,
             refusalHandler: { _ in
@@ -96,11 +104,20 @@ public final class Manager: Sendable {
                 let state = loopStates.first { $0.loop === connection.loop } ?? loopStates[0]
                 return ManagerConnection(services: services, loopState: state, connection: connection)
             })
+        self.listener = listener
+        // The HTTP endpoint comes up first, so /livez answers and /readyz says why not ready during startup.
+        (self.http, self.httpPort) = try Self.startHTTP(
+            configuration: configuration, services: services, files: prepared.tlsFiles, readiness: readiness,
+            exposition: MetricsExposition(
+                services: services, loopMetrics: loopStates.map(\.metrics),
+                openConnections: { listener.connectionCount }))
         do {
             self.port = try self.listener.start()
         } catch {
+            self.http?.stop()
             throw .network("cannot listen on \(configuration.host):\(configuration.port): \(error)")
         }
+        readiness.markListening()
         if let first = loopStates.first {
             self.scheduleExpiryCheck(first)
             self.scheduleAuditPruning(first, after: configuration.tickInterval)
@@ -110,6 +127,33 @@ public final class Manager: Sendable {
             self.scheduleHeartbeatFlush(state)
         }
         log.log(.info, "manager listening", ["address": "\(configuration.host):\(self.port)"])
+        if let httpPort = self.httpPort, let http = configuration.http {
+            log.log(
+                .info, "HTTP endpoint listening",
+                ["address": "\(http.host):\(httpPort)", "scheme": http.plain ? "http" : "https"])
+        }
+    }
+
+    /// Starts the HTTP endpoint when configured: HTTPS with the manager's certificate (ALPN http/1.1), or plain.
+    private static func startHTTP(
+        configuration: ManagerConfiguration, services: ManagerServices,
+        files: (certificate: String, key: String, ca: String?), readiness: Readiness, exposition: MetricsExposition
+    ) throws(ManagerError) -> (HTTPEndpoint?, Int?) {
+        guard let http = configuration.http else { return (nil, nil) }
+        var tls: TLSServerContext?
+        if !http.plain {
+            do {
+                tls = try TLSServerContext(
+                    TLSServerConfiguration(
+                        certificateChainFile: files.certificate, privateKeyFile: files.key,
+                        alpnProtocols: ["http/1.1"]))
+            } catch {
+                throw .tls("HTTP endpoint: \(error.description)")
+            }
+        }
+        let endpoint = HTTPEndpoint(
+            configuration: http, router: services.httpRouter(exposition: exposition, readiness: readiness))
+        return (endpoint, try endpoint.start(tls: tls))
     }
 
     /// Logs what the listener reports: once per burst, not per refused connection.
@@ -221,6 +265,7 @@ public final class Manager: Sendable {
     /// everything down. Blocks up to the drain timeout plus one second.
     public func shutdown(reason: String = "manager shutting down", reconnectAfter: Duration = .seconds(1)) {
         guard self.isRunning.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        self.readiness.markDraining()
         self.listener.stop()
         for state in self.loopStates {
             state.loop.execute { state.startDraining(reason: reason, reconnectAfter: reconnectAfter) }
@@ -235,6 +280,7 @@ public final class Manager: Sendable {
         self.services.tasks.stop()
         self.services.audit.closeAllFailureWindows()
         self.flushStore()
+        self.http?.stop()
     }
 
     private func waitUntilEmpty(_ state: LoopState, deadline: ContinuousClock.Instant, done: DispatchSemaphore) {

@@ -49,6 +49,8 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var auditPruneInterval: Duration = .seconds(3600)
     /// Name of the account created on first start.
     public var defaultAccountName: String = "default"
+    /// The HTTP endpoint for `/metrics`, `/livez` and `/readyz`; nil (the default) serves none.
+    public var http: HTTPEndpointConfiguration?
 
     /// The documented defaults.
     public static let defaults = ManagerConfiguration()
@@ -91,6 +93,7 @@ public struct ManagerConfiguration: Sendable, Equatable {
         guard self.connection.heartbeatGrace > self.connection.heartbeatInterval else {
             throw .invalidConfiguration("heartbeat grace must be longer than the heartbeat interval")
         }
+        try self.http?.validate()
     }
 }
 

@@ -5,7 +5,7 @@ import LegateWire
 // MARK: - Registration and startup-script reports, through DelegateLifecycle.
 
 extension ManagerConnection {
-    var lifecycle: DelegateLifecycle { DelegateLifecycle(services: self.services) }
+    var lifecycle: DelegateLifecycle { DelegateLifecycle(services: self.services, metrics: self.loopState.metrics) }
 
     /// A Register call arrived: judged and persisted by the lifecycle; answered here once durable.
     func registrationReceived(streamID: UInt32, request: RegisterRequest) {
@@ -17,6 +17,7 @@ extension ManagerConnection {
             case .failure(let refusal):
                 self.perform(self.machine.registrationRefused(code: refusal.code, message: refusal.message))
             case .success(let record):
+                self.lifecycle.countAccepted(record)
                 let identity = DelegateIdentity(
                     delegateID: record.id, accountID: record.accountID, tokenID: record.tokenID,
                     instanceID: record.instanceID)

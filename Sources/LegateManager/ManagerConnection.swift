@@ -147,6 +147,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
             verified.claims.issuer == identity.instanceID
         else {
             // A valid JWT of another delegate is not a clock problem a re-mint fixes: the peer is confused or hostile.
+            self.loopState.metrics.authFailures.increment(.claims)
             self.services.audit(
                 accountID: identity.accountID, actor: "delegate:\(identity.delegateID)", action: "auth.failure",
                 target: identity.delegateID, outcome: "denied", detail: "heartbeat JWT names another delegate")
@@ -156,6 +157,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
             return
         }
         self.machine.heartbeatVerified(now: self.loopState.loop.now, at: nowMilliseconds)
+        self.loopState.metrics.heartbeatsReceived.increment()
         var ack = HeartbeatAck()
         ack.sequence = heartbeat.sequence
         ack.serverTimeMs = nowMilliseconds
@@ -180,7 +182,11 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
 
     func tick(now: MonotonicInstant) {
         self.assertOnLoop()
-        self.perform(self.machine.tick(now: now))
+        let action = self.machine.tick(now: now)
+        if self.machine.delegateIdentity != nil, case .closeWithError(.deadlineExceeded, _) = action {
+            self.loopState.metrics.heartbeatsMissed.increment()  // a registered delegate's grace passed
+        }
+        self.perform(action)
     }
 
     func takeHeartbeatMark() -> HeartbeatMark? {

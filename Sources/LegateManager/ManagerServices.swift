@@ -39,13 +39,16 @@ final class ManagerServices: Sendable {
     let adminRouter: AdminRouter
     /// Admin calls block (store reads, a revoke waiting for acknowledgements), so they run here, off the loops.
     let adminQueue = DispatchQueue(label: "legate.admin", attributes: .concurrent)
+    /// Counters and histograms that are not per event loop, for the metrics endpoint.
+    let metrics: ManagerMetrics
 
     /// Builds every service over `store`; `tasks` is started by the caller.
     init(
         configuration: ManagerConfiguration, store: any StateStore, masterKey: MasterKey, clock: any ServiceClock,
         tokens: TokenDirectory, registry: DelegateRegistry, profiles: ProfileDirectory, writer: StoreWriter,
-        log: any LogSink, tasks: TaskService
+        log: any LogSink, tasks: TaskService, metrics: ManagerMetrics = ManagerMetrics()
     ) {
+        self.metrics = metrics
         self.configuration = configuration
         self.clock = clock
         self.store = store
@@ -66,8 +69,8 @@ final class ManagerServices: Sendable {
         self.fanOut = fanOut
         let tokenService = TokenService(
             store: store, writer: writer, directory: tokens, validator: self.validator, replay: self.replay,
-            registry: registry,
-            masterKey: masterKey, clock: clock, audit: audit, fanOut: fanOut, log: log)
+            registry: registry, masterKey: masterKey, clock: clock, audit: audit, fanOut: fanOut, log: log,
+            metrics: metrics)
         self.tokenService = tokenService
         let delegates = DelegateQueries(registry: registry, tokens: tokenService, tasks: tasks)
         self.delegates = delegates

@@ -1,5 +1,6 @@
 import Dispatch
 import LegateCore
+import LegateNet
 import LegateStore
 import Synchronization
 
@@ -21,11 +22,32 @@ public final class StoreWriter: Sendable {
     private let queue = DispatchQueue(label: "legate.store-writer")
     private let pending = Mutex(Pending())
     private let log: any LogSink
+    private let clock: any ServiceClock
+    private let metrics: ManagerMetrics
 
     /// Creates a writer over `store`.
-    public init(store: any StateStore, log: any LogSink) {
+    public convenience init(store: any StateStore, log: any LogSink) {
+        self.init(store: store, log: log, clock: SystemClock(), metrics: ManagerMetrics())
+    }
+
+    /// Creates a writer over `store` that times every transaction into `metrics` on `clock`.
+    init(store: any StateStore, log: any LogSink, clock: any ServiceClock, metrics: ManagerMetrics) {
         self.store = store
         self.log = log
+        self.clock = clock
+        self.metrics = metrics
+    }
+
+    /// Applies `writes` in one transaction, timed.
+    private func timedApply(_ writes: [StoreWrite]) throws(StoreError) {
+        let started = self.clock.monotonicNow()
+        do {
+            try self.store.apply(writes)
+        } catch {
+            self.metrics.storeApplied(self.clock.monotonicNow() - started, succeeded: false)
+            throw error
+        }
+        self.metrics.storeApplied(self.clock.monotonicNow() - started, succeeded: true)
     }
 
     /// Queues `writes`; `completion` runs on the writer's queue when they are durable or have failed.
@@ -55,13 +77,13 @@ public final class StoreWriter: Sendable {
         }
         guard !batches.isEmpty else { return }
         do {
-            try self.store.apply(batches.flatMap(\.writes))
+            try self.timedApply(batches.flatMap(\.writes))
             for batch in batches { batch.completion?(nil) }
         } catch {
             // One bad batch must not sink the others: retry each alone so only the guilty one fails.
             for batch in batches {
                 do {
-                    try self.store.apply(batch.writes)
+                    try self.timedApply(batch.writes)
                     batch.completion?(nil)
                 } catch {
                     self.log.log(.error, "store write failed", ["error": "\(error)"])

@@ -38,6 +38,8 @@ final class TaskService: @unchecked Sendable {
     private let running = Atomic<Bool>(true)
     /// The time leases, timeouts, cancel graces and waits are measured on.
     let clock: any ServiceClock
+    /// Task counters and histograms for the metrics endpoint (set before `start`, read on `queue`).
+    var metrics = ManagerMetrics()
 
     init(
         configuration: TaskConfiguration, store: any StateStore, writer: StoreWriter, log: any LogSink,
@@ -221,6 +223,7 @@ final class TaskService: @unchecked Sendable {
 
     /// Performs the board's effects: stores them (coalesced), then pushes, wakes waiters, and calls `completion`.
     func perform(_ effects: [TaskBoard.Effect], completion: (@Sendable (StoreError?) -> Void)? = nil) {
+        self.metrics.observe(effects, now: self.clock.unixMilliseconds())
         var assignments: [TaskRecord] = []
         var finished: [TaskRecord] = []
         for effect in effects {

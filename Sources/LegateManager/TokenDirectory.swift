@@ -65,6 +65,11 @@ public final class TokenDirectory: JWTKeyResolver, Sendable {
         }
     }
 
+    /// Active tokens that have an expiry, for the metrics endpoint.
+    var expiringEntries: [Entry] {
+        self.entries.withLock { $0.values.filter { $0.status == .active && $0.expiresAt != nil } }
+    }
+
     /// Number of known tokens.
     public var count: Int {
         self.entries.withLock { $0.count }

@@ -7,7 +7,8 @@ internal import Glibc
 
 private let connectionIDs = Atomic<UInt64>(0)
 
-/// One TLS connection: moves bytes between its socket and its TLSSession and calls its handler.
+/// One TLS connection (or, for a listener without TLS, one plain TCP connection): moves bytes between its socket
+/// and its TLSSession and calls its handler.
 ///
 /// `@unchecked Sendable`: all mutable state is touched only on `loop.queue` (the loop's poller, timers and
 /// public methods run there); the object is handed to the loop once, before any of that starts.
@@ -24,7 +25,10 @@ public final class Connection: @unchecked Sendable {
     public var handler: ConnectionHandler?
 
     let fd: Int32
-    let tls: TLSSession
+    /// nil on a plain TCP connection: bytes pass through unencrypted.
+    let tls: TLSSession?
+    /// Unsent bytes of a plain connection (a TLS connection keeps its ciphertext in `tls.output`).
+    private var plainOutput: [UInt8] = []
     let limits: ConnectionLimits
     var state: State
     /// The fd's registration in `loop.poller` (nil before start and after close).
@@ -47,7 +51,7 @@ public final class Connection: @unchecked Sendable {
     /// Listener bookkeeping, called once when closed.
     var onClose: (@Sendable () -> Void)?
 
-    init(fd: Int32, tls: TLSSession, loop: EventLoop, limits: ConnectionLimits, peerAddress: String, state: State) {
+    init(fd: Int32, tls: TLSSession?, loop: EventLoop, limits: ConnectionLimits, peerAddress: String, state: State) {
         self.id = connectionIDs.wrappingAdd(1, ordering: .relaxed).newValue
         self.fd = fd
         self.tls = tls
@@ -61,18 +65,37 @@ public final class Connection: @unchecked Sendable {
     /// True while unsent output is at most `limits.maxBufferedWriteBytes`.
     public var isWritable: Bool { self.writable }
     /// The ALPN protocol agreed in the handshake ("legate/1").
-    public var negotiatedALPN: String? { self.tls.negotiatedALPN }
+    public var negotiatedALPN: String? { self.tls?.negotiatedALPN }
     /// The peer certificate's subject (mutual TLS), one line.
-    public var peerCertificateSubject: String? { self.tls.peerCertificateSubject }
+    public var peerCertificateSubject: String? { self.tls?.peerCertificateSubject }
     /// True when the TLS session was resumed.
-    public var isSessionResumed: Bool { self.tls.isResumed }
+    public var isSessionResumed: Bool { self.tls?.isResumed ?? false }
+    /// False on a plain TCP connection.
+    public var isEncrypted: Bool { self.tls != nil }
     /// Unsent ciphertext bytes.
-    public var bufferedWriteBytes: Int { self.tls.output.count - self.sentOffset }
+    public var bufferedWriteBytes: Int { self.output.count - self.sentOffset }
+
+    /// The bytes waiting for the socket: the TLS session's ciphertext, or the plain output.
+    private var output: [UInt8] {
+        get { self.tls?.output ?? self.plainOutput }
+        _modify {
+            if let tls = self.tls {
+                yield &tls.output
+            } else {
+                yield &self.plainOutput
+            }
+        }
+    }
 
     // MARK: - Start
 
-    /// Server side: start reading the ClientHello under the handshake deadline.
+    /// Server side: start reading the ClientHello under the handshake deadline (plain TCP: active at once).
     func startAccepted() {
+        guard self.tls != nil else {
+            self.register(events: Poller.readable)
+            self.handshakeCompleted()
+            return
+        }
         self.armHandshakeTimer()
         self.register(events: Poller.readable)
     }
@@ -110,7 +133,8 @@ public final class Connection: @unchecked Sendable {
             return
         }
         self.state = .handshaking
-        self.handleTLS(self.tls.handshake(feeding: UnsafeRawBufferPointer(start: nil, count: 0)))
+        guard let tls = self.tls else { return self.handshakeCompleted() }
+        self.handleTLS(tls.handshake(feeding: UnsafeRawBufferPointer(start: nil, count: 0)))
         self.flushOutput()
     }
 
@@ -149,26 +173,35 @@ public final class Connection: @unchecked Sendable {
     }
 
     private func process(_ bytes: UnsafeRawBufferPointer) {
+        guard let tls = self.tls else { return self.processPlain(bytes) }
         self.inReceive = true
-        let result = self.tls.feed(bytes, scratch: self.loop.plaintextBuffer) { chunk in
+        let result = tls.feed(bytes, scratch: self.loop.plaintextBuffer) { chunk in
             if self.state == .handshaking { self.handshakeCompleted() }
             guard self.state == .active, let handler = self.handler else { return self.state != .closed }
             handler.connection(self, received: chunk)
             return self.state != .closed
         }
         self.inReceive = false
-        if self.state == .handshaking, self.tls.isHandshakeComplete { self.handshakeCompleted() }
+        if self.state == .handshaking, tls.isHandshakeComplete { self.handshakeCompleted() }
         self.handleTLS(result)
+        if self.state == .active, !self.pendingPlaintext.isEmpty { self.encryptPending() }
+    }
+
+    private func processPlain(_ bytes: UnsafeRawBufferPointer) {
+        guard self.state == .active, let handler = self.handler else { return }
+        self.inReceive = true
+        handler.connection(self, received: bytes)
+        self.inReceive = false
         if self.state == .active, !self.pendingPlaintext.isEmpty { self.encryptPending() }
     }
 
     private func handleTLS(_ result: TLSResult) {
         switch result {
         case .complete, .wantRead:
-            if self.state == .handshaking, self.tls.isHandshakeComplete { self.handshakeCompleted() }
+            if self.state == .handshaking, self.tls?.isHandshakeComplete == true { self.handshakeCompleted() }
         case .closed:
             // Peer's close_notify: answer with ours and close orderly.
-            self.tls.shutdown()
+            self.tls?.shutdown()
             self.flushOutput()
             self.finishClose(error: nil)
         case .failed(let error):
@@ -199,7 +232,11 @@ public final class Connection: @unchecked Sendable {
             self.pendingPlaintext.append(contentsOf: bytes)
             return
         }
-        if case .failed(let error) = self.tls.write(bytes) {
+        guard let tls = self.tls else {
+            self.plainOutput.append(contentsOf: bytes)
+            return self.flushOutput()
+        }
+        if case .failed(let error) = tls.write(bytes) {
             self.finishClose(error: .tls(error))
             return
         }
@@ -224,7 +261,8 @@ public final class Connection: @unchecked Sendable {
     private func encryptPending() {
         let pending = self.pendingPlaintext
         self.pendingPlaintext = []
-        let result = pending.withUnsafeBytes { self.tls.write($0) }
+        guard let tls = self.tls else { return self.plainOutput.append(contentsOf: pending) }
+        let result = pending.withUnsafeBytes { tls.write($0) }
         if case .failed(let error) = result { self.finishClose(error: .tls(error)) }
     }
 
@@ -233,9 +271,9 @@ public final class Connection: @unchecked Sendable {
         if self.state == .active, !self.pendingPlaintext.isEmpty, !self.inReceive, !self.isCoalescing {
             self.encryptPending()
         }
-        while self.sentOffset < self.tls.output.count {
+        while self.sentOffset < self.output.count {
             let offset = self.sentOffset
-            let result = self.tls.output.withUnsafeBytes { raw -> Result<Int?, NetError> in
+            let result = self.output.withUnsafeBytes { raw -> Result<Int?, NetError> in
                 do throws(NetError) {
                     return .success(try Socket.send(self.fd, UnsafeRawBufferPointer(rebasing: raw[offset...])))
                 } catch {
@@ -253,16 +291,16 @@ public final class Connection: @unchecked Sendable {
             self.sentOffset += sent
             self.lastWriteProgress = ContinuousClock.now
         }
-        if self.sentOffset >= self.tls.output.count {
+        if self.sentOffset >= self.output.count {
             // Drained: release the buffer so idle connections hold no output memory.
-            self.tls.output = []
+            self.output = []
             self.sentOffset = 0
             self.setWriteInterest(false)
             self.writeTimer?.cancel()
             self.writeTimer = nil
         } else {
             if self.sentOffset >= 64 << 10 {
-                self.tls.output.removeFirst(self.sentOffset)
+                self.output.removeFirst(self.sentOffset)
                 self.sentOffset = 0
             }
             let buffered = self.bufferedWriteBytes
@@ -329,7 +367,7 @@ public final class Connection: @unchecked Sendable {
             }
             if !self.pendingPlaintext.isEmpty { self.encryptPending() }
             guard self.state == .active else { return }
-            self.tls.shutdown()
+            self.tls?.shutdown()
             self.state = .closing
             self.flushOutput()
         }
@@ -342,12 +380,12 @@ public final class Connection: @unchecked Sendable {
         for timer in [self.handshakeTimer, self.writeTimer] { timer?.cancel() }
         self.handshakeTimer = nil
         self.writeTimer = nil
-        if let (context, key) = self.sessionCache, self.tls.isHandshakeComplete,
-           let session = self.tls.resumableSession() {
+        if let (context, key) = self.sessionCache, let tls = self.tls, tls.isHandshakeComplete,
+           let session = tls.resumableSession() {
             context.storeSession(session, for: key)
         }
         self.sessionCache = nil
-        self.tls.output = []
+        self.output = []
         self.pendingPlaintext = []
         // DEL before close: the fd number may be reused at once; events of this batch carry a stale generation.
         if let token = self.pollToken { self.loop.poller.deregister(self.fd, token: token) }

@@ -18,7 +18,7 @@ public enum ListenerEvent: Sendable, Equatable {
     case memoryReturned(residentBytesBefore: Int, residentBytesAfter: Int)
 }
 
-/// Accepts TLS connections and spreads them over an EventLoopGroup.
+/// Accepts TLS connections (plain TCP ones when given no TLS context) and spreads them over an EventLoopGroup.
 ///
 /// Never leaves a peer waiting in the kernel backlog: above `connectionCap` a connection gets the refusal
 /// handler (a status after TLS) while `refusalCapacity` allows, or is closed at once; when the process is out
@@ -34,7 +34,7 @@ public final class Listener: @unchecked Sendable {
     public let refusalCapacity: Int
     private let host: String
     private let port: Int
-    private let tls: TLSServerContext
+    private let tls: TLSServerContext?
     private let group: EventLoopGroup
     private let limits: ConnectionLimits
     private let makeHandler: @Sendable (Connection) -> ConnectionHandler
@@ -54,10 +54,10 @@ public final class Listener: @unchecked Sendable {
     private let refusing = Atomic<Int>(0)
     private let refused = Atomic<Int>(0)
 
-    /// Prepares a listener; nothing is bound until `start()`. `refusalHandler` serves connections above the cap
+    /// Prepares a listener; nothing is bound until `start()`; with `tls` nil connections are plain TCP. `refusalHandler` serves connections above the cap
     /// (nil: they are closed at once); `onEvent` hears about descriptor exhaustion (on the accept queue) and
     /// memory returned after storms; `trimPolicy` says when to return it (nil: never).
-    public init(host: String, port: Int, tls: TLSServerContext, group: EventLoopGroup, limits: ConnectionLimits,
+    public init(host: String, port: Int, tls: TLSServerContext?, group: EventLoopGroup, limits: ConnectionLimits,
                 maxConnections: Int, refusalHandler: (@Sendable (Connection) -> ConnectionHandler)? = nil,
                 onEvent: (@Sendable (ListenerEvent) -> Void)? = nil, trimPolicy: TrimPolicy? = .defaults,
                 makeHandler: @escaping @Sendable (Connection) -> ConnectionHandler) {
@@ -272,11 +272,13 @@ public final class Listener: @unchecked Sendable {
         _ client: Int32, peer: String, makeHandler: @escaping @Sendable (Connection) -> ConnectionHandler,
         onClose: @escaping @Sendable () -> Void
     ) {
-        let session: TLSSession
-        do throws(TLSError) { session = try TLSSession(server: self.tls) } catch {
-            onClose()
-            Self.drainAndClose(client)
-            return
+        var session: TLSSession?
+        if let tls = self.tls {
+            do throws(TLSError) { session = try TLSSession(server: tls) } catch {
+                onClose()
+                Self.drainAndClose(client)
+                return
+            }
         }
         Socket.setNoDelay(client)
         let loop = self.group.next()

@@ -25,6 +25,9 @@ let usage = """
       --max-live-task-bytes N     payload and output bytes all queued and running tasks may hold together;
                                   submissions beyond are refused until some finish (default 1073741824)
       --log-level LEVEL           debug|info|warning|error (default info)
+      --http-port N               serve /metrics, /livez and /readyz on this port (default: off)
+      --http-host ADDR            address of the HTTP endpoint (default 127.0.0.1)
+      --http-plain                plain HTTP instead of HTTPS with the manager's certificate (loopback only)
     """
 
 /// Writes a line to standard output unbuffered, so scripts reading a pipe see the address at once.
@@ -39,9 +42,9 @@ func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, Log
             "--host", "--port", "--data-dir", "--cert", "--key", "--client-ca", "--audience",
             "--heartbeat-interval", "--heartbeat-grace", "--pending-expiry", "--max-connections", "--connection-rate",
             "--event-loops", "--log-level", "--audit-retention-days", "--max-task-payload-bytes",
-            "--max-live-task-bytes",
+            "--max-live-task-bytes", "--http-port", "--http-host",
         ],
-        switchFlags: ["--help"])
+        switchFlags: ["--help", "--http-plain"])
     if arguments.isSet("--help") {
         say(usage)
         exit(0)
@@ -89,6 +92,16 @@ func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, Log
             flag: "--max-live-task-bytes", value: "\(configuration.tasks.maxLiveTaskBytes)",
             expected: "a positive number of bytes")
     }
+    if let httpPort = arguments.string("--http-port") {
+        guard let port = Int(httpPort) else {
+            throw CommandLineArguments.ParseError.invalidValue(flag: "--http-port", value: httpPort, expected: "a port")
+        }
+        configuration.http = HTTPEndpointConfiguration(
+            port: port, host: arguments.string("--http-host") ?? "127.0.0.1", plain: arguments.isSet("--http-plain"))
+    } else if arguments.isSet("--http-plain") || arguments.string("--http-host") != nil {
+        throw CommandLineArguments.ParseError.invalidValue(
+            flag: "--http-host/--http-plain", value: "set", expected: "--http-port N as well")
+    }
     let levels: [String: LogLevel] = ["debug": .debug, "info": .info, "warning": .warning, "error": .error]
     let levelName = arguments.string("--log-level") ?? "info"
     guard let level = levels[levelName] else {
@@ -126,6 +139,10 @@ let report = manager.report
 let address = configuration.host.contains(":") ? "[\(configuration.host)]:\(manager.port)" : "\(configuration.host):\(manager.port)"
 say("Legate manager listening on \(address) (TLS, ALPN legate/1)")
 say("  data directory: \(report.dataDirectory)")
+if let httpPort = manager.httpPort, let http = configuration.http {
+    let host = http.host.contains(":") ? "[\(http.host)]" : http.host
+    say("  metrics and health: \(http.plain ? "http" : "https")://\(host):\(httpPort)/metrics (/livez, /readyz)")
+}
 if let caFile = report.caFile { say("  CA file (dev certificate): \(caFile)") }
 say("  account id: \(report.accountID)")
 let tokenShown: String

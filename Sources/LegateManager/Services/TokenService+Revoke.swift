@@ -61,6 +61,7 @@ extension TokenService {
                 connection.pushSelfDestructOnLoop(reason: reason, tokenID: id, progress: progress)
             },
             afterDeadline: { $0.closeIfSelfDestructUnacknowledged() })
+        self.metrics.revocationFanOutDuration.observe(fanOut.duration)
         self.audit.record(
             .tokenRevokeFanOut(tokenID: id, scope: record.scope, report: fanOut), accountID: record.accountID,
             actor: actor)

@@ -23,15 +23,18 @@ final class TokenService: Sendable {
     let audit: AuditService
     let fanOut: PushFanOut
     let log: any LogSink
+    /// Where revocation fan-out durations are observed.
+    let metrics: ManagerMetrics
     /// Token names being created, keyed by (account, scope, name): the store has no unique index over them.
     private let names = Reservations()
 
     /// Creates the service over its dependencies.
     init(
         store: any StateStore, writer: StoreWriter, directory: TokenDirectory, validator: JWTValidator,
-        replay: ReplayCache, registry: DelegateRegistry, masterKey: MasterKey, clock: any ServiceClock, audit: AuditService,
-        fanOut: PushFanOut, log: any LogSink
+        replay: ReplayCache, registry: DelegateRegistry, masterKey: MasterKey, clock: any ServiceClock,
+        audit: AuditService, fanOut: PushFanOut, log: any LogSink, metrics: ManagerMetrics = ManagerMetrics()
     ) {
+        self.metrics = metrics
         self.store = store
         self.writer = writer
         self.directory = directory
