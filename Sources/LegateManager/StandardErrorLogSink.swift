@@ -1,21 +1,29 @@
-import Foundation
 import LegateCore
 import LegateNet
 import Synchronization
 
-/// Writes log lines to standard error as `time level message key=value ...`, one line per call.
+/// Writes log lines to standard error, one per call, as `time level message key=value ...` or as one JSON object
+/// (`LogLineFormat`); the time comes from the injected clock.
 ///
 /// Never traps and never blocks: a line the descriptor cannot take (full disk, reader gone, reader not keeping
 /// up) is dropped and counted in `droppedLines`.
 public final class StandardErrorLogSink: LogSink {
     private let minimumLevel: LogLevel
+    private let format: LogLineFormat
     private let writer: OutputWriter
+    private let clock: any ServiceClock
 
-    /// Creates a sink that drops lines below `minimumLevel`; `writer` defaults to the process's standard error.
-    /// Ignores SIGPIPE process-wide, so a log pipe whose reader has gone cannot kill the process.
-    public init(minimumLevel: LogLevel = .info, writer: OutputWriter = .standardError) {
+    /// Creates a sink that drops lines below `minimumLevel` and writes the others in `format`; `writer` defaults to
+    /// the process's standard error. Ignores SIGPIPE process-wide, so a log pipe whose reader has gone cannot kill
+    /// the process.
+    public init(
+        minimumLevel: LogLevel = .info, format: LogLineFormat = .text, writer: OutputWriter = .standardError,
+        clock: any ServiceClock = SystemClock()
+    ) {
         self.minimumLevel = minimumLevel
+        self.format = format
         self.writer = writer
+        self.clock = clock
         System.ignoreBrokenPipe()
     }
 
@@ -25,9 +33,9 @@ public final class StandardErrorLogSink: LogSink {
     /// Writes one line if it is at or above the minimum level.
     public func log(_ level: LogLevel, _ message: String, _ metadata: [String: String]) {
         guard level >= self.minimumLevel else { return }
-        let fields = metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let line = "\(Date().formatted(.iso8601)) \(level) \(message)\(fields.isEmpty ? "" : " " + fields)\n"
-        self.writer.write(line)
+        self.writer.write(
+            self.format.line(
+                unixMilliseconds: self.clock.unixMilliseconds(), level: level, message: message, metadata: metadata))
     }
 }
 

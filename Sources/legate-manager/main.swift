@@ -25,6 +25,7 @@ let usage = """
       --max-live-task-bytes N     payload and output bytes all queued and running tasks may hold together;
                                   submissions beyond are refused until some finish (default 1073741824)
       --log-level LEVEL           debug|info|warning|error (default info)
+      --log-format FORMAT         text (time level message key=value) or json (one object per line; default text)
       --http-port N               serve /metrics, /livez and /readyz on this port (default: off)
       --http-host ADDR            address of the HTTP endpoint (default 127.0.0.1)
       --http-plain                plain HTTP instead of HTTPS with the manager's certificate (loopback only)
@@ -35,13 +36,13 @@ func say(_ line: String) {
     OutputWriter.standardOutput.write(line + "\n")
 }
 
-func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, LogLevel) {
+func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, LogLevel, LogLineFormat) {
     let arguments = try CommandLineArguments(
         Array(CommandLine.arguments.dropFirst()),
         valueFlags: [
             "--host", "--port", "--data-dir", "--cert", "--key", "--client-ca", "--audience",
             "--heartbeat-interval", "--heartbeat-grace", "--pending-expiry", "--max-connections", "--connection-rate",
-            "--event-loops", "--log-level", "--audit-retention-days", "--max-task-payload-bytes",
+            "--event-loops", "--log-level", "--log-format", "--audit-retention-days", "--max-task-payload-bytes",
             "--max-live-task-bytes", "--http-port", "--http-host",
         ],
         switchFlags: ["--help", "--http-plain"])
@@ -108,7 +109,11 @@ func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, Log
         throw CommandLineArguments.ParseError.invalidValue(
             flag: "--log-level", value: levelName, expected: "debug, info, warning or error")
     }
-    return (configuration, level)
+    let formatName = arguments.string("--log-format") ?? "text"
+    guard let format = LogLineFormat(rawValue: formatName) else {
+        throw CommandLineArguments.ParseError.invalidValue(flag: "--log-format", value: formatName, expected: "text or json")
+    }
+    return (configuration, level, format)
 }
 
 // First of all: a log or output pipe whose reader has gone must give EPIPE, not kill the manager, and the
@@ -118,8 +123,9 @@ let openFileLimit = System.raiseOpenFileLimit()
 
 let configuration: ManagerConfiguration
 let logLevel: LogLevel
+let logFormat: LogLineFormat
 do {
-    (configuration, logLevel) = try parseConfiguration(openFileLimit: openFileLimit)
+    (configuration, logLevel, logFormat) = try parseConfiguration(openFileLimit: openFileLimit)
 } catch {
     OutputWriter.standardError.write("legate-manager: \(error)\n\(usage)\n")
     exit(2)
@@ -129,7 +135,8 @@ let manager: Manager
 do {
     // Production wiring: the real clocks, and the SQLite store in the data directory.
     manager = try Manager.start(
-        configuration: configuration, log: StandardErrorLogSink(minimumLevel: logLevel), clock: SystemClock())
+        configuration: configuration, log: StandardErrorLogSink(minimumLevel: logLevel, format: logFormat),
+        clock: SystemClock())
 } catch {
     OutputWriter.standardError.write("legate-manager: \(error)\n")
     exit(1)
