@@ -16,6 +16,8 @@ extension ManagerConnection: TaskConnection {
     func push(_ tracked: TrackedPush, _ message: some ProtoMessage) -> UInt32? {
         guard let streamID = self.machine.allocatePush(tracked, now: self.loopState.loop.now) else { return nil }
         self.loopState.send(.push, method: tracked.kind, streamID: streamID, message: message, on: self.connection)
+        self.services.log.debug(
+            "push sent", ["push.kind": "\(tracked.kind)", "stream.id": "\(streamID)", "delegate.id": self.delegateID])
         return streamID
     }
 

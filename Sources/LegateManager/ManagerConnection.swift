@@ -43,6 +43,10 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
         self.machine = ServerConnectionMachine(
             configuration: self.services.configuration.connection, now: self.loopState.loop.now)
         self.loopState.add(self)
+        self.services.log.debug(
+            "connection opened",
+            ["peer": connection.peerAddress, "connection.id": "\(connection.id)",
+             "tls.resumed": "\(connection.isSessionResumed)"])
     }
 
     func connection(_ connection: Connection, received bytes: UnsafeRawBufferPointer) {
@@ -70,6 +74,10 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
         let progress = self.pushProgress
         self.pushProgress = [:]
         for report in progress.values { report(.closedWithoutAcknowledgement) }
+        self.services.log.debug(
+            "connection closed",
+            ["peer": connection.peerAddress, "connection.id": "\(connection.id)",
+             "reason": error.map { "\($0)" } ?? "closed"])
         guard let identity = self.machine.delegateIdentity else { return }
         self.lifecycle.disconnected(
             identity, connection: self, lastHeartbeatAt: self.machine.lastHeartbeatAt,

@@ -30,6 +30,9 @@ public final class StandardErrorLogSink: LogSink {
     /// Lines that could not be written so far.
     public var droppedLines: Int { self.writer.droppedCount }
 
+    /// Whether lines at `level` are written (at or above the minimum level).
+    public func isEnabled(_ level: LogLevel) -> Bool { level >= self.minimumLevel }
+
     /// Writes one line if it is at or above the minimum level.
     public func log(_ level: LogLevel, _ message: String, _ metadata: [String: String]) {
         guard level >= self.minimumLevel else { return }

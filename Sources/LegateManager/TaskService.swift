@@ -153,6 +153,11 @@ final class TaskService: @unchecked Sendable {
                     return
                 }
                 let now = self.clock.unixMilliseconds()
+                if self.log.isEnabled(.debug) {
+                    for task in fresh {
+                        self.log.log(.debug, "task transition", ["task.id": task.id, "state": "queued", "attempt": "0"])
+                    }
+                }
                 for task in fresh { self.perform(self.board.enqueue(task, now: now)) }
                 self.scheduleDispatch()
                 reply(.success(answer))
@@ -224,6 +229,7 @@ final class TaskService: @unchecked Sendable {
     /// Performs the board's effects: stores them (coalesced), then pushes, wakes waiters, and calls `completion`.
     func perform(_ effects: [TaskBoard.Effect], completion: (@Sendable (StoreError?) -> Void)? = nil) {
         self.metrics.observe(effects, now: self.clock.unixMilliseconds())
+        if self.log.isEnabled(.debug) { self.logTransitions(effects) }
         var assignments: [TaskRecord] = []
         var finished: [TaskRecord] = []
         for effect in effects {

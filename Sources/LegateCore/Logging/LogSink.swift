@@ -21,9 +21,20 @@ public enum LogLevel: Int, Sendable, Comparable, CustomStringConvertible {
 public protocol LogSink: Sendable {
     /// Records one line; may be called from any thread.
     func log(_ level: LogLevel, _ message: String, _ metadata: [String: String])
+    /// Whether a line at `level` would be recorded; callers on hot paths check it before building a debug line.
+    func isEnabled(_ level: LogLevel) -> Bool
 }
 
 extension LogSink {
+    /// Every level is recorded unless the sink says otherwise.
+    public func isEnabled(_ level: LogLevel) -> Bool { true }
+
+    /// Records a debug line, building its message and metadata only when debug lines are recorded.
+    public func debug(_ message: @autoclosure () -> String, _ metadata: @autoclosure () -> [String: String]) {
+        guard self.isEnabled(.debug) else { return }
+        self.log(.debug, message(), metadata())
+    }
+
     /// Records one line without metadata.
     public func log(_ level: LogLevel, _ message: String) {
         self.log(level, message, [:])
@@ -37,4 +48,7 @@ public struct DiscardingLogSink: LogSink {
 
     /// Drops the line.
     public func log(_ level: LogLevel, _ message: String, _ metadata: [String: String]) {}
+
+    /// Nothing is recorded.
+    public func isEnabled(_ level: LogLevel) -> Bool { false }
 }
