@@ -19,6 +19,16 @@ extension AdminClient {
         return task
     }
 
+    /// Submits one task and returns it with the manager's warnings (accepted, but perhaps not what was meant:
+    /// say, a type no delegate of the account has announced).
+    public func submit(_ spec: TaskSpec) throws(AdminClientError) -> (task: TaskInfo, warnings: [String]) {
+        var request = TaskSubmitRequest()
+        request.tasks = [spec]
+        let response = try self.call(.taskSubmit, request, as: TaskSubmitResponse.self)
+        guard let task = response.tasks.first else { throw .malformed("TaskSubmit answered with no task") }
+        return (task, response.warnings)
+    }
+
     /// The task as it is now, with its payload.
     public func task(id: String) throws(AdminClientError) -> TaskInfo {
         var request = TaskRef()

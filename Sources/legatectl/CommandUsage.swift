@@ -68,7 +68,8 @@ let commandUsages: [(command: String, usage: String)] = [
     ("task logs", "  legatectl task logs ID [--follow]    --follow streams until the task ends"),
     ("admin-key create", """
       legatectl admin-key create --name NAME --permissions P[,P...] [--scope SCOPE] [--expires-in SECONDS]
-                 prints the key once; P: account:admin, delegate:view, delegate:edit, delegate:approve, ...
+                 prints the key once; P: delegate:view, delegate:edit, delegate:delete, delegate:approve,
+                 task:submit, task:view, account:admin (all); SCOPE: default the creating key's
     """),
     ("admin-key list", "  legatectl admin-key list             STATUS: active, revoked, expired"),
     ("admin-key revoke", "  legatectl admin-key revoke ID|NAME"),

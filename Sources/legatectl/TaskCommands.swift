@@ -193,8 +193,3 @@ private func followLogs(id: String, client: AdminClient, json: Bool) throws(Admi
 private func chunkObject(_ chunk: TaskLogChunk) -> [String: Any] {
     ["attempt": chunk.attempt, "at_ms": chunk.atMs, "data": String(decoding: chunk.data, as: UTF8.self)]
 }
-
-/// Runs `legatectl admin-key <verb> ...`; never returns.
-func runAdminKeyCommand(verb: String, words: ArraySlice<String>) -> Never {
-    usageError("admin-key \(verb) is not available yet")
-}
