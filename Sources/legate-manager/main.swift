@@ -25,6 +25,10 @@ let usage = """
       --max-live-task-bytes N     payload and output bytes all queued and running tasks may hold together;
                                   submissions beyond are refused until some finish (default 1073741824)
       --log-level LEVEL           debug|info|warning|error (default info)
+      --version                   print the version
+    usage: legate-manager admin-key create --data-dir DIR [--name NAME]
+                                  offline recovery: a new admin API key with every permission in DIR's account,
+                                  printed once and audited (works while the manager runs, too)
     """
 
 /// Writes a line to standard output unbuffered, so scripts reading a pipe see the address at once.
@@ -41,9 +45,13 @@ func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, Log
             "--event-loops", "--log-level", "--audit-retention-days", "--max-task-payload-bytes",
             "--max-live-task-bytes",
         ],
-        switchFlags: ["--help"])
+        switchFlags: ["--help", "--version"])
     if arguments.isSet("--help") {
         say(usage)
+        exit(0)
+    }
+    if arguments.isSet("--version") {
+        say("legate-manager \(LegateVersion.current)")
         exit(0)
     }
     if let extra = arguments.positionals.first { throw CommandLineArguments.ParseError.unknownFlag(extra) }
@@ -96,6 +104,45 @@ func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, Log
             flag: "--log-level", value: levelName, expected: "debug, info, warning or error")
     }
     return (configuration, level)
+}
+
+/// `legate-manager admin-key create --data-dir DIR`: a new admin key from the data directory alone.
+func createAdminKeyOffline(_ words: [String]) -> Never {
+    let arguments: CommandLineArguments
+    do {
+        arguments = try CommandLineArguments(words, valueFlags: ["--data-dir", "--name"], switchFlags: ["--help"])
+        if let extra = arguments.positionals.first { throw CommandLineArguments.ParseError.unknownFlag(extra) }
+    } catch {
+        OutputWriter.standardError.write("legate-manager: \(error)\n\(usage)\n")
+        exit(2)
+    }
+    if arguments.isSet("--help") {
+        say("usage: legate-manager admin-key create --data-dir DIR [--name NAME]   prints a new admin key once")
+        exit(0)
+    }
+    guard let directory = arguments.string("--data-dir"), !directory.isEmpty else {
+        OutputWriter.standardError.write("legate-manager: admin-key create needs --data-dir DIR\n")
+        exit(2)
+    }
+    do {
+        let key = try DataDirectoryRecovery.createAdminKey(
+            dataDirectory: directory, name: arguments.string("--name") ?? "recovery",
+            now: Int64(Date().timeIntervalSince1970 * 1000))
+        say("admin API key (shown once, store it now; all permissions): \(key.value)")
+        exit(0)
+    } catch {
+        OutputWriter.standardError.write("legate-manager: \(error)\n")
+        exit(1)
+    }
+}
+
+let commandWords = Array(CommandLine.arguments.dropFirst())
+if commandWords.first == "admin-key" {
+    guard commandWords.dropFirst().first == "create" else {
+        OutputWriter.standardError.write("legate-manager: unknown command; see legate-manager --help\n")
+        exit(2)
+    }
+    createAdminKeyOffline(Array(commandWords.dropFirst(2)))
 }
 
 // First of all: a log or output pipe whose reader has gone must give EPIPE, not kill the manager, and the
