@@ -17,13 +17,7 @@ final class Preflight: ConnectionHandler, Sendable {
         Connector.connect(
             host: host, port: port, tls: tls, serverName: serverName, loop: loop, limits: .defaults, handler: probe
         ) { outcome in
-            switch outcome {
-            case .success(let connection):
-                connection.close(flushFirst: false)
-                probe.finish("")
-            case .failure(let error):
-                probe.finish("\(error)")
-            }
+            if case .failure(let error) = outcome { probe.finish("\(error)") }
         }
         guard probe.done.wait(timeout: .now() + timeout.dispatchInterval) == .success else {
             throw PreflightError(reason: "no TLS connection within \(timeout)")
@@ -40,8 +34,11 @@ final class Preflight: ConnectionHandler, Sendable {
         if first { self.done.signal() }
     }
 
-    /// The handshake finished.
-    func connectionActive(_ connection: Connection) {}
+    /// The handshake finished: the manager is there; let go at once.
+    func connectionActive(_ connection: Connection) {
+        self.finish("")
+        connection.close(flushFirst: false)
+    }
     /// Not used: the probe closes at once.
     func connection(_ connection: Connection, received bytes: UnsafeRawBufferPointer) {}
     /// Not used.
