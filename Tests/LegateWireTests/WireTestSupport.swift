@@ -84,7 +84,7 @@ enum WireVectors {
         "AuditListRequest": AuditListRequest.self, "AuditEntry": AuditEntry.self,
         "TaskInfo": TaskInfo.self, "TaskListRequest": TaskListRequest.self, "TaskListResponse": TaskListResponse.self,
         "TaskSubmitResponse": TaskSubmitResponse.self, "AdminKeyInfo": AdminKeyInfo.self,
-        "AdminKeyCreateRequest": AdminKeyCreateRequest.self, "AdminKeyCreateResponse": AdminKeyCreateResponse.self,
+        "AdminKeyCreateRequest": AdminKeyCreateRequest.self,
         "AdminKeyListRequest": AdminKeyListRequest.self, "AdminKeyListResponse": AdminKeyListResponse.self,
         "AdminKeyRef": AdminKeyRef.self,
     ]
