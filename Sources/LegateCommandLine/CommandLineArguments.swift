@@ -94,6 +94,11 @@ public struct CommandLineArguments: Sendable {
         return .nanoseconds(Int64(value * 1e9))
     }
 
+    /// Every flag given (value flags and switches), so a command can refuse one that belongs to another.
+    public var givenFlags: Set<String> {
+        self.switches.union(self.values.keys)
+    }
+
     /// Whether the switch `flag` was given.
     public func isSet(_ flag: String) -> Bool {
         self.switches.contains(flag)

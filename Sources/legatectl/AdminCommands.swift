@@ -23,6 +23,7 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
     } catch {
         usageError("\(error)")
     }
+    refuseForeignFlags(arguments, noun: noun, verb: verb)
     let json = arguments.isSet("--json")
     // Checked before connecting so a typo is a usage error (exit 2) naming the bad part.
     let scope = arguments.string("--scope") ?? ""

@@ -15,6 +15,7 @@ func runAdminKeyCommand(verb: String, words: ArraySlice<String>) -> Never {
     } catch {
         usageError("\(error)")
     }
+    refuseForeignFlags(arguments, noun: "admin-key", verb: verb)
     let json = arguments.isSet("--json")
     let takesID = verb == "revoke"
     if takesID, arguments.positionals.isEmpty { usageError("admin-key revoke needs a key id or name") }

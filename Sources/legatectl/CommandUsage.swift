@@ -106,6 +106,30 @@ func usageError(_ message: String) -> Never {
     exit(2)
 }
 
+/// The flags each admin command takes beyond the connection settings and `--json`.
+let commandFlags: [String: Set<String>] = [
+    "token create": ["--name", "--expires-in", "--scope"], "token rotate": ["--overlap"],
+    "token revoke": ["--dry-run"], "delegate list": ["--token"], "audit list": ["--limit"],
+    "task submit": [
+        "--type", "--payload", "--payload-file", "--selectors", "--target", "--timeout", "--max-attempts",
+        "--idempotency-key", "--wait", "--wait-timeout",
+    ],
+    "task wait": ["--wait-timeout"], "task list": ["--state", "--limit"], "task cancel": ["--reason"],
+    "task logs": ["--follow"], "admin-key create": ["--name", "--permissions", "--scope", "--expires-in"],
+    "profile create": ["--name", "--requires-approval", "--script-file", "--auto-approve"],
+    "profile update": ["--requires-approval", "--script-file", "--no-script", "--auto-approve", "--no-auto-approve"],
+    "delegate pending": ["--profile"], "delegate approve": ["--profile", "--token", "--reason"],
+    "delegate reject": ["--profile", "--token", "--reason"],
+]
+
+/// Refuses a flag that another command takes but `noun verb` does not (it would be ignored silently).
+func refuseForeignFlags(_ arguments: CommandLineArguments, noun: String, verb: String) {
+    let allowed = (commandFlags["\(noun) \(verb)"] ?? []).union(settingsFlags).union(["--json", "--help"])
+    if let foreign = arguments.givenFlags.subtracting(allowed).sorted().first {
+        usageError("\(foreign) does not apply to '\(noun) \(verb)'")
+    }
+}
+
 /// Whether `noun verb` is a command.
 func isCommand(noun: String, verb: String) -> Bool {
     commandUsages.contains { $0.command == "\(noun) \(verb)" }

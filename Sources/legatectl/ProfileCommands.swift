@@ -23,6 +23,7 @@ func runApprovalCommand(noun: String, verb: String, words: ArraySlice<String>) -
     } catch {
         usageError("\(error)")
     }
+    refuseForeignFlags(arguments, noun: noun, verb: verb)
     let json = arguments.isSet("--json")
     // Everything that can be checked locally is checked before connecting (usage errors exit 2).
     let requiresApproval = arguments.string("--requires-approval").map(parseBool)

@@ -22,6 +22,7 @@ func runTaskCommand(verb: String, words: ArraySlice<String>) -> Never {
     } catch {
         usageError("\(error)")
     }
+    refuseForeignFlags(arguments, noun: "task", verb: verb)
     let json = arguments.isSet("--json")
     let id = arguments.positionals.first ?? ""
     let takesID = ["get", "cancel", "logs", "wait"].contains(verb)

@@ -50,6 +50,10 @@ import Testing
         #expect(try self.cli.run(["token", "show", "a", "b"], environment: environment).status == 2)
         #expect(try self.cli.run(["task", "get", "tsk_1", "tsk_2"], environment: environment).status == 2)
         #expect(try self.cli.run(["profile", "list", "x"], environment: environment).status == 2)
+        // A flag of another command of the same noun would be ignored: refused instead.
+        let foreign = try self.cli.run(["token", "list", "--name", "ci"], environment: environment)
+        #expect(foreign.status == 2 && foreign.error.contains("--name does not apply to 'token list'"))
+        #expect(try self.cli.run(["task", "get", "tsk_1", "--wait"], environment: environment).status == 2)
         for seconds in ["0", "-5"] {
             let expiry = try self.cli.run(
                 ["token", "create", "--name", "x", "--expires-in", seconds], environment: environment)
