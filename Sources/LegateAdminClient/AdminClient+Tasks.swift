@@ -102,7 +102,8 @@ extension AdminClient {
                 guard left > .zero else { break }
                 slice = min(slice, left)
             }
-            let milliseconds = max(1, slice.components.seconds * 1000 + slice.components.attoseconds / 1_000_000_000_000_000)
+            let parts = slice.components
+            let milliseconds = max(1, parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000)
             current = try self.waitForTasks(ids: [id], timeoutMs: UInt32(clamping: milliseconds)).first ?? current
         }
         return current

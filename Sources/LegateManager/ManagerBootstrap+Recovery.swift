@@ -35,8 +35,9 @@ public enum DataDirectoryRecovery {
             let record = AdminKeyRecord(
                 id: key.id, accountID: account.id, name: name, scope: "account", secretHash: key.secretHash,
                 permissions: permissions, createdAt: now, createdBy: actor)
-            let audit = AuditEvent.adminKeyCreated(keyID: key.id, name: name, scope: "account", permissions: permissions)
-                .record(accountID: account.id, actor: actor, at: now)
+            let event = AuditEvent.adminKeyCreated(
+                keyID: key.id, name: name, scope: "account", permissions: permissions)
+            let audit = event.record(accountID: account.id, actor: actor, at: now)
             try store.apply([.upsertAdminKey(record), .appendAudit(audit)])
             return key
         } catch let error as ManagerError {

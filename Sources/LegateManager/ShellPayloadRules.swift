@@ -17,7 +17,9 @@ enum ShellPayloadRules {
         guard let object = parsed as? [String: Any] else {
             return "the shell payload is not a JSON object; expected \(Self.documented)"
         }
-        let known: Set<String> = ["command", "arguments", "workingDirectory", "environment", "timeoutMs", "maxOutputBytes"]
+        let known: Set<String> = [
+            "command", "arguments", "workingDirectory", "environment", "timeoutMs", "maxOutputBytes",
+        ]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             return "the shell payload has an unknown field \"\(unknown)\"; expected \(Self.documented)"
         }

@@ -119,8 +119,8 @@ public final class SQLiteStateStore: StateStore {
                 INSERT INTO admin_keys (id, account_id, name, scope, secret_hash, permissions, created_at, created_by,
                 revoked_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, scope = excluded.scope,
-                secret_hash = excluded.secret_hash, permissions = excluded.permissions, revoked_at = excluded.revoked_at,
-                expires_at = excluded.expires_at
+                secret_hash = excluded.secret_hash, permissions = excluded.permissions,
+                revoked_at = excluded.revoked_at, expires_at = excluded.expires_at
                 """,
                 [
                     .text(key.id), .text(key.accountID), .text(key.name), .text(key.scope), .blob(key.secretHash),

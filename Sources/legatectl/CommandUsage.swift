@@ -16,7 +16,10 @@ let commandUsages: [(command: String, usage: String)] = [
       legatectl jwt verify --secret-file PATH --audience AUD [--issuer ISS] [--kid KID] [--now UNIX_SECONDS]
                            [--leeway SECONDS]     reads one JWT on stdin; prints its claims as JSON
     """),
-    ("jwt mint", "  legatectl jwt mint --secret-file PATH --kid KID --account ACC --issuer ISS --audience AUD --ttl SECONDS"),
+    ("jwt mint", """
+      legatectl jwt mint --secret-file PATH --kid KID --account ACC --issuer ISS --audience AUD
+                         --ttl SECONDS
+    """),
     ("token new", "  legatectl token new                  prints a fresh delegate token value (offline)"),
     ("token create", """
       legatectl token create --name NAME [--expires-in SECONDS] [--scope SCOPE]   prints the value once

@@ -100,7 +100,8 @@ import Testing
         let list = try self.cli.run(["token", "list", "--json"], environment: environment)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(list.output.utf8)) as? [String: Any])
         let tokens = try #require(object["tokens"] as? [[String: Any]])
-        let status = Dictionary(uniqueKeysWithValues: tokens.map { ($0["name"] as? String ?? "", $0["status"] as? String ?? "") })
+        let status = Dictionary(
+            uniqueKeysWithValues: tokens.map { ($0["name"] as? String ?? "", $0["status"] as? String ?? "") })
         #expect(status["short"] == "expired")
         #expect(status["manual"] == "revoked")
         #expect(status["default"] == "active")
