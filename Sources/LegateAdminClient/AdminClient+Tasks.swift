@@ -19,6 +19,16 @@ extension AdminClient {
         return task
     }
 
+    /// Submits one task and returns it with the manager's warnings (accepted, but perhaps not what was meant:
+    /// say, a type no delegate of the account has announced).
+    public func submit(_ spec: TaskSpec) throws(AdminClientError) -> (task: TaskInfo, warnings: [String]) {
+        var request = TaskSubmitRequest()
+        request.tasks = [spec]
+        let response = try self.call(.taskSubmit, request, as: TaskSubmitResponse.self)
+        guard let task = response.tasks.first else { throw .malformed("TaskSubmit answered with no task") }
+        return (task, response.warnings)
+    }
+
     /// The task as it is now, with its payload.
     public func task(id: String) throws(AdminClientError) -> TaskInfo {
         var request = TaskRef()
@@ -69,12 +79,34 @@ extension AdminClient {
     }
 
     /// Waits until every task is final or `timeoutMs` passed; returns the tasks as they are then, each with only
-    /// the first bytes of its output (`outputTruncated`; `task(id:)` has all of it).
+    /// the first bytes of its output (`outputTruncated`; `task(id:)` has all of it). The manager holds the call
+    /// up to `timeoutMs` (at most 300 s), so the answer is awaited that long plus the client's deadline.
     public func waitForTasks(ids: [String], timeoutMs: UInt32 = 30_000) throws(AdminClientError) -> [TaskInfo] {
         var request = TaskWaitRequest()
         request.taskIds = ids
         request.timeoutMs = timeoutMs
-        return try self.call(.taskWait, request, as: TaskListResponse.self).tasks
+        let held = Duration.milliseconds(Int64(timeoutMs == 0 ? 30_000 : min(timeoutMs, 300_000)))
+        return try self.call(.taskWait, request, as: TaskListResponse.self, timeout: held + self.deadline).tasks
+    }
+
+    /// Waits until the task is final or `timeout` passed (nil: no limit), repeating the manager's long poll;
+    /// returns the task as it is then (`isFinal` tells which).
+    public func waitForTask(id: String, timeout: Duration?) throws(AdminClientError) -> TaskInfo {
+        let clock = ContinuousClock()
+        let end = timeout.map { clock.now + $0 }
+        var current = try self.task(id: id)
+        while !current.state.isFinal {
+            var slice = Duration.seconds(60)
+            if let end {
+                let left = end - clock.now
+                guard left > .zero else { break }
+                slice = min(slice, left)
+            }
+            let parts = slice.components
+            let milliseconds = max(1, parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000)
+            current = try self.waitForTasks(ids: [id], timeoutMs: UInt32(clamping: milliseconds)).first ?? current
+        }
+        return current
     }
 }
 

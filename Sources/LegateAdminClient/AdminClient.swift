@@ -53,6 +53,8 @@ public final class AdminClient: ConnectionHandler, @unchecked Sendable {
 
     private let loop: EventLoop
     private let timeout: Duration
+    /// How long an ordinary call waits for its answer.
+    public var deadline: Duration { self.timeout }
     private let state = Mutex(State())
     private let connected = Waiter()
     private var decoder = FrameDecoder(maxFrameBytes: FrameLimits.maxFrameBytesCeiling)
@@ -98,9 +100,10 @@ public final class AdminClient: ConnectionHandler, @unchecked Sendable {
         return client
     }
 
-    /// Sends one admin call and waits for its answer.
+    /// Sends one admin call and waits for its answer, at most `timeout` (default: the client's deadline; a call
+    /// the manager holds open on purpose, such as a long poll, passes its own hold plus that deadline).
     public func call<Response: ProtoMessage>(
-        _ method: AdminMethod, _ request: some ProtoMessage, as: Response.Type
+        _ method: AdminMethod, _ request: some ProtoMessage, as: Response.Type, timeout: Duration? = nil
     ) throws(AdminClientError) -> Response {
         let streamID = self.state.withLock { state -> UInt32 in
             let id = state.nextStreamID
@@ -109,7 +112,7 @@ public final class AdminClient: ConnectionHandler, @unchecked Sendable {
         }
         let waiter = self.register(streamID: streamID)
         self.send(Frame(type: .request, method: method.rawValue, streamID: streamID, payload: request.protoBytes()))
-        let frame = try self.wait(waiter)
+        let frame = try self.wait(waiter, timeout: timeout)
         if frame.type == .error {
             let status = (try? Status(protoBytes: frame.payload)) ?? Status()
             throw .refused(code: status.code, message: status.message)
@@ -138,9 +141,14 @@ public final class AdminClient: ConnectionHandler, @unchecked Sendable {
         return waiter
     }
 
-    private func wait(_ waiter: Waiter) throws(AdminClientError) -> Frame {
-        if waiter.done.wait(timeout: .now() + self.timeout.dispatchInterval) == .timedOut {
-            throw .timedOut(self.timeout)
+    private func wait(_ waiter: Waiter, timeout: Duration? = nil) throws(AdminClientError) -> Frame {
+        let deadline = timeout ?? self.timeout
+        if waiter.done.wait(timeout: .now() + deadline.dispatchInterval) == .timedOut {
+            // Nobody waits for this stream any more; an answer arriving later is dropped.
+            self.state.withLock { state in
+                if let key = state.waiters.first(where: { $0.value === waiter })?.key { state.waiters[key] = nil }
+            }
+            throw .timedOut(deadline)
         }
         switch waiter.result.withLock({ $0 }) {
         case .success(let frame): return frame

@@ -24,13 +24,24 @@ public struct CommandLineArguments: Sendable {
     private var values: [String: String] = [:]
     private var switches: Set<String> = []
 
-    /// Parses `arguments`; `switchFlags` take no value, `valueFlags` take one.
+    /// True when `-h` or `--help` was given anywhere: the executable prints its usage instead of running.
+    public private(set) var helpRequested = false
+
+    /// Parses `arguments`; `switchFlags` take no value, `valueFlags` take one. `-h` and `--help` are always
+    /// accepted (see `helpRequested`); any other word starting with `-` that is not a number is an unknown option,
+    /// so a flag from another tool (`-o json`) is refused instead of being read as an argument.
     public init(_ arguments: [String], valueFlags: Set<String>, switchFlags: Set<String> = []) throws(ParseError) {
         var index = 0
         while index < arguments.count {
             let word = arguments[index]
             index += 1
+            if word == "-h" || (word == "--help" && !valueFlags.contains(word)) {
+                self.helpRequested = true
+                self.switches.insert("--help")
+                continue
+            }
             guard word.hasPrefix("--") else {
+                if word.hasPrefix("-"), word.count > 1, Double(word) == nil { throw .unknownFlag(word) }
                 self.positionals.append(word)
                 continue
             }
@@ -81,6 +92,11 @@ public struct CommandLineArguments: Sendable {
             throw .invalidValue(flag: flag, value: text, expected: "a number of seconds")
         }
         return .nanoseconds(Int64(value * 1e9))
+    }
+
+    /// Every flag given (value flags and switches), so a command can refuse one that belongs to another.
+    public var givenFlags: Set<String> {
+        self.switches.union(self.values.keys)
     }
 
     /// Whether the switch `flag` was given.

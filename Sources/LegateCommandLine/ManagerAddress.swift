@@ -5,8 +5,10 @@ public struct ManagerAddress: Sendable, Equatable {
     /// TCP port.
     public let port: Int
 
-    /// Parses `text`, or returns nil with nothing sensible in it.
+    /// Parses `text`, or returns nil with nothing sensible in it (a scheme or path such as `https://host:7443`
+    /// included: the manager speaks its own protocol over TLS, not HTTP).
     public init?(_ text: String, defaultPort: Int = 7443) {
+        guard !text.contains("/"), !text.contains("@") else { return nil }
         var hostPart = Substring(text)
         var portPart: Substring?
         if text.hasPrefix("[") {

@@ -48,11 +48,18 @@ enum ManagerBootstrap {
         if let given {
             store = given
         } else {
-            do {
-                store = try SQLiteStateStore(path: directory + "/" + self.databaseFileName)
-            } catch {
-                throw .store(error.description)
-            }
+            store = try self.openStore(directory)
+        }
+        // A first start shows the default token and admin key once; if it then failed to listen they would be
+        // created but never seen. So the port is tried before anything shown-once exists.
+        let hasAccount: Bool
+        do {
+            hasAccount = try !store.accounts().isEmpty
+        } catch {
+            throw .store(error.description)
+        }
+        if !hasAccount, configuration.port != 0 {
+            try PortProbe.check(host: configuration.host, port: configuration.port)
         }
         let (account, tokenID, newValue, adminKey) = try self.ensureDefaultAccount(
             store: store, masterKey: masterKey, name: configuration.defaultAccountName, now: clock.unixMilliseconds())
@@ -60,6 +67,15 @@ enum ManagerBootstrap {
             dataDirectory: directory, caFile: tlsFiles.ca, accountID: account.id, defaultTokenID: tokenID,
             newDefaultTokenValue: newValue, isFirstStart: newValue != nil, newAdminKeyValue: adminKey)
         return Prepared(store: store, masterKey: masterKey, tlsFiles: tlsFiles, report: report)
+    }
+
+    /// The SQLite store of a data directory.
+    static func openStore(_ directory: String) throws(ManagerError) -> any StateStore {
+        do {
+            return try SQLiteStateStore(path: directory + "/" + self.databaseFileName)
+        } catch {
+            throw .store(error.description)
+        }
     }
 
     private static func makeDirectory(_ path: String) throws(ManagerError) {

@@ -85,6 +85,7 @@ final class ManagerServices: Sendable {
         self.approvals.registerRoutes(into: router, delegates: delegates)
         self.profileService.registerRoutes(into: router)
         audit.registerRoutes(into: router)
+        self.adminKeys.registerRoutes(into: router)
         tasks.registerRoutes(into: router, maxFrameBytes: configuration.connection.maxFrameBytes)
         self.adminRouter = router
     }

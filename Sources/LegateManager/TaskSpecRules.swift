@@ -40,6 +40,9 @@ enum TaskSpecRules {
         guard (1...Self.maxTypeBytes).contains(spec.type.utf8.count) else {
             throw refuse("type must be 1...\(Self.maxTypeBytes) bytes (e.g. \"echo\", \"shell\")")
         }
+        if spec.type == "shell", let problem = ShellPayloadRules.problem(spec.payload) {
+            throw refuse(problem)
+        }
         guard spec.selectors.count <= Self.maxSelectors else {
             throw refuse("\(spec.selectors.count) selectors; at most \(Self.maxSelectors) are allowed")
         }

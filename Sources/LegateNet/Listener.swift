@@ -53,6 +53,8 @@ public final class Listener: @unchecked Sendable {
     private let count = Atomic<Int>(0)
     private let refusing = Atomic<Int>(0)
     private let refused = Atomic<Int>(0)
+    /// Signalled once the listening socket is closed (the accept source's cancel handler ran).
+    private let listeningSocketClosed = DispatchSemaphore(value: 0)
 
     /// Prepares a listener; nothing is bound until `start()`; with `tls` nil connections are plain TCP. `refusalHandler` serves connections above the cap
     /// (nil: they are closed at once); `onEvent` hears about descriptor exhaustion (on the accept queue) and
@@ -126,12 +128,14 @@ public final class Listener: @unchecked Sendable {
         self.spareFD = Self.openSpare()
         let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: self.acceptQueue)
         source.setEventHandler { [weak self] in self?.acceptBatch() }
+        let closed = self.listeningSocketClosed
         source.setCancelHandler { [weak self] in
             _ = Glibc.close(fd)
             if let self, self.spareFD >= 0 {
                 _ = Glibc.close(self.spareFD)
                 self.spareFD = -1
             }
+            closed.signal()
         }
         self.source = source
         source.resume()
@@ -140,14 +144,19 @@ public final class Listener: @unchecked Sendable {
 
     /// Stops accepting; open connections stay.
     public func stop() {
-        self.acceptQueue.sync {
+        let wasListening = self.acceptQueue.sync { () -> Bool in
             if self.suspended {
                 self.source?.resume()
                 self.suspended = false
             }
-            self.source?.cancel()
+            guard let source = self.source else { return false }
+            source.cancel()
             self.source = nil
+            return true
         }
+        // The socket closes in the source's cancel handler, on the accept queue: wait for it (bounded), so a
+        // connect after `stop()` returns is refused rather than left in a backlog nobody reads.
+        if wasListening { _ = self.listeningSocketClosed.wait(timeout: .now() + .seconds(5)) }
     }
 
     private func acceptBatch() {

@@ -138,6 +138,11 @@ struct Migration {
                 );
                 CREATE INDEX task_logs_by_task ON task_logs (task_id, sequence);
                 """),
+        Migration(
+            version: 5,
+            sql: """
+                ALTER TABLE admin_keys ADD COLUMN expires_at INTEGER;
+                """),
     ]
 
     /// The newest schema version this build understands.

@@ -117,14 +117,15 @@ public final class SQLiteStateStore: StateStore {
             try db.run(
                 """
                 INSERT INTO admin_keys (id, account_id, name, scope, secret_hash, permissions, created_at, created_by,
-                revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                revoked_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, scope = excluded.scope,
-                secret_hash = excluded.secret_hash, permissions = excluded.permissions, revoked_at = excluded.revoked_at
+                secret_hash = excluded.secret_hash, permissions = excluded.permissions,
+                revoked_at = excluded.revoked_at, expires_at = excluded.expires_at
                 """,
                 [
                     .text(key.id), .text(key.accountID), .text(key.name), .text(key.scope), .blob(key.secretHash),
                     .text(try StringList.encode(key.permissions)), .int(key.createdAt), .text(key.createdBy),
-                    .int(key.revokedAt),
+                    .int(key.revokedAt), .int(key.expiresAt),
                 ], operation: "upsert admin key")
         case .insertTask, .updateTask, .appendTaskLog:
             try Self.performTaskWrite(write, on: db)
@@ -261,14 +262,15 @@ public final class SQLiteStateStore: StateStore {
     {
         try db.query(
             """
-            SELECT id, account_id, name, scope, secret_hash, permissions, created_at, created_by, revoked_at
-            FROM admin_keys \(filter) ORDER BY created_at, id
+            SELECT id, account_id, name, scope, secret_hash, permissions, created_at, created_by, revoked_at,
+            expires_at FROM admin_keys \(filter) ORDER BY created_at, id
             """, values, operation: "read admin keys"
         ) { (row) throws(StoreError) in
             AdminKeyRecord(
                 id: row.text(0), accountID: row.text(1), name: row.text(2), scope: row.text(3),
                 secretHash: row.blob(4), permissions: try StringList.decode(row.text(5), path: db.path),
-                createdAt: row.int(6), createdBy: row.text(7), revokedAt: row.optionalInt(8))
+                createdAt: row.int(6), createdBy: row.text(7), revokedAt: row.optionalInt(8),
+                expiresAt: row.optionalInt(9))
         }
     }
 

@@ -46,7 +46,7 @@ do {
             "--manager", "--account", "--token", "--ca-file", "--name", "--tags", "--profile", "--audience",
             "--capacity", "--task-types",
         ],
-        switchFlags: ["--help"])
+        switchFlags: ["--help", "--version"])
 } catch {
     fail("\(error)\n\(usage)", status: 2)
 }
@@ -54,6 +54,11 @@ if arguments.isSet("--help") {
     say(usage)
     exit(0)
 }
+if arguments.isSet("--version") {
+    say("legate-delegate \(LegateVersion.current)")
+    exit(0)
+}
+if let extra = arguments.positionals.first { fail("unexpected argument \(extra)\n\(usage)", status: 2) }
 
 func setting(_ flag: String, _ variable: String) -> String? {
     arguments.string(flag) ?? environment[variable].flatMap { $0.isEmpty ? nil : $0 }
@@ -61,7 +66,7 @@ func setting(_ flag: String, _ variable: String) -> String? {
 
 guard let managerText = setting("--manager", "LEGATE_MANAGER") else { fail("set LEGATE_MANAGER or --manager", status: 2) }
 guard let address = ManagerAddress(managerText) else {
-    fail("manager address '\(managerText)' is not HOST:PORT", status: 2)
+    fail("manager address '\(managerText)' is not HOST:PORT (no scheme such as https://, no path)", status: 2)
 }
 guard let accountID = setting("--account", "LEGATE_ACCOUNT_ID") else {
     fail("set LEGATE_ACCOUNT_ID or --account", status: 2)
@@ -70,6 +75,9 @@ guard let tokenText = setting("--token", "LEGATE_DELEGATE_TOKEN") else {
     fail("set LEGATE_DELEGATE_TOKEN or --token", status: 2)
 }
 guard let caFile = setting("--ca-file", "LEGATE_CA_FILE") else { fail("set LEGATE_CA_FILE or --ca-file", status: 2) }
+guard FileManager.default.isReadableFile(atPath: caFile) else {
+    fail("the CA file \(caFile) does not exist or cannot be read; check LEGATE_CA_FILE or --ca-file", status: 2)
+}
 let token: DelegateToken
 do {
     token = try DelegateToken.parse(tokenText.trimmingCharacters(in: .whitespacesAndNewlines))

@@ -29,6 +29,10 @@ let usage = """
       --http-port N               serve /metrics, /livez and /readyz on this port (default: off)
       --http-host ADDR            address of the HTTP endpoint (default 127.0.0.1)
       --http-plain                plain HTTP instead of HTTPS with the manager's certificate (loopback only)
+      --version                   print the version
+    usage: legate-manager admin-key create --data-dir DIR [--name NAME]
+                                  offline recovery: a new admin API key with every permission in DIR's account,
+                                  printed once and audited (works while the manager runs, too)
     """
 
 /// Writes a line to standard output unbuffered, so scripts reading a pipe see the address at once.
@@ -45,9 +49,13 @@ func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, Log
             "--event-loops", "--log-level", "--log-format", "--audit-retention-days", "--max-task-payload-bytes",
             "--max-live-task-bytes", "--http-port", "--http-host",
         ],
-        switchFlags: ["--help", "--http-plain"])
+        switchFlags: ["--help", "--version", "--http-plain"])
     if arguments.isSet("--help") {
         say(usage)
+        exit(0)
+    }
+    if arguments.isSet("--version") {
+        say("legate-manager \(LegateVersion.current)")
         exit(0)
     }
     if let extra = arguments.positionals.first { throw CommandLineArguments.ParseError.unknownFlag(extra) }
@@ -114,6 +122,45 @@ func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, Log
         throw CommandLineArguments.ParseError.invalidValue(flag: "--log-format", value: formatName, expected: "text or json")
     }
     return (configuration, level, format)
+}
+
+/// `legate-manager admin-key create --data-dir DIR`: a new admin key from the data directory alone.
+func createAdminKeyOffline(_ words: [String]) -> Never {
+    let arguments: CommandLineArguments
+    do {
+        arguments = try CommandLineArguments(words, valueFlags: ["--data-dir", "--name"], switchFlags: ["--help"])
+        if let extra = arguments.positionals.first { throw CommandLineArguments.ParseError.unknownFlag(extra) }
+    } catch {
+        OutputWriter.standardError.write("legate-manager: \(error)\n\(usage)\n")
+        exit(2)
+    }
+    if arguments.isSet("--help") {
+        say("usage: legate-manager admin-key create --data-dir DIR [--name NAME]   prints a new admin key once")
+        exit(0)
+    }
+    guard let directory = arguments.string("--data-dir"), !directory.isEmpty else {
+        OutputWriter.standardError.write("legate-manager: admin-key create needs --data-dir DIR\n")
+        exit(2)
+    }
+    do {
+        let key = try DataDirectoryRecovery.createAdminKey(
+            dataDirectory: directory, name: arguments.string("--name") ?? "recovery",
+            now: Int64(Date().timeIntervalSince1970 * 1000))
+        say("admin API key (shown once, store it now; all permissions): \(key.value)")
+        exit(0)
+    } catch {
+        OutputWriter.standardError.write("legate-manager: \(error)\n")
+        exit(1)
+    }
+}
+
+let commandWords = Array(CommandLine.arguments.dropFirst())
+if commandWords.first == "admin-key" {
+    guard commandWords.dropFirst().first == "create" else {
+        OutputWriter.standardError.write("legate-manager: unknown command; see legate-manager --help\n")
+        exit(2)
+    }
+    createAdminKeyOffline(Array(commandWords.dropFirst(2)))
 }
 
 // First of all: a log or output pipe whose reader has gone must give EPIPE, not kill the manager, and the

@@ -7,19 +7,6 @@ import LegateCore
 import LegateNet
 import LegateWire
 
-let adminUsage = """
-    admin commands (settings: --manager HOST:PORT or LEGATE_MANAGER, --admin-key or LEGATE_ADMIN_KEY,
-    --ca-file or LEGATE_CA_FILE, optional --server-name; add --json for machine-readable output):
-      legatectl token create --name NAME [--expires-in SECONDS] [--scope SCOPE]   prints the value once
-                 SCOPE: account (default), org/ORG or project/ORG/PROJECT
-      legatectl token list | show ID | copy ID | delete ID
-      legatectl token revoke ID [--dry-run]                        prints told/acknowledged/not reached
-      legatectl token rotate ID [--overlap SECONDS]                prints the successor's value once
-      legatectl delegate list [--token ID] | show ID     STATUS: active, pending, disconnected, rejected
-      legatectl audit list [--limit N]
-    exit status: 0 ok, 1 refused or not found, 2 usage error, 3 cannot reach the manager
-    """
-
 /// The loop admin connections run on (kept for the process's lifetime).
 let adminGroup = EventLoopGroup(loopCount: 1)
 
@@ -36,6 +23,7 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
     } catch {
         usageError("\(error)")
     }
+    refuseForeignFlags(arguments, noun: noun, verb: verb)
     let json = arguments.isSet("--json")
     // Checked before connecting so a typo is a usage error (exit 2) naming the bad part.
     let scope = arguments.string("--scope") ?? ""
@@ -44,18 +32,23 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
     } catch {
         usageError("--scope: \(error)")
     }
-    let id = arguments.positionals.first ?? ""
-    func needID() {
-        if id.isEmpty { usageError("\(noun) \(verb) needs an id") }
+    let takesID = ["show", "copy", "revoke", "delete", "rotate"].contains(verb)
+    if takesID, arguments.positionals.isEmpty { usageError("\(noun) \(verb) needs an id or a name") }
+    if let extra = arguments.positionals.dropFirst(takesID ? 1 : 0).first { usageError("unexpected argument \(extra)") }
+    let expiresIn = integer(arguments, "--expires-in", default: 0)
+    if arguments.string("--expires-in") != nil, expiresIn <= 0 {
+        usageError("--expires-in must be a positive number of seconds; leave it out for a token that never expires")
     }
     let client = connect(arguments)
     defer { client.close() }
+    var id = arguments.positionals.first ?? ""
     do throws(AdminClientError) {
+        if takesID { id = try noun == "token" ? tokenID(id, client) : delegateID(id, client) }
         switch (noun, verb) {
         case ("token", "create"):
             var request = TokenCreateRequest()
             request.name = required(arguments, "--name")
-            request.expiresInSeconds = integer(arguments, "--expires-in", default: 0)
+            request.expiresInSeconds = expiresIn
             request.scope = scope
             let response = try client.call(.tokenCreate, request, as: TokenCreateResponse.self)
             output(json, ["token": tokenObject(response.token ?? TokenInfo()), "value": response.value]) {
@@ -67,7 +60,6 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
             let response = try client.call(.tokenList, TokenListRequest(), as: TokenListResponse.self)
             output(json, ["tokens": response.tokens.map(tokenObject)]) { tokenTable(response.tokens) }
         case ("token", "show"):
-            needID()
             var request = TokenRef()
             request.tokenID = id
             let response = try client.call(.tokenShow, request, as: TokenShowResponse.self)
@@ -79,13 +71,11 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
                     + delegateTable(response.delegates)
             }
         case ("token", "copy"):
-            needID()
             var request = TokenRef()
             request.tokenID = id
             let response = try client.call(.tokenCopy, request, as: TokenCopyResponse.self)
             output(json, ["value": response.value]) { response.value }
         case ("token", "revoke"):
-            needID()
             var request = TokenRevokeRequest()
             request.tokenID = id
             request.dryRun = arguments.isSet("--dry-run")
@@ -102,13 +92,11 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
             }
             if !response.dryRun, response.notReached > 0 { exit(1) }
         case ("token", "delete"):
-            needID()
             var request = TokenRef()
             request.tokenID = id
             _ = try client.call(.tokenDelete, request, as: TokenDeleteResponse.self)
             output(json, ["deleted": id]) { "deleted token \(id)" }
         case ("token", "rotate"):
-            needID()
             var request = TokenRotateRequest()
             request.tokenID = id
             request.overlapSeconds = UInt32(clamping: integer(arguments, "--overlap", default: 0))
@@ -124,11 +112,12 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
             }
         case ("delegate", "list"):
             var request = DelegateListRequest()
-            request.tokenID = arguments.string("--token") ?? ""
+            request.tokenID = try arguments.string("--token").map { name throws(AdminClientError) in
+                try tokenID(name, client)
+            } ?? ""
             let response = try client.call(.delegateList, request, as: DelegateListResponse.self)
             output(json, ["delegates": response.delegates.map(delegateObject)]) { delegateTable(response.delegates) }
         case ("delegate", "show"):
-            needID()
             var request = DelegateRef()
             request.delegateID = id
             let response = try client.call(.delegateShow, request, as: DelegateInfo.self)
@@ -150,12 +139,17 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
 func connect(_ arguments: CommandLineArguments) -> AdminClient {
     let environment = ProcessInfo.processInfo.environment
     let managerText = arguments.string("--manager") ?? environment["LEGATE_MANAGER"] ?? "127.0.0.1:7443"
-    guard let address = ManagerAddress(managerText) else { usageError("--manager \(managerText) is not HOST:PORT") }
+    guard let address = ManagerAddress(managerText) else {
+        usageError("--manager \(managerText) is not HOST:PORT (no scheme such as https://, no path)")
+    }
     guard let key = arguments.string("--admin-key") ?? environment["LEGATE_ADMIN_KEY"], !key.isEmpty else {
         usageError("an admin API key is required: --admin-key or LEGATE_ADMIN_KEY")
     }
     guard let caFile = arguments.string("--ca-file") ?? environment["LEGATE_CA_FILE"], !caFile.isEmpty else {
         usageError("the manager's CA file is required: --ca-file or LEGATE_CA_FILE")
+    }
+    guard FileManager.default.isReadableFile(atPath: caFile) else {
+        usageError("the CA file \(caFile) does not exist or cannot be read; check --ca-file or LEGATE_CA_FILE")
     }
     do {
         return try AdminClient.connect(
@@ -165,6 +159,30 @@ func connect(_ arguments: CommandLineArguments) -> AdminClient {
     } catch {
         fail(error)
     }
+}
+
+/// The id of the token `text` names: its id, or its name when exactly one token has it.
+func tokenID(_ text: String, _ client: AdminClient) throws(AdminClientError) -> String {
+    let tokens = try client.call(.tokenList, TokenListRequest(), as: TokenListResponse.self).tokens
+    return resolve(text, kind: "token", candidates: tokens.map { ($0.id, $0.name) })
+}
+
+/// The id of the delegate `text` names: its id, or its name when exactly one delegate has it.
+func delegateID(_ text: String, _ client: AdminClient) throws(AdminClientError) -> String {
+    let delegates = try client.call(.delegateList, DelegateListRequest(), as: DelegateListResponse.self).delegates
+    return resolve(text, kind: "delegate", candidates: delegates.map { ($0.id, $0.name) })
+}
+
+/// `text` when it is an id (or nothing matches: the manager then says it is not found), else the one id whose
+/// name it is; a name several share is refused with their ids, since acting on one of them would be a guess.
+func resolve(_ text: String, kind: String, candidates: [(id: String, name: String)]) -> String {
+    if candidates.contains(where: { $0.id == text }) { return text }
+    let named = candidates.filter { $0.name == text }
+    guard named.count > 1 else { return named.first?.id ?? text }
+    OutputWriter.standardError.write(
+        "legatectl: \(named.count) \(kind)s are named \(text) (\(named.map(\.id).joined(separator: ", "))); "
+            + "give the id\n")
+    exit(1)
 }
 
 func fail(_ error: AdminClientError) -> Never {

@@ -6,22 +6,6 @@ import LegateCore
 import LegateNet
 import LegateWire
 
-let approvalUsage = """
-    profiles and approval:
-      legatectl profile create --name NAME [--requires-approval true|false] [--script-file PATH]
-                 [--auto-approve RULES]
-      legatectl profile update NAME [--requires-approval true|false] [--script-file PATH | --no-script]
-                 [--auto-approve RULES | --no-auto-approve]        changes only what is given
-      legatectl profile list | delete NAME                          the default profile cannot be deleted
-                 RULES: rules separated by ';', each conditions joined by '&', all of which must hold:
-                 cidr=NET[,NET...] (peer address), host=GLOB (* and ?), token=TOKEN_ID
-                 e.g. 'cidr=10.0.0.0/8,fd00::/8&host=ci-*;token=tok_abc'
-      legatectl delegate pending [--profile NAME]
-      legatectl delegate approve ID... | --profile NAME | --token ID  [--reason TEXT]
-      legatectl delegate reject ID... | --profile NAME | --token ID   --reason TEXT (told to the delegate)
-      legatectl delegate delete ID                                  a connected delegate gets SELF_DESTRUCT first
-    """
-
 /// The `delegate` verbs served here.
 let approvalVerbs: Set<String> = ["pending", "approve", "reject", "delete"]
 
@@ -39,6 +23,7 @@ func runApprovalCommand(noun: String, verb: String, words: ArraySlice<String>) -
     } catch {
         usageError("\(error)")
     }
+    refuseForeignFlags(arguments, noun: noun, verb: verb)
     let json = arguments.isSet("--json")
     // Everything that can be checked locally is checked before connecting (usage errors exit 2).
     let requiresApproval = arguments.string("--requires-approval").map(parseBool)
@@ -50,6 +35,10 @@ func runApprovalCommand(noun: String, verb: String, words: ArraySlice<String>) -
         break
     default:
         usageError("unknown command '\(noun) \(verb)'")
+    }
+    let takesNoArguments = [("profile", "create"), ("profile", "list"), ("delegate", "pending")]
+    if takesNoArguments.contains(where: { $0 == (noun, verb) }), let extra = arguments.positionals.first {
+        usageError("unexpected argument \(extra)")
     }
     let client = connect(arguments)
     defer { client.close() }
@@ -101,9 +90,9 @@ func runApprovalCommand(noun: String, verb: String, words: ArraySlice<String>) -
             }
         case ("delegate", "approve"), ("delegate", "reject"):
             var request = DelegateDecisionRequest()
-            request.delegateIds = arguments.positionals
+            for name in arguments.positionals { request.delegateIds.append(try delegateID(name, client)) }
             request.profile = arguments.string("--profile") ?? ""
-            request.tokenID = arguments.string("--token") ?? ""
+            if let token = arguments.string("--token") { request.tokenID = try tokenID(token, client) }
             request.reason = arguments.string("--reason") ?? ""
             let ways = [!request.delegateIds.isEmpty, !request.profile.isEmpty, !request.tokenID.isEmpty]
             guard ways.filter({ $0 }).count == 1 else {
@@ -123,7 +112,7 @@ func runApprovalCommand(noun: String, verb: String, words: ArraySlice<String>) -
             if response.decided.isEmpty { exit(1) }
         case ("delegate", "delete"):
             var request = DelegateRef()
-            request.delegateID = single(arguments, "delegate delete needs the delegate ID")
+            request.delegateID = try delegateID(single(arguments, "delegate delete needs the delegate ID"), client)
             _ = try client.call(.delegateDelete, request, as: DelegateRef.self)
             output(json, ["deleted": request.delegateID]) { "deleted delegate \(request.delegateID)" }
         default:

@@ -8,19 +8,6 @@ import LegateCore
 import LegateNet
 import LegateWire
 
-let taskUsage = """
-    task commands (same settings as the admin commands):
-      legatectl task submit --type TYPE [--payload TEXT | --payload-file FILE] [--selectors a,b]
-                [--target DELEGATE_ID] [--timeout MS] [--max-attempts N] [--idempotency-key KEY] [--wait]
-                prints the task id; with --wait, waits for the result and prints it (exit 1 unless it succeeded)
-      legatectl task get ID | cancel ID [--reason TEXT] | logs ID
-      legatectl task list [--state queued|assigned|acknowledged|running|succeeded|failed|timed_out|cancelled]
-                [--limit N]   newest first, at most N tasks (default 100), fetched page by page; outputs are cut
-                (task get ID prints a whole one)
-      shell tasks take a JSON payload: {"command": "/bin/ls", "arguments": ["-l"], "workingDirectory": "/tmp",
-                "environment": {"K": "V"}, "timeoutMs": 5000, "maxOutputBytes": 65536}
-    """
-
 /// Runs `legatectl task <verb> ...`; never returns.
 func runTaskCommand(verb: String, words: ArraySlice<String>) -> Never {
     let arguments: CommandLineArguments
@@ -29,15 +16,25 @@ func runTaskCommand(verb: String, words: ArraySlice<String>) -> Never {
             Array(words),
             valueFlags: settingsFlags.union([
                 "--type", "--payload", "--payload-file", "--selectors", "--target", "--timeout", "--max-attempts",
-                "--idempotency-key", "--reason", "--state", "--limit",
+                "--idempotency-key", "--reason", "--state", "--limit", "--wait-timeout",
             ]),
-            switchFlags: ["--json", "--wait"])
+            switchFlags: ["--json", "--wait", "--follow"])
     } catch {
         usageError("\(error)")
     }
+    refuseForeignFlags(arguments, noun: "task", verb: verb)
     let json = arguments.isSet("--json")
     let id = arguments.positionals.first ?? ""
-    if ["get", "cancel", "logs"].contains(verb), id.isEmpty { usageError("task \(verb) needs a task id") }
+    let takesID = ["get", "cancel", "logs", "wait"].contains(verb)
+    if takesID, id.isEmpty { usageError("task \(verb) needs a task id") }
+    if let extra = arguments.positionals.dropFirst(takesID ? 1 : 0).first { usageError("unexpected argument \(extra)") }
+    let waitTimeout: Duration?
+    do {
+        waitTimeout = arguments.string("--wait-timeout") == nil
+            ? nil : try arguments.seconds("--wait-timeout", default: .zero)
+    } catch {
+        usageError("\(error)")
+    }
     let spec = verb == "submit" ? taskSpec(arguments) : TaskSpec()
     var state = TaskState.unspecified
     if verb == "list", let name = arguments.string("--state") {
@@ -49,19 +46,22 @@ func runTaskCommand(verb: String, words: ArraySlice<String>) -> Never {
     do throws(AdminClientError) {
         switch verb {
         case "submit":
-            let task = try client.submitTask(spec)
+            let submitted = try client.submit(spec)
+            let task = submitted.task
+            for warning in submitted.warnings { OutputWriter.standardError.write("legatectl: warning: \(warning)\n") }
             guard arguments.isSet("--wait") else {
                 output(json, taskObject(task)) { task.id }
                 break
             }
-            var current = task
-            while !current.state.isFinal {
-                current = try client.waitForTasks(ids: [task.id], timeoutMs: 60_000).first ?? current
+            // The id first, so an interrupted or timed-out wait never leads to a second submission.
+            if json {
+                OutputWriter.standardError.write("submitted \(task.id); waiting for it to end\n")
+            } else {
+                OutputWriter.standardOutput.write("submitted \(task.id)\n")
             }
-            // A wait carries only the first bytes of a large output; the task itself has all of it.
-            if current.outputTruncated { current = try client.task(id: task.id) }
-            output(json, taskObject(current)) { taskText(current) }
-            if current.state != .succeeded { exit(1) }
+            waitAndPrint(id: task.id, client: client, timeout: waitTimeout, json: json)
+        case "wait":
+            waitAndPrint(id: id, client: client, timeout: waitTimeout, json: json)
         case "get":
             let task = try client.task(id: id)
             output(json, taskObject(task)) { taskText(task) }
@@ -83,16 +83,18 @@ func runTaskCommand(verb: String, words: ArraySlice<String>) -> Never {
                     + "stops once the delegate confirms"
             }
         case "logs":
+            if arguments.isSet("--follow") {
+                try followLogs(id: id, client: client, json: json)
+                break
+            }
             let logs = try client.taskLogs(id: id)
             if json {
-                output(true, ["chunks": logs.chunks.map { ["attempt": $0.attempt, "at_ms": $0.atMs,
-                                                           "data": String(decoding: $0.data, as: UTF8.self)] },
-                              "truncated": logs.truncated]) { "" }
+                output(true, ["chunks": logs.chunks.map(chunkObject), "truncated": logs.truncated]) { "" }
             } else {
                 for chunk in logs.chunks { OutputWriter.standardOutput.write(chunk.data) }
             }
         default:
-            usageError("unknown command 'task \(verb)'\n\(taskUsage)")
+            usageError("unknown command 'task \(verb)'")
         }
     } catch {
         fail(error)
@@ -138,8 +140,57 @@ private func taskText(_ task: TaskInfo) -> String {
             + (task.delegateID.isEmpty ? "" : " on \(task.delegateID)"),
     ]
     if !task.waitingReason.isEmpty { lines.append("waiting: \(task.waitingReason)") }
-    if task.state == .succeeded || task.state == .failed { lines.append("exit code: \(task.exitCode)") }
+    // A failure that is not the command's own exit status (it could not start, the delegate was lost) has no
+    // exit code worth showing; "exit code: 0" next to "failed" would read as a success.
+    if task.state == .succeeded || (task.state == .failed && task.exitCode != 0) {
+        lines.append("exit code: \(task.exitCode)")
+    }
     if !task.error.isEmpty { lines.append("error: \(task.error)") }
     if !task.output.isEmpty { lines.append("output:\n" + String(decoding: task.output, as: UTF8.self)) }
     return lines.joined(separator: "\n")
+}
+
+/// Waits for the task (no limit unless `timeout`), prints it and exits: 0 when it succeeded, 1 when it ended
+/// otherwise or is still going when `timeout` passed (then with its state and why it waits).
+private func waitAndPrint(id: String, client: AdminClient, timeout: Duration?, json: Bool) -> Never {
+    do throws(AdminClientError) {
+        var current = try client.waitForTask(id: id, timeout: timeout)
+        // A wait carries only the first bytes of a large output; the task itself has all of it.
+        if current.outputTruncated { current = try client.task(id: id) }
+        if !current.state.isFinal {
+            OutputWriter.standardError.write(
+                "legatectl: task \(id) has not ended within --wait-timeout \(timeout.map { "\($0)" } ?? ""): "
+                    + "\(current.state.name)"
+                    + (current.waitingReason.isEmpty ? "" : "; waiting: \(current.waitingReason)") + "\n")
+        }
+        output(json, taskObject(current)) { taskText(current) }
+        exit(current.state == .succeeded ? 0 : 1)
+    } catch {
+        fail(error)
+    }
+}
+
+/// Prints the task's log chunks as they arrive until the task ends (JSON: one object per chunk and line).
+private func followLogs(id: String, client: AdminClient, json: Bool) throws(AdminClientError) {
+    var printed = 0
+    while true {
+        let state = try client.task(id: id).state
+        let logs = try client.taskLogs(id: id)
+        for chunk in logs.chunks.dropFirst(printed) {
+            if json {
+                let data = (try? JSONSerialization.data(withJSONObject: chunkObject(chunk), options: [.sortedKeys]))
+                OutputWriter.standardOutput.write(String(decoding: data ?? Data(), as: UTF8.self) + "\n")
+            } else {
+                OutputWriter.standardOutput.write(chunk.data)
+            }
+        }
+        printed = max(printed, logs.chunks.count)
+        if state.isFinal { return }
+        // The manager answers at once when the task ends; otherwise new chunks are read again after a second.
+        _ = try client.waitForTasks(ids: [id], timeoutMs: 1000)
+    }
+}
+
+private func chunkObject(_ chunk: TaskLogChunk) -> [String: Any] {
+    ["attempt": chunk.attempt, "at_ms": chunk.atMs, "data": String(decoding: chunk.data, as: UTF8.self)]
 }

@@ -6,23 +6,8 @@ import LegateCommandLine
 import LegateCore
 import LegateNet
 
-let usage = """
-    usage:
-      legatectl jwt verify --secret-file PATH --audience AUD [--issuer ISS] [--kid KID] [--now UNIX_SECONDS]
-                           [--leeway SECONDS]          reads one JWT on stdin; prints its claims as JSON
-      legatectl jwt mint --secret-file PATH --kid KID --account ACC --issuer ISS --audience AUD --ttl SECONDS
-      legatectl token new                              prints a fresh delegate token value
-    The secret file's bytes are the HMAC key as they are (one trailing newline stripped).
-    exit status: 0 ok, 1 invalid or refused, 2 usage error
-    """ + "\n" + adminUsage + "\n" + approvalUsage + "\n" + taskUsage
-
 // A reader that goes away (`legatectl audit list | head`) ends our output, not the process by a signal.
 System.ignoreBrokenPipe()
-
-func usageError(_ message: String) -> Never {
-    OutputWriter.standardError.write("legatectl: \(message)\n\(usage)\n")
-    exit(2)
-}
 
 func readSecret(_ path: String) -> [UInt8] {
     guard let data = FileManager.default.contents(atPath: path) else {
@@ -36,7 +21,7 @@ func readSecret(_ path: String) -> [UInt8] {
 
 func parse(_ words: ArraySlice<String>, values: Set<String>) -> CommandLineArguments {
     do {
-        let arguments = try CommandLineArguments(Array(words), valueFlags: values)
+        let arguments = try CommandLineArguments(Array(words), valueFlags: values, switchFlags: ["--version"])
         if let extra = arguments.positionals.first { usageError("unexpected argument \(extra)") }
         return arguments
     } catch {
@@ -94,7 +79,16 @@ func mintJWT(_ words: ArraySlice<String>) -> Never {
 }
 
 let words = CommandLine.arguments.dropFirst()
-switch (words.first, words.dropFirst().first) {
+handleHelpAndVersion(Array(words))
+let noun = words.first ?? ""
+let verb = words.dropFirst().first ?? ""
+if nouns.contains(noun) {
+    currentUsage.withLock { $0 = usageText(noun: noun, verb: isCommand(noun: noun, verb: verb) ? verb : nil) }
+}
+guard isCommand(noun: noun, verb: verb) else {
+    usageError(words.isEmpty ? "no command given" : "unknown command '\(words.prefix(2).joined(separator: " "))'")
+}
+switch (noun, verb) {
 case ("jwt", "verify"):
     verifyJWT(words.dropFirst(2))
 case ("jwt", "mint"):
@@ -102,18 +96,12 @@ case ("jwt", "mint"):
 case ("token", "new"):
     guard words.count == 2 else { usageError("token new takes no arguments") }
     print(DelegateToken.generate().value)
-case ("token", .some(let verb)) where ["create", "list", "show", "copy", "revoke", "delete", "rotate"].contains(verb):
-    runAdminCommand(noun: "token", verb: verb, words: words.dropFirst(2))
-case ("task", .some(let verb)):
+case ("task", _):
     runTaskCommand(verb: verb, words: words.dropFirst(2))
-case ("delegate", .some(let verb)) where approvalVerbs.contains(verb):
-    runApprovalCommand(noun: "delegate", verb: verb, words: words.dropFirst(2))
-case ("profile", .some(let verb)):
-    runApprovalCommand(noun: "profile", verb: verb, words: words.dropFirst(2))
-case ("delegate", .some(let verb)), ("audit", .some(let verb)):
-    runAdminCommand(noun: words.first ?? "", verb: verb, words: words.dropFirst(2))
-case ("--help", _), ("help", _):
-    print(usage)
+case ("admin-key", _):
+    runAdminKeyCommand(verb: verb, words: words.dropFirst(2))
+case ("delegate", _) where approvalVerbs.contains(verb), ("profile", _):
+    runApprovalCommand(noun: noun, verb: verb, words: words.dropFirst(2))
 default:
-    usageError("unknown command '\(words.joined(separator: " "))'")
+    runAdminCommand(noun: noun, verb: verb, words: words.dropFirst(2))
 }

@@ -41,6 +41,19 @@ import Testing
         #expect("\(CommandLineArguments.ParseError.unknownFlag("--nope"))" == "unknown option --nope; see --help")
     }
 
+    @Test func singleDashWordsAreOptionsAndHelpIsAlwaysKnown() throws {
+        // `-o json` from another tool is refused, not read as an argument and ignored.
+        #expect(throws: CommandLineArguments.ParseError.unknownFlag("-o")) {
+            try CommandLineArguments(["list", "-o", "json"], valueFlags: [])
+        }
+        let help = try CommandLineArguments(["create", "-h"], valueFlags: [])
+        #expect(help.helpRequested && help.isSet("--help") && help.positionals == ["create"])
+        #expect(try CommandLineArguments(["--help"], valueFlags: []).helpRequested)
+        // Negative numbers and a lone dash stay arguments; a value flag takes a dash-led value as given.
+        #expect(try CommandLineArguments(["-5", "-"], valueFlags: []).positionals == ["-5", "-"])
+        #expect(try CommandLineArguments(["--expires-in", "-5"], valueFlags: ["--expires-in"]).string("--expires-in") == "-5")
+    }
+
     @Test func aSwitchGivenAValueIsRefused() {
         #expect(throws: CommandLineArguments.ParseError.unknownFlag("--json")) {
             try CommandLineArguments(["--json=yes"], valueFlags: [], switchFlags: ["--json"])
@@ -57,6 +70,12 @@ import Testing
         #expect(ManagerAddress("[::1]:8443")?.host == "::1")
         #expect(ManagerAddress("[::1]:8443")?.port == 8443)
         #expect(ManagerAddress("[::1]")?.port == 7443)
+    }
+
+    @Test func aSchemeOrPathIsRefusedNotReadAsAHost() {
+        #expect(ManagerAddress("https://manager.example:7443") == nil)
+        #expect(ManagerAddress("manager.example:7443/admin") == nil)
+        #expect(ManagerAddress("user@manager.example") == nil)
     }
 
     @Test func nonsenseIsRefused() {

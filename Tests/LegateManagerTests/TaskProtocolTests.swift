@@ -117,6 +117,9 @@ final class ScriptedDelegate {
             apiKey: key ?? harness.manager.report.newAdminKeyValue ?? "", loop: harness.group.next())
     }
 
+    /// A shell payload the manager accepts at submit (it checks shell payloads against the documented JSON).
+    static let shellPayload = #"{"command": "/bin/true"}"#
+
     static func spec(_ type: String = "echo", payload: String = "hi", selectors: [String] = [], key: String = "",
                      target: String = "", maxAttempts: UInt32 = 0, timeoutMs: UInt32 = 0) -> TaskSpec {
         var spec = TaskSpec()
@@ -210,7 +213,7 @@ final class ScriptedDelegate {
         let linux = try #require(ScriptedDelegate(harness, instanceID: "linux", tags: ["linux"]))
         let mac = try #require(ScriptedDelegate(harness, instanceID: "mac", tags: ["mac"]))
         let gpu = try admin.submitTask(Self.spec(selectors: ["gpu"]))
-        let shell = try admin.submitTask(Self.spec("shell"))
+        let shell = try admin.submitTask(Self.spec("shell", payload: Self.shellPayload))
         let forMac = try admin.submitTask(Self.spec(selectors: ["mac"]))
         let forLinux = try admin.submitTask(Self.spec(selectors: ["linux"]))
         #expect(try #require(mac.nextAssignment()).taskID == forMac.id)
@@ -219,7 +222,7 @@ final class ScriptedDelegate {
             == "no connected active delegate supporting 'echo' has all tags [\"gpu\"]")
         #expect(try admin.task(id: shell.id).waitingReason == "no connected active delegate supports task type 'shell'")
         // It waits until it times out, then says why.
-        let short = try admin.submitTask(Self.spec("shell", timeoutMs: 200))
+        let short = try admin.submitTask(Self.spec("shell", payload: Self.shellPayload, timeoutMs: 200))
         let final = try #require(try admin.waitForTasks(ids: [short.id], timeoutMs: 5_000).first)
         #expect(final.state == .timedOut)
         #expect(final.error == "no result within the task's timeout of 200 ms")

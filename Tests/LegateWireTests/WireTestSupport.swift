@@ -83,6 +83,10 @@ enum WireVectors {
         "DelegateListRequest": DelegateListRequest.self, "DelegateRef": DelegateRef.self,
         "AuditListRequest": AuditListRequest.self, "AuditEntry": AuditEntry.self,
         "TaskInfo": TaskInfo.self, "TaskListRequest": TaskListRequest.self, "TaskListResponse": TaskListResponse.self,
+        "TaskSubmitResponse": TaskSubmitResponse.self, "AdminKeyInfo": AdminKeyInfo.self,
+        "AdminKeyCreateRequest": AdminKeyCreateRequest.self,
+        "AdminKeyListRequest": AdminKeyListRequest.self, "AdminKeyListResponse": AdminKeyListResponse.self,
+        "AdminKeyRef": AdminKeyRef.self,
     ]
 }
 

@@ -88,33 +88,33 @@ struct LoadReport {
     func json() -> String {
         func latency(_ histogram: LatencyHistogram) -> [String: Any] {
             [
-                "count": histogram.count, "p50Ms": self.milliseconds(histogram.percentile(0.5)),
-                "p90Ms": self.milliseconds(histogram.percentile(0.9)),
-                "p99Ms": self.milliseconds(histogram.percentile(0.99)),
-                "p999Ms": self.milliseconds(histogram.percentile(0.999)),
-                "maxMs": self.milliseconds(histogram.maximum),
+                "count": histogram.count, "p50_ms": self.milliseconds(histogram.percentile(0.5)),
+                "p90_ms": self.milliseconds(histogram.percentile(0.9)),
+                "p99_ms": self.milliseconds(histogram.percentile(0.99)),
+                "p999_ms": self.milliseconds(histogram.percentile(0.999)),
+                "max_ms": self.milliseconds(histogram.maximum),
             ]
         }
         var object: [String: Any] = [
             "target": "\(self.settings.address.host):\(self.settings.address.port)",
-            "delegatesRequested": self.settings.delegates, "delegatesRegistered": self.connected,
-            "registeredAtEnd": self.registeredAtEnd, "connectSeconds": self.connectSeconds,
-            "registrationsPerSecond": self.registrationsPerSecond,
-            "registrationLatency": latency(self.registrationLatency), "heartbeats": self.heartbeats,
-            "measureSeconds": self.measureSeconds, "heartbeatsPerSecond": self.heartbeatsPerSecond,
-            "heartbeatLatency": latency(self.heartbeatLatency), "errors": self.errors,
-            "selfDestructed": self.selfDestructed,
+            "delegates_requested": self.settings.delegates, "delegates_registered": self.connected,
+            "registered_at_end": self.registeredAtEnd, "connect_seconds": self.connectSeconds,
+            "registrations_per_second": self.registrationsPerSecond,
+            "registration_latency": latency(self.registrationLatency), "heartbeats": self.heartbeats,
+            "measure_seconds": self.measureSeconds, "heartbeats_per_second": self.heartbeatsPerSecond,
+            "heartbeat_latency": latency(self.heartbeatLatency), "errors": self.errors,
+            "self_destructed": self.selfDestructed,
         ]
-        if let interval = self.settings.heartbeatInterval { object["heartbeatIntervalSeconds"] = LoadRun.seconds(interval) }
-        if let value = self.serverBytesPerConnection { object["serverBytesPerConnection"] = value }
-        if let value = self.serverCPUSecondsPerHeartbeat { object["serverCPUMicrosecondsPerHeartbeat"] = value * 1e6 }
-        if let value = self.serverCPUCores { object["serverCPUCores"] = value }
+        if let interval = self.settings.heartbeatInterval { object["heartbeat_interval_seconds"] = LoadRun.seconds(interval) }
+        if let value = self.serverBytesPerConnection { object["server_bytes_per_connection"] = value }
+        if let value = self.serverCPUSecondsPerHeartbeat { object["server_cpu_microseconds_per_heartbeat"] = value * 1e6 }
+        if let value = self.serverCPUCores { object["server_cpu_cores"] = value }
         if let tasks = self.tasks {
             object["tasks"] = [
-                "submitted": tasks.submitted, "succeeded": tasks.succeeded, "perSecond": tasks.tasksPerSecond,
-                "requestedRate": self.settings.tasks.rate, "latencyPerTask": latency(tasks.taskLatency),
-                "latencyPerBatch": latency(tasks.batchLatency),
-                "serverCPUMicrosecondsPerTask": (self.serverCPUSecondsPerTask ?? 0) * 1e6,
+                "submitted": tasks.submitted, "succeeded": tasks.succeeded, "per_second": tasks.tasksPerSecond,
+                "requested_rate": self.settings.tasks.rate, "latency_per_task": latency(tasks.taskLatency),
+                "latency_per_batch": latency(tasks.batchLatency),
+                "server_cpu_microseconds_per_task": (self.serverCPUSecondsPerTask ?? 0) * 1e6,
                 "problems": tasks.notSucceeded.merging(tasks.refusedCalls, uniquingKeysWith: +),
             ] as [String: Any]
         }

@@ -53,6 +53,9 @@ final class LoadRun: @unchecked Sendable {
         configuration.backoff = ReconnectBackoff(initialDelay: .milliseconds(100), maximumDelay: .seconds(2))
         let tls = try DelegateClient.makeTLSContext(configuration)
         let group = EventLoopGroup(loopCount: self.settings.loops)
+        try Preflight.check(
+            host: configuration.managerHost, port: configuration.managerPort, tls: tls,
+            serverName: configuration.serverName ?? configuration.managerHost, loop: group.next())
         let rssBefore = self.settings.serverPID.flatMap { ProcessProbe.residentBytes(pid: $0) }
         let connectStart = ContinuousClock.now
         self.startDelegates(configuration: configuration, tls: tls, group: group)

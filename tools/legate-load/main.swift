@@ -23,7 +23,9 @@ let usage = """
       --task-workers N           admin connections submitting and waiting in parallel (default 16)
       --task-payload-bytes N     echo payload size (default 16)
       --capacity N               tasks each delegate runs at once (default 4)
-      --json                     print the report as JSON
+      --json                     print the report as JSON (snake_case keys, as legatectl --json)
+    exit status: 0 every delegate registered, 1 some did not or the run failed, 2 usage error,
+                 3 cannot reach the manager (checked before any delegate starts)
     """
 
 func fail(_ message: String, status: Int32) -> Never {
@@ -40,11 +42,16 @@ func parseSettings() throws -> LoadSettings {
             "--warmup", "--connect-rate", "--loops", "--server-pid", "--tasks", "--task-batch", "--task-workers",
             "--task-payload-bytes", "--admin-key", "--capacity",
         ],
-        switchFlags: ["--json", "--help", "--allow-non-loopback"])
+        switchFlags: ["--json", "--help", "--version", "--allow-non-loopback"])
     if arguments.isSet("--help") {
         print(usage)
         exit(0)
     }
+    if arguments.isSet("--version") {
+        print("legate-load \(LegateVersion.current)")
+        exit(0)
+    }
+    if let extra = arguments.positionals.first { throw CommandLineArguments.ParseError.unknownFlag(extra) }
     func setting(_ flag: String, _ variable: String) throws -> String {
         if let value = arguments.string(flag) ?? environment[variable], !value.isEmpty { return value }
         throw CommandLineArguments.ParseError.missingRequired(flag: "\(flag) (or \(variable))")
@@ -62,6 +69,10 @@ func parseSettings() throws -> LoadSettings {
     var settings = LoadSettings(
         address: address, accountID: try setting("--account", "LEGATE_ACCOUNT_ID"), token: token,
         caFile: try setting("--ca-file", "LEGATE_CA_FILE"))
+    guard FileManager.default.isReadableFile(atPath: settings.caFile) else {
+        throw CommandLineArguments.ParseError.invalidValue(
+            flag: "--ca-file", value: settings.caFile, expected: "a readable PEM file (the manager's CA)")
+    }
     settings.delegates = try arguments.integer("--delegates", default: settings.delegates)
     guard (1...20_000).contains(settings.delegates) else {
         throw CommandLineArguments.ParseError.invalidValue(
@@ -117,8 +128,12 @@ do {
     let report = try LoadRun(settings: settings).run()
     OutputWriter.standardError.write("\n")
     print(settings.json ? report.json() : report.text())
-    print("reproduce: legate-load " + CommandLine.arguments.dropFirst().filter { !$0.hasPrefix("lgt_") && !$0.hasPrefix("lak_") }.joined(separator: " "))
+    // On standard error, so `--json` output stays one valid JSON document.
+    OutputWriter.standardError.write(
+        "reproduce: legate-load " + CommandLine.arguments.dropFirst().filter { !$0.hasPrefix("lgt_") && !$0.hasPrefix("lak_") }.joined(separator: " ") + "\n")
     exit(report.connected == settings.delegates ? 0 : 1)
+} catch let error as PreflightError {
+    fail("\(error)", status: 3)
 } catch {
     fail("\(error)", status: 1)
 }

@@ -20,11 +20,13 @@ public struct AdminKeyRecord: Sendable, Equatable, Codable {
     public var createdBy: String
     /// Revocation time, Unix milliseconds, when revoked.
     public var revokedAt: Int64?
+    /// Expiry time, Unix milliseconds; nil when the key never expires.
+    public var expiresAt: Int64?
 
     /// Creates an admin key record.
     public init(
         id: String, accountID: String, name: String, scope: String, secretHash: [UInt8], permissions: [String],
-        createdAt: Int64, createdBy: String, revokedAt: Int64? = nil
+        createdAt: Int64, createdBy: String, revokedAt: Int64? = nil, expiresAt: Int64? = nil
     ) {
         self.id = id
         self.accountID = accountID
@@ -35,5 +37,11 @@ public struct AdminKeyRecord: Sendable, Equatable, Codable {
         self.createdAt = createdAt
         self.createdBy = createdBy
         self.revokedAt = revokedAt
+        self.expiresAt = expiresAt
+    }
+
+    /// Whether the key authenticates at `now` (Unix ms): not revoked and not past its expiry.
+    public func isUsable(at now: Int64) -> Bool {
+        self.revokedAt == nil && self.expiresAt.map { now < $0 } != false
     }
 }

@@ -23,11 +23,22 @@ final class AdminKeyService: Sendable {
     func create(
         accountID: String, name: String, permissions: [AdminPermission], actor: String, scope: Scope = .account
     ) throws(AdminError) -> AdminAPIKey {
+        try self.createKey(
+            accountID: accountID, name: name, permissions: permissions, actor: actor, scope: scope, expiresAt: nil
+        ).key
+    }
+
+    /// Creates a key as `create` does; `expiresAt` (Unix ms) ends it then: authentication refuses it from that
+    /// time on. Returns the key (its value shown once) and the stored record.
+    func createKey(
+        accountID: String, name: String, permissions: [AdminPermission], actor: String, scope: Scope,
+        expiresAt: Int64?
+    ) throws(AdminError) -> (key: AdminAPIKey, record: AdminKeyRecord) {
         let key = AdminAPIKey.generate()
         let now = self.clock.unixMilliseconds()
         let record = AdminKeyRecord(
             id: key.id, accountID: accountID, name: name, scope: scope.description, secretHash: key.secretHash,
-            permissions: permissions.map(\.rawValue), createdAt: now, createdBy: actor)
+            permissions: permissions.map(\.rawValue), createdAt: now, createdBy: actor, expiresAt: expiresAt)
         let row = self.audit.row(
             .adminKeyCreated(keyID: key.id, name: name, scope: scope.description, permissions: record.permissions),
             accountID: accountID, actor: actor, at: now)
@@ -36,7 +47,25 @@ final class AdminKeyService: Sendable {
         } catch {
             throw error.adminError
         }
-        return key
+        return (key, record)
+    }
+
+    /// The current time, Unix milliseconds.
+    var now: Int64 { self.clock.unixMilliseconds() }
+
+    /// The account's keys, oldest first.
+    func keys(accountID: String) throws(StoreError) -> [AdminKeyRecord] {
+        try self.store.adminKeys(accountID: accountID)
+    }
+
+    /// Stores a changed key with its audit row, durably.
+    func store(_ record: AdminKeyRecord, event: AuditEvent, session: AdminSession) throws(AdminError) {
+        let row = self.audit.row(event, accountID: session.accountID, actor: session.actor, at: self.now)
+        do throws(StoreError) {
+            try self.writer.writeDurably([.upsertAdminKey(record), .appendAudit(row)])
+        } catch {
+            throw error.adminError
+        }
     }
 
     /// Checks an admin API key value presented by `peer`; the refusal never repeats the value.
@@ -55,12 +84,21 @@ final class AdminKeyService: Sendable {
         } catch {
             return .failure(.unavailable("the manager cannot read its store; retry later"))
         }
-        guard let record, record.revokedAt == nil, ConstantTime.equals(record.secretHash, key.secretHash) else {
+        guard let record, ConstantTime.equals(record.secretHash, key.secretHash) else {
             self.audit.record(
-                .adminAuthRefused(
-                    keyID: key.id, reason: record == nil ? "unknown admin key" : "wrong secret or revoked key"),
+                .adminAuthRefused(keyID: key.id, reason: record == nil ? "unknown admin key" : "wrong secret"),
                 accountID: record?.accountID ?? "", actor: actor)
             return .failure(AdminError(code: .unauthenticated, message: "admin API key \(key) is not valid"))
+        }
+        guard record.isUsable(at: self.clock.unixMilliseconds()) else {
+            // The holder knows the secret, so saying why is safe and saves them guessing.
+            let why = record.revokedAt != nil ? "revoked" : "expired"
+            self.audit.record(
+                .adminAuthRefused(keyID: key.id, reason: "\(why) key"), accountID: record.accountID, actor: actor)
+            return .failure(
+                AdminError(
+                    code: .unauthenticated,
+                    message: "admin API key \(key) is \(why); ask an account admin for a new key"))
         }
         guard let scope = try? Scope(parsing: record.scope) else {
             // Fail closed: a key whose stored scope cannot be read must not act at all.

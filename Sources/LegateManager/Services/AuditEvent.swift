@@ -40,6 +40,8 @@ enum AuditEvent: Sendable {
     case profileDeleted(ProfileRecord)
     /// An admin API key was created.
     case adminKeyCreated(keyID: String, name: String, scope: String, permissions: [String])
+    /// An admin API key was revoked.
+    case adminKeyRevoked(keyID: String, name: String)
     /// An admin API key was refused (`keyID` nil when the value was not even shaped like a key).
     case adminAuthRefused(keyID: String?, reason: String)
     /// An admin API key was accepted.
@@ -121,6 +123,8 @@ enum AuditEvent: Sendable {
                 "admin-key.create", id, "ok",
                 "name=\(name) scope=\(scope) permissions=\(permissions.joined(separator: ","))"
             )
+        case .adminKeyRevoked(let id, let name):
+            return ("admin-key.revoke", id, "ok", "name=\(name)")
         case .adminAuthRefused(let id, let reason):
             return ("admin.auth", id ?? "-", "denied", reason)
         case .adminAuthenticated(let id, let peer, let scope):

@@ -1,6 +1,12 @@
+import Dispatch
 import LegateCore
 import LegateNet
 import LegateWire
+import Synchronization
+
+/// Task types each account's delegates have announced, as far as seen (only ever grows; a cache for the
+/// submit-time warning).
+private let announcedTaskTypes = Mutex<[String: Set<String>]>([:])
 
 // MARK: - Task admin calls (130...135): validated here, answered asynchronously by the task service.
 
@@ -55,11 +61,29 @@ extension TaskService {
                         id: ManagerServices.newTimeOrderedID(prefix: "tsk", now: now)))
             }
             let records = built
+            let types = Set(records.map(\.type))
             tasks.submit(records) { result in
                 let detail = "count=\(records.count) type=\(records.first?.type ?? "-")"
                 // Fresh tasks were just queued: no waiting reason yet (TaskGet/TaskList compute it).
                 let summaries = result.map { $0.map(TaskSummary.init(listing:)) }
-                reply(Self.encode(summaries, tasks: nil, as: TaskSubmitResponse.self), records.first?.id ?? "-", detail)
+                guard case .success = summaries else {
+                    return reply(
+                        Self.encode(summaries, tasks: nil, as: TaskSubmitResponse.self), records.first?.id ?? "-",
+                        detail)
+                }
+                tasks.unannouncedTypes(types, accountID: session.accountID) { unknown in
+                    let answer = summaries.map { list in
+                        var response = TaskSubmitResponse()
+                        response.tasks = list.map { Self.info(summary: $0, reason: "") }
+                        response.warnings = unknown.sorted().map {
+                            "no delegate of this account has ever announced task type '\($0)'; the task stays "
+                                + "queued until one that supports it connects (check the type's spelling, or "
+                                + "legate-delegate --task-types)"
+                        }
+                        return response.protoBytes()
+                    }
+                    reply(answer, records.first?.id ?? "-", detail)
+                }
             }
         case .taskGet:
             let request = try AdminRouter.decode(TaskRef.self, payload)
@@ -145,6 +169,24 @@ extension TaskService {
                 Self.info(summary: $0, reason: tasks?.waitingReason(for: $0.task) ?? "")
             }
             return response.protoBytes()
+        }
+    }
+
+    /// Calls `done` with those of `types` that no delegate of `accountID` has ever announced. Types seen once are
+    /// remembered, so the common case answers at once; otherwise the delegates are read from the store on a
+    /// global queue (never on an event loop or the task queue).
+    func unannouncedTypes(
+        _ types: Set<String>, accountID: String, done: @escaping @Sendable (Set<String>) -> Void
+    ) {
+        let missing = announcedTaskTypes.withLock { known in types.subtracting(known[accountID] ?? []) }
+        guard !missing.isEmpty else { return done([]) }
+        let store = self.store
+        DispatchQueue.global().async {
+            // A store that cannot be read gives no warning rather than a false one.
+            let delegates = (try? store.delegates(accountID: accountID)) ?? []
+            let announced = Set(delegates.flatMap(\.taskTypes))
+            announcedTaskTypes.withLock { $0[accountID, default: []].formUnion(announced) }
+            done(missing.subtracting(announced))
         }
     }
 

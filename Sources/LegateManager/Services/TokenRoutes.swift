@@ -14,6 +14,11 @@ extension TokenService {
             } catch {
                 throw .invalidArgument(error.description)
             }
+            guard request.expiresInSeconds >= 0 else {
+                throw .invalidArgument(
+                    "expires_in_seconds \(request.expiresInSeconds) is negative; give a positive number of seconds, "
+                        + "or 0 for a token that never expires")
+            }
             let expiresAt =
                 request.expiresInSeconds > 0 ? self.clock.unixMilliseconds() + request.expiresInSeconds * 1000 : nil
             let created = try self.create(name: request.name, scope: scope, expiresAt: expiresAt, session: session)
@@ -87,7 +92,9 @@ extension TokenService {
         info.accountID = summary.accountID
         info.name = summary.name
         info.scope = summary.scope
-        info.status = summary.status.rawValue
+        // The expiry sweep revokes an expired token; it reads as expired, not as revoked by someone.
+        let expired = summary.status == .revoked && summary.expiresAt.map { $0 <= (summary.revokedAt ?? 0) } == true
+        info.status = expired ? "expired" : summary.status.rawValue
         info.createdAtMs = summary.createdAt
         info.createdBy = summary.createdBy
         info.revokedAtMs = summary.revokedAt ?? 0

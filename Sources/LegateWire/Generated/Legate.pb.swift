@@ -144,6 +144,12 @@ public enum AdminMethod: UInt16, Sendable, CaseIterable {
     case delegateReject = 117
     /// DelegateRef -> DelegateRef; SELF_DESTRUCT first when connected [delegate:delete]
     case delegateDelete = 118
+    /// AdminKeyCreateRequest -> AdminKeyCreateResponse, the value shown once [account:admin]
+    case adminKeyCreate = 120
+    /// AdminKeyListRequest -> AdminKeyListResponse [account:admin]
+    case adminKeyList = 121
+    /// AdminKeyRef -> AdminKeyInfo; refused at authentication from then on [account:admin]
+    case adminKeyRevoke = 122
     /// TaskSubmitRequest -> TaskSubmitResponse [task:submit]; task calls are 130 and above
     case taskSubmit = 130
     /// TaskRef -> TaskInfo [task:view]
@@ -4144,6 +4150,376 @@ public struct TaskInfo: Equatable, Sendable, ProtoMessage {
     }
 }
 
+/// An admin API key as listed: never its value (shown once, at creation) nor its hash.
+public struct AdminKeyInfo: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `id`.
+    public var id: String = ""
+    /// Field 2 `name`.
+    public var name: String = ""
+    /// "account", "org/<orgID>" or "project/<orgID>/<projectID>"
+    public var scope: String = ""
+    /// e.g. "delegate:view", "account:admin"
+    public var permissions: [String] = []
+    /// Field 5 `created_at_ms`.
+    public var createdAtMs: Int64 = 0
+    /// Field 6 `created_by`.
+    public var createdBy: String = ""
+    /// 0: not revoked
+    public var revokedAtMs: Int64 = 0
+    /// 0: never expires
+    public var expiresAtMs: Int64 = 0
+    /// "active", "revoked" or "expired"
+    public var status: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(id: String = "", name: String = "", scope: String = "", permissions: [String] = [], createdAtMs: Int64 = 0, createdBy: String = "", revokedAtMs: Int64 = 0, expiresAtMs: Int64 = 0, status: String = "") {
+        self.id = id
+        self.name = name
+        self.scope = scope
+        self.permissions = permissions
+        self.createdAtMs = createdAtMs
+        self.createdBy = createdBy
+        self.revokedAtMs = revokedAtMs
+        self.expiresAtMs = expiresAtMs
+        self.status = status
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.id = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.name = try reader.readString(field: number)
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.scope = try reader.readString(field: number)
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.permissions.append(try reader.readString(field: number))
+        case 5:
+            guard wireType == .varint else { return false }
+            self.createdAtMs = Int64(bitPattern: try reader.readVarint())
+        case 6:
+            guard wireType == .lengthDelimited else { return false }
+            self.createdBy = try reader.readString(field: number)
+        case 7:
+            guard wireType == .varint else { return false }
+            self.revokedAtMs = Int64(bitPattern: try reader.readVarint())
+        case 8:
+            guard wireType == .varint else { return false }
+            self.expiresAtMs = Int64(bitPattern: try reader.readVarint())
+        case 9:
+            guard wireType == .lengthDelimited else { return false }
+            self.status = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.id.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.id)
+        }
+        if !self.name.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.name)
+        }
+        if !self.scope.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.scope)
+        }
+        for value in self.permissions {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(value)
+        }
+        if self.createdAtMs != 0 {
+            writer.writeTag(5, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.createdAtMs))
+        }
+        if !self.createdBy.isEmpty {
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeString(self.createdBy)
+        }
+        if self.revokedAtMs != 0 {
+            writer.writeTag(7, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.revokedAtMs))
+        }
+        if self.expiresAtMs != 0 {
+            writer.writeTag(8, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.expiresAtMs))
+        }
+        if !self.status.isEmpty {
+            writer.writeTag(9, .lengthDelimited)
+            writer.writeString(self.status)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.id.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.id.utf8.count) }
+        if !self.name.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.name.utf8.count) }
+        if !self.scope.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.scope.utf8.count) }
+        for value in self.permissions { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
+        if self.createdAtMs != 0 { size += ProtoWriter.tagSize(5) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.createdAtMs)) }
+        if !self.createdBy.isEmpty { size += ProtoWriter.tagSize(6) + ProtoWriter.lengthDelimitedSize(self.createdBy.utf8.count) }
+        if self.revokedAtMs != 0 { size += ProtoWriter.tagSize(7) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.revokedAtMs)) }
+        if self.expiresAtMs != 0 { size += ProtoWriter.tagSize(8) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.expiresAtMs)) }
+        if !self.status.isEmpty { size += ProtoWriter.tagSize(9) + ProtoWriter.lengthDelimitedSize(self.status.utf8.count) }
+        return size
+    }
+}
+
+/// REQUEST 120 (AdminKeyCreate) -> AdminKeyCreateResponse. Needs account:admin. The new key cannot reach beyond the creating key's scope.
+public struct AdminKeyCreateRequest: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `name`.
+    public var name: String = ""
+    /// at least one
+    public var permissions: [String] = []
+    /// "" = the creating key's scope
+    public var scope: String = ""
+    /// 0: never expires; negative is refused
+    public var expiresInSeconds: Int64 = 0
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(name: String = "", permissions: [String] = [], scope: String = "", expiresInSeconds: Int64 = 0) {
+        self.name = name
+        self.permissions = permissions
+        self.scope = scope
+        self.expiresInSeconds = expiresInSeconds
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.name = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.permissions.append(try reader.readString(field: number))
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.scope = try reader.readString(field: number)
+        case 4:
+            guard wireType == .varint else { return false }
+            self.expiresInSeconds = Int64(bitPattern: try reader.readVarint())
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.name.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.name)
+        }
+        for value in self.permissions {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(value)
+        }
+        if !self.scope.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.scope)
+        }
+        if self.expiresInSeconds != 0 {
+            writer.writeTag(4, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.expiresInSeconds))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.name.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.name.utf8.count) }
+        for value in self.permissions { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
+        if !self.scope.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.scope.utf8.count) }
+        if self.expiresInSeconds != 0 { size += ProtoWriter.tagSize(4) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.expiresInSeconds)) }
+        return size
+    }
+}
+
+/// RESPONSE to AdminKeyCreate: the value is shown once.
+public struct AdminKeyCreateResponse: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `key`.
+    public var key: AdminKeyInfo? = nil
+    /// Field 2 `value`.
+    public var value: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(key: AdminKeyInfo? = nil, value: String = "") {
+        self.key = key
+        self.value = value
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.key = try reader.readMessage(AdminKeyInfo.self)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.value = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if let value = self.key {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        if !self.value.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if let value = self.key { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        if !self.value.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.value.utf8.count) }
+        return size
+    }
+}
+
+/// REQUEST 121 (AdminKeyList) -> AdminKeyListResponse. Needs account:admin.
+public struct AdminKeyListRequest: Equatable, Sendable, ProtoMessage {
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        false  // no fields: everything is unknown and skipped
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        0
+    }
+}
+
+/// RESPONSE to AdminKeyList: the account's keys, oldest first.
+public struct AdminKeyListResponse: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `keys`.
+    public var keys: [AdminKeyInfo] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(keys: [AdminKeyInfo] = []) {
+        self.keys = keys
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.keys.append(try reader.readMessage(AdminKeyInfo.self))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        for value in self.keys {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        for value in self.keys { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// REQUEST 122 (AdminKeyRevoke) -> AdminKeyInfo. Needs account:admin.
+public struct AdminKeyRef: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `key_id`.
+    public var keyID: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(keyID: String = "") {
+        self.keyID = keyID
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.keyID = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.keyID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.keyID)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.keyID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.keyID.utf8.count) }
+        return size
+    }
+}
+
 /// REQUEST 130 (TaskSubmit) -> TaskSubmitResponse. Needs task:submit. All specs are stored before the answer.
 public struct TaskSubmitRequest: Equatable, Sendable, ProtoMessage {
     /// 1...1000
@@ -4191,13 +4567,16 @@ public struct TaskSubmitRequest: Equatable, Sendable, ProtoMessage {
 public struct TaskSubmitResponse: Equatable, Sendable, ProtoMessage {
     /// Field 1 `tasks`.
     public var tasks: [TaskInfo] = []
+    /// accepted, but likely not what was meant (e.g. a type no delegate announced)
+    public var warnings: [String] = []
 
     /// The message with every field at its proto3 default.
     public init() {}
 
     /// The message with the given field values.
-    public init(tasks: [TaskInfo] = []) {
+    public init(tasks: [TaskInfo] = [], warnings: [String] = []) {
         self.tasks = tasks
+        self.warnings = warnings
     }
 
     /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
@@ -4208,6 +4587,9 @@ public struct TaskSubmitResponse: Equatable, Sendable, ProtoMessage {
         case 1:
             guard wireType == .lengthDelimited else { return false }
             self.tasks.append(try reader.readMessage(TaskInfo.self))
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.warnings.append(try reader.readString(field: number))
         default:
             return false
         }
@@ -4220,12 +4602,17 @@ public struct TaskSubmitResponse: Equatable, Sendable, ProtoMessage {
             writer.writeTag(1, .lengthDelimited)
             writer.writeMessage(value)
         }
+        for value in self.warnings {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(value)
+        }
     }
 
     /// The exact number of bytes `encode(to:)` appends.
     public var encodedSize: Int {
         var size = 0
         for value in self.tasks { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        for value in self.warnings { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
         return size
     }
 }
