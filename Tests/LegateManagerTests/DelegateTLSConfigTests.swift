@@ -64,8 +64,8 @@ import Testing
         #expect(eventually { setup.harness.manager.connectedDelegates == 1 }, "log: \(delegate.log)")
         // The flag (text) won over the environment (json): lines carry time and level.
         let first = try #require(delegate.log.split(separator: "\n").first)
-        #expect(first.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info connecting "#, options: .regularExpression)
-                != nil, "\(first)")
+        let timeAndLevel = #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info connecting "#
+        #expect(first.range(of: timeAndLevel, options: .regularExpression) != nil, "\(first)")
         kill(delegate.process.processIdentifier, SIGTERM)
         #expect(delegate.waitForExit(timeout: .seconds(10)) == 0)
     }
