@@ -7,19 +7,19 @@ import LegateCommandLine
 import LegateCore
 import LegateDelegate
 import LegateNet
+import Synchronization
 
 /// Standard output for the delegate's running log: a supervisor that stops reading costs lines, never a stalled
 /// delegate.
 let output = OutputWriter(fileDescriptor: 1, whenFull: .drop)
-/// Lines below this level are not written (set from `log_level`).
-nonisolated(unsafe) var logLevel: LogLevel = .info
-/// How lines are written (set from `log_format`).
-nonisolated(unsafe) var logFormat: LogLineFormat = .text
+/// The lowest level written and the line format (set once from `log_level` and `log_format`).
+let logSettings = Mutex<(level: LogLevel, format: LogLineFormat)>((.info, .text))
 
 /// Writes one log line (time, level, message, fields) to standard output unbuffered.
 func log(_ level: LogLevel, _ message: String, _ fields: [String: String] = [:]) {
-    guard level >= logLevel else { return }
-    output.write(logFormat.line(
+    let (lowest, format) = logSettings.withLock { $0 }
+    guard level >= lowest else { return }
+    output.write(format.line(
         unixMilliseconds: WallClock.unixMilliseconds(), level: level, message: message, metadata: fields))
 }
 
@@ -63,13 +63,13 @@ let settings = DelegateSettings.resolve(flag: { arguments.string($0) }, environm
 let levels: [String: LogLevel] = ["debug": .debug, "info": .info, "warning": .warning, "error": .error]
 if let name = settings["log_level"] {
     guard let level = levels[name] else { fail("log_level '\(name)' is not debug, info, warning or error", status: 2) }
-    logLevel = level
+    logSettings.withLock { $0.level = level }
 }
 if let name = settings["log_format"] {
     guard let format = LogLineFormat(rawValue: name) else {
         fail("log_format '\(name)' is not text or json", status: 2)
     }
-    logFormat = format
+    logSettings.withLock { $0.format = format }
 }
 
 guard let managerText = settings["manager"] else { fail("set --manager, LEGATE_MANAGER or manager", status: 2) }
