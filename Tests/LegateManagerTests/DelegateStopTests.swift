@@ -90,4 +90,32 @@ import Testing
         #expect(eventually(timeout: .seconds(5)) { DelegateProcess.isGone(pid) })
         #expect(eventually(timeout: .seconds(5)) { (try? admin.task(id: taskID))?.state == .queued })
     }
+
+    @Test(.enabled(if: DelegateProcess.isBuilt)) func aTaskThatEndsWithinTheDrainTimeoutReportsItsResult() throws {
+        let harness = try ManagerHarness()
+        let admin = try TaskProtocolTests.admin(harness)
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let delegate = try DelegateProcess(
+            environment: Self.environment(harness, drainTimeout: "30"), logPath: directory + "/delegate.log")
+        #expect(eventually { harness.manager.connectedDelegates == 1 })
+        // The task waits for a file the test creates after the signal: it ends during the drain, on cue.
+        let cue = directory + "/go"
+        let payload = ShellTaskHandler.Payload(
+            command: "/bin/sh", arguments: ["-c", "while [ ! -e \(cue) ]; do sleep 0.05; done; echo drained"]
+        ).encoded()
+        var spec = TaskProtocolTests.spec("shell")
+        spec.payload = payload
+        let task = try admin.submitTask(spec)
+        #expect(eventually { (try? admin.task(id: task.id))?.state == .running })
+
+        kill(delegate.process.processIdentifier, SIGTERM)
+        #expect(eventually { delegate.log.contains("signal=SIGTERM") })
+        #expect(FileManager.default.createFile(atPath: cue, contents: nil))
+        #expect(delegate.waitForExit(timeout: .seconds(20)) == 0, "log: \(delegate.log)")
+        let final = try admin.task(id: task.id)
+        #expect(final.state == .succeeded)
+        #expect(final.attempt == 1)
+        #expect(String(decoding: final.output, as: UTF8.self) == "drained\n")
+    }
 }
