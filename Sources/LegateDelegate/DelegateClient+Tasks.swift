@@ -59,6 +59,14 @@ extension DelegateClient {
                 self.emitTask(.taskRefused(taskID: "", attempt: 0, reason: "TASK_ASSIGN payload is malformed"))
                 return
             }
+            if self.leaving != nil {
+                // Stopping: not started; the Leave call makes the manager re-queue it with the rest.
+                self.send(acknowledgement)
+                self.emitTask(
+                    .taskAbandoned(
+                        taskID: assignment.taskID, attempt: assignment.attempt, reason: "the delegate is stopping"))
+                return
+            }
             self.holdAcknowledgement(acknowledgement, for: assignment.taskID, attempt: assignment.attempt)
             let reporter = ConnectionTaskReporter(client: self, connection: connection)
             switch self.tasks.assign(assignment, reporter: reporter) {

@@ -24,6 +24,8 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
     let tasks: TaskRunner
     /// Receives `DelegateTaskEvent`s; set with `onTaskEvent(_:)`.
     let taskEventHandler = Mutex<(@Sendable (DelegateTaskEvent) -> Void)?>(nil)
+    /// Receives `TokenRotationEvent`s; set with `onTokenRotation(_:)`.
+    let tokenRotationHandler = Mutex<(@Sendable (TokenRotationEvent) -> Void)?>(nil)
     /// TaskUpdate/TaskResult calls awaiting their answer, by stream id (used only on the loop).
     var pendingTaskCalls: [UInt32: PendingTaskCall] = [:]
     /// PUSH_ACKs of TASK_ASSIGN held back briefly to travel with a quick result (by "taskID/attempt", on the loop).
@@ -34,6 +36,8 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
     private var jitter = SystemJitter()
     private var attempts = 0
     var isStopped = false
+    /// Set once `leave` was called: no new task starts, and the client stops when the leave is done.
+    var leaving: LeaveState?
     private var reconnectPlanned = false
     private var heartbeatInterval: Duration = .seconds(10)
     var heartbeatTimer: ScheduledTimer?
@@ -69,6 +73,11 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         self.tasks = TaskRunner(
             handlers: handlers, capacity: Int(configuration.capacity), timers: LoopTaskTimers.shared(on: loop),
             logLimits: limits)
+    }
+
+    /// Sets the receiver of token rotation events (any thread; call before `start()`).
+    public func onTokenRotation(_ handler: @escaping @Sendable (TokenRotationEvent) -> Void) {
+        self.tokenRotationHandler.withLock { $0 = handler }
     }
 
     /// The id of the token this client authenticates with now (changes when the manager rotates it).
@@ -135,7 +144,7 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         }
     }
 
-    private func finish(code: StatusCode, message: String) {
+    func finish(code: StatusCode, message: String) {
         self.isStopped = true
         self.abandonTasks(reason: "the delegate stopped")
         self.heartbeatTimer?.cancel()
@@ -183,6 +192,10 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         self.delegateID = nil
         self.machine.connectionClosed()
         self.abandonTasks(reason: "the connection to the manager was lost; the manager re-dispatches it")
+        if let leaving = self.leaving, !self.isStopped {
+            // Leaving anyway: the manager re-queues what this delegate held when the connection goes.
+            return self.finish(code: .cancelled, message: "stopped (\(leaving.reason)); the connection closed")
+        }
         self.planReconnect(reason: error.map { "\($0)" } ?? "connection closed", serverDelay: nil)
     }
 
@@ -231,9 +244,24 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
             guard let next = try? DelegateToken.parse(message.tokenValue), next.id == message.newTokenID else {
                 return  // unusable value: no ACK, so the manager reports this delegate as not switched
             }
-            self.token.withLock { $0 = next }
+            if let path = self.configuration.tokenFile {
+                do {
+                    try TokenFile.write(message.tokenValue, to: path)
+                } catch {
+                    // Not acknowledged: the rotation report shows this delegate as not switched, so nobody revokes
+                    // the old token believing a restart here would still register.
+                    self.tokenRotationHandler.withLock { $0 }?(.notSaved(newTokenID: next.id, error: error))
+                    return
+                }
+            }
+            let oldTokenID = self.token.withLock { token in
+                defer { token = next }
+                return token.id
+            }
             self.jwt = nil
             self.send(acknowledgement)
+            self.tokenRotationHandler.withLock { $0 }?(
+                .switched(oldTokenID: oldTokenID, newTokenID: next.id, savedTo: self.configuration.tokenFile))
         case .approvalDecided(let decision, let acknowledgement):
             self.send(acknowledgement)
             self.onEvent(.approvalDecided(approved: decision.approved, reason: decision.reason))
@@ -243,6 +271,10 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         case .callAnswered(let frame):
             if frame.method == CallMethod.startupScriptReport.rawValue {
                 self.startupReportAnswered(frame)
+                return
+            }
+            if frame.method == CallMethod.leave.rawValue {
+                self.leaveAnswered(frame)
                 return
             }
             self.taskCallAnswered(frame)

@@ -20,6 +20,9 @@ public struct DelegateConfiguration: Sendable {
     public var accountID: String
     /// The delegate token: the JWT key. Never sent on the wire.
     public var token: DelegateToken
+    /// File the token was read from; when set, a token the manager rotates to replaces its content (atomically)
+    /// before the rotation is acknowledged, so a restart uses the new token. Nil: the new token lives in memory only.
+    public var tokenFile: String?
     /// Display name of the delegate.
     public var name: String
     /// Host name reported to the manager.
@@ -84,6 +87,15 @@ public struct DelegateConfiguration: Sendable {
         let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789".utf8)
         return "ins_" + String(decoding: SecureRandom.bytes(16).map { alphabet[Int($0 & 31)] }, as: UTF8.self)
     }
+}
+
+/// What became of a token rotation the manager pushed; delivered on the delegate's event loop.
+public enum TokenRotationEvent: Sendable, Equatable {
+    /// The delegate now signs with `newTokenID` (and saved it to `savedTo`, if a token file is configured).
+    case switched(oldTokenID: String, newTokenID: String, savedTo: String?)
+    /// The new token could not be saved to the token file: the delegate kept the old one and did not acknowledge,
+    /// so the manager reports it as not switched.
+    case notSaved(newTokenID: String, error: TokenFileError)
 }
 
 /// What a running delegate tells the program that embeds it; delivered on the delegate's event loop.

@@ -105,6 +105,8 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
             self.services.tasks.result(result, delegateID: self.delegateID, connection: self, streamID: streamID)
         case .startupScriptReport(let streamID, let report):
             self.startupScriptReportReceived(streamID: streamID, report: report)
+        case .leave(let streamID, let request):
+            self.leaveReceived(streamID: streamID, request: request)
         case .selfDestructAcknowledged(let streamID, let code, let message):
             self.selfDestructAcknowledged = true
             self.pushProgress.removeValue(forKey: streamID)?(.acknowledged)

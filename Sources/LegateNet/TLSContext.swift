@@ -37,7 +37,7 @@ public struct TLSServerConfiguration: Sendable, Equatable {
 
 /// Client-side TLS settings.
 public struct TLSClientConfiguration: Sendable, Equatable {
-    /// PEM file with the CAs trusted for the server certificate.
+    /// PEM file with the CAs trusted for the server certificate; empty: the system trust store.
     public var caFile: String
     /// Client certificate for mutual TLS (optional).
     public var certificateFile: String?
@@ -180,9 +180,17 @@ public final class TLSClientContext: @unchecked Sendable {
     public init(_ configuration: TLSClientConfiguration) throws(TLSError) {
         let ctx = try makeContext(server: false)
         self.ctx = ctx
-        try checkReadable(configuration.caFile)
-        guard SSL_CTX_load_verify_locations(ctx, configuration.caFile, nil) == 1 else {
-            throw TLSError.file(path: configuration.caFile, problem: "not a PEM CA file (\(TLSError.drainQueue()))")
+        if configuration.caFile.isEmpty {
+            // No CA file: trust what the system trusts (OpenSSL's default certificate file and directory).
+            guard SSL_CTX_set_default_verify_paths(ctx) == 1 else {
+                throw TLSError.call("SSL_CTX_set_default_verify_paths")
+            }
+        } else {
+            try checkReadable(configuration.caFile)
+            guard SSL_CTX_load_verify_locations(ctx, configuration.caFile, nil) == 1 else {
+                throw TLSError.file(
+                    path: configuration.caFile, problem: "not a PEM CA file (\(TLSError.drainQueue()))")
+            }
         }
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
         _ = legate_SSL_CTX_set_session_cache_mode(ctx, Int(SSL_SESS_CACHE_CLIENT))

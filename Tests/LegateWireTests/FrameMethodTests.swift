@@ -5,8 +5,9 @@ import Testing
 @Suite("frame header numbers generated from legate.proto")
 struct FrameMethodTests {
     @Test func callMethodsAreTheDelegateCallsBelowOneHundred() {
-        #expect(CallMethod.allCases.map(\.rawValue) == [1, 2, 3, 4, 5])
-        #expect(CallMethod.register.rawValue == 1 && CallMethod.startupScriptReport.rawValue == 5)
+        #expect(CallMethod.allCases.map(\.rawValue) == [1, 2, 3, 4, 5, 6])
+        #expect(CallMethod.register.rawValue == 1 && CallMethod.startupScriptReport.rawValue == 5
+                && CallMethod.leave.rawValue == 6)
     }
 
     @Test func adminMethodsStartAtOneHundredAndTaskCallsAtOneThirty() {

@@ -132,6 +132,8 @@ extension ServerConnectionMachine {
             case .startupScriptReport:
                 return .startupScriptReport(
                     streamID: frame.streamID, report: try StartupScriptReport(protoBytes: frame.payload))
+            case .leave:
+                return .leave(streamID: frame.streamID, request: try Leave(protoBytes: frame.payload))
             case .register, nil:
                 return .refuseCall(
                     Self.errorFrame(for: frame, code: .unimplemented, "method \(frame.method) is not served here"))

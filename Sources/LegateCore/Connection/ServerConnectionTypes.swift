@@ -135,6 +135,8 @@ extension ServerConnectionMachine {
         case taskResult(streamID: UInt32, result: TaskResult)
         /// A StartupScriptReport call of the registered delegate.
         case startupScriptReport(streamID: UInt32, report: StartupScriptReport)
+        /// The registered delegate is stopping: re-queue the attempts it holds at once, then answer CallAck.
+        case leave(streamID: UInt32, request: Leave)
         /// The delegate acknowledged SELF_DESTRUCT: report it, send ERROR `code`/`message` on stream 0, close.
         case selfDestructAcknowledged(streamID: UInt32, code: StatusCode, message: String)
         /// The delegate acknowledged TOKEN_ROTATED; its identity now names `newTokenID`: move it in the registry.

@@ -197,6 +197,7 @@ private final class RunningProcess: @unchecked Sendable {
             return state.ending
         }
         let pid = self.process.processIdentifier
+        ProcessGroups.launched(pid)
         let waiter = Thread { [self] in self.waitForExit(pid: pid) }
         waiter.name = "legate.process-wait"
         waiter.start()
@@ -293,7 +294,10 @@ private final class RunningProcess: @unchecked Sendable {
         }
         guard let pid else { return }
         // Children it left running in its process group go too (they would hold the output pipe open).
-        if pid > 0 { kill(-pid, SIGKILL) }
+        if pid > 0 {
+            kill(-pid, SIGKILL)
+            ProcessGroups.exited(pid)
+        }
         self.completeIfDone()
         // A grandchild may keep the pipe open: do not wait for its end of file for long.
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(200)) { [weak self] in

@@ -102,6 +102,8 @@ public enum CallMethod: UInt16, Sendable, CaseIterable {
     case taskResult = 4
     /// StartupScriptReport -> CallAck: how the profile's startup script ended
     case startupScriptReport = 5
+    /// Leave -> CallAck: the delegate is stopping; its attempts are re-queued
+    case leave = 6
 }
 
 /// REQUEST/RESPONSE/ERROR method of an admin call (FRAMING.md §1.4); the permission each needs is in brackets.
@@ -2861,6 +2863,49 @@ public struct StartupScriptReport: Equatable, Sendable, ProtoMessage {
         if !self.output.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.output.count) }
         if !self.error.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.error.utf8.count) }
         if self.durationMs != 0 { size += ProtoWriter.tagSize(4) + ProtoWriter.varintSize(UInt64(self.durationMs)) }
+        return size
+    }
+}
+
+/// REQUEST method 6 (Leave, delegate -> manager): the delegate is stopping for good. It sends this after it has stopped (killed) its running task processes; the manager takes no more work to it and re-queues every attempt it holds as lost at once (not after the lease), then answers CallAck once that is stored.
+public struct Leave: Equatable, Sendable, ProtoMessage {
+    /// why it stops (e.g. "SIGTERM"), for the manager's log
+    public var reason: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(reason: String = "") {
+        self.reason = reason
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.reason = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.reason.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.reason)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.reason.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.reason.utf8.count) }
         return size
     }
 }
