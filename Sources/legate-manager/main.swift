@@ -8,6 +8,7 @@ import LegateNet
 
 let usage = """
     usage: legate-manager [options]
+           legate-manager backup --to FILE [--data-dir DIR]   (see legate-manager backup --help)
       --host ADDR                 address to bind (default 127.0.0.1)
       --port N                    port (default 7443; 0 = any free port)
       --data-dir DIR              SQLite database, master key, dev certificate (default ./legate-data)
@@ -119,6 +120,9 @@ func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, Log
 // First of all: a log or output pipe whose reader has gone must give EPIPE, not kill the manager, and the
 // connection cap below is derived from the raised open-file limit.
 System.ignoreBrokenPipe()
+if CommandLine.arguments.dropFirst().first == "backup" {
+    exit(runBackupCommand(Array(CommandLine.arguments.dropFirst(2))))
+}
 let openFileLimit = System.raiseOpenFileLimit()
 
 let configuration: ManagerConfiguration
