@@ -167,12 +167,13 @@ if let value = report.newDefaultTokenValue {
 if let adminKey = report.newAdminKeyValue {
     say("  bootstrap admin API key (shown once, store it now; all permissions): \(adminKey)")
     say("  use it with: LEGATE_ADMIN_KEY=<key> LEGATE_MANAGER=\(address) LEGATE_CA_FILE=\(report.caFile ?? "<ca.pem>") "
-        + "swift run legatectl token list")
+        + "\(SiblingExecutable.command("legatectl", nextTo: SiblingExecutable.currentExecutable())) token list")
 }
 say("start a delegate:")
 say(
     "  LEGATE_MANAGER=\(address) LEGATE_ACCOUNT_ID=\(report.accountID) LEGATE_DELEGATE_TOKEN=\(tokenShown) "
-        + "LEGATE_CA_FILE=\(report.caFile ?? "<ca.pem>") swift run legate-delegate --name my-delegate")
+        + "LEGATE_CA_FILE=\(report.caFile ?? "<ca.pem>") "
+        + "\(SiblingExecutable.command("legate-delegate", nextTo: SiblingExecutable.currentExecutable())) --name my-delegate")
 
 /// Turns SIGINT/SIGTERM into a graceful shutdown (GOAWAY, drain, store flushed). A plain function, so the
 /// handlers are not isolated to the main actor: they run on their own queue while the main thread parks.
