@@ -16,7 +16,8 @@ let adminUsage = """
       legatectl token revoke ID [--dry-run]                        prints told/acknowledged/not reached
       legatectl token rotate ID [--overlap SECONDS]                prints the successor's value once
       legatectl delegate list [--token ID] | show ID     STATUS: active, pending, disconnected, rejected
-      legatectl audit list [--limit N]
+      legatectl audit list [--limit N] [--action A] [--actor ACTOR] [--since T] [--until T]
+                 A: exact (token.create) or prefix (token.*); T: 24h, 30m, 7d (that long ago) or 2026-11-30T04:00:00Z
     exit status: 0 ok, 1 refused or not found, 2 usage error, 3 cannot reach the manager
     """
 
@@ -31,7 +32,10 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
     do {
         arguments = try CommandLineArguments(
             Array(words),
-            valueFlags: settingsFlags.union(["--name", "--expires-in", "--overlap", "--token", "--limit", "--scope"]),
+            valueFlags: settingsFlags.union([
+                "--name", "--expires-in", "--overlap", "--token", "--limit", "--scope", "--action", "--actor", "--since",
+                "--until",
+            ]),
             switchFlags: ["--json", "--dry-run"])
     } catch {
         usageError("\(error)")
@@ -136,6 +140,10 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
         case ("audit", "list"):
             var request = AuditListRequest()
             request.limit = UInt32(clamping: integer(arguments, "--limit", default: 100))
+            request.action = arguments.string("--action") ?? ""
+            request.actor = arguments.string("--actor") ?? ""
+            request.sinceMs = instant(arguments, "--since")
+            request.untilMs = instant(arguments, "--until")
             let response = try client.call(.auditList, request, as: AuditListResponse.self)
             output(json, ["entries": response.entries.map(auditObject)]) { auditTable(response.entries) }
         default:
@@ -209,6 +217,16 @@ func delegateObject(_ delegate: DelegateInfo) -> [String: Any] {
         "first_seen_at_ms": delegate.firstSeenAtMs, "disconnected_at_ms": delegate.disconnectedAtMs,
         "pending_expires_at_ms": delegate.pendingExpiresAtMs, "decision_reason": delegate.decisionReason,
     ]
+}
+
+/// The Unix milliseconds of a `--since`/`--until` value (0 when not given); a usage error when unreadable.
+private func instant(_ arguments: CommandLineArguments, _ flag: String) -> Int64 {
+    guard let text = arguments.string(flag) else { return 0 }
+    let now = Int64((Date().timeIntervalSince1970 * 1000).rounded())
+    guard let value = TimeText.instantMilliseconds(text, now: now) else {
+        usageError("\(flag) \(text): expected a duration ago (24h, 30m, 7d) or a UTC time (2026-11-30T04:00:00Z)")
+    }
+    return value
 }
 
 private func auditObject(_ entry: AuditEntry) -> [String: Any] {

@@ -2558,13 +2558,25 @@ public struct DelegateRef: Equatable, Sendable, ProtoMessage {
 public struct AuditListRequest: Equatable, Sendable, ProtoMessage {
     /// 0: 100
     public var limit: UInt32 = 0
+    /// "": any; "token.create" exactly; "token.*" (trailing *) by prefix
+    public var action: String = ""
+    /// "": any; else exactly this actor
+    public var actor: String = ""
+    /// 0: no lower bound; else rows at or after this time
+    public var sinceMs: Int64 = 0
+    /// 0: no upper bound; else rows before this time
+    public var untilMs: Int64 = 0
 
     /// The message with every field at its proto3 default.
     public init() {}
 
     /// The message with the given field values.
-    public init(limit: UInt32 = 0) {
+    public init(limit: UInt32 = 0, action: String = "", actor: String = "", sinceMs: Int64 = 0, untilMs: Int64 = 0) {
         self.limit = limit
+        self.action = action
+        self.actor = actor
+        self.sinceMs = sinceMs
+        self.untilMs = untilMs
     }
 
     /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
@@ -2575,6 +2587,18 @@ public struct AuditListRequest: Equatable, Sendable, ProtoMessage {
         case 1:
             guard wireType == .varint else { return false }
             self.limit = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.action = try reader.readString(field: number)
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.actor = try reader.readString(field: number)
+        case 4:
+            guard wireType == .varint else { return false }
+            self.sinceMs = Int64(bitPattern: try reader.readVarint())
+        case 5:
+            guard wireType == .varint else { return false }
+            self.untilMs = Int64(bitPattern: try reader.readVarint())
         default:
             return false
         }
@@ -2587,12 +2611,32 @@ public struct AuditListRequest: Equatable, Sendable, ProtoMessage {
             writer.writeTag(1, .varint)
             writer.writeVarint(UInt64(self.limit))
         }
+        if !self.action.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.action)
+        }
+        if !self.actor.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.actor)
+        }
+        if self.sinceMs != 0 {
+            writer.writeTag(4, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.sinceMs))
+        }
+        if self.untilMs != 0 {
+            writer.writeTag(5, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.untilMs))
+        }
     }
 
     /// The exact number of bytes `encode(to:)` appends.
     public var encodedSize: Int {
         var size = 0
         if self.limit != 0 { size += ProtoWriter.tagSize(1) + ProtoWriter.varintSize(UInt64(self.limit)) }
+        if !self.action.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.action.utf8.count) }
+        if !self.actor.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.actor.utf8.count) }
+        if self.sinceMs != 0 { size += ProtoWriter.tagSize(4) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.sinceMs)) }
+        if self.untilMs != 0 { size += ProtoWriter.tagSize(5) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.untilMs)) }
         return size
     }
 }
