@@ -16,6 +16,7 @@ let adminUsage = """
       legatectl token revoke ID [--dry-run]                        prints told/acknowledged/not reached
       legatectl token rotate ID [--overlap SECONDS]                prints the successor's value once
       legatectl delegate list [--token ID] | show ID     STATUS: active, pending, disconnected, rejected
+      legatectl delegate prune --disconnected-for 24h [--dry-run]   removes records disconnected that long
       legatectl audit list [--limit N] [--action A] [--actor ACTOR] [--since T] [--until T]
                  A: exact (token.create) or prefix (token.*); T: 24h, 30m, 7d (that long ago) or 2026-11-30T04:00:00Z
     exit status: 0 ok, 1 refused or not found, 2 usage error, 3 cannot reach the manager
@@ -34,7 +35,7 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
             Array(words),
             valueFlags: settingsFlags.union([
                 "--name", "--expires-in", "--overlap", "--token", "--limit", "--scope", "--action", "--actor", "--since",
-                "--until",
+                "--until", "--disconnected-for",
             ]),
             switchFlags: ["--json", "--dry-run"])
     } catch {
@@ -137,6 +138,21 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
             request.delegateID = id
             let response = try client.call(.delegateShow, request, as: DelegateInfo.self)
             output(json, delegateObject(response)) { delegateTable([response]) }
+        case ("delegate", "prune"):
+            var request = DelegatePruneRequest()
+            let age = arguments.string("--disconnected-for") ?? ""
+            guard let milliseconds = TimeText.durationMilliseconds(age), milliseconds > 0 else {
+                usageError("delegate prune needs --disconnected-for DURATION (such as 24h, 30m, 7d)")
+            }
+            request.disconnectedForMs = milliseconds
+            request.dryRun = arguments.isSet("--dry-run")
+            let response = try client.call(.delegatePrune, request, as: DelegatePruneResponse.self)
+            output(json, [
+                "removed": response.removed, "delegate_ids": response.delegateIds, "dry_run": response.dryRun,
+            ]) {
+                (response.dryRun ? "would remove" : "removed") + " \(response.removed) delegate record(s)"
+                    + (response.delegateIds.isEmpty ? "" : ": " + response.delegateIds.joined(separator: " "))
+            }
         case ("audit", "list"):
             var request = AuditListRequest()
             request.limit = UInt32(clamping: integer(arguments, "--limit", default: 100))

@@ -144,6 +144,8 @@ public enum AdminMethod: UInt16, Sendable, CaseIterable {
     case delegateReject = 117
     /// DelegateRef -> DelegateRef; SELF_DESTRUCT first when connected [delegate:delete]
     case delegateDelete = 118
+    /// DelegatePruneRequest -> DelegatePruneResponse [delegate:delete]
+    case delegatePrune = 119
     /// TaskSubmitRequest -> TaskSubmitResponse [task:submit]; task calls are 130 and above
     case taskSubmit = 130
     /// TaskRef -> TaskInfo [task:view]
@@ -2550,6 +2552,125 @@ public struct DelegateRef: Equatable, Sendable, ProtoMessage {
     public var encodedSize: Int {
         var size = 0
         if !self.delegateID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.delegateID.utf8.count) }
+        return size
+    }
+}
+
+/// REQUEST 119 (DelegatePrune) -> DelegatePruneResponse. Needs delegate:delete. Removes the records of delegates disconnected (and not connected now) for at least disconnected_for_ms; pending and rejected ones are kept.
+public struct DelegatePruneRequest: Equatable, Sendable, ProtoMessage {
+    /// must be > 0
+    public var disconnectedForMs: Int64 = 0
+    /// true: report what would go, remove nothing
+    public var dryRun: Bool = false
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(disconnectedForMs: Int64 = 0, dryRun: Bool = false) {
+        self.disconnectedForMs = disconnectedForMs
+        self.dryRun = dryRun
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .varint else { return false }
+            self.disconnectedForMs = Int64(bitPattern: try reader.readVarint())
+        case 2:
+            guard wireType == .varint else { return false }
+            self.dryRun = try reader.readVarint() != 0
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if self.disconnectedForMs != 0 {
+            writer.writeTag(1, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.disconnectedForMs))
+        }
+        if self.dryRun {
+            writer.writeTag(2, .varint)
+            writer.writeVarint((self.dryRun ? 1 : 0))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if self.disconnectedForMs != 0 { size += ProtoWriter.tagSize(1) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.disconnectedForMs)) }
+        if self.dryRun { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize((self.dryRun ? 1 : 0)) }
+        return size
+    }
+}
+
+/// RESPONSE to DelegatePrune.
+public struct DelegatePruneResponse: Equatable, Sendable, ProtoMessage {
+    /// records removed (or, with dry_run, that would be)
+    public var removed: UInt32 = 0
+    /// Field 2 `delegate_ids`.
+    public var delegateIds: [String] = []
+    /// Field 3 `dry_run`.
+    public var dryRun: Bool = false
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(removed: UInt32 = 0, delegateIds: [String] = [], dryRun: Bool = false) {
+        self.removed = removed
+        self.delegateIds = delegateIds
+        self.dryRun = dryRun
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .varint else { return false }
+            self.removed = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.delegateIds.append(try reader.readString(field: number))
+        case 3:
+            guard wireType == .varint else { return false }
+            self.dryRun = try reader.readVarint() != 0
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if self.removed != 0 {
+            writer.writeTag(1, .varint)
+            writer.writeVarint(UInt64(self.removed))
+        }
+        for value in self.delegateIds {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(value)
+        }
+        if self.dryRun {
+            writer.writeTag(3, .varint)
+            writer.writeVarint((self.dryRun ? 1 : 0))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if self.removed != 0 { size += ProtoWriter.tagSize(1) + ProtoWriter.varintSize(UInt64(self.removed)) }
+        for value in self.delegateIds { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
+        if self.dryRun { size += ProtoWriter.tagSize(3) + ProtoWriter.varintSize((self.dryRun ? 1 : 0)) }
         return size
     }
 }
