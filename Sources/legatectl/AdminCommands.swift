@@ -15,8 +15,9 @@ let adminUsage = """
       legatectl token list | show ID | copy ID | delete ID
       legatectl token revoke ID [--dry-run]                        prints told/acknowledged/not reached
       legatectl token rotate ID [--overlap SECONDS]                prints the successor's value once
-      legatectl delegate list [--token ID] | show ID     STATUS: active, pending, disconnected, rejected
-      legatectl delegate prune --disconnected-for 24h [--dry-run]   removes records disconnected that long
+      legatectl delegate list [--token ID] | show ID     STATUS: active, pending, disconnected, rejected, destroyed
+      legatectl delegate prune --disconnected-for 24h [--dry-run]   removes records disconnected that long and
+                 destroyed ones (told SELF_DESTRUCT)
       legatectl audit list [--limit N] [--action A] [--actor ACTOR] [--since T] [--until T]
                  A: exact (token.create) or prefix (token.*); T: 24h, 30m, 7d (that long ago) or 2026-11-30T04:00:00Z
     exit status: 0 ok, 1 refused or not found, 2 usage error, 3 cannot reach the manager

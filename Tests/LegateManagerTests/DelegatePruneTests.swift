@@ -1,5 +1,6 @@
 import Foundation
 import LegateAdminClient
+import LegateAuth
 import LegateCore
 import LegateDelegate
 import LegateTestSupport
@@ -52,6 +53,33 @@ import Testing
             accountID: harness.accountID, filter: .init(action: "delegate.prune"), limit: 10)
         #expect(audit.count == 1 && audit.first?.detail.contains(goneID) == true)
         #expect(try self.prune(admin, milliseconds: 1).removed == 0)
+    }
+
+    @Test func aDelegateToldToSelfDestructIsDestroyedThenPrunedAtOnce() throws {
+        let harness = try ManagerHarness()
+        let adminKey = harness.manager.report.newAdminKeyValue ?? ""
+        let admin = try ApprovalTests.admin(harness)
+        var create = TokenCreateRequest()
+        create.name = "doomed"
+        let token = try DelegateToken.parse(try admin.call(.tokenCreate, create, as: TokenCreateResponse.self).value)
+        let (client, events) = try harness.startDelegate(harness.delegateConfiguration(name: "d1", token: token))
+        defer { client.stop() }
+        let id = try #require(events.first(where: \.isRegistered)?.registeredID)
+        var revoke = TokenRevokeRequest()
+        revoke.tokenID = token.id
+        _ = try admin.call(.tokenRevoke, revoke, as: TokenRevokeResponse.self)
+        #expect(events.first(where: \.isSelfDestructed) != nil)
+        #expect(eventually { harness.manager.registry.record(id: id)?.status == .destroyed })
+        let listed = try admin.call(.delegateList, DelegateListRequest(), as: DelegateListResponse.self)
+        #expect(listed.delegates.first { $0.id == id }.map { $0.status == "destroyed" && !$0.connected } == true)
+        harness.manager.flushStore()
+        #expect(try harness.manager.stateStore.delegate(id: id)?.status == .destroyed)
+
+        // A restart keeps the terminal state; prune removes it whatever the age.
+        try harness.restart()
+        #expect(harness.manager.registry.record(id: id)?.status == .destroyed)
+        let again = try ApprovalTests.admin(harness, key: adminKey)
+        #expect(try self.prune(again, milliseconds: 86_400_000).delegateIds == [id])
     }
 
     @Test(.enabled(if: LegatectlTests.binary != nil)) func pruneFromTheCommandLine() throws {

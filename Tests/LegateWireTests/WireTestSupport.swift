@@ -83,6 +83,7 @@ enum WireVectors {
         "DelegateListRequest": DelegateListRequest.self, "DelegateRef": DelegateRef.self,
         "AuditListRequest": AuditListRequest.self, "AuditEntry": AuditEntry.self,
         "TaskInfo": TaskInfo.self, "TaskListRequest": TaskListRequest.self, "TaskListResponse": TaskListResponse.self,
+        "DelegatePruneRequest": DelegatePruneRequest.self, "DelegatePruneResponse": DelegatePruneResponse.self,
     ]
 }
 

@@ -6,16 +6,18 @@ import LegateWire
 
 extension ApprovalService {
     /// Removes the records of visible delegates disconnected, and not connected now, for at least
-    /// `disconnectedFor` milliseconds (pending and rejected ones are kept: they still decide what a returning
-    /// delegate gets). Returns the ids removed, or that would be with `dryRun`. Blocking.
+    /// `disconnectedFor` milliseconds, and of every destroyed one (pending and rejected ones are kept: they still
+    /// decide what a returning delegate gets). Returns the ids removed, or that would be with `dryRun`. Blocking.
     func prune(disconnectedFor: Int64, dryRun: Bool, session: AdminSession) throws(AdminError) -> [String] {
         guard disconnectedFor > 0 else {
             throw .invalidArgument("--disconnected-for must be a positive duration such as 24h")
         }
         let cutoff = self.now() - disconnectedFor
         let stale = try self.delegateQueries.records(session: session).filter { record in
-            record.status == .disconnected && !self.liveRegistry.isConnected(record.id)
-                && (record.disconnectedAt ?? record.lastHeartbeatAt ?? record.firstSeenAt) <= cutoff
+            guard !self.liveRegistry.isConnected(record.id) else { return false }
+            return record.status == .destroyed
+                || (record.status == .disconnected
+                    && (record.disconnectedAt ?? record.lastHeartbeatAt ?? record.firstSeenAt) <= cutoff)
         }
         if dryRun { return stale.map(\.id).sorted() }
         // Delegates a decision or delete is writing now are left for the next prune.

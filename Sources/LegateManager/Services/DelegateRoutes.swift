@@ -1,7 +1,7 @@
 import LegateCore
 import LegateWire
 
-// MARK: - Delegate admin calls (108, 109, 115...119): views, decisions and deletes.
+// MARK: - Delegate admin calls (108, 109, 115...118, 120): views, decisions and deletes.
 
 extension ApprovalService {
     /// Registers the delegate views (over `delegates`) and the approval calls.

@@ -145,7 +145,7 @@ public enum AdminMethod: UInt16, Sendable, CaseIterable {
     /// DelegateRef -> DelegateRef; SELF_DESTRUCT first when connected [delegate:delete]
     case delegateDelete = 118
     /// DelegatePruneRequest -> DelegatePruneResponse [delegate:delete]
-    case delegatePrune = 119
+    case delegatePrune = 120
     /// TaskSubmitRequest -> TaskSubmitResponse [task:submit]; task calls are 130 and above
     case taskSubmit = 130
     /// TaskRef -> TaskInfo [task:view]
@@ -2556,7 +2556,7 @@ public struct DelegateRef: Equatable, Sendable, ProtoMessage {
     }
 }
 
-/// REQUEST 119 (DelegatePrune) -> DelegatePruneResponse. Needs delegate:delete. Removes the records of delegates disconnected (and not connected now) for at least disconnected_for_ms; pending and rejected ones are kept.
+/// REQUEST 120 (DelegatePrune) -> DelegatePruneResponse. Needs delegate:delete. Removes the records of delegates disconnected (and not connected now) for at least disconnected_for_ms; pending and rejected ones are kept.
 public struct DelegatePruneRequest: Equatable, Sendable, ProtoMessage {
     /// must be > 0
     public var disconnectedForMs: Int64 = 0
