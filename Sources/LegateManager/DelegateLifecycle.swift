@@ -231,12 +231,14 @@ struct DelegateLifecycle {
 
     /// `connection` of `identity` closed: its tasks are re-dispatched and the record says when it left.
     func disconnected(
-        _ identity: DelegateIdentity, connection: ManagerConnection, lastHeartbeatAt: Int64, reason: String
+        _ identity: DelegateIdentity, connection: ManagerConnection, lastHeartbeatAt: Int64, reason: String,
+        selfDestructed: Bool = false
     ) {
         self.services.tasks.delegateUnavailable(identity.delegateID, connection: connection)
         guard
             var record = self.services.registry.detach(
-                delegateID: identity.delegateID, connection: connection, at: self.services.clock.unixMilliseconds())
+                delegateID: identity.delegateID, connection: connection, at: self.services.clock.unixMilliseconds(),
+                selfDestructed: selfDestructed)
         else { return }
         if lastHeartbeatAt > 0 { record.lastHeartbeatAt = lastHeartbeatAt }
         self.services.writer.submit([.upsertDelegate(record)])

@@ -114,17 +114,25 @@ public final class DelegateRegistry: Sendable {
     }
 
     /// Detaches `connection` if it is still the current one of `delegateID` and marks the delegate disconnected
-    /// at `at`; returns the updated record to persist, or nil if a newer connection took over.
-    public func detach(delegateID: String, connection: any LiveDelegateConnection, at: Int64) -> DelegateRecord? {
+    /// at `at` (destroyed when the connection ended after SELF_DESTRUCT); returns the updated record to persist,
+    /// or nil if a newer connection took over.
+    public func detach(
+        delegateID: String, connection: any LiveDelegateConnection, at: Int64, selfDestructed: Bool = false
+    ) -> DelegateRecord? {
         self.state.withLock { state in
             guard let current = state.live[delegateID], current === connection,
                 var record = state.records[delegateID]
             else { return nil }
             state.live[delegateID] = nil
             state.liveByToken[record.tokenID]?.remove(delegateID)
-            if record.status == .active {
+            if selfDestructed, record.status != .rejected {
+                // Told to stop for good (a deleted delegate is already gone from here, so it never gets this
+                // far): listed as destroyed, not as merely disconnected, until pruned.
+                record.status = .destroyed
+            } else if record.status == .active {
                 record.status = .disconnected  // a pending one stays pending: its decision is still open
             }
+            self.track(record, in: &state)
             record.disconnectedAt = at
             record.connectedSince = nil
             state.records[delegateID] = record

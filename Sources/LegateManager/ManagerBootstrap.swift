@@ -114,12 +114,21 @@ enum ManagerBootstrap {
             return (certificate, key, nil)
         }
         let directory = configuration.dataDirectory + "/" + self.tlsDirectoryName
-        if let files = DevCertificates.existing(in: directory) {
+        // The certificate must name every address a client is told to use: the bind host (the banner prints it)
+        // and the HTTP endpoint's host, or a delegate given that address fails with a name mismatch.
+        let names = DevCertificates.serverNames(binding: [configuration.host] + [configuration.http?.host].compactMap { $0 })
+        let existing = DevCertificates.existing(in: directory)
+        if let files = existing, DevCertificates.covers(
+            certificateFile: files.certificateFile, hostNames: names.hostNames, ipAddresses: names.ipAddresses)
+        {
             return (files.certificateFile, files.privateKeyFile, files.caFile)
         }
         try self.makeDirectory(directory)
         do {
-            let files = try DevCertificates.generate(in: directory)
+            let files = existing == nil
+                ? try DevCertificates.generate(in: directory, hostNames: names.hostNames, ipAddresses: names.ipAddresses)
+                : try DevCertificates.reissueServer(
+                    in: directory, hostNames: names.hostNames, ipAddresses: names.ipAddresses)
             return (files.certificateFile, files.privateKeyFile, files.caFile)
         } catch {
             throw .tls("could not generate the development certificate: \(error)")

@@ -69,6 +69,8 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
 
     func connectionClosed(_ connection: Connection, error: NetError?) {
         self.assertOnLoop()
+        // Read before the machine forgets the session: a close after SELF_DESTRUCT is the delegate's end.
+        let selfDestructed = self.selfDestructAcknowledged || self.machine.registered?.selfDestructStreamID != nil
         self.machine.connectionClosed()
         self.loopState.remove(self)
         let progress = self.pushProgress
@@ -81,7 +83,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
         guard let identity = self.machine.delegateIdentity else { return }
         self.lifecycle.disconnected(
             identity, connection: self, lastHeartbeatAt: self.machine.lastHeartbeatAt,
-            reason: error.map { "\($0)" } ?? "closed")
+            reason: error.map { "\($0)" } ?? "closed", selfDestructed: selfDestructed)
     }
 
     // MARK: - Actions

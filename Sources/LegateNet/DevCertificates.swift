@@ -65,6 +65,64 @@ public enum DevCertificates {
         return files
     }
 
+    /// The names a dev server certificate for a manager bound to `hosts` carries: localhost, 127.0.0.1 and ::1
+    /// always, plus each bind host as an IP or DNS name (wildcard addresses name no host and are left out).
+    public static func serverNames(binding hosts: [String]) -> (hostNames: [String], ipAddresses: [String]) {
+        var hostNames = ["localhost"]
+        var ipAddresses = ["127.0.0.1", "::1"]
+        for raw in hosts {
+            let host = raw.hasPrefix("[") && raw.hasSuffix("]") ? String(raw.dropFirst().dropLast()) : raw
+            guard !host.isEmpty, !["0.0.0.0", "::", "*"].contains(host) else { continue }
+            if self.isIPAddress(host) {
+                if !ipAddresses.contains(host) { ipAddresses.append(host) }
+            } else if !hostNames.contains(host.lowercased()) {
+                hostNames.append(host.lowercased())
+            }
+        }
+        return (hostNames, ipAddresses)
+    }
+
+    /// Whether the certificate in `certificateFile` names every one of `hostNames` and `ipAddresses`; false when
+    /// it cannot be read.
+    public static func covers(certificateFile: String, hostNames: [String], ipAddresses: [String]) -> Bool {
+        guard let cert = try? readCertificate(certificateFile) else { return false }
+        defer { X509_free(cert) }
+        let namesMatch = hostNames.allSatisfy { X509_check_host(cert, $0, $0.utf8.count, 0, nil) == 1 }
+        return namesMatch && ipAddresses.allSatisfy { X509_check_ip_asc(cert, $0, 0) == 1 }
+    }
+
+    /// A new server certificate and key in `directory` with the given SANs, signed by the CA already there (so
+    /// delegates that trust `ca.pem` keep working); a whole new CA when the CA key is missing.
+    public static func reissueServer(in directory: String, hostNames: [String], ipAddresses: [String],
+                                     validDays: Int = 365) throws(TLSError) -> Files
+    {
+        let files = Self.files(in: directory)
+        let fileManager = FileManager.default
+        guard fileManager.fileExists(atPath: files.caFile), fileManager.fileExists(atPath: files.caKeyFile) else {
+            return try self.generate(in: directory, hostNames: hostNames, ipAddresses: ipAddresses, validDays: validDays)
+        }
+        let ca = try readCertificate(files.caFile)
+        defer { X509_free(ca) }
+        let caKey = try readKey(files.caKeyFile)
+        defer { EVP_PKEY_free(caKey) }
+        let leafKey = try makeKey()
+        defer { EVP_PKEY_free(leafKey) }
+        let sans = hostNames.map { "DNS:\($0)" } + ipAddresses.map { "IP:\($0)" }
+        let leaf = try makeCertificate(
+            commonName: hostNames.first ?? "legate", key: leafKey, issuer: ca, issuerKey: caKey, isCA: false,
+            sans: sans, validDays: validDays)
+        defer { X509_free(leaf) }
+        try writeKey(leafKey, to: files.privateKeyFile)
+        try writeCertificate(leaf, to: files.certificateFile)
+        return files
+    }
+
+    private static func isIPAddress(_ text: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
+    }
+
     /// Makes a client certificate named `commonName` signed by the CA in `signedBy` (for mutual TLS).
     public static func generateClient(in directory: String, commonName: String, signedBy authority: Files,
                                       validDays: Int = 365) throws(TLSError) -> Files

@@ -131,8 +131,8 @@ public final class FaultInjectingStore: StateStore {
     /// Passes through.
     public func allDelegates() throws(StoreError) -> [DelegateRecord] { try self.wrapped.allDelegates() }
     /// Passes through.
-    public func auditRecords(accountID: String?, limit: Int) throws(StoreError) -> [AuditRecord] {
-        try self.wrapped.auditRecords(accountID: accountID, limit: limit)
+    public func auditRecords(accountID: String?, filter: AuditFilter, limit: Int) throws(StoreError) -> [AuditRecord] {
+        try self.wrapped.auditRecords(accountID: accountID, filter: filter, limit: limit)
     }
     /// Passes through (a deletion is housekeeping, not one of the writes faults are injected into).
     public func deleteExpiredAudit(_ retention: AuditRetention, nowMilliseconds: Int64) throws(StoreError) -> Int {

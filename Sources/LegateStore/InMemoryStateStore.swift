@@ -154,10 +154,12 @@ public final class InMemoryStateStore: StateStore {
     }
 
     /// Audit rows, newest first, at most `limit`.
-    public func auditRecords(accountID: String?, limit: Int) throws(StoreError) -> [AuditRecord] {
+    public func auditRecords(accountID: String?, filter: AuditFilter, limit: Int) throws(StoreError) -> [AuditRecord] {
         guard limit > 0 else { return [] }
         return self.state.withLock { state in
-            Array(state.audit.reversed().lazy.filter { accountID == nil || $0.accountID == accountID }.prefix(limit))
+            Array(
+                state.audit.reversed().lazy.filter { (accountID == nil || $0.accountID == accountID) && filter.matches($0) }
+                    .prefix(limit))
         }
     }
 

@@ -1,6 +1,7 @@
 // Schema migrations, in order. To change the schema append ONE entry to `all` (in this file only):
 // the next version number and its SQL. Never edit an entry that has shipped.
-// Version 3: profiles with approval rules. Version 4: tasks and task logs.
+// Version 3: profiles with approval rules. Version 4: tasks and task logs. Version 5: admin key expiry.
+// Version 6: the destroyed delegate state.
 
 /// One schema step, applied in its own transaction together with `PRAGMA user_version = version`.
 struct Migration {
@@ -142,6 +143,42 @@ struct Migration {
             version: 5,
             sql: """
                 ALTER TABLE admin_keys ADD COLUMN expires_at INTEGER;
+                """),
+        // SQLite cannot change a CHECK constraint in place: the table is rebuilt with the same columns.
+        Migration(
+            version: 6,
+            sql: """
+                CREATE TABLE delegates_v6 (
+                    id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts(id),
+                    instance_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    hostname TEXT NOT NULL,
+                    ip_address TEXT NOT NULL,
+                    version TEXT NOT NULL,
+                    tags TEXT NOT NULL,
+                    task_types TEXT NOT NULL,
+                    profile TEXT NOT NULL,
+                    token_id TEXT NOT NULL,
+                    status TEXT NOT NULL
+                        CHECK (status IN ('active', 'pending', 'disconnected', 'rejected', 'destroyed')),
+                    first_seen_at INTEGER NOT NULL,
+                    connected_since INTEGER,
+                    last_heartbeat_at INTEGER,
+                    disconnected_at INTEGER,
+                    decision_reason TEXT,
+                    pending_expires_at INTEGER,
+                    UNIQUE (account_id, instance_id)
+                );
+                INSERT INTO delegates_v6 (id, account_id, instance_id, name, hostname, ip_address, version, tags,
+                    task_types, profile, token_id, status, first_seen_at, connected_since, last_heartbeat_at,
+                    disconnected_at, decision_reason, pending_expires_at)
+                SELECT id, account_id, instance_id, name, hostname, ip_address, version, tags, task_types, profile,
+                    token_id, status, first_seen_at, connected_since, last_heartbeat_at, disconnected_at,
+                    decision_reason, pending_expires_at FROM delegates;
+                DROP TABLE delegates;
+                ALTER TABLE delegates_v6 RENAME TO delegates;
+                CREATE INDEX delegates_by_token ON delegates (token_id);
                 """),
     ]
 

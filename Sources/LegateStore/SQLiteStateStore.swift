@@ -219,13 +219,36 @@ public final class SQLiteStateStore: StateStore {
     }
 
     /// Audit rows, newest first, at most `limit`.
-    public func auditRecords(accountID: String?, limit: Int) throws(StoreError) -> [AuditRecord] {
+    public func auditRecords(accountID: String?, filter: AuditFilter, limit: Int) throws(StoreError) -> [AuditRecord] {
         guard limit > 0 else { return [] }
-        let filter = accountID.map { ("WHERE account_id = ?", [SQLValue.text($0)]) } ?? ("", [])
+        var conditions: [String] = []
+        var values: [SQLValue] = []
+        if let accountID { (conditions, values) = (["account_id = ?"], [.text(accountID)]) }
+        if let prefix = filter.actionPrefix {
+            // substr, not LIKE: an action holding % or _ must not act as a pattern.
+            conditions.append("substr(action, 1, ?) = ?")
+            values += [.int(Int64(prefix.unicodeScalars.count)), .text(prefix)]
+        } else if let action = filter.action {
+            conditions.append("action = ?")
+            values.append(.text(action))
+        }
+        if let actor = filter.actor {
+            conditions.append("actor = ?")
+            values.append(.text(actor))
+        }
+        if let since = filter.since {
+            conditions.append("at >= ?")
+            values.append(.int(since))
+        }
+        if let until = filter.until {
+            conditions.append("at < ?")
+            values.append(.int(until))
+        }
+        let clause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         return try self.read { (db) throws(StoreError) in
             try db.query(
-                "SELECT sequence, at, account_id, actor, action, target, outcome, detail FROM audit \(filter.0) "
-                    + "ORDER BY sequence DESC LIMIT ?", filter.1 + [.int(Int64(limit))], operation: "read audit"
+                "SELECT sequence, at, account_id, actor, action, target, outcome, detail FROM audit \(clause) "
+                    + "ORDER BY sequence DESC LIMIT ?", values + [.int(Int64(limit))], operation: "read audit"
             ) { row in
                 AuditRecord(
                     sequence: row.int(0), at: row.int(1), accountID: row.text(2), actor: row.text(3),

@@ -24,8 +24,8 @@ public protocol StateStore: TaskStore {
     func delegates(accountID: String) throws(StoreError) -> [DelegateRecord]
     /// Every delegate, oldest first.
     func allDelegates() throws(StoreError) -> [DelegateRecord]
-    /// Audit rows, newest first, at most `limit`; all accounts when `accountID` is nil.
-    func auditRecords(accountID: String?, limit: Int) throws(StoreError) -> [AuditRecord]
+    /// Audit rows passing `filter`, newest first, at most `limit`; all accounts when `accountID` is nil.
+    func auditRecords(accountID: String?, filter: AuditFilter, limit: Int) throws(StoreError) -> [AuditRecord]
     /// The admin API key with this id, if any.
     func adminKey(id: String) throws(StoreError) -> AdminKeyRecord?
     /// Admin API keys of one account, oldest first.
@@ -39,6 +39,13 @@ public protocol StateStore: TaskStore {
     /// Deletes audit rows older than `retention` at `nowMilliseconds`, oldest first and in bounded batches;
     /// returns how many went (call again later for the rest).
     func deleteExpiredAudit(_ retention: AuditRetention, nowMilliseconds: Int64) throws(StoreError) -> Int
+}
+
+extension StateStore {
+    /// Audit rows, newest first, at most `limit`; all accounts when `accountID` is nil.
+    public func auditRecords(accountID: String?, limit: Int) throws(StoreError) -> [AuditRecord] {
+        try self.auditRecords(accountID: accountID, filter: AuditFilter(), limit: limit)
+    }
 }
 
 /// Ordering shared by both stores so they return identical lists.

@@ -8,6 +8,7 @@ import LegateNet
 
 let usage = """
     usage: legate-manager [options]
+           legate-manager backup --to FILE [--data-dir DIR]   (see legate-manager backup --help)
       --host ADDR                 address to bind (default 127.0.0.1)
       --port N                    port (default 7443; 0 = any free port)
       --data-dir DIR              SQLite database, master key, dev certificate (default ./legate-data)
@@ -166,6 +167,9 @@ if commandWords.first == "admin-key" {
 // First of all: a log or output pipe whose reader has gone must give EPIPE, not kill the manager, and the
 // connection cap below is derived from the raised open-file limit.
 System.ignoreBrokenPipe()
+if CommandLine.arguments.dropFirst().first == "backup" {
+    exit(runBackupCommand(Array(CommandLine.arguments.dropFirst(2))))
+}
 let openFileLimit = System.raiseOpenFileLimit()
 
 let configuration: ManagerConfiguration
@@ -210,12 +214,13 @@ if let value = report.newDefaultTokenValue {
 if let adminKey = report.newAdminKeyValue {
     say("  bootstrap admin API key (shown once, store it now; all permissions): \(adminKey)")
     say("  use it with: LEGATE_ADMIN_KEY=<key> LEGATE_MANAGER=\(address) LEGATE_CA_FILE=\(report.caFile ?? "<ca.pem>") "
-        + "swift run legatectl token list")
+        + "\(SiblingExecutable.command("legatectl", nextTo: SiblingExecutable.currentExecutable())) token list")
 }
 say("start a delegate:")
 say(
     "  LEGATE_MANAGER=\(address) LEGATE_ACCOUNT_ID=\(report.accountID) LEGATE_DELEGATE_TOKEN=\(tokenShown) "
-        + "LEGATE_CA_FILE=\(report.caFile ?? "<ca.pem>") swift run legate-delegate --name my-delegate")
+        + "LEGATE_CA_FILE=\(report.caFile ?? "<ca.pem>") "
+        + "\(SiblingExecutable.command("legate-delegate", nextTo: SiblingExecutable.currentExecutable())) --name my-delegate")
 
 /// Turns SIGINT/SIGTERM into a graceful shutdown (GOAWAY, drain, store flushed). A plain function, so the
 /// handlers are not isolated to the main actor: they run on their own queue while the main thread parks.

@@ -18,7 +18,10 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
     do {
         arguments = try CommandLineArguments(
             Array(words),
-            valueFlags: settingsFlags.union(["--name", "--expires-in", "--overlap", "--token", "--limit", "--scope"]),
+            valueFlags: settingsFlags.union([
+                "--name", "--expires-in", "--overlap", "--token", "--limit", "--scope", "--action", "--actor", "--since",
+                "--until", "--disconnected-for",
+            ]),
             switchFlags: ["--json", "--dry-run"])
     } catch {
         usageError("\(error)")
@@ -122,9 +125,28 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
             request.delegateID = id
             let response = try client.call(.delegateShow, request, as: DelegateInfo.self)
             output(json, delegateObject(response)) { delegateTable([response]) }
+        case ("delegate", "prune"):
+            var request = DelegatePruneRequest()
+            let age = arguments.string("--disconnected-for") ?? ""
+            guard let milliseconds = TimeText.durationMilliseconds(age), milliseconds > 0 else {
+                usageError("delegate prune needs --disconnected-for DURATION (such as 24h, 30m, 7d)")
+            }
+            request.disconnectedForMs = milliseconds
+            request.dryRun = arguments.isSet("--dry-run")
+            let response = try client.call(.delegatePrune, request, as: DelegatePruneResponse.self)
+            output(json, [
+                "removed": response.removed, "delegate_ids": response.delegateIds, "dry_run": response.dryRun,
+            ]) {
+                (response.dryRun ? "would remove" : "removed") + " \(response.removed) delegate record(s)"
+                    + (response.delegateIds.isEmpty ? "" : ": " + response.delegateIds.joined(separator: " "))
+            }
         case ("audit", "list"):
             var request = AuditListRequest()
             request.limit = UInt32(clamping: integer(arguments, "--limit", default: 100))
+            request.action = arguments.string("--action") ?? ""
+            request.actor = arguments.string("--actor") ?? ""
+            request.sinceMs = instant(arguments, "--since")
+            request.untilMs = instant(arguments, "--until")
             let response = try client.call(.auditList, request, as: AuditListResponse.self)
             output(json, ["entries": response.entries.map(auditObject)]) { auditTable(response.entries) }
         default:
@@ -227,6 +249,16 @@ func delegateObject(_ delegate: DelegateInfo) -> [String: Any] {
         "first_seen_at_ms": delegate.firstSeenAtMs, "disconnected_at_ms": delegate.disconnectedAtMs,
         "pending_expires_at_ms": delegate.pendingExpiresAtMs, "decision_reason": delegate.decisionReason,
     ]
+}
+
+/// The Unix milliseconds of a `--since`/`--until` value (0 when not given); a usage error when unreadable.
+private func instant(_ arguments: CommandLineArguments, _ flag: String) -> Int64 {
+    guard let text = arguments.string(flag) else { return 0 }
+    let now = Int64((Date().timeIntervalSince1970 * 1000).rounded())
+    guard let value = TimeText.instantMilliseconds(text, now: now) else {
+        usageError("\(flag) \(text): expected a duration ago (24h, 30m, 7d) or a UTC time (2026-11-30T04:00:00Z)")
+    }
+    return value
 }
 
 private func auditObject(_ entry: AuditEntry) -> [String: Any] {

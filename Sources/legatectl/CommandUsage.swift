@@ -31,7 +31,9 @@ let commandUsages: [(command: String, usage: String)] = [
     ("token delete", "  legatectl token delete ID|NAME       only a revoked token"),
     ("token revoke", "  legatectl token revoke ID|NAME [--dry-run]   prints told/acknowledged/not reached"),
     ("token rotate", "  legatectl token rotate ID|NAME [--overlap SECONDS]   prints the successor's value once"),
-    ("delegate list", "  legatectl delegate list [--token ID|NAME]   STATUS: active, pending, disconnected, rejected"),
+    ("delegate list", """
+      legatectl delegate list [--token ID|NAME]   STATUS: active, pending, disconnected, rejected, destroyed
+    """),
     ("delegate show", "  legatectl delegate show ID|NAME"),
     ("delegate pending", "  legatectl delegate pending [--profile NAME]"),
     ("delegate approve", "  legatectl delegate approve ID... | --profile NAME | --token ID  [--reason TEXT]"),
@@ -39,7 +41,14 @@ let commandUsages: [(command: String, usage: String)] = [
       legatectl delegate reject ID... | --profile NAME | --token ID  --reason TEXT (told to the delegate)
     """),
     ("delegate delete", "  legatectl delegate delete ID          a connected delegate gets SELF_DESTRUCT first"),
-    ("audit list", "  legatectl audit list [--limit N]"),
+    ("delegate prune", """
+      legatectl delegate prune --disconnected-for 24h [--dry-run]   removes records disconnected that long and
+                 destroyed ones (told SELF_DESTRUCT)
+    """),
+    ("audit list", """
+      legatectl audit list [--limit N] [--action A] [--actor ACTOR] [--since T] [--until T]
+                 A: exact (token.create) or prefix (token.*); T: 24h, 30m, 7d (that long ago) or 2026-11-30T04:00:00Z
+    """),
     ("profile create", """
       legatectl profile create --name NAME [--requires-approval true|false] [--script-file PATH]
                  [--auto-approve RULES]
@@ -112,7 +121,9 @@ func usageError(_ message: String) -> Never {
 /// The flags each admin command takes beyond the connection settings and `--json`.
 let commandFlags: [String: Set<String>] = [
     "token create": ["--name", "--expires-in", "--scope"], "token rotate": ["--overlap"],
-    "token revoke": ["--dry-run"], "delegate list": ["--token"], "audit list": ["--limit"],
+    "token revoke": ["--dry-run"], "delegate list": ["--token"],
+    "audit list": ["--limit", "--action", "--actor", "--since", "--until"],
+    "delegate prune": ["--disconnected-for", "--dry-run"],
     "task submit": [
         "--type", "--payload", "--payload-file", "--selectors", "--target", "--timeout", "--max-attempts",
         "--idempotency-key", "--wait", "--wait-timeout",

@@ -87,6 +87,7 @@ enum WireVectors {
         "AdminKeyCreateRequest": AdminKeyCreateRequest.self,
         "AdminKeyListRequest": AdminKeyListRequest.self, "AdminKeyListResponse": AdminKeyListResponse.self,
         "AdminKeyRef": AdminKeyRef.self,
+        "DelegatePruneRequest": DelegatePruneRequest.self, "DelegatePruneResponse": DelegatePruneResponse.self,
     ]
 }
 

@@ -81,6 +81,9 @@ public enum DelegateStatus: String, Sendable, Equatable, Codable, CaseIterable {
     case disconnected
     /// Rejected by an admin; refused from then on.
     case rejected
+    /// Told SELF_DESTRUCT (its token was revoked) and gone; kept for the record until pruned. A delegate that
+    /// registers again with a valid token is active again under the same id.
+    case destroyed
 }
 
 /// A registered delegate instance.

@@ -188,6 +188,13 @@ final class ApprovalService: Sendable {
 
     // MARK: - Delete
 
+    /// Accessors for the prune extension in its own file (the stored properties are private).
+    var delegateQueries: DelegateQueries { self.delegates }
+    var liveRegistry: DelegateRegistry { self.registry }
+    var durableWriter: StoreWriter { self.writer }
+    var reservations: Reservations { self.inFlight }
+    func now() -> Int64 { self.clock.unixMilliseconds() }
+
     /// Deletes a delegate in any state; a connected one is told SELF_DESTRUCT first. Blocking.
     func delete(id: String, session: AdminSession) throws(AdminError) {
         let record = try self.delegates.record(id: id, session: session)

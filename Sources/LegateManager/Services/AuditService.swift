@@ -13,6 +13,8 @@ final class AuditService: Sendable {
     private let retention: AuditRetention
     /// Repeated failures of unauthenticated peers, folded so one address costs a row per window, not per attempt.
     private let peerFailures: Mutex<AuditFailureAggregator>
+    /// Successful admin sign-ins, folded to one row per key per hour.
+    private let signIns = Mutex(AdminSignInWindows())
 
     /// Creates the service over `store` (reads, retention) and `writer` (appends).
     init(
@@ -39,13 +41,13 @@ final class AuditService: Sendable {
     /// Writes the summaries of failure windows that have closed by now (cheap; called on every tick).
     func closeFailureWindows() {
         let now = self.clock.unixMilliseconds()
-        let rows = self.peerFailures.withLock { $0.flush(now: now) }
+        let rows = self.peerFailures.withLock { $0.flush(now: now) } + self.signIns.withLock { $0.flush(now: now) }
         if !rows.isEmpty { self.writer.submit(rows.map { .appendAudit($0) }) }
     }
 
     /// Writes the summaries of every open failure window (at shutdown).
     func closeAllFailureWindows() {
-        let rows = self.peerFailures.withLock { $0.flushAll() }
+        let rows = self.peerFailures.withLock { $0.flushAll() } + self.signIns.withLock { $0.flush(now: .max) }
         if !rows.isEmpty { self.writer.submit(rows.map { .appendAudit($0) }) }
     }
 
@@ -61,8 +63,15 @@ final class AuditService: Sendable {
         event.record(accountID: accountID, actor: actor, at: at ?? self.clock.unixMilliseconds())
     }
 
-    /// Records `event` without waiting for it (an audit of a refusal must not slow the refusal).
+    /// Records `event` without waiting for it (an audit of a refusal must not slow the refusal). A successful
+    /// admin sign-in is written once per key per hour, repeats summarised when the hour closes.
     func record(_ event: AuditEvent, accountID: String, actor: String) {
+        if case .adminAuthenticated(let keyID, let peer, let scope) = event {
+            let row = self.row(event, accountID: accountID, actor: actor)
+            let rows = self.signIns.withLock { $0.signIn(keyID: keyID, peer: peer, scope: "\(scope)", row: row) }
+            if !rows.isEmpty { self.writer.submit(rows.map { .appendAudit($0) }) }
+            return
+        }
         self.writer.submit([.appendAudit(self.row(event, accountID: accountID, actor: actor))])
     }
 
@@ -81,7 +90,7 @@ final class AuditService: Sendable {
 
     /// The newest `limit` rows of the session's account; the audit spans every scope, so only an account-scope
     /// key may read it. Blocking: waits for queued rows to be written first.
-    func list(session: AdminSession, limit: Int) throws(AdminError) -> [AuditRecord] {
+    func list(session: AdminSession, filter: AuditFilter = AuditFilter(), limit: Int) throws(AdminError) -> [AuditRecord] {
         guard session.scope == .account else {
             throw .permissionDenied(
                 "admin key \(session.keyID) has scope \(session.scope); the audit covers scope account, "
@@ -89,7 +98,7 @@ final class AuditService: Sendable {
         }
         self.writer.flush()
         do throws(StoreError) {
-            return try self.store.auditRecords(accountID: session.accountID, limit: limit)
+            return try self.store.auditRecords(accountID: session.accountID, filter: filter, limit: limit)
         } catch {
             throw error.adminError
         }
@@ -100,8 +109,11 @@ final class AuditService: Sendable {
         router.register(.auditList, permissions: [.accountAdmin]) { payload, session throws(AdminError) in
             let request = try AdminRouter.decode(AuditListRequest.self, payload)
             let limit = request.limit == 0 ? 100 : Int(min(request.limit, 10_000))
+            let filter = AuditFilter(
+                action: request.action.isEmpty ? nil : request.action, actor: request.actor.isEmpty ? nil : request.actor,
+                since: request.sinceMs == 0 ? nil : request.sinceMs, until: request.untilMs == 0 ? nil : request.untilMs)
             var response = AuditListResponse()
-            response.entries = try self.list(session: session, limit: limit).map {
+            response.entries = try self.list(session: session, filter: filter, limit: limit).map {
                 var entry = AuditEntry()
                 entry.sequence = $0.sequence
                 entry.atMs = $0.at

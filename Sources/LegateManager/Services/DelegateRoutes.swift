@@ -1,7 +1,7 @@
 import LegateCore
 import LegateWire
 
-// MARK: - Delegate admin calls (108, 109, 115...118): views, decisions and deletes.
+// MARK: - Delegate admin calls (108, 109, 115...118, 120): views, decisions and deletes.
 
 extension ApprovalService {
     /// Registers the delegate views (over `delegates`) and the approval calls.
@@ -43,6 +43,7 @@ extension ApprovalService {
             try self.delete(id: request.delegateID, session: session)
             return request.protoBytes()
         }
+        self.registerPruneRoute(into: router)
     }
 
     /// The delegates a decision request names, exactly one way.

@@ -152,6 +152,8 @@ public enum AdminMethod: UInt16, Sendable, CaseIterable {
     case adminKeyList = 121
     /// AdminKeyRef -> AdminKeyInfo; refused at authentication from then on [account:admin]
     case adminKeyRevoke = 122
+    /// DelegatePruneRequest -> DelegatePruneResponse [delegate:delete]
+    case delegatePrune = 123
     /// TaskSubmitRequest -> TaskSubmitResponse [task:submit]; task calls are 130 and above
     case taskSubmit = 130
     /// TaskRef -> TaskInfo [task:view]
@@ -2562,17 +2564,148 @@ public struct DelegateRef: Equatable, Sendable, ProtoMessage {
     }
 }
 
-/// REQUEST 110 (AuditList) -> AuditListResponse. Needs account:admin.
-public struct AuditListRequest: Equatable, Sendable, ProtoMessage {
-    /// 0: 100
-    public var limit: UInt32 = 0
+/// REQUEST 120 (DelegatePrune) -> DelegatePruneResponse. Needs delegate:delete. Removes the records of delegates disconnected (and not connected now) for at least disconnected_for_ms; pending and rejected ones are kept.
+public struct DelegatePruneRequest: Equatable, Sendable, ProtoMessage {
+    /// must be > 0
+    public var disconnectedForMs: Int64 = 0
+    /// true: report what would go, remove nothing
+    public var dryRun: Bool = false
 
     /// The message with every field at its proto3 default.
     public init() {}
 
     /// The message with the given field values.
-    public init(limit: UInt32 = 0) {
+    public init(disconnectedForMs: Int64 = 0, dryRun: Bool = false) {
+        self.disconnectedForMs = disconnectedForMs
+        self.dryRun = dryRun
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .varint else { return false }
+            self.disconnectedForMs = Int64(bitPattern: try reader.readVarint())
+        case 2:
+            guard wireType == .varint else { return false }
+            self.dryRun = try reader.readVarint() != 0
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if self.disconnectedForMs != 0 {
+            writer.writeTag(1, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.disconnectedForMs))
+        }
+        if self.dryRun {
+            writer.writeTag(2, .varint)
+            writer.writeVarint((self.dryRun ? 1 : 0))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if self.disconnectedForMs != 0 { size += ProtoWriter.tagSize(1) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.disconnectedForMs)) }
+        if self.dryRun { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize((self.dryRun ? 1 : 0)) }
+        return size
+    }
+}
+
+/// RESPONSE to DelegatePrune.
+public struct DelegatePruneResponse: Equatable, Sendable, ProtoMessage {
+    /// records removed (or, with dry_run, that would be)
+    public var removed: UInt32 = 0
+    /// Field 2 `delegate_ids`.
+    public var delegateIds: [String] = []
+    /// Field 3 `dry_run`.
+    public var dryRun: Bool = false
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(removed: UInt32 = 0, delegateIds: [String] = [], dryRun: Bool = false) {
+        self.removed = removed
+        self.delegateIds = delegateIds
+        self.dryRun = dryRun
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .varint else { return false }
+            self.removed = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.delegateIds.append(try reader.readString(field: number))
+        case 3:
+            guard wireType == .varint else { return false }
+            self.dryRun = try reader.readVarint() != 0
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if self.removed != 0 {
+            writer.writeTag(1, .varint)
+            writer.writeVarint(UInt64(self.removed))
+        }
+        for value in self.delegateIds {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(value)
+        }
+        if self.dryRun {
+            writer.writeTag(3, .varint)
+            writer.writeVarint((self.dryRun ? 1 : 0))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if self.removed != 0 { size += ProtoWriter.tagSize(1) + ProtoWriter.varintSize(UInt64(self.removed)) }
+        for value in self.delegateIds { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
+        if self.dryRun { size += ProtoWriter.tagSize(3) + ProtoWriter.varintSize((self.dryRun ? 1 : 0)) }
+        return size
+    }
+}
+
+/// REQUEST 110 (AuditList) -> AuditListResponse. Needs account:admin.
+public struct AuditListRequest: Equatable, Sendable, ProtoMessage {
+    /// 0: 100
+    public var limit: UInt32 = 0
+    /// "": any; "token.create" exactly; "token.*" (trailing *) by prefix
+    public var action: String = ""
+    /// "": any; else exactly this actor
+    public var actor: String = ""
+    /// 0: no lower bound; else rows at or after this time
+    public var sinceMs: Int64 = 0
+    /// 0: no upper bound; else rows before this time
+    public var untilMs: Int64 = 0
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(limit: UInt32 = 0, action: String = "", actor: String = "", sinceMs: Int64 = 0, untilMs: Int64 = 0) {
         self.limit = limit
+        self.action = action
+        self.actor = actor
+        self.sinceMs = sinceMs
+        self.untilMs = untilMs
     }
 
     /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
@@ -2583,6 +2716,18 @@ public struct AuditListRequest: Equatable, Sendable, ProtoMessage {
         case 1:
             guard wireType == .varint else { return false }
             self.limit = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.action = try reader.readString(field: number)
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.actor = try reader.readString(field: number)
+        case 4:
+            guard wireType == .varint else { return false }
+            self.sinceMs = Int64(bitPattern: try reader.readVarint())
+        case 5:
+            guard wireType == .varint else { return false }
+            self.untilMs = Int64(bitPattern: try reader.readVarint())
         default:
             return false
         }
@@ -2595,12 +2740,32 @@ public struct AuditListRequest: Equatable, Sendable, ProtoMessage {
             writer.writeTag(1, .varint)
             writer.writeVarint(UInt64(self.limit))
         }
+        if !self.action.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.action)
+        }
+        if !self.actor.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.actor)
+        }
+        if self.sinceMs != 0 {
+            writer.writeTag(4, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.sinceMs))
+        }
+        if self.untilMs != 0 {
+            writer.writeTag(5, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.untilMs))
+        }
     }
 
     /// The exact number of bytes `encode(to:)` appends.
     public var encodedSize: Int {
         var size = 0
         if self.limit != 0 { size += ProtoWriter.tagSize(1) + ProtoWriter.varintSize(UInt64(self.limit)) }
+        if !self.action.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.action.utf8.count) }
+        if !self.actor.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.actor.utf8.count) }
+        if self.sinceMs != 0 { size += ProtoWriter.tagSize(4) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.sinceMs)) }
+        if self.untilMs != 0 { size += ProtoWriter.tagSize(5) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.untilMs)) }
         return size
     }
 }
