@@ -47,8 +47,8 @@ public struct JWTClaims: Sendable, Equatable {
     }
 }
 
-/// JSON string literal with the escapes RFC 8259 requires.
-func jsonString(_ text: String) -> String {
+/// `text` as a JSON string literal with the escapes RFC 8259 requires (quote, backslash, control characters).
+public func jsonString(_ text: String) -> String {
     var out = "\""
     for scalar in text.unicodeScalars {
         switch scalar {

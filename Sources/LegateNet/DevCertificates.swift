@@ -50,6 +50,19 @@ public enum DevCertificates {
             commonName: "Legate dev CA", key: caKey, issuer: nil, issuerKey: caKey, isCA: true, sans: [],
             validDays: validDays)
         defer { X509_free(ca) }
+        let files = Self.files(in: directory)
+        try writeCertificate(ca, to: files.caFile)
+        try writeKey(caKey, to: files.caKeyFile)
+        try Self.writeServer(
+            files, ca: ca, caKey: caKey, hostNames: hostNames, ipAddresses: ipAddresses, validDays: validDays)
+        return files
+    }
+
+    /// Issues a server leaf naming `hostNames` and `ipAddresses`, signed by `ca`, into `files`.
+    private static func writeServer(
+        _ files: Files, ca: OpaquePointer, caKey: OpaquePointer, hostNames: [String], ipAddresses: [String],
+        validDays: Int
+    ) throws(TLSError) {
         let leafKey = try makeKey()
         defer { EVP_PKEY_free(leafKey) }
         let sans = hostNames.map { "DNS:\($0)" } + ipAddresses.map { "IP:\($0)" }
@@ -57,12 +70,8 @@ public enum DevCertificates {
             commonName: hostNames.first ?? "legate", key: leafKey, issuer: ca, issuerKey: caKey, isCA: false,
             sans: sans, validDays: validDays)
         defer { X509_free(leaf) }
-        let files = Self.files(in: directory)
-        try writeCertificate(ca, to: files.caFile)
-        try writeKey(caKey, to: files.caKeyFile)
-        try writeCertificate(leaf, to: files.certificateFile)
         try writeKey(leafKey, to: files.privateKeyFile)
-        return files
+        try writeCertificate(leaf, to: files.certificateFile)
     }
 
     /// The names a dev server certificate for a manager bound to `hosts` carries: localhost, 127.0.0.1 and ::1
@@ -105,15 +114,8 @@ public enum DevCertificates {
         defer { X509_free(ca) }
         let caKey = try readKey(files.caKeyFile)
         defer { EVP_PKEY_free(caKey) }
-        let leafKey = try makeKey()
-        defer { EVP_PKEY_free(leafKey) }
-        let sans = hostNames.map { "DNS:\($0)" } + ipAddresses.map { "IP:\($0)" }
-        let leaf = try makeCertificate(
-            commonName: hostNames.first ?? "legate", key: leafKey, issuer: ca, issuerKey: caKey, isCA: false,
-            sans: sans, validDays: validDays)
-        defer { X509_free(leaf) }
-        try writeKey(leafKey, to: files.privateKeyFile)
-        try writeCertificate(leaf, to: files.certificateFile)
+        try Self.writeServer(
+            files, ca: ca, caKey: caKey, hostNames: hostNames, ipAddresses: ipAddresses, validDays: validDays)
         return files
     }
 

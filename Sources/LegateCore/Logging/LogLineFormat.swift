@@ -1,3 +1,5 @@
+import LegateAuth
+
 /// How a log line is written: `text` is `time level message key=value ...` (values quoted when they hold a space,
 /// a quote, `=` or a control character), `json` one object per line with `time`, `level`, `message` and `fields`.
 /// Pure: the time is passed in, so the same input always gives the same bytes.
@@ -41,26 +43,7 @@ public enum LogLineFormat: String, Sendable, CaseIterable {
     }
 
     /// `value` as a JSON string literal (RFC 8259: quote, backslash and control characters escaped).
-    static func jsonString(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func jsonString(_ value: String) -> String { LegateAuth.jsonString(value) }
 
     /// `2026-11-30T03:45:12.345Z` for Unix milliseconds (proleptic Gregorian calendar, UTC).
     static func iso8601(unixMilliseconds: Int64) -> String {
