@@ -122,7 +122,9 @@ final class PostgreSQLConnection: @unchecked Sendable {
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
     func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try self.execute("BEGIN", operation: "begin transaction")
+        try self.retryingStaleConnection { () throws(StoreError) in
+            try self.execute("BEGIN", operation: "begin transaction")
+        }
         do {
             let value = try body()
             try self.execute("COMMIT", operation: "commit")
@@ -132,6 +134,16 @@ final class PostgreSQLConnection: @unchecked Sendable {
                 PQclear(PQexec(handle, "ROLLBACK"))
             }
             throw error
+        }
+    }
+
+    /// Runs `body` again once when it failed because the connection was lost: a connection that was idle while the
+    /// server restarted only shows it is dead on first use. Only for work that changed nothing, such as BEGIN.
+    func retryingStaleConnection<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        do {
+            return try body()
+        } catch .unavailable {
+            return try body()
         }
     }
 
@@ -208,14 +220,17 @@ final class PostgreSQLConnection: @unchecked Sendable {
         return output
     }
 
-    /// Maps a failed result: a lost connection is retryable, SQLSTATE class 23 is a constraint like SQLite's.
+    /// Maps a failed result: a lost connection is retryable (and closed, so the next call reconnects), SQLSTATE
+    /// class 23 is a constraint like SQLite's.
     private func check(_ result: OpaquePointer?, _ connection: OpaquePointer, operation: String) throws(StoreError) {
         let status = result.map { PQresultStatus($0) } ?? PGRES_FATAL_ERROR
         if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK { return }
         let message =
             result.flatMap { Self.field($0, Self.diagnosticMessage) } ?? Self.message(PQerrorMessage(connection))
         let state = result.flatMap { Self.field($0, Self.diagnosticSQLState) } ?? ""
-        if PQstatus(connection) != CONNECTION_OK || state.hasPrefix("08") || state.hasPrefix("57P") {
+        // No SQLSTATE means libpq itself failed talking to the server ("server closed the connection
+        // unexpectedly"), which it does not always reflect in PQstatus at once.
+        if PQstatus(connection) != CONNECTION_OK || state.isEmpty || state.hasPrefix("08") || state.hasPrefix("57P") {
             PQfinish(self.handle)
             self.handle = nil
             throw .unavailable(server: self.address, reason: "connection lost during \(operation): \(message)")

@@ -162,7 +162,12 @@ public final class PostgreSQLStateStore: StateStore {
     // MARK: - Reads
 
     func read<T>(_ body: (PostgreSQLConnection) throws(StoreError) -> T) throws(StoreError) -> T {
-        try self.reader.withLock { (connection) throws(StoreError) -> T in try body(connection) }
+        // A read changes nothing, so one lost on a connection that went stale (server restarted) is run again.
+        do {
+            return try self.reader.withLock { (connection) throws(StoreError) -> T in try body(connection) }
+        } catch .unavailable {
+            return try self.reader.withLock { (connection) throws(StoreError) -> T in try body(connection) }
+        }
     }
 
     /// The account with this id, if any.
