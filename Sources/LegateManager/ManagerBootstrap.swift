@@ -35,8 +35,8 @@ enum ManagerBootstrap {
         let report: BootstrapReport
     }
 
-    /// Prepares the data directory; the store is `store` when given (any `StateStore` backend), else the SQLite
-    /// file in the data directory.
+    /// Prepares the data directory; the store is `store` when given (any `StateStore` backend), else PostgreSQL
+    /// when `storeURL` is set, else the SQLite file in the data directory.
     static func prepare(
         _ configuration: ManagerConfiguration, store given: (any StateStore)?, clock: any ServiceClock
     ) throws(ManagerError) -> Prepared {
@@ -49,7 +49,11 @@ enum ManagerBootstrap {
             store = given
         } else {
             do {
-                store = try SQLiteStateStore(path: directory + "/" + self.databaseFileName)
+                if let url = configuration.storeURL {
+                    store = try PostgreSQLStateStore(url: url)
+                } else {
+                    store = try SQLiteStateStore(path: directory + "/" + self.databaseFileName)
+                }
             } catch {
                 throw .store(error.description)
             }

@@ -1,4 +1,5 @@
 internal import CPostgreSQL
+import Foundation
 
 /// Read access to one row of a PostgreSQL result, in text format (bytea arrives as `\x` hex).
 struct PostgreSQLRow {
@@ -248,15 +249,10 @@ final class PostgreSQLConnection: @unchecked Sendable {
         PQresultErrorField(result, code).map { String(cString: $0) }
     }
 
+    /// A libpq message on one line: it may span several, with a tab-indented hint.
     private static func message(_ text: UnsafePointer<CChar>?) -> String {
-        text.map { String(cString: $0) }.map { $0.trimmingSuffix(while: \.isWhitespace) } ?? ""
-    }
-}
-
-extension String {
-    fileprivate func trimmingSuffix(while predicate: (Character) -> Bool) -> String {
-        var text = self
-        while let last = text.last, predicate(last) { text.removeLast() }
-        return text
+        guard let text else { return "" }
+        return String(cString: text).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
     }
 }
