@@ -117,7 +117,8 @@ extension PostgreSQLStateStore {
                 "SELECT task_id, attempt, at, data FROM task_logs WHERE task_id = ? ORDER BY sequence",
                 [.text(taskID)], operation: "read task logs"
             ) { row in
-                TaskLogRecord(taskID: row.text(0), attempt: UInt32(clamping: row.int(1)), at: row.int(2), data: row.blob(3))
+                TaskLogRecord(
+                    taskID: row.text(0), attempt: UInt32(clamping: row.int(1)), at: row.int(2), data: row.blob(3))
             }
         }
     }

@@ -134,7 +134,8 @@ final class PostgreSQLTestCluster: @unchecked Sendable {
         guard status == 0 else {
             let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
             throw SetupError(
-                description: "\(executable) \(arguments.joined(separator: " ")) failed (wait status \(status)): \(text)")
+                description: "\(executable) \(arguments.joined(separator: " ")) failed (wait status \(status)): "
+                    + text)
         }
     }
 
