@@ -80,6 +80,10 @@ final class PostgreSQLConnection: @unchecked Sendable {
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
         self.handle = connection
         self.statements = [:]
+        // A commit must be on the server's disk before `apply` returns, whatever the database's default says.
+        let result = PQexec(connection, "SET synchronous_commit = on")
+        defer { PQclear(result) }
+        try self.check(result, connection, operation: "require durable commits")
     }
 
     /// The open connection, reconnecting when the last one was lost.

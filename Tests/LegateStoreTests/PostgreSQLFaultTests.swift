@@ -92,6 +92,14 @@ import Testing
         #expect(try PostgreSQLStateStore(url: url).accounts() == [Fixture.account()])
     }
 
+    @Test func commitsWaitForTheDiskEvenWhenTheServerDefaultDoesNot() throws {
+        // The URL's options end with the search_path setting; the server default is turned off after it.
+        let url = try PostgreSQLTestCluster.shared().newStoreURL() + "%20-csynchronous_commit%3Doff"
+        let connection = try PostgreSQLConnection(connectionString: url, address: "test")
+        let setting = try connection.query("SHOW synchronous_commit", [], operation: "test") { $0.text(0) }
+        #expect(setting == ["on"])
+    }
+
     @Test func addressesAreShownWithoutPasswords() {
         #expect(
             PostgreSQLAddress.redacted("postgresql://u:p%40ss@db.example:5432/legate")
