@@ -109,7 +109,5 @@ import Testing
                 == "postgres://u@h/db?sslmode=require")
         #expect(PostgreSQLAddress.redacted("postgresql:///db?host=/tmp/x") == "postgresql:///db?host=/tmp/x")
         #expect(PostgreSQLAddress.redacted("host=h password=secret dbname=d") == "host=h dbname=d")
-        #expect(PostgreSQLAddress.isPostgreSQL("postgresql://u@h/db"))
-        #expect(!PostgreSQLAddress.isPostgreSQL("/var/lib/legate/legate.db"))
     }
 }

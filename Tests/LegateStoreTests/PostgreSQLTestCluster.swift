@@ -63,10 +63,16 @@ final class PostgreSQLTestCluster: @unchecked Sendable {
         guard pipe(&ends) == 0 else { throw SetupError(description: "pipe failed: errno \(errno)") }
         for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         self.watchdogInput = ends[1]
-        let script = "read _ignored; \"$1/pg_ctl\" -D \"$2/data\" -m immediate -w stop >/dev/null 2>&1; rm -rf \"$2\""
+        // The watchdog runs in the background of a shell that exits at once, so it is not a child of this process:
+        // an exited child nobody reaps would make Swift Testing's exit-test monitor (which waits for any child
+        // without reaping) spin forever. Its stdin is named explicitly: a background list otherwise gets /dev/null.
+        let script = "exec 3<&0; (read _ignored <&3; \"$1/pg_ctl\" -D \"$2/data\" -m immediate -w stop "
+            + ">/dev/null 2>&1; rm -rf \"$2\") &"
         let (executable, arguments) = Self.command("/bin/sh", ["-c", script, "sh", binaries, self.directory])
-        _ = try Self.spawn(executable, arguments, input: ends[0], output: -1)
+        let pid = try Self.spawn(executable, arguments, input: ends[0], output: -1)
         close(ends[0])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     }
 
     deinit { close(self.watchdogInput) }
