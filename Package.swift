@@ -31,6 +31,10 @@ let package = Package(
         .systemLibrary(
             name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
+        // libpq, the PostgreSQL client library, for LegateStore only.
+        .systemLibrary(
+            name: "CPostgreSQL", path: "Sources/CPostgreSQL", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
 
         // MARK: - Pure layers (no I/O, no clock)
         .target(name: "LegateWire", swiftSettings: strict),
@@ -42,7 +46,8 @@ let package = Package(
         .target(name: "LegateHTTP", swiftSettings: strict),
 
         // MARK: - Store and I/O
-        .target(name: "LegateStore", dependencies: ["LegateCore", "CSQLite"], swiftSettings: strict),
+        .target(
+            name: "LegateStore", dependencies: ["LegateCore", "CSQLite", "CPostgreSQL"], swiftSettings: strict),
         .target(
             name: "LegateNet", dependencies: ["COpenSSL", "COpenSSLShims", "CLegateNetShims"], swiftSettings: strict),
 

@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
-# Pure modules: no sockets, no Dispatch, no SQLite, no clock. The command-line and HTTP parsers are pure too.
-io_modules='Dispatch|Glibc|Foundation\.NSFileManager|CSQLite|CLegateNetShims|LegateNet|LegateStore'
+# Pure modules: no sockets, no Dispatch, no SQLite or PostgreSQL, no clock. The command-line and HTTP parsers are
+# pure too.
+io_modules='Dispatch|Glibc|Foundation\.NSFileManager|CSQLite|CPostgreSQL|CLegateNetShims|LegateNet|LegateStore'
 access='((internal|public|private|fileprivate|package)\s+)?'
 for module in LegateWire LegateAuth LegateCore LegateCommandLine LegateHTTP; do
     if grep -rnE "^\s*(@_implementationOnly\s+)?${access}import\s+(${io_modules})\b" "Sources/$module"; then
@@ -13,12 +14,13 @@ for module in LegateWire LegateAuth LegateCore LegateCommandLine LegateHTTP; do
         status=1
     fi
 done
-c_modules='COpenSSL|CSQLite|COpenSSLShims|CLegateNetShims|CLegateBenchShims'
+c_modules='COpenSSL|CSQLite|CPostgreSQL|COpenSSLShims|CLegateNetShims|CLegateBenchShims'
 if grep -rnE "^\s*import\s+(${c_modules})\b" Sources tools --include='*.swift'; then
     echo "error: import C modules with an access level (internal import COpenSSL), see above" >&2
     status=1
 fi
-# Each shim target serves one module: system calls for LegateNet, benchmark references for legate-bench.
+# Each shim target serves one module: system calls for LegateNet, benchmark references for legate-bench; libpq
+# is for LegateStore only.
 check_only() {
     local module=$1 allowed=$2
     if grep -rnE "^\s*${access}import\s+$module\b" Sources tools Tests \
@@ -28,6 +30,7 @@ check_only() {
     fi
 }
 check_only CLegateNetShims Sources/LegateNet
+check_only CPostgreSQL Sources/LegateStore
 check_only CLegateBenchShims tools/legate-bench
 if grep -rn 'legate_bench' Sources; then
     echo "error: benchmark-only C functions belong in tools/legate-bench-shims, not in a product target" >&2

@@ -35,8 +35,8 @@ enum ManagerBootstrap {
         let report: BootstrapReport
     }
 
-    /// Prepares the data directory; the store is `store` when given (any `StateStore` backend), else the SQLite
-    /// file in the data directory.
+    /// Prepares the data directory; the store is `store` when given (any `StateStore` backend), else PostgreSQL
+    /// when `storeURL` is set, else the SQLite file in the data directory.
     static func prepare(
         _ configuration: ManagerConfiguration, store given: (any StateStore)?, clock: any ServiceClock
     ) throws(ManagerError) -> Prepared {
@@ -48,7 +48,7 @@ enum ManagerBootstrap {
         if let given {
             store = given
         } else {
-            store = try self.openStore(directory)
+            store = try self.openStore(directory, url: configuration.storeURL)
         }
         // A first start shows the default token and admin key once; if it then failed to listen they would be
         // created but never seen. So the port is tried before anything shown-once exists.
@@ -70,8 +70,10 @@ enum ManagerBootstrap {
     }
 
     /// The SQLite store of a data directory.
-    static func openStore(_ directory: String) throws(ManagerError) -> any StateStore {
+    /// The store: PostgreSQL at `url` when given, else the SQLite file in `directory`.
+    static func openStore(_ directory: String, url: String? = nil) throws(ManagerError) -> any StateStore {
         do {
+            if let url { return try PostgreSQLStateStore(url: url) }
             return try SQLiteStateStore(path: directory + "/" + self.databaseFileName)
         } catch {
             throw .store(error.description)

@@ -11,6 +11,9 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var port: Int = 7443
     /// Directory holding the SQLite database, the master key and the dev certificate. Default `./legate-data`.
     public var dataDirectory: String = "legate-data"
+    /// PostgreSQL server holding the state (`postgresql://user@host:port/database`); nil keeps the SQLite file
+    /// `legate.db` in `dataDirectory`. The master key and certificates stay in `dataDirectory` either way.
+    public var storeURL: String?
     /// PEM certificate chain; nil means use (and on first start generate) the dev certificate.
     public var certificateFile: String?
     /// PEM private key for `certificateFile`.

@@ -18,12 +18,17 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case schemaTooNew(found: Int, supported: Int)
     /// A write broke a rule (duplicate id, missing row, deleting an active token...).
     case constraint(String)
+    /// The PostgreSQL server (address without password) cannot be reached or dropped the connection; the
+    /// transaction was not committed and the next call reconnects.
+    case unavailable(server: String, reason: String)
+    /// A PostgreSQL statement failed with an SQLSTATE not mapped to another case.
+    case postgreSQL(server: String, sqlState: String, message: String, operation: String)
 
     /// Whether retrying the same write later may succeed (busy, disk full, I/O error).
     public var isTransient: Bool {
         switch self {
-        case .busy, .diskFull, .ioError: true
-        case .openFailed, .sqlite, .corrupt, .schemaTooNew, .constraint: false
+        case .busy, .diskFull, .ioError, .unavailable: true
+        case .openFailed, .sqlite, .corrupt, .schemaTooNew, .constraint, .postgreSQL: false
         }
     }
 
@@ -47,6 +52,11 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
                 + "run a newer legate-manager or restore an older backup"
         case .constraint(let what):
             "write refused: \(what); nothing in the batch was written"
+        case .unavailable(let server, let reason):
+            "PostgreSQL server \(server) is unavailable: \(reason); check that it is running and reachable, "
+                + "then retry; nothing was written"
+        case .postgreSQL(let server, let sqlState, let message, let operation):
+            "PostgreSQL error \(sqlState) on \(server) during \(operation): \(message)"
         }
     }
 }

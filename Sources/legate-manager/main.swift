@@ -12,6 +12,8 @@ let usage = """
       --host ADDR                 address to bind (default 127.0.0.1)
       --port N                    port (default 7443; 0 = any free port)
       --data-dir DIR              SQLite database, master key, dev certificate (default ./legate-data)
+      --store STORE               sqlite (legate.db in --data-dir, the default) or postgresql://user@host:port/db;
+                                  LEGATE_STORE when the flag is absent (a password is better in PGPASSWORD)
       --cert PEM --key PEM        TLS certificate chain and key (default: a generated dev certificate)
       --client-ca PEM             require client certificates signed by this CA (mutual TLS)
       --audience AUD              JWT audience delegates must use (default legate-manager)
@@ -49,6 +51,7 @@ func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, Log
             "--heartbeat-interval", "--heartbeat-grace", "--pending-expiry", "--max-connections", "--connection-rate",
             "--event-loops", "--log-level", "--log-format", "--audit-retention-days", "--max-task-payload-bytes",
             "--max-live-task-bytes", "--http-port", "--http-host",
+            "--store",
         ],
         switchFlags: ["--help", "--version", "--http-plain"])
     if arguments.isSet("--help") {
@@ -64,6 +67,14 @@ func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, Log
     configuration.host = arguments.string("--host") ?? configuration.host
     configuration.port = try arguments.integer("--port", default: configuration.port)
     configuration.dataDirectory = arguments.string("--data-dir") ?? configuration.dataDirectory
+    let store = arguments.string("--store") ?? ProcessInfo.processInfo.environment["LEGATE_STORE"] ?? "sqlite"
+    if store.hasPrefix("postgresql://") || store.hasPrefix("postgres://") {
+        configuration.storeURL = store
+    } else if store != "sqlite" {
+        throw CommandLineArguments.ParseError.invalidValue(
+            flag: "--store", value: store.contains("@") ? "(not shown: it may hold a password)" : store,
+            expected: "sqlite or postgresql://user@host:port/database")
+    }
     configuration.certificateFile = arguments.string("--cert")
     configuration.privateKeyFile = arguments.string("--key")
     configuration.clientCAFile = arguments.string("--client-ca")
@@ -184,7 +195,7 @@ do {
 
 let manager: Manager
 do {
-    // Production wiring: the real clocks, and the SQLite store in the data directory.
+    // Production wiring: the real clocks, and the store chosen by --store (SQLite in the data directory by default).
     manager = try Manager.start(
         configuration: configuration, log: StandardErrorLogSink(minimumLevel: logLevel, format: logFormat),
         clock: SystemClock())

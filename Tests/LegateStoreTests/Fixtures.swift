@@ -5,7 +5,7 @@ import Testing
 @testable import LegateStore
 
 /// A `StateStore` backend under the store contract: every backend must pass `StoreContractTests`, and a new one
-/// (PostgreSQL next) joins by adding its factory to `all`.
+/// joins by adding its factory to `all`.
 struct StoreFactory: Sendable, CustomTestStringConvertible {
     /// The backend's name in test output.
     let name: String
@@ -18,8 +18,12 @@ struct StoreFactory: Sendable, CustomTestStringConvertible {
     static let sqlite = StoreFactory(name: "sqlite") { try SQLiteStateStore(path: $0) }
     /// In memory.
     static let memory = StoreFactory(name: "memory") { _ in InMemoryStateStore() }
+    /// PostgreSQL: a new schema in the test run's shared throwaway cluster.
+    static let postgresql = StoreFactory(name: "postgresql") { _ in
+        try PostgreSQLStateStore(url: try PostgreSQLTestCluster.shared().newStoreURL())
+    }
     /// Every backend the contract runs against.
-    static let all: [StoreFactory] = [.sqlite, .memory]
+    static let all: [StoreFactory] = [.sqlite, .memory, .postgresql]
 
     /// Runs `body` with a fresh store; files live in a temporary directory removed afterwards.
     func withStore(_ body: (any StateStore) throws -> Void) throws {

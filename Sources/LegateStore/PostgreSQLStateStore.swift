@@ -1,0 +1,356 @@
+import Foundation
+public import LegateCore
+import Synchronization
+
+/// A StateStore on a PostgreSQL server: writes on one connection, each `apply` in one transaction committed
+/// (durable, with the server's default `synchronous_commit`) before it returns; reads on a second connection.
+/// Every statement is prepared once per connection and its values are bound, never written into the SQL.
+/// A lost connection fails the call with the retryable `StoreError.unavailable`, and the next call reconnects.
+public final class PostgreSQLStateStore: StateStore {
+    /// The schema version of the database (equals the newest PostgreSQL migration).
+    public let schemaVersion: Int
+    /// The server address without any password, as shown in errors and logs.
+    public let address: String
+    private let writer: Mutex<PostgreSQLConnection>
+    private let reader: Mutex<PostgreSQLConnection>
+
+    /// Connects to `url` (`postgresql://user@host:port/database`, or a libpq key=value string) and migrates the
+    /// database; refuses a schema from a newer build. Throws `.unavailable` naming the address when the server
+    /// cannot be reached.
+    public init(url: String) throws(StoreError) {
+        let address = PostgreSQLAddress.redacted(url)
+        let writer = try PostgreSQLConnection(connectionString: url, address: address)
+        self.schemaVersion = try PostgreSQLMigration.migrate(writer)
+        let reader = try PostgreSQLConnection(connectionString: url, address: address)
+        self.address = address
+        self.writer = Mutex(writer)
+        self.reader = Mutex(reader)
+    }
+
+    /// Runs raw SQL on the write connection; tests use it to inspect or break the database.
+    func executeForTesting(_ sql: String) throws(StoreError) {
+        try self.writer.withLock { (connection) throws(StoreError) in
+            try connection.execute(sql, operation: "test SQL")
+        }
+    }
+
+    // MARK: - Writes
+
+    /// Applies the batch in one transaction; on any error nothing of it is written.
+    public func apply(_ writes: [StoreWrite]) throws(StoreError) {
+        guard !writes.isEmpty else { return }
+        try self.writer.withLock { (connection) throws(StoreError) in
+            try connection.transaction { () throws(StoreError) in
+                for write in writes { try Self.perform(write, on: connection) }
+            }
+        }
+    }
+
+    /// Runs `body` in one transaction on the write connection; returns its count.
+    func write(_ body: (PostgreSQLConnection) throws(StoreError) -> Int) throws(StoreError) -> Int {
+        try self.writer.withLock { (connection) throws(StoreError) -> Int in
+            try connection.transaction { () throws(StoreError) -> Int in try body(connection) }
+        }
+    }
+
+    private static func perform(_ write: StoreWrite, on db: PostgreSQLConnection) throws(StoreError) {
+        switch write {
+        case .insertAccount(let account):
+            try db.run(
+                "INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)",
+                [.text(account.id), .text(account.name), .int(account.createdAt)], operation: "insert account")
+        case .insertToken(let token):
+            try db.run(
+                """
+                INSERT INTO tokens (id, account_id, name, scope, sealed_value, status, created_at, created_by,
+                revoked_at, expires_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, Self.tokenValues(token), operation: "insert token")
+        case .updateToken(let token):
+            let changed = try db.run(
+                """
+                UPDATE tokens SET account_id = ?, name = ?, scope = ?, sealed_value = ?, status = ?, created_at = ?,
+                created_by = ?, revoked_at = ?, expires_at = ?, last_used_at = ? WHERE id = ?
+                """, Array(Self.tokenValues(token).dropFirst()) + [.text(token.id)], operation: "update token")
+            if changed == 0 { throw .constraint(ConstraintText.missingToken(token.id)) }
+        case .deleteToken(let id):
+            let status = try db.query("SELECT status FROM tokens WHERE id = ?", [.text(id)], operation: "read token") {
+                $0.text(0)
+            }
+            guard let current = status.first else { throw .constraint(ConstraintText.missingToken(id)) }
+            guard current == TokenStatus.revoked.rawValue else { throw .constraint(ConstraintText.activeToken(id)) }
+            try db.run("DELETE FROM tokens WHERE id = ?", [.text(id)], operation: "delete token")
+        case .upsertDelegate(let delegate):
+            try db.run(
+                """
+                INSERT INTO delegates (id, account_id, instance_id, name, hostname, ip_address, version, tags,
+                task_types, profile, token_id, status, first_seen_at, connected_since, last_heartbeat_at,
+                disconnected_at, decision_reason, pending_expires_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, instance_id = excluded.instance_id,
+                name = excluded.name, hostname = excluded.hostname, ip_address = excluded.ip_address,
+                version = excluded.version, tags = excluded.tags, task_types = excluded.task_types,
+                profile = excluded.profile, token_id = excluded.token_id, status = excluded.status,
+                first_seen_at = excluded.first_seen_at, connected_since = excluded.connected_since,
+                last_heartbeat_at = excluded.last_heartbeat_at, disconnected_at = excluded.disconnected_at,
+                decision_reason = excluded.decision_reason, pending_expires_at = excluded.pending_expires_at
+                """, try Self.delegateValues(delegate), operation: "upsert delegate")
+        case .deleteDelegate(let id):
+            let changed = try db.run("DELETE FROM delegates WHERE id = ?", [.text(id)], operation: "delete delegate")
+            if changed == 0 { throw .constraint(ConstraintText.missingDelegate(id)) }
+        case .recordHeartbeats(let marks):
+            for mark in marks {
+                try db.run(
+                    "UPDATE delegates SET last_heartbeat_at = ? WHERE id = ?", [.int(mark.at), .text(mark.delegateID)],
+                    operation: "record heartbeat")
+            }
+        case .appendAudit(let record):
+            try db.run(
+                """
+                WITH next AS (UPDATE legate_counters SET value = value + 1 WHERE name = 'audit' RETURNING value)
+                INSERT INTO audit (sequence, at, account_id, actor, action, target, outcome, detail)
+                SELECT value, ?::bigint, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text FROM next
+                """,
+                [
+                    .int(record.at), .text(record.accountID), .text(record.actor), .text(record.action),
+                    .text(record.target), .text(record.outcome), .text(record.detail),
+                ], operation: "append audit")
+        case .upsertAdminKey(let key):
+            try db.run(
+                """
+                INSERT INTO admin_keys (id, account_id, name, scope, secret_hash, permissions, created_at, created_by,
+                revoked_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET name = excluded.name, scope = excluded.scope,
+                secret_hash = excluded.secret_hash, permissions = excluded.permissions, revoked_at = excluded.revoked_at,
+                expires_at = excluded.expires_at
+                """,
+                [
+                    .text(key.id), .text(key.accountID), .text(key.name), .text(key.scope), .blob(key.secretHash),
+                    .text(try StringList.encode(key.permissions)), .int(key.createdAt), .text(key.createdBy),
+                    .int(key.revokedAt), .int(key.expiresAt),
+                ], operation: "upsert admin key")
+        case .insertTask, .updateTask, .appendTaskLog:
+            try Self.performTaskWrite(write, on: db)
+        case .setMetadata(let key, let value):
+            try db.run(
+                "INSERT INTO metadata (key, value) VALUES (?, ?) "
+                    + "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [.text(key), .text(value)], operation: "set metadata")
+        case .upsertProfile, .deleteProfile:
+            try Self.performProfileWrite(write, on: db)
+        }
+    }
+
+    private static func tokenValues(_ token: TokenRecord) -> [SQLValue] {
+        [
+            .text(token.id), .text(token.accountID), .text(token.name), .text(token.scope), .blob(token.sealedValue),
+            .text(token.status.rawValue), .int(token.createdAt), .text(token.createdBy), .int(token.revokedAt),
+            .int(token.expiresAt), .int(token.lastUsedAt),
+        ]
+    }
+
+    private static func delegateValues(_ delegate: DelegateRecord) throws(StoreError) -> [SQLValue] {
+        [
+            .text(delegate.id), .text(delegate.accountID), .text(delegate.instanceID), .text(delegate.name),
+            .text(delegate.hostname), .text(delegate.ipAddress), .text(delegate.version),
+            .text(try StringList.encode(delegate.tags)), .text(try StringList.encode(delegate.taskTypes)),
+            .text(delegate.profile), .text(delegate.tokenID), .text(delegate.status.rawValue),
+            .int(delegate.firstSeenAt), .int(delegate.connectedSince), .int(delegate.lastHeartbeatAt),
+            .int(delegate.disconnectedAt), delegate.decisionReason.map { .text($0) } ?? .null,
+            .int(delegate.pendingExpiresAt),
+        ]
+    }
+
+    // MARK: - Reads
+
+    func read<T>(_ body: (PostgreSQLConnection) throws(StoreError) -> T) throws(StoreError) -> T {
+        // A read changes nothing, so one lost on a connection that went stale (server restarted) is run again.
+        do {
+            return try self.reader.withLock { (connection) throws(StoreError) -> T in try body(connection) }
+        } catch .unavailable {
+            return try self.reader.withLock { (connection) throws(StoreError) -> T in try body(connection) }
+        }
+    }
+
+    /// The account with this id, if any.
+    public func account(id: String) throws(StoreError) -> AccountRecord? {
+        try self.read { (db) throws(StoreError) in try Self.accounts(db, where: "WHERE id = ?", [.text(id)]).first }
+    }
+
+    /// All accounts, oldest first.
+    public func accounts() throws(StoreError) -> [AccountRecord] {
+        try self.read { (db) throws(StoreError) in try Self.accounts(db, where: "", []) }
+    }
+
+    /// The token with this id, if any.
+    public func token(id: String) throws(StoreError) -> TokenRecord? {
+        try self.read { (db) throws(StoreError) in try Self.tokens(db, where: "WHERE id = ?", [.text(id)]).first }
+    }
+
+    /// Tokens of one account, oldest first.
+    public func tokens(accountID: String) throws(StoreError) -> [TokenRecord] {
+        try self.read { (db) throws(StoreError) in
+            try Self.tokens(db, where: "WHERE account_id = ?", [.text(accountID)])
+        }
+    }
+
+    /// Every token, oldest first.
+    public func allTokens() throws(StoreError) -> [TokenRecord] {
+        try self.read { (db) throws(StoreError) in try Self.tokens(db, where: "", []) }
+    }
+
+    /// The delegate with this id, if any.
+    public func delegate(id: String) throws(StoreError) -> DelegateRecord? {
+        try self.read { (db) throws(StoreError) in try Self.delegates(db, where: "WHERE id = ?", [.text(id)]).first }
+    }
+
+    /// The delegate of an account with this instance id, if any.
+    public func delegate(accountID: String, instanceID: String) throws(StoreError) -> DelegateRecord? {
+        try self.read { (db) throws(StoreError) in
+            try Self.delegates(
+                db, where: "WHERE account_id = ? AND instance_id = ?", [.text(accountID), .text(instanceID)]
+            ).first
+        }
+    }
+
+    /// Delegates of one account, oldest first.
+    public func delegates(accountID: String) throws(StoreError) -> [DelegateRecord] {
+        try self.read { (db) throws(StoreError) in
+            try Self.delegates(db, where: "WHERE account_id = ?", [.text(accountID)])
+        }
+    }
+
+    /// Every delegate, oldest first.
+    public func allDelegates() throws(StoreError) -> [DelegateRecord] {
+        try self.read { (db) throws(StoreError) in try Self.delegates(db, where: "", []) }
+    }
+
+    /// Audit rows, newest first, at most `limit`.
+    public func auditRecords(accountID: String?, filter: AuditFilter, limit: Int) throws(StoreError) -> [AuditRecord] {
+        guard limit > 0 else { return [] }
+        var conditions: [String] = []
+        var values: [SQLValue] = []
+        if let accountID { (conditions, values) = (["account_id = ?"], [.text(accountID)]) }
+        if let prefix = filter.actionPrefix {
+            // substr, not LIKE: an action holding % or _ must not act as a pattern.
+            conditions.append("substr(action, 1, ?::integer) = ?")
+            values += [.int(Int64(prefix.unicodeScalars.count)), .text(prefix)]
+        } else if let action = filter.action {
+            conditions.append("action = ?")
+            values.append(.text(action))
+        }
+        if let actor = filter.actor {
+            conditions.append("actor = ?")
+            values.append(.text(actor))
+        }
+        if let since = filter.since {
+            conditions.append("at >= ?::bigint")
+            values.append(.int(since))
+        }
+        if let until = filter.until {
+            conditions.append("at < ?::bigint")
+            values.append(.int(until))
+        }
+        let clause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        return try self.read { (db) throws(StoreError) in
+            try db.query(
+                "SELECT sequence, at, account_id, actor, action, target, outcome, detail FROM audit \(clause) "
+                    + "ORDER BY sequence DESC LIMIT ?", values + [.int(Int64(limit))], operation: "read audit"
+            ) { row in
+                AuditRecord(
+                    sequence: row.int(0), at: row.int(1), accountID: row.text(2), actor: row.text(3),
+                    action: row.text(4), target: row.text(5), outcome: row.text(6), detail: row.text(7))
+            }
+        }
+    }
+
+    /// A metadata value, if set.
+    public func metadata(key: String) throws(StoreError) -> String? {
+        try self.read { (db) throws(StoreError) in
+            try db.query("SELECT value FROM metadata WHERE key = ?", [.text(key)], operation: "read metadata") {
+                $0.text(0)
+            }.first
+        }
+    }
+
+    /// The admin API key with this id, if any.
+    public func adminKey(id: String) throws(StoreError) -> AdminKeyRecord? {
+        try self.read { (db) throws(StoreError) in try Self.adminKeys(db, where: "WHERE id = ?", [.text(id)]).first }
+    }
+
+    /// Admin API keys of one account, oldest first.
+    public func adminKeys(accountID: String) throws(StoreError) -> [AdminKeyRecord] {
+        try self.read { (db) throws(StoreError) in
+            try Self.adminKeys(db, where: "WHERE account_id = ?", [.text(accountID)])
+        }
+    }
+
+    private static func adminKeys(_ db: PostgreSQLConnection, where filter: String, _ values: [SQLValue])
+        throws(StoreError) -> [AdminKeyRecord]
+    {
+        try db.query(
+            """
+            SELECT id, account_id, name, scope, secret_hash, permissions, created_at, created_by, revoked_at,
+            expires_at FROM admin_keys \(filter) ORDER BY created_at, id
+            """, values, operation: "read admin keys"
+        ) { (row) throws(StoreError) in
+            AdminKeyRecord(
+                id: row.text(0), accountID: row.text(1), name: row.text(2), scope: row.text(3),
+                secretHash: row.blob(4), permissions: try StringList.decode(row.text(5), path: db.address),
+                createdAt: row.int(6), createdBy: row.text(7), revokedAt: row.optionalInt(8),
+                expiresAt: row.optionalInt(9))
+        }
+    }
+
+    private static func accounts(_ db: PostgreSQLConnection, where filter: String, _ values: [SQLValue])
+        throws(StoreError) -> [AccountRecord]
+    {
+        try db.query(
+            "SELECT id, name, created_at FROM accounts \(filter) ORDER BY created_at, id", values,
+            operation: "read accounts"
+        ) { AccountRecord(id: $0.text(0), name: $0.text(1), createdAt: $0.int(2)) }
+    }
+
+    private static func tokens(_ db: PostgreSQLConnection, where filter: String, _ values: [SQLValue])
+        throws(StoreError) -> [TokenRecord]
+    {
+        try db.query(
+            """
+            SELECT id, account_id, name, scope, sealed_value, status, created_at, created_by, revoked_at, expires_at,
+            last_used_at FROM tokens \(filter) ORDER BY created_at, id
+            """, values, operation: "read tokens"
+        ) { (row) throws(StoreError) in
+            guard let status = TokenStatus(rawValue: row.text(5)) else {
+                throw .corrupt(path: db.address, reason: "token \(row.text(0)) has unknown status \(row.text(5))")
+            }
+            return TokenRecord(
+                id: row.text(0), accountID: row.text(1), name: row.text(2), scope: row.text(3),
+                sealedValue: row.blob(4), status: status, createdAt: row.int(6), createdBy: row.text(7),
+                revokedAt: row.optionalInt(8), expiresAt: row.optionalInt(9), lastUsedAt: row.optionalInt(10))
+        }
+    }
+
+    private static func delegates(_ db: PostgreSQLConnection, where filter: String, _ values: [SQLValue])
+        throws(StoreError) -> [DelegateRecord]
+    {
+        try db.query(
+            """
+            SELECT id, account_id, instance_id, name, hostname, ip_address, version, tags, task_types, profile,
+            token_id, status, first_seen_at, connected_since, last_heartbeat_at, disconnected_at, decision_reason,
+            pending_expires_at FROM delegates \(filter) ORDER BY first_seen_at, id
+            """, values, operation: "read delegates"
+        ) { (row) throws(StoreError) in
+            guard let status = DelegateStatus(rawValue: row.text(11)) else {
+                throw .corrupt(path: db.address, reason: "delegate \(row.text(0)) has unknown status \(row.text(11))")
+            }
+            return DelegateRecord(
+                id: row.text(0), accountID: row.text(1), instanceID: row.text(2), name: row.text(3),
+                hostname: row.text(4), ipAddress: row.text(5), version: row.text(6),
+                tags: try StringList.decode(row.text(7), path: db.address),
+                taskTypes: try StringList.decode(row.text(8), path: db.address), profile: row.text(9),
+                tokenID: row.text(10), status: status, firstSeenAt: row.int(12), connectedSince: row.optionalInt(13),
+                lastHeartbeatAt: row.optionalInt(14), disconnectedAt: row.optionalInt(15),
+                decisionReason: row.optionalText(16), pendingExpiresAt: row.optionalInt(17))
+        }
+    }
+}
+
