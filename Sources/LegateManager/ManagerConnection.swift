@@ -52,7 +52,9 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
     func connection(_ connection: Connection, received bytes: UnsafeRawBufferPointer) {
         self.assertOnLoop()
         self.decoder.append(bytes)
-        while !self.machine.isClosed {
+        // The machine ignores frames once it is closed; the loop asks it nothing else, because reading a struct
+        // property of this class copies the whole machine.
+        while true {
             let frame: Frame
             do {
                 guard let next = try self.decoder.nextFrame() else { return }
@@ -99,8 +101,8 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
         case .acceptRegistration(let response, let maxFrameBytes), .acceptAdmin(let response, let maxFrameBytes):
             self.decoder.maxFrameBytes = maxFrameBytes
             self.loopState.send(response, on: self.connection)
-        case .heartbeat(let streamID, let heartbeat):
-            self.heartbeatReceived(streamID: streamID, heartbeat: heartbeat)
+        case .heartbeat(let streamID, let heartbeat, let identity, let isPending):
+            self.heartbeatReceived(streamID: streamID, heartbeat: heartbeat, identity: identity, isPending: isPending)
         case .taskUpdate(let streamID, let update):
             self.services.tasks.update(update, delegateID: self.delegateID, connection: self, streamID: streamID)
         case .taskResult(let streamID, let result):
@@ -145,8 +147,9 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
 
     // MARK: - Heartbeats (the hot path)
 
-    private func heartbeatReceived(streamID: UInt32, heartbeat: Heartbeat) {
-        guard let identity = self.machine.registeredIdentity else { return }
+    private func heartbeatReceived(
+        streamID: UInt32, heartbeat: Heartbeat, identity: DelegateIdentity, isPending: Bool
+    ) {
         let nowMilliseconds = self.services.clock.unixMilliseconds()  // one read serves the JWT check and the ack
         let verified: VerifiedJWT
         do {
@@ -173,7 +176,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
         var ack = HeartbeatAck()
         ack.sequence = heartbeat.sequence
         ack.serverTimeMs = nowMilliseconds
-        ack.state = self.machine.isPending ? .pending : .active
+        ack.state = isPending ? .pending : .active
         self.loopState.send(
             .response, method: CallMethod.heartbeat.rawValue, streamID: streamID, message: ack, on: self.connection)
     }
@@ -195,7 +198,7 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
     func tick(now: MonotonicInstant) {
         self.assertOnLoop()
         let action = self.machine.tick(now: now)
-        if self.machine.delegateIdentity != nil, case .closeWithError(.deadlineExceeded, _) = action {
+        if case .closeWithError(.deadlineExceeded, _) = action, self.machine.delegateIdentity != nil {
             self.loopState.metrics.heartbeatsMissed.increment()  // a registered delegate's grace passed
         }
         self.perform(action)

@@ -130,7 +130,10 @@ import Testing
         heartbeat.sequence = 9
         let frame = Frame(type: .request, method: CallMethod.heartbeat.rawValue, streamID: 3,
                           payload: heartbeat.protoBytes())
-        #expect(machine.frameReceived(frame, now: self.t0) == .heartbeat(streamID: 3, heartbeat: heartbeat))
+        let identity = DelegateIdentity(delegateID: "dlg_1", accountID: "", tokenID: "", instanceID: "")
+        #expect(
+            machine.frameReceived(frame, now: self.t0)
+                == .heartbeat(streamID: 3, heartbeat: heartbeat, identity: identity, isPending: false))
         var fresh = ServerConnectionMachine(configuration: self.configuration, now: self.t0)
         _ = fresh.frameReceived(self.hello(), now: self.t0)
         guard case .closeWithError(let code, _) = fresh.frameReceived(frame, now: self.t0) else {

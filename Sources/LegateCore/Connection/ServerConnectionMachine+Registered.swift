@@ -99,8 +99,7 @@ extension ServerConnectionMachine {
         return .none
     }
 
-    mutating func registeredFrameReceived(_ frame: Frame) -> Action {
-        guard let session = self.registered else { return .none }
+    mutating func registeredFrameReceived(_ frame: Frame, session: RegisteredSession) -> Action {
         switch frame.type {
         case .request:
             return self.registeredCallReceived(frame, session: session)
@@ -124,7 +123,9 @@ extension ServerConnectionMachine {
         do throws(WireError) {
             switch method {
             case .heartbeat:
-                return .heartbeat(streamID: frame.streamID, heartbeat: try Heartbeat(protoBytes: frame.payload))
+                return .heartbeat(
+                    streamID: frame.streamID, heartbeat: try Heartbeat(protoBytes: frame.payload),
+                    identity: session.identity, isPending: session.isPending)
             case .taskUpdate:
                 return .taskUpdate(streamID: frame.streamID, update: try TaskUpdate(protoBytes: frame.payload))
             case .taskResult:

@@ -131,8 +131,8 @@ public struct ServerConnectionMachine: Sendable {
             return self.adminFrameReceived(frame, session: session, isDraining: drainDeadline != nil)
         case .registering:
             return self.fail(.failedPrecondition, "frame \(frame.type) sent while the registration is in progress")
-        case .registered:
-            return self.registeredFrameReceived(frame)
+        case .registered(let session):
+            return self.registeredFrameReceived(frame, session: session)
         case .draining:
             if frame.type == .request {
                 return .refuseCall(Self.errorFrame(for: frame, code: .unavailable, "manager is shutting down"))

@@ -126,9 +126,10 @@ extension ServerConnectionMachine {
         case acceptRegistration(response: Frame, maxFrameBytes: Int)
         /// Send the AdminAuthenticate response and raise the decoder's frame limit to `maxFrameBytes`.
         case acceptAdmin(response: Frame, maxFrameBytes: Int)
-        /// Verify this heartbeat's JWT against `registeredIdentity`; then call `heartbeatVerified` and answer it,
-        /// or `heartbeatRefused`.
-        case heartbeat(streamID: UInt32, heartbeat: Heartbeat)
+        /// Verify this heartbeat's JWT against `identity`; then call `heartbeatVerified` and answer it (`isPending`
+        /// says which state the ack names), or `heartbeatRefused`. The action carries what the answer needs, so
+        /// the heartbeat path reads nothing else from the machine.
+        case heartbeat(streamID: UInt32, heartbeat: Heartbeat, identity: DelegateIdentity, isPending: Bool)
         /// A TaskUpdate call of the registered delegate.
         case taskUpdate(streamID: UInt32, update: TaskUpdate)
         /// A TaskResult call of the registered delegate.
