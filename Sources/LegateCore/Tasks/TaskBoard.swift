@@ -62,6 +62,9 @@ public struct TaskBoard: Sendable {
         case finished(TaskRecord)
     }
 
+    /// The reason of the TASK_CANCEL sent when an assignment's lease ran out (metrics count these).
+    public static let leaseExpiredReason = "assignment not acknowledged within its lease"
+
     /// The timings this board runs with.
     public let configuration: Configuration
     /// `configuration.lease` in milliseconds, for arithmetic on the wall-clock `now` tasks are stamped with.
@@ -256,7 +259,7 @@ public struct TaskBoard: Sendable {
             effects.append(
                 .cancelAttempt(
                     taskID: taskID, attempt: task.attempt, delegateID: holder,
-                    reason: "assignment not acknowledged within its lease"))
+                    reason: Self.leaseExpiredReason))
             effects += self.loseAttempt(
                 &task, reason: "delegate \(holder) did not acknowledge attempt \(task.attempt) within "
                     + "\(self.configuration.lease)", now: now)

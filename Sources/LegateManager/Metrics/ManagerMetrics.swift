@@ -21,8 +21,6 @@ final class ManagerMetrics: Sendable {
     /// Time from a revoke's start to the end of its SELF_DESTRUCT fan-out.
     let revocationFanOutDuration = MetricHistogram(bounds: MetricHistogram.fastBounds + [30, 60])
 
-    /// The reason TaskBoard gives the cancel of an attempt whose lease ran out (a test pins it).
-    static let leaseExpiredReason = "assignment not acknowledged within its lease"
 
     /// Creates zeroed metrics.
     init() {}
@@ -46,7 +44,7 @@ final class ManagerMetrics: Sendable {
             case .finished(let task):
                 if let label = TaskOutcomeLabel(rawValue: task.status.rawValue) { self.tasksCompleted.increment(label) }
                 self.taskDuration.observe(seconds: Double((task.finishedAt ?? now) - task.createdAt) / 1000)
-            case .cancelAttempt(_, _, _, let reason) where reason == Self.leaseExpiredReason:
+            case .cancelAttempt(_, _, _, let reason) where reason == TaskBoard.leaseExpiredReason:
                 self.leaseExpirations.increment()
             default:
                 break
