@@ -2,9 +2,26 @@ import LegateCore
 import LegateStore
 import LegateWire
 
-// MARK: - Delegate reports (TaskUpdate, TaskResult): stored before they are answered.
+// MARK: - Delegate reports (TaskUpdate, TaskResult, Leave): stored before they are answered.
 
 extension TaskService {
+    /// The delegate on `connection` said it is leaving (Leave call): like `delegateUnavailable`, but answered
+    /// CallAck on `streamID` once the re-queued attempts are stored.
+    func delegateLeaving(_ delegateID: String, connection: any TaskConnection, streamID: UInt32) {
+        self.queue.async {
+            let method = CallMethod.leave.rawValue
+            var effects: [TaskBoard.Effect] = []
+            if let current = self.connections[delegateID], current === connection {
+                self.connections[delegateID] = nil
+                effects = self.board.delegateUnavailable(delegateID, now: self.clock.unixMilliseconds())
+            }
+            self.perform(effects) { error in
+                self.send(.answer(method: method, streamID: streamID, refusal: Self.status(for: error)), to: connection)
+            }
+            self.scheduleDispatch()  // the re-queued attempts may go to another delegate now
+        }
+    }
+
     /// A TaskUpdate call: stored (log chunk included) before it is answered.
     func update(_ update: TaskUpdate, delegateID: String, connection: any TaskConnection, streamID: UInt32) {
         self.queue.async {

@@ -21,7 +21,8 @@ final class TaskService: @unchecked Sendable {
     private let writer: StoreWriter
     let log: any LogSink
     var board: TaskBoard
-    private var connections: [String: any TaskConnection] = [:]
+    /// The connection of each available delegate, by id (on `queue`).
+    var connections: [String: any TaskConnection] = [:]
     private var liveKeys: [String: String] = [:]
     /// Submitted tasks whose insert is not durable yet (idempotent resubmits must find them).
     private var unstoredTasks: [String: TaskRecord] = [:]
@@ -106,23 +107,6 @@ final class TaskService: @unchecked Sendable {
             guard let current = self.connections[delegateID], current === connection else { return }
             self.connections[delegateID] = nil
             self.perform(self.board.delegateUnavailable(delegateID, now: self.clock.unixMilliseconds()))
-        }
-    }
-
-    /// The delegate on `connection` said it is leaving (Leave call): like `delegateUnavailable`, but answered
-    /// CallAck on `streamID` once the re-queued attempts are stored.
-    func delegateLeaving(_ delegateID: String, connection: any TaskConnection, streamID: UInt32) {
-        self.queue.async {
-            let method = CallMethod.leave.rawValue
-            var effects: [TaskBoard.Effect] = []
-            if let current = self.connections[delegateID], current === connection {
-                self.connections[delegateID] = nil
-                effects = self.board.delegateUnavailable(delegateID, now: self.clock.unixMilliseconds())
-            }
-            self.perform(effects) { error in
-                self.send(.answer(method: method, streamID: streamID, refusal: Self.status(for: error)), to: connection)
-            }
-            self.scheduleDispatch()  // the re-queued attempts may go to another delegate now
         }
     }
 
@@ -368,7 +352,7 @@ final class TaskService: @unchecked Sendable {
         self.flushWrites()
     }
 
-    private func scheduleDispatch() {
+    func scheduleDispatch() {
         guard !self.dispatchScheduled else { return }
         self.dispatchScheduled = true
         self.queue.async {
