@@ -57,7 +57,8 @@ let package = Package(
             dependencies: ["LegateWire", "LegateAuth", "LegateCore", "LegateStore", "LegateNet", "LegateHTTP"],
             swiftSettings: strict),
         .target(
-            name: "LegateDelegate", dependencies: ["LegateWire", "LegateAuth", "LegateCore", "LegateNet"],
+            name: "LegateDelegate",
+            dependencies: ["LegateWire", "LegateAuth", "LegateCore", "LegateNet", "LegateCommandLine"],
             swiftSettings: strict),
         .target(
             name: "LegateAdminClient", dependencies: ["LegateWire", "LegateCore", "LegateNet"], swiftSettings: strict),

@@ -1,4 +1,5 @@
 import Foundation
+import LegateCommandLine
 
 /// One setting of `legate-delegate`: the flag, environment variable and configuration-file key that set it.
 public struct DelegateSetting: Sendable, Equatable {
@@ -14,23 +15,8 @@ public struct DelegateSetting: Sendable, Equatable {
     public let help: String
 }
 
-/// Why delegate settings could not be read. Messages never include a setting's value (it may be a token).
-public enum DelegateSettingsError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// A configuration-file line is not `key = value`, a comment or blank.
-    case malformedLine(path: String, line: Int)
-    /// A configuration-file key names no setting.
-    case unknownKey(path: String, line: Int, key: String)
-
-    /// What happened and what to do.
-    public var description: String {
-        switch self {
-        case .malformedLine(let path, let line):
-            return "\(path) line \(line) is not 'key = value' (nor a # comment or blank); fix or remove it"
-        case .unknownKey(let path, let line, let key):
-            return "\(path) line \(line): unknown key '\(key)'; the keys are listed by legate-delegate --help"
-        }
-    }
-}
+/// Why delegate settings could not be read (the configuration file's errors).
+public typealias DelegateSettingsError = SettingsFileError
 
 /// The settings of `legate-delegate` and how they combine: a flag wins over the environment, which wins over the
 /// configuration file (`--config PATH`: `key = value` lines, `#` comments, blank lines; unknown keys refused).
@@ -88,23 +74,8 @@ public enum DelegateSettings {
     }
 
     /// The `key = value` pairs of a configuration file; `path` names it in errors.
-    public static func parseFile(_ text: String, path: String) throws(DelegateSettingsError) -> [String: String] {
-        let known = Set(self.all.map(\.key))
-        var values: [String: String] = [:]
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            guard let equals = line.firstIndex(of: "=") else { throw .malformedLine(path: path, line: index + 1) }
-            let key = line[..<equals].trimmingCharacters(in: .whitespaces)
-            var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
-            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
-                value = String(value.dropFirst().dropLast())
-            }
-            guard !key.isEmpty else { throw .malformedLine(path: path, line: index + 1) }
-            guard known.contains(key) else { throw .unknownKey(path: path, line: index + 1, key: key) }
-            values[key] = value
-        }
-        return values
+    public static func parseFile(_ text: String, path: String) throws(SettingsFileError) -> [String: String] {
+        try SettingsFile.parse(text, path: path, keys: Set(self.all.map(\.key)), program: "legate-delegate")
     }
 
     /// Each setting's value by key: the flag's, else the (non-empty) environment variable's, else the file's.

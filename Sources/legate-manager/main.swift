@@ -8,12 +8,15 @@ import LegateNet
 
 let usage = """
     usage: legate-manager [options]
+    every option can also come from the environment (--data-dir: LEGATE_DATA_DIR; LEGATE_HTTP_PLAIN=true)
+    or from a --config FILE (LEGATE_CONFIG) of `key = value` lines (data_dir = /var/lib/legate, # comments);
+    a flag wins over the environment, which wins over the file.
            legate-manager backup --to FILE [--data-dir DIR]   (see legate-manager backup --help)
       --host ADDR                 address to bind (default 127.0.0.1)
       --port N                    port (default 7443; 0 = any free port)
       --data-dir DIR              SQLite database, master key, dev certificate (default ./legate-data)
-      --store STORE               sqlite (legate.db in --data-dir, the default) or postgresql://user@host:port/db;
-                                  LEGATE_STORE when the flag is absent (a password is better in PGPASSWORD)
+      --store STORE               sqlite (legate.db in --data-dir, the default) or postgresql://user@host:port/db
+                                  (a password is better in PGPASSWORD)
       --cert PEM --key PEM        TLS certificate chain and key (default: a generated dev certificate)
       --client-ca PEM             require client certificates signed by this CA (mutual TLS)
       --audience AUD              JWT audience delegates must use (default legate-manager)
@@ -43,16 +46,37 @@ func say(_ line: String) {
     OutputWriter.standardOutput.write(line + "\n")
 }
 
+/// The flags that take a value; each is also a `--config` key and a `LEGATE_` environment variable.
+let settingFlags: Set<String> = [
+    "--host", "--port", "--data-dir", "--cert", "--key", "--client-ca", "--audience",
+    "--heartbeat-interval", "--heartbeat-grace", "--pending-expiry", "--max-connections", "--connection-rate",
+    "--event-loops", "--log-level", "--log-format", "--audit-retention-days", "--max-task-payload-bytes",
+    "--max-live-task-bytes", "--http-port", "--http-host", "--store",
+]
+
+/// The command line, beneath it the environment (`LEGATE_DATA_DIR`...), beneath that the `--config` file
+/// (`LEGATE_CONFIG`): a flag wins over the environment, which wins over the file.
+func layeredArguments() throws -> [String] {
+    let commandLine = Array(CommandLine.arguments.dropFirst())
+    let environment = ProcessInfo.processInfo.environment
+    let first = try CommandLineArguments(
+        commandLine, valueFlags: settingFlags.union(["--config"]), switchFlags: ["--help", "--version", "--http-plain"])
+    var file: [String: String] = [:]
+    if let path = first.string("--config") ?? environment["LEGATE_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw CommandLineArguments.ParseError.invalidValue(
+                flag: "--config", value: path, expected: "a readable file of key = value lines")
+        }
+        let keys = Set((settingFlags.union(["--http-plain"])).map(SettingsFile.key(ofFlag:)))
+        file = try SettingsFile.parse(text, path: path, keys: keys, program: "legate-manager")
+    }
+    return SettingsFile.layeredArguments(
+        file: file, environment: environment, valueFlags: settingFlags, switchFlags: ["--http-plain"]) + commandLine
+}
+
 func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, LogLevel, LogLineFormat) {
     let arguments = try CommandLineArguments(
-        Array(CommandLine.arguments.dropFirst()),
-        valueFlags: [
-            "--host", "--port", "--data-dir", "--cert", "--key", "--client-ca", "--audience",
-            "--heartbeat-interval", "--heartbeat-grace", "--pending-expiry", "--max-connections", "--connection-rate",
-            "--event-loops", "--log-level", "--log-format", "--audit-retention-days", "--max-task-payload-bytes",
-            "--max-live-task-bytes", "--http-port", "--http-host",
-            "--store",
-        ],
+        try layeredArguments(), valueFlags: settingFlags.union(["--config"]),
         switchFlags: ["--help", "--version", "--http-plain"])
     if arguments.isSet("--help") {
         say(usage)
@@ -67,7 +91,7 @@ func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, Log
     configuration.host = arguments.string("--host") ?? configuration.host
     configuration.port = try arguments.integer("--port", default: configuration.port)
     configuration.dataDirectory = arguments.string("--data-dir") ?? configuration.dataDirectory
-    let store = arguments.string("--store") ?? ProcessInfo.processInfo.environment["LEGATE_STORE"] ?? "sqlite"
+    let store = arguments.string("--store") ?? "sqlite"
     if store.hasPrefix("postgresql://") || store.hasPrefix("postgres://") {
         configuration.storeURL = store
     } else if store != "sqlite" {

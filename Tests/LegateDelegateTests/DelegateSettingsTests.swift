@@ -11,13 +11,13 @@ struct DelegateSettingsTests {
     }
 
     @Test func unknownKeysAndMalformedLinesAreRefusedWithTheLineNumber() {
-        #expect(throws: DelegateSettingsError.unknownKey(path: "d.conf", line: 2, key: "capacty")) {
+        #expect(throws: DelegateSettingsError.unknownKey(path: "d.conf", line: 2, key: "capacty", program: "legate-delegate")) {
             try DelegateSettings.parseFile("manager = m:1\ncapacty = 3\n", path: "d.conf")
         }
         #expect(throws: DelegateSettingsError.malformedLine(path: "d.conf", line: 3)) {
             try DelegateSettings.parseFile("\n# x\njust words\n", path: "d.conf")
         }
-        let message = "\(DelegateSettingsError.unknownKey(path: "d.conf", line: 2, key: "capacty"))"
+        let message = "\(DelegateSettingsError.unknownKey(path: "d.conf", line: 2, key: "capacty", program: "legate-delegate"))"
         #expect(message.contains("d.conf line 2") && message.contains("--help"))
     }
 
