@@ -30,6 +30,8 @@ protocol SQLDatabase {
     static var emptyBinary: String { get }
     /// A bound parameter used as an integer argument of a function (`?`, `?::int`).
     static var integerParameter: String { get }
+    /// A bound parameter compared with a 64-bit integer column (`?`, `?::bigint`).
+    static var bigintParameter: String { get }
     /// The function giving a binary column's size in bytes (`length`, `octet_length`).
     static var byteLengthFunction: String { get }
 }
@@ -41,6 +43,7 @@ extension SQLiteConnection: SQLDatabase {
     var location: String { self.path }
     static let emptyBinary = "x''"
     static let integerParameter = "?"
+    static let bigintParameter = "?"
     static let byteLengthFunction = "length"
 
     func rows<T>(
@@ -54,6 +57,7 @@ extension PostgreSQLConnection: SQLDatabase {
     var location: String { self.address }
     static let emptyBinary = "''::bytea"
     static let integerParameter = "?::int"
+    static let bigintParameter = "?::bigint"
     static let byteLengthFunction = "octet_length"
 
     func rows<T>(

@@ -167,40 +167,40 @@ public final class SQLiteStateStore: StateStore {
 
     /// The account with this id, if any.
     public func account(id: String) throws(StoreError) -> AccountRecord? {
-        try self.read { (db) throws(StoreError) in try Self.accounts(db, where: "WHERE id = ?", [.text(id)]).first }
+        try self.read { (db) throws(StoreError) in try SQLStateReads.accounts(db, where: "WHERE id = ?", [.text(id)]).first }
     }
 
     /// All accounts, oldest first.
     public func accounts() throws(StoreError) -> [AccountRecord] {
-        try self.read { (db) throws(StoreError) in try Self.accounts(db, where: "", []) }
+        try self.read { (db) throws(StoreError) in try SQLStateReads.accounts(db, where: "", []) }
     }
 
     /// The token with this id, if any.
     public func token(id: String) throws(StoreError) -> TokenRecord? {
-        try self.read { (db) throws(StoreError) in try Self.tokens(db, where: "WHERE id = ?", [.text(id)]).first }
+        try self.read { (db) throws(StoreError) in try SQLStateReads.tokens(db, where: "WHERE id = ?", [.text(id)]).first }
     }
 
     /// Tokens of one account, oldest first.
     public func tokens(accountID: String) throws(StoreError) -> [TokenRecord] {
         try self.read { (db) throws(StoreError) in
-            try Self.tokens(db, where: "WHERE account_id = ?", [.text(accountID)])
+            try SQLStateReads.tokens(db, where: "WHERE account_id = ?", [.text(accountID)])
         }
     }
 
     /// Every token, oldest first.
     public func allTokens() throws(StoreError) -> [TokenRecord] {
-        try self.read { (db) throws(StoreError) in try Self.tokens(db, where: "", []) }
+        try self.read { (db) throws(StoreError) in try SQLStateReads.tokens(db, where: "", []) }
     }
 
     /// The delegate with this id, if any.
     public func delegate(id: String) throws(StoreError) -> DelegateRecord? {
-        try self.read { (db) throws(StoreError) in try Self.delegates(db, where: "WHERE id = ?", [.text(id)]).first }
+        try self.read { (db) throws(StoreError) in try SQLStateReads.delegates(db, where: "WHERE id = ?", [.text(id)]).first }
     }
 
     /// The delegate of an account with this instance id, if any.
     public func delegate(accountID: String, instanceID: String) throws(StoreError) -> DelegateRecord? {
         try self.read { (db) throws(StoreError) in
-            try Self.delegates(
+            try SQLStateReads.delegates(
                 db, where: "WHERE account_id = ? AND instance_id = ?", [.text(accountID), .text(instanceID)]
             ).first
         }
@@ -209,51 +209,19 @@ public final class SQLiteStateStore: StateStore {
     /// Delegates of one account, oldest first.
     public func delegates(accountID: String) throws(StoreError) -> [DelegateRecord] {
         try self.read { (db) throws(StoreError) in
-            try Self.delegates(db, where: "WHERE account_id = ?", [.text(accountID)])
+            try SQLStateReads.delegates(db, where: "WHERE account_id = ?", [.text(accountID)])
         }
     }
 
     /// Every delegate, oldest first.
     public func allDelegates() throws(StoreError) -> [DelegateRecord] {
-        try self.read { (db) throws(StoreError) in try Self.delegates(db, where: "", []) }
+        try self.read { (db) throws(StoreError) in try SQLStateReads.delegates(db, where: "", []) }
     }
 
-    /// Audit rows, newest first, at most `limit`.
+    /// Audit rows passing `filter`, newest first, at most `limit`.
     public func auditRecords(accountID: String?, filter: AuditFilter, limit: Int) throws(StoreError) -> [AuditRecord] {
-        guard limit > 0 else { return [] }
-        var conditions: [String] = []
-        var values: [SQLValue] = []
-        if let accountID { (conditions, values) = (["account_id = ?"], [.text(accountID)]) }
-        if let prefix = filter.actionPrefix {
-            // substr, not LIKE: an action holding % or _ must not act as a pattern.
-            conditions.append("substr(action, 1, ?) = ?")
-            values += [.int(Int64(prefix.unicodeScalars.count)), .text(prefix)]
-        } else if let action = filter.action {
-            conditions.append("action = ?")
-            values.append(.text(action))
-        }
-        if let actor = filter.actor {
-            conditions.append("actor = ?")
-            values.append(.text(actor))
-        }
-        if let since = filter.since {
-            conditions.append("at >= ?")
-            values.append(.int(since))
-        }
-        if let until = filter.until {
-            conditions.append("at < ?")
-            values.append(.int(until))
-        }
-        let clause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        return try self.read { (db) throws(StoreError) in
-            try db.query(
-                "SELECT sequence, at, account_id, actor, action, target, outcome, detail FROM audit \(clause) "
-                    + "ORDER BY sequence DESC LIMIT ?", values + [.int(Int64(limit))], operation: "read audit"
-            ) { row in
-                AuditRecord(
-                    sequence: row.int(0), at: row.int(1), accountID: row.text(2), actor: row.text(3),
-                    action: row.text(4), target: row.text(5), outcome: row.text(6), detail: row.text(7))
-            }
+        try self.read { (db) throws(StoreError) in
+            try SQLStateReads.auditRecords(db, accountID: accountID, filter: filter, limit: limit)
         }
     }
 
@@ -266,88 +234,18 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
-    // MARK: - Row decoding
-
     /// The admin API key with this id, if any.
     public func adminKey(id: String) throws(StoreError) -> AdminKeyRecord? {
-        try self.read { (db) throws(StoreError) in try Self.adminKeys(db, where: "WHERE id = ?", [.text(id)]).first }
+        try self.read { (db) throws(StoreError) in try SQLStateReads.adminKeys(db, where: "WHERE id = ?", [.text(id)]).first }
     }
 
     /// Admin API keys of one account, oldest first.
     public func adminKeys(accountID: String) throws(StoreError) -> [AdminKeyRecord] {
         try self.read { (db) throws(StoreError) in
-            try Self.adminKeys(db, where: "WHERE account_id = ?", [.text(accountID)])
+            try SQLStateReads.adminKeys(db, where: "WHERE account_id = ?", [.text(accountID)])
         }
     }
 
-    private static func adminKeys(_ db: SQLiteConnection, where filter: String, _ values: [SQLValue])
-        throws(StoreError) -> [AdminKeyRecord]
-    {
-        try db.query(
-            """
-            SELECT id, account_id, name, scope, secret_hash, permissions, created_at, created_by, revoked_at,
-            expires_at FROM admin_keys \(filter) ORDER BY created_at, id
-            """, values, operation: "read admin keys"
-        ) { (row) throws(StoreError) in
-            AdminKeyRecord(
-                id: row.text(0), accountID: row.text(1), name: row.text(2), scope: row.text(3),
-                secretHash: row.blob(4), permissions: try StringList.decode(row.text(5), path: db.path),
-                createdAt: row.int(6), createdBy: row.text(7), revokedAt: row.optionalInt(8),
-                expiresAt: row.optionalInt(9))
-        }
-    }
-
-    private static func accounts(_ db: SQLiteConnection, where filter: String, _ values: [SQLValue])
-        throws(StoreError) -> [AccountRecord]
-    {
-        try db.query(
-            "SELECT id, name, created_at FROM accounts \(filter) ORDER BY created_at, id", values,
-            operation: "read accounts"
-        ) { AccountRecord(id: $0.text(0), name: $0.text(1), createdAt: $0.int(2)) }
-    }
-
-    private static func tokens(_ db: SQLiteConnection, where filter: String, _ values: [SQLValue])
-        throws(StoreError) -> [TokenRecord]
-    {
-        try db.query(
-            """
-            SELECT id, account_id, name, scope, sealed_value, status, created_at, created_by, revoked_at, expires_at,
-            last_used_at FROM tokens \(filter) ORDER BY created_at, id
-            """, values, operation: "read tokens"
-        ) { (row) throws(StoreError) in
-            guard let status = TokenStatus(rawValue: row.text(5)) else {
-                throw .corrupt(path: db.path, reason: "token \(row.text(0)) has unknown status \(row.text(5))")
-            }
-            return TokenRecord(
-                id: row.text(0), accountID: row.text(1), name: row.text(2), scope: row.text(3),
-                sealedValue: row.blob(4), status: status, createdAt: row.int(6), createdBy: row.text(7),
-                revokedAt: row.optionalInt(8), expiresAt: row.optionalInt(9), lastUsedAt: row.optionalInt(10))
-        }
-    }
-
-    private static func delegates(_ db: SQLiteConnection, where filter: String, _ values: [SQLValue])
-        throws(StoreError) -> [DelegateRecord]
-    {
-        try db.query(
-            """
-            SELECT id, account_id, instance_id, name, hostname, ip_address, version, tags, task_types, profile,
-            token_id, status, first_seen_at, connected_since, last_heartbeat_at, disconnected_at, decision_reason,
-            pending_expires_at FROM delegates \(filter) ORDER BY first_seen_at, id
-            """, values, operation: "read delegates"
-        ) { (row) throws(StoreError) in
-            guard let status = DelegateStatus(rawValue: row.text(11)) else {
-                throw .corrupt(path: db.path, reason: "delegate \(row.text(0)) has unknown status \(row.text(11))")
-            }
-            return DelegateRecord(
-                id: row.text(0), accountID: row.text(1), instanceID: row.text(2), name: row.text(3),
-                hostname: row.text(4), ipAddress: row.text(5), version: row.text(6),
-                tags: try StringList.decode(row.text(7), path: db.path),
-                taskTypes: try StringList.decode(row.text(8), path: db.path), profile: row.text(9),
-                tokenID: row.text(10), status: status, firstSeenAt: row.int(12), connectedSince: row.optionalInt(13),
-                lastHeartbeatAt: row.optionalInt(14), disconnectedAt: row.optionalInt(15),
-                decisionReason: row.optionalText(16), pendingExpiresAt: row.optionalInt(17))
-        }
-    }
 }
 
 /// Tags and task types are stored as JSON arrays of strings.
