@@ -34,8 +34,9 @@ final class Recorder<Element: Sendable>: Sendable {
     /// Everything so far.
     var all: [Element] { self.state.withLock { $0.items } }
 
-    /// Waits until `predicate` holds for everything appended so far; false after `timeout`.
-    func wait(timeout: Duration = .seconds(5), until predicate: @escaping @Sendable ([Element]) -> Bool) async -> Bool {
+    /// Waits until `predicate` holds for everything appended so far; false after `timeout`. The default is long
+    /// because a loaded machine may take seconds to start a process; a passing wait returns at once.
+    func wait(timeout: Duration = .seconds(30), until predicate: @escaping @Sendable ([Element]) -> Bool) async -> Bool {
         await withCheckedContinuation { continuation in
             let id = self.state.withLock { state -> Int? in
                 if predicate(state.items) { return nil }
