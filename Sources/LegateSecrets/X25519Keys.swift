@@ -82,7 +82,7 @@ public final class X25519PrivateKey: @unchecked Sendable {
     }
 
     /// X25519(self, peer): the 32-byte shared secret; refuses a low-order peer key (all-zero result).
-    func sharedSecret(with peer: X25519PublicKey) throws(SecretsError) -> [UInt8] {
+    package func sharedSecret(with peer: X25519PublicKey) throws(SecretsError) -> [UInt8] {
         let peerKey = try peer.makeKeyObject()
         defer { EVP_PKEY_free(peerKey) }
         guard let context = EVP_PKEY_CTX_new(self.key, nil) else {
