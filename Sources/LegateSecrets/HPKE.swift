@@ -1,4 +1,4 @@
-import LegateAuth
+internal import LegateAuth
 
 /// The output of HPKE single-shot sealing: the encapsulated ephemeral public key and the AEAD ciphertext (with tag).
 public struct HPKESealed: Sendable, Hashable {

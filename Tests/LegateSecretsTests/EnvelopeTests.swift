@@ -59,3 +59,27 @@ import Testing
         #expect(fingerprint == "SHA256:Zmh6rfhivXdsj8GLjp+OIAiXFIVu4jOzkCpZHQ1fKSU")
     }
 }
+
+@Suite struct EnvelopeEncodingTests {
+    @Test func serializedFormRoundTripsAndRefusesDamage() throws {
+        let ring = try X25519PrivateKey.generate()
+        let binding = SecretBinding(secretID: "s", version: 1, ringID: "r", ringVersion: 1, policy: .anyTaskType)
+        let envelope = try SecretEnvelope.seal(value: Array("round-trip".utf8), binding: binding,
+                                               ringPublicKey: ring.publicKey)
+        let bytes = envelope.serialized
+        let parsed = try SecretEnvelope(serialized: bytes)
+        #expect(parsed == envelope)
+        #expect(try parsed.open(binding: binding, ringPrivateKey: ring) == Array("round-trip".utf8))
+        for length in 0..<bytes.count {
+            #expect(throws: SecretsError.self) { try SecretEnvelope(serialized: bytes.prefix(length)) }
+        }
+        #expect(throws: SecretsError.self) { try SecretEnvelope(serialized: bytes + [0]) }
+        var wrongTag = bytes
+        wrongTag[4] = 2
+        #expect(throws: SecretsError.self) { try SecretEnvelope(serialized: wrongTag) }
+        // A length prefix claiming more than the input holds.
+        var huge = bytes
+        for index in 17..<21 { huge[index] = 0xFF }
+        #expect(throws: SecretsError.self) { try SecretEnvelope(serialized: huge) }
+    }
+}
