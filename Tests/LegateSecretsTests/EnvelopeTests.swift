@@ -83,3 +83,26 @@ import Testing
         #expect(throws: SecretsError.self) { try SecretEnvelope(serialized: huge) }
     }
 }
+
+@Suite struct ConcurrentOpenTests {
+    @Test func oneRingKeyOpensFromManyTasksAtOnce() async throws {
+        let ring = try X25519PrivateKey.generate()
+        let binding = SecretBinding(secretID: "c", version: 1, ringID: "r", ringVersion: 1, policy: .anyTaskType)
+        let envelope = try SecretEnvelope.seal(value: Array("shared-value".utf8), binding: binding,
+                                               ringPublicKey: ring.publicKey)
+        let opened = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    var count = 0
+                    for _ in 0..<25 where try envelope.open(binding: binding, ringPrivateKey: ring)
+                        == Array("shared-value".utf8) {
+                        count += 1
+                    }
+                    return count
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(opened == 200)
+    }
+}
