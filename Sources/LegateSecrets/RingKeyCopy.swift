@@ -33,7 +33,10 @@ public enum RingKeyCopy {
         throws(SecretsError) -> X25519PrivateKey
     {
         let aad = associatedData(ringID: ringID, ringVersion: ringVersion, memberDelegateID: memberDelegateID)
-        var raw = try HPKE.open(sealed, with: deviceKey, info: Self.info, aad: aad)
+        var raw: [UInt8]
+        do { raw = try HPKE.open(sealed, with: deviceKey, info: Self.info, aad: aad) } catch {
+            throw error.naming("ring key copy")
+        }
         defer { wipe(&raw) }
         guard raw.count == X25519PrivateKey.byteCount else {
             throw .malformed(what: "ring key copy", reason: "\(raw.count) key bytes, 32 expected")

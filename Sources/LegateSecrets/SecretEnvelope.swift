@@ -42,7 +42,12 @@ public struct SecretEnvelope: Sendable, Hashable {
         guard self.valueNonce.count == AESGCM.nonceBytes else {
             throw .malformed(what: "secret value nonce", reason: "\(self.valueNonce.count) bytes, 12 expected")
         }
-        var dataKey = try HPKE.open(self.sealedDataKey, with: ringPrivateKey, info: Self.dataKeyInfo, aad: aad)
+        var dataKey: [UInt8]
+        do {
+            dataKey = try HPKE.open(self.sealedDataKey, with: ringPrivateKey, info: Self.dataKeyInfo, aad: aad)
+        } catch {
+            throw error.naming("secret data key")
+        }
         defer { wipe(&dataKey) }
         guard dataKey.count == Self.dataKeyBytes else {
             throw .malformed(what: "secret data key", reason: "\(dataKey.count) bytes, 32 expected")

@@ -106,3 +106,27 @@ import Testing
         #expect(opened == 200)
     }
 }
+
+@Suite struct ErrorNamingTests {
+    @Test func failuresNameTheItemThatDidNotOpen() throws {
+        let ring = try X25519PrivateKey.generate()
+        let stranger = try X25519PrivateKey.generate()
+        let binding = SecretBinding(secretID: "n", version: 1, ringID: "r", ringVersion: 1, policy: .anyTaskType)
+        let envelope = try SecretEnvelope.seal(value: Array("named-value".utf8), binding: binding,
+                                               ringPublicKey: ring.publicKey)
+        #expect(throws: SecretsError.openFailed(what: "secret data key")) {
+            try envelope.open(binding: binding, ringPrivateKey: stranger)
+        }
+        var altered = envelope
+        altered.valueCiphertext[0] ^= 1
+        #expect(throws: SecretsError.openFailed(what: "secret value")) {
+            try altered.open(binding: binding, ringPrivateKey: ring)
+        }
+        let copy = try RingKeyCopy.seal(ringPrivateKey: ring, ringID: "r", ringVersion: 1, memberDelegateID: "d",
+                                        to: ring.publicKey)
+        #expect(throws: SecretsError.openFailed(what: "ring key copy")) {
+            try RingKeyCopy.open(copy, ringID: "r", ringVersion: 1, memberDelegateID: "d", with: stranger)
+        }
+        #expect(!SecretsError.openFailed(what: "secret value").description.isEmpty)
+    }
+}

@@ -6,13 +6,11 @@ import Testing
 /// touching occurrences joined, each joined run replaced by `***`.
 func referenceMask(_ text: [UInt8], patterns: [[UInt8]]) -> [UInt8] {
     var covered = [Bool](repeating: false, count: text.count)
-    var touching = [Bool](repeating: false, count: text.count + 1)
     for pattern in patterns where !pattern.isEmpty && pattern.count <= text.count {
-        for start in 0...(text.count - pattern.count) where text[start..<(start + pattern.count)].elementsEqual(pattern) {
+        for start in 0...(text.count - pattern.count)
+        where text[start..<(start + pattern.count)].elementsEqual(pattern) {
+            // Covered bytes form runs, so occurrences that overlap or touch become one run.
             for index in start..<(start + pattern.count) { covered[index] = true }
-            // A run that ends where another starts is one run.
-            touching[start] = true
-            touching[start + pattern.count] = true
         }
     }
     var out: [UInt8] = []
