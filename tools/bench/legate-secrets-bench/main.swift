@@ -37,6 +37,13 @@ do {
                                     to: device.publicKey)
 
     print("legate-secrets-bench: \(iterations) runs per round, best of 5 rounds (\(value.count)-byte value)")
+    // The floor under every open: one X25519 derivation through libcrypto's EVP layer; the key schedule is the rest.
+    let peer = try X25519PrivateKey.generate().publicKey
+    report("X25519 derivation alone (EVP)", try microseconds(iterations) { _ = try ring.sharedSecret(with: peer) })
+    let suite = HPKESuite.x25519SHA256AES256GCM
+    report("HPKE key schedule alone", microseconds(iterations) {
+        _ = suite.keySchedule(sharedSecret: dataKey, info: info)
+    })
     report("HPKE.seal (32-byte data key)", try microseconds(iterations) {
         _ = try HPKE.seal(to: ring.publicKey, info: info, aad: aad, plaintext: dataKey)
     })
