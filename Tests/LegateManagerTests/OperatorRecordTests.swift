@@ -20,6 +20,23 @@ import Testing
         }
     }
 
+    @Test(.enabled(if: DelegateProcess.isBuilt && ExecutableRunner.path("legate-load") != nil))
+    func aMissingCAFileOrAnAddressWithASchemeIsAUsageErrorForTheDelegateAndTheLoadTool() throws {
+        let token = try self.cli.run(["token", "new"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let base = ["LEGATE_MANAGER": "127.0.0.1:1", "LEGATE_ACCOUNT_ID": "acc_1", "LEGATE_DELEGATE_TOKEN": token]
+        for name in ["legate-delegate", "legate-load"] {
+            let runner = ExecutableRunner(name: name)
+            var missingCA = base
+            missingCA["LEGATE_CA_FILE"] = "/nonexistent/ca.pem"
+            let noCA = try runner.run(["--name", "x"].filter { _ in name == "legate-delegate" }, environment: missingCA)
+            #expect(noCA.status == 2 && noCA.error.contains("/nonexistent/ca.pem"), "\(name): \(noCA.error)")
+            var scheme = base
+            scheme["LEGATE_MANAGER"] = "https://127.0.0.1:1"
+            let withScheme = try runner.run([], environment: scheme)
+            #expect(withScheme.status == 2 && withScheme.error.contains("https://127.0.0.1:1"), "\(name)")
+        }
+    }
+
     @Test(.enabled(if: ExecutableRunner.path("legatectl") != nil)) func auditFiltersFromTheCommandLine() throws {
         let harness = try ManagerHarness()
         let environment = LegatectlWaitTests.environment(harness)

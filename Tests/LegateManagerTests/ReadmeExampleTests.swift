@@ -117,6 +117,7 @@ import Testing
         let administer = try #require(runs["administer"]).log
         #expect(administer.contains("name=ci-runners-2"), "the rotation's successor is in the audit list")
         #expect(administer.contains("revoked ") && administer.contains("revoked admin key ci"))
+        #expect(administer.contains("token.rotate") && !administer.contains("admin.auth"), "the audit filter held")
         let approval = try #require(runs["approval"]).log
         #expect(approval.contains("build-1") && approval.contains("build-2"))
         let pending = try #require(stopped.first { $0.example.name == "pending-delegates" }).log
