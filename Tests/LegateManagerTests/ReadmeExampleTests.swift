@@ -128,6 +128,6 @@ import Testing
         let taskID = try #require(runs["task-id"]).log
         #expect(taskID.contains("exit 1") && taskID.contains("no connected active delegate"))
         let load = try #require(runs["load"]).log
-        #expect(load.contains("1000 registered") && load.contains("errors            none"), "\(load)")
+        #expect(load.contains("200 registered") && load.contains("errors            none"), "\(load)")
     }
 }
