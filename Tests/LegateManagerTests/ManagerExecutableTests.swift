@@ -199,8 +199,33 @@ import Testing
             let result = try ExecutableRunner(name: unit).run(flags + ["--help"])
             #expect(result.status == 0, "\(unit): \(result.error)")
             #expect(text.contains("KillSignal=SIGTERM") && text.contains("Restart=on-failure"))
+            try Self.verifyWithSystemd(unit: unit, text: text)
         }
         let delegateUnit = try String(contentsOfFile: "\(directory)/legate-delegate.service", encoding: .utf8)
         #expect(delegateUnit.contains("RestartPreventExitStatus=2 3"), "usage errors and SELF_DESTRUCT are final")
+    }
+
+    /// `systemd-analyze verify` on the unit with the built binary in ExecStart, where systemd is installed: every
+    /// key known and the unit loadable (it warns, with exit 0, on an unknown key; so no output is the pass).
+    static func verifyWithSystemd(unit: String, text: String) throws {
+        let analyze = "/usr/bin/systemd-analyze"
+        guard FileManager.default.isExecutableFile(atPath: analyze), let binary = ExecutableRunner.path(unit) else {
+            return
+        }
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = "\(directory)/\(unit).service"
+        try text.replacingOccurrences(of: "/usr/local/bin/\(unit)", with: binary)
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: analyze)
+        process.arguments = ["verify", path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0 && text.isEmpty, "systemd-analyze verify \(unit): \(text)")
     }
 }
