@@ -15,9 +15,14 @@ func runBackupCommand(_ words: [String]) -> Int32 {
     let destination: String
     let directory: String
     do {
-        let arguments = try CommandLineArguments(words, valueFlags: ["--to", "--data-dir"], switchFlags: ["--help"])
+        let arguments = try CommandLineArguments(
+            words, valueFlags: ["--to", "--data-dir"], switchFlags: ["--help", "--version"])
         if arguments.isSet("--help") {
             say(backupUsage)
+            return 0
+        }
+        if arguments.isSet("--version") {
+            say("legate-manager \(LegateVersion.current)")
             return 0
         }
         if let extra = arguments.positionals.first { throw CommandLineArguments.ParseError.unknownFlag(extra) }

@@ -5,6 +5,7 @@ import LegateCommandLine
 import LegateCore
 import LegateManager
 import LegateNet
+import Synchronization
 
 let usage = """
     usage: legate-manager [options]
@@ -36,9 +37,7 @@ let usage = """
       --http-host ADDR            address of the HTTP endpoint (default 127.0.0.1)
       --http-plain                plain HTTP instead of HTTPS with the manager's certificate (loopback only)
       --version                   print the version
-    usage: legate-manager admin-key create --data-dir DIR [--name NAME]
-                                  offline recovery: a new admin API key with every permission in DIR's account,
-                                  printed once and audited (works while the manager runs, too)
+    \(adminKeyUsage)
     """
 
 /// Writes a line to standard output unbuffered, so scripts reading a pipe see the address at once.
@@ -160,44 +159,8 @@ func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, Log
     return (configuration, level, format)
 }
 
-/// `legate-manager admin-key create --data-dir DIR`: a new admin key from the data directory alone.
-func createAdminKeyOffline(_ words: [String]) -> Never {
-    let arguments: CommandLineArguments
-    do {
-        arguments = try CommandLineArguments(words, valueFlags: ["--data-dir", "--name"], switchFlags: ["--help"])
-        if let extra = arguments.positionals.first { throw CommandLineArguments.ParseError.unknownFlag(extra) }
-    } catch {
-        OutputWriter.standardError.write("legate-manager: \(error)\n\(usage)\n")
-        exit(2)
-    }
-    if arguments.isSet("--help") {
-        say("usage: legate-manager admin-key create --data-dir DIR [--name NAME]   prints a new admin key once")
-        exit(0)
-    }
-    guard let directory = arguments.string("--data-dir"), !directory.isEmpty else {
-        OutputWriter.standardError.write("legate-manager: admin-key create needs --data-dir DIR\n")
-        exit(2)
-    }
-    do {
-        let key = try DataDirectoryRecovery.createAdminKey(
-            dataDirectory: directory, name: arguments.string("--name") ?? "recovery",
-            now: Int64(Date().timeIntervalSince1970 * 1000))
-        say("admin API key (shown once, store it now; all permissions): \(key.value)")
-        exit(0)
-    } catch {
-        OutputWriter.standardError.write("legate-manager: \(error)\n")
-        exit(1)
-    }
-}
-
 let commandWords = Array(CommandLine.arguments.dropFirst())
-if commandWords.first == "admin-key" {
-    guard commandWords.dropFirst().first == "create" else {
-        OutputWriter.standardError.write("legate-manager: unknown command; see legate-manager --help\n")
-        exit(2)
-    }
-    createAdminKeyOffline(Array(commandWords.dropFirst(2)))
-}
+if commandWords.first == "admin-key" { exit(runAdminKeyCommand(Array(commandWords.dropFirst()))) }
 
 // First of all: a log or output pipe whose reader has gone must give EPIPE, not kill the manager, and the
 // connection cap below is derived from the raised open-file limit.
@@ -217,6 +180,50 @@ do {
     exit(2)
 }
 
+/// What a SIGINT/SIGTERM finds: the manager not started yet (and whether a stop was asked for meanwhile), or the
+/// running manager to shut down.
+enum ShutdownTarget {
+    case starting(stopRequested: Bool)
+    case running(Manager)
+}
+
+let shutdownTarget = Mutex(ShutdownTarget.starting(stopRequested: false))
+
+/// Shuts the manager down gracefully (GOAWAY, drain, store flushed) and exits 0.
+func shutDown(_ manager: Manager) -> Never {
+    // Dropped rather than waited for: a reader that stopped must not hold up the shutdown.
+    OutputWriter(fileDescriptor: 1, whenFull: .drop)
+        .write("shutting down: GOAWAY to \(manager.openConnections) connections\n")
+    manager.shutdown()
+    exit(0)
+}
+
+/// Turns SIGINT/SIGTERM into a graceful shutdown. Installed before the manager starts, so the sources are armed
+/// long before the banner: whoever sends SIGTERM once the address is printed gets the graceful stop, never a
+/// signal ignored for good. A plain function, so the handlers are not isolated to the main actor: they run on
+/// their own queue while the main thread parks.
+func installShutdownHandlers() -> [any DispatchSourceSignal] {
+    signal(SIGINT, SIG_IGN)
+    signal(SIGTERM, SIG_IGN)
+    let queue = DispatchQueue(label: "legate.signals")
+    return [SIGINT, SIGTERM].map { number in
+        let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+        source.setEventHandler {
+            let manager = shutdownTarget.withLock { target -> Manager? in
+                guard case .running(let manager) = target else {
+                    target = .starting(stopRequested: true)
+                    return nil
+                }
+                return manager
+            }
+            if let manager { shutDown(manager) }
+        }
+        source.resume()
+        return source
+    }
+}
+
+let signalSources = installShutdownHandlers()
 let manager: Manager
 do {
     // Production wiring: the real clocks, and the store chosen by --store (SQLite in the data directory by default).
@@ -227,6 +234,13 @@ do {
     OutputWriter.standardError.write("legate-manager: \(error)\n")
     exit(1)
 }
+
+let stopRequestedWhileStarting = shutdownTarget.withLock { target -> Bool in
+    defer { target = .running(manager) }
+    if case .starting(let requested) = target { return requested }
+    return false
+}
+if stopRequestedWhileStarting { shutDown(manager) }
 
 let report = manager.report
 let address = configuration.host.contains(":") ? "[\(configuration.host)]:\(manager.port)" : "\(configuration.host):\(manager.port)"
@@ -257,25 +271,4 @@ say(
         + "LEGATE_CA_FILE=\(report.caFile ?? "<ca.pem>") "
         + "\(SiblingExecutable.command("legate-delegate", nextTo: SiblingExecutable.currentExecutable())) --name my-delegate")
 
-/// Turns SIGINT/SIGTERM into a graceful shutdown (GOAWAY, drain, store flushed). A plain function, so the
-/// handlers are not isolated to the main actor: they run on their own queue while the main thread parks.
-func installShutdownHandlers(for manager: Manager) -> [any DispatchSourceSignal] {
-    signal(SIGINT, SIG_IGN)
-    signal(SIGTERM, SIG_IGN)
-    let queue = DispatchQueue(label: "legate.signals")
-    return [SIGINT, SIGTERM].map { number in
-        let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-        source.setEventHandler {
-            // Dropped rather than waited for: a reader that stopped must not hold up the shutdown.
-            OutputWriter(fileDescriptor: 1, whenFull: .drop)
-                .write("shutting down: GOAWAY to \(manager.openConnections) connections\n")
-            manager.shutdown()
-            exit(0)
-        }
-        source.resume()
-        return source
-    }
-}
-
-let signalSources = installShutdownHandlers(for: manager)
 dispatchMain()

@@ -63,7 +63,7 @@ let commandUsages: [(command: String, usage: String)] = [
     ("profile delete", "  legatectl profile delete NAME         the default profile cannot be deleted"),
     ("task submit", """
       legatectl task submit --type TYPE [--payload TEXT | --payload-file FILE] [--selectors a,b]
-                [--target DELEGATE_ID] [--timeout MS] [--max-attempts N] [--idempotency-key KEY]
+                [--target DELEGATE_ID|NAME] [--timeout MS] [--max-attempts N] [--idempotency-key KEY]
                 [--wait [--wait-timeout SECONDS]]
                 prints the task id at once; with --wait, waits until the task ends and prints it (exit 1 unless
                 it succeeded, or when --wait-timeout passes first: then its state and why it waits)

@@ -35,7 +35,7 @@ func runTaskCommand(verb: String, words: ArraySlice<String>) -> Never {
     } catch {
         usageError("\(error)")
     }
-    let spec = verb == "submit" ? taskSpec(arguments) : TaskSpec()
+    var spec = verb == "submit" ? taskSpec(arguments) : TaskSpec()
     var state = TaskState.unspecified
     if verb == "list", let name = arguments.string("--state") {
         guard let named = TaskState(name: name) else { usageError("--state \(name) is not a task state") }
@@ -46,6 +46,8 @@ func runTaskCommand(verb: String, words: ArraySlice<String>) -> Never {
     do throws(AdminClientError) {
         switch verb {
         case "submit":
+            // A delegate's unique name works as its id, as everywhere else.
+            if !spec.targetDelegateID.isEmpty { spec.targetDelegateID = try delegateID(spec.targetDelegateID, client) }
             let submitted = try client.submit(spec)
             let task = submitted.task
             for warning in submitted.warnings { OutputWriter.standardError.write("legatectl: warning: \(warning)\n") }
