@@ -71,7 +71,10 @@ def main():
             shutil.copyfile(os.path.join(screenshots, name), os.path.join(target, name))
         print(f"screenshots copied to {target}")
     print(f"console browser suite passed in {time.monotonic() - started:.1f} s; screenshots in {screenshots}")
-    shutil.rmtree(os.path.join(work_dir, "manager"), ignore_errors=True)
+    if arguments.screenshots:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    else:
+        shutil.rmtree(os.path.join(work_dir, "manager"), ignore_errors=True)
     return 0
 
 

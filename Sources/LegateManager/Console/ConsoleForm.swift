@@ -89,7 +89,8 @@ extension HTTPRequest {
 extension StringProtocol {
     /// The text without leading and trailing spaces, tabs and line breaks.
     var trimmingSpaces: String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        // `Character.isWhitespace`, so a CRLF pair (one Character) is trimmed too.
+        let isSpace: (Character) -> Bool = { $0.isWhitespace }
         guard let first = self.firstIndex(where: { !isSpace($0) }), let last = self.lastIndex(where: { !isSpace($0) })
         else { return "" }
         return String(self[first...last])

@@ -27,7 +27,7 @@ enum ConsoleProfilePages {
     /// Parses rule text (see `ruleText`); the manager still validates CIDRs and patterns when saving.
     static func parseRules(_ text: String) throws(AdminError) -> [AutoApprovalRule] {
         var rules: [AutoApprovalRule] = []
-        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == ";" }) {
+        for line in text.split(whereSeparator: { $0.isNewline || $0 == ";" }) {
             guard !line.trimmingSpaces.isEmpty else { continue }
             var rule = AutoApprovalRule()
             for condition in line.split(separator: "&") {
