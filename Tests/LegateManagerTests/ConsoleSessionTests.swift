@@ -183,4 +183,15 @@ struct ConsoleSessionTests {
         let _: AdminKeyInfo = try self.console.calls.call(.adminKeyRevoke, reference, as: self.fixture.session)
         #expect(other.get("/console/tokens").status.code == 303, "the key was revoked")
     }
+
+    @Test func plainHTTPIsRefusedOffLoopbackSoTheConsoleIsNeverServedInTheClear() throws {
+        #expect(throws: Never.self) { try HTTPEndpointConfiguration(port: 0, host: "127.0.0.1", plain: true).validate() }
+        #expect(throws: Never.self) { try HTTPEndpointConfiguration(port: 0, host: "0.0.0.0").validate() }
+        do {
+            try HTTPEndpointConfiguration(port: 0, host: "0.0.0.0", plain: true).validate()
+            Issue.record("plain HTTP on a non-loopback address was accepted")
+        } catch {
+            #expect(error.description.contains("web console"), "\(error)")
+        }
+    }
 }
