@@ -31,7 +31,7 @@ enum ConsoleAssets {
         th { background: #eef1f5; font-size: .85rem; text-transform: uppercase; letter-spacing: .02em;
           color: var(--muted); }
         td.num { text-align: right; font-variant-numeric: tabular-nums; }
-        #tokens td:first-child, #tasks td:first-child { white-space: nowrap; }
+        #tokens td:first-child, #tasks td:first-child, #audit td:first-child { white-space: nowrap; }
         code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .88rem; }
         pre { background: #10161f; color: #e6edf3; padding: .75rem; border-radius: 6px; overflow: auto;
           max-height: 28rem; white-space: pre-wrap; word-break: break-word; }
