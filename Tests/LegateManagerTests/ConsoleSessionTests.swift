@@ -195,3 +195,18 @@ struct ConsoleSessionTests {
         }
     }
 }
+
+/// The console on a running manager's HTTP endpoint: every answer of the port carries the security headers.
+@Suite(.serialized) struct ConsoleEndpointTests {
+    @Test func everyAnswerOfThePortCarriesTheSecurityHeaders() throws {
+        let harness = try ManagerHarness { $0.http = HTTPEndpointConfiguration(port: 0, plain: true) }
+        let port = try #require(harness.manager.httpPort)
+        for target in ["/console/signin", "/console/nope", "/console", "/metrics", ConsoleAssets.stylesheetPath] {
+            let socket = try #require(PlainSocket(port: port))
+            let answer = try #require(socket.exchange("GET \(target) HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"))
+            #expect(answer.headers["content-security-policy"]?.hasPrefix("default-src 'self'") == true, "\(target)")
+            #expect(answer.headers["x-content-type-options"] == "nosniff", "\(target)")
+            #expect(answer.headers["referrer-policy"] == "no-referrer", "\(target)")
+        }
+    }
+}

@@ -8,6 +8,7 @@ import Synchronization
 /// The console's way into the manager: every read and change goes through the admin router, so a console action
 /// meets exactly the permission checks, scope rules, services and audit rows of the same admin protocol call.
 struct ConsoleAdminCalls: Sendable {
+    /// The manager's admin router.
     let router: AdminRouter
     /// A call that does not answer within this is reported as unavailable (a revoke waits for its fan-out).
     var timeout: Duration = .seconds(60)

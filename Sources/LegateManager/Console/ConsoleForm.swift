@@ -25,6 +25,7 @@ struct ConsoleForm: Sendable, Equatable {
         }
     }
 
+    /// Same pairs in the same order.
     static func == (lhs: ConsoleForm, rhs: ConsoleForm) -> Bool {
         lhs.pairs.map { [$0.0, $0.1] } == rhs.pairs.map { [$0.0, $0.1] }
     }

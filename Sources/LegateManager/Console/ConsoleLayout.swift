@@ -48,6 +48,7 @@ struct ConsoleFlash: Sendable, Equatable {
 
 /// The console's sections, in navigation order.
 enum ConsoleSection: String, CaseIterable, Sendable {
+    /// One section each.
     case tokens, delegates, profiles, tasks, audit
 
     /// The section's path.
@@ -68,6 +69,15 @@ enum ConsoleLayout {
         HTTPHeader(name: "X-Frame-Options", value: "DENY"),
         HTTPHeader(name: "Cache-Control", value: "no-store"),
     ]
+
+    /// `response` with each security header it does not already carry.
+    static func withSecurityHeaders(_ response: HTTPResponse) -> HTTPResponse {
+        var secured = response
+        for header in Self.securityHeaders where secured.header(header.name) == nil {
+            secured.headers.append(header)
+        }
+        return secured
+    }
 
     /// A full HTML response with the security headers.
     static func response(_ status: HTTPStatus = .ok, html: String) -> HTTPResponse {

@@ -9,6 +9,7 @@ extension ConsoleRouter {
     /// A section page re-drawn after an action, with a flash and a status.
     typealias SectionPage = @Sendable (ConsoleContext, ConsoleFlash, HTTPStatus) throws(AdminError) -> HTTPResponse
 
+    /// Adds the POST actions to `router`.
     func registerActions(into router: inout HTTPRouter) {
         let tokens: SectionPage = { context, flash, status throws(AdminError) in
             try self.tokensPage(context, flash: flash, status: status)

@@ -8,6 +8,7 @@ extension ConsoleRouter {
     /// Most tasks and audit rows one page reads.
     static let pageLimit: UInt32 = 200
 
+    /// Adds the GET pages to `router`.
     func registerPages(into router: inout HTTPRouter) {
         router.get("/console/tokens") { [self] request in
             self.get(request) { context throws(AdminError) in try self.tokensPage(context) }

@@ -21,9 +21,12 @@ struct ConsoleContext: Sendable {
 /// cookie, a CSRF token on every POST, and pages that read and act through the admin router (the same
 /// permissions, scopes, services and audit as the admin protocol). Request -> here -> admin router -> renderer.
 final class ConsoleRouter: Sendable {
+    /// Signed-in browsers.
     let sessions: ConsoleSessions
+    /// The way into the admin router.
     let calls: ConsoleAdminCalls
     private let adminKeys: AdminKeyService
+    /// The manager's clock (page times, session expiry).
     let clock: any ServiceClock
 
     /// Creates the console over the manager's services.

@@ -5,9 +5,11 @@ import LegateWire
 struct ConsoleTasksPage: Sendable {
     /// The tasks after the filters.
     var tasks: [TaskInfo]
-    /// Filters: state name, type, delegate id ("" for any).
+    /// The state filter ("" for any).
     var state: String
+    /// The type filter ("" for any).
     var type: String
+    /// The delegate filter ("" for any).
     var delegateID: String
     /// True when more tasks exist beyond the page read.
     var more: Bool

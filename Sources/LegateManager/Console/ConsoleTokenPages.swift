@@ -5,8 +5,11 @@ import LegateWire
 struct ConsoleTokensPage: Sendable {
     /// A token value to show once (after New Token, Copy token or Rotate).
     struct Secret: Sendable, Equatable {
+        /// What happened ("New token value").
         var heading: String
+        /// The token's name.
         var tokenName: String
+        /// The value itself.
         var value: String
     }
 
@@ -36,6 +39,7 @@ enum ConsoleTokenPages {
         return ConsoleLayout.page(title: "Tokens", current: .tokens, viewer: viewer, flash: flash, body: body)
     }
 
+    /// The value shown once, with a Copy button the script reveals.
     static func secretPanel(_ secret: ConsoleTokensPage.Secret) -> String {
         """
         <section class="flash ok" aria-labelledby="secret-heading" id="token-secret">
