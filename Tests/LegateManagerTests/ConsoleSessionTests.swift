@@ -134,6 +134,18 @@ struct ConsoleSessionTests {
         #expect(try self.tokenStatus(created.record.id) == .active)
     }
 
+    @Test func signingInAgainEndsThePreviousSession() throws {
+        let browser = ConsoleBrowser(self.console)
+        let key = try self.key([.accountAdmin])
+        browser.signIn(key)
+        let first = try #require(browser.cookie)
+        browser.signIn(key)
+        #expect(browser.cookie != first, "a new id")
+        #expect(self.console.sessions.count == 1)
+        browser.cookie = first
+        #expect(browser.get("/console/tokens").status.code == 303, "the old id no longer opens a page")
+    }
+
     @Test func signOutEndsTheSession() throws {
         let browser = ConsoleBrowser(self.console)
         browser.signIn(try self.key([.accountAdmin]))

@@ -94,6 +94,8 @@ final class ConsoleRouter: Sendable {
         case .failure(let error):
             return ConsoleLayout.response(error.httpStatus, html: ConsoleAuditPages.signIn(error: error.message))
         case .success(let admin):
+            // A fresh id on every sign-in; the browser's previous session (if any) ends rather than lingering.
+            if let previous = request.cookie(ConsoleSessions.cookieName) { self.sessions.end(id: previous) }
             let (id, _) = self.sessions.create(for: admin)
             var response = Self.redirect("/console/tokens")
             response.headers.append(
