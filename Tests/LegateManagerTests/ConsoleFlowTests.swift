@@ -66,7 +66,8 @@ struct ConsoleFlowTests {
             self.fixture.delegate("d1", status: .pending), self.fixture.delegate("d2", status: .pending),
             self.fixture.delegate("d3", status: .pending),
         ])
-        #expect(self.page("/console/delegates?state=pending").components(separatedBy: "data-state=\"pending\"").count == 4)
+        #expect(
+            self.page("/console/delegates?state=pending").components(separatedBy: "data-state=\"pending\"").count == 4)
         let approved = self.post("/console/delegates/decide", [("id", "d1"), ("decision", "approve")])
         #expect(approved.html.contains("Approved 1 delegate(s)"))
         let rejected = self.post(
@@ -84,14 +85,20 @@ struct ConsoleFlowTests {
     @Test func profilesAreCreatedEditedAndDeletedWhenUnused() throws {
         let created = self.post(
             "/console/profiles/save",
-            [("name", "gated"), ("requires_approval", "1"), ("rules", "cidr=10.0.0.0/8&host=ci-*"),
-             ("startup_script", "echo one\r\necho two"), ("update", "0")])
+            [
+                ("name", "gated"), ("requires_approval", "1"), ("rules", "cidr=10.0.0.0/8&host=ci-*"),
+                ("startup_script", "echo one\r\necho two"), ("update", "0"),
+            ])
         #expect(created.status == 200)
-        let stored = try #require(self.fixture.services.profiles.profile(accountID: ServiceFixture.accountID, name: "gated"))
-        #expect(stored.requiresApproval && stored.startupScript == "echo one\necho two" && stored.autoApproval.count == 1)
+        let stored = try #require(
+            self.fixture.services.profiles.profile(accountID: ServiceFixture.accountID, name: "gated"))
+        #expect(
+            stored.requiresApproval && stored.startupScript == "echo one\necho two" && stored.autoApproval.count == 1)
         #expect(self.page("/console/profiles?edit=gated").contains("Edit profile gated"))
         #expect(self.post("/console/profiles/save", [("name", "gated"), ("update", "1")]).status == 200)
-        #expect(self.fixture.services.profiles.profile(accountID: ServiceFixture.accountID, name: "gated")?.requiresApproval == false)
+        #expect(
+            self.fixture.services.profiles.profile(accountID: ServiceFixture.accountID, name: "gated")?.requiresApproval
+                == false)
         #expect(self.post("/console/profiles/save", [("name", "bad"), ("rules", "cidr=nonsense")]).status == 400)
         #expect(self.post("/console/profiles/delete", [("name", "gated")]).status == 200)
         #expect(self.fixture.services.profiles.profile(accountID: ServiceFixture.accountID, name: "gated") == nil)

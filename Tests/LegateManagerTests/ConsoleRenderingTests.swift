@@ -41,7 +41,8 @@ struct ConsoleRenderingTests {
         let html = ConsoleDelegatePages.render(page, viewer: Self.admin, now: Self.now, flash: .error("<x>"))
         #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
         #expect(!html.contains("<script>alert"))
-        #expect(!html.contains("<b>host") && !html.contains("<i>why") && !html.contains("<u>tok") && !html.contains("<x>"))
+        #expect(
+            !html.contains("<b>host") && !html.contains("<i>why") && !html.contains("<u>tok") && !html.contains("<x>"))
 
         var task = TaskInfo()
         task.id = "tsk_1"
@@ -81,7 +82,9 @@ struct ConsoleRenderingTests {
         let delegates = ConsoleDelegatesPage(
             delegates: [Self.delegate(name: "d", status: "pending")], state: "", tokenID: "", profiles: [], tokens: [])
         let adminDelegates = ConsoleDelegatePages.render(delegates, viewer: Self.admin, now: Self.now, flash: nil)
-        #expect(adminDelegates.contains("/console/delegates/decide") && adminDelegates.contains("/console/delegates/delete"))
+        #expect(
+            adminDelegates.contains("/console/delegates/decide") && adminDelegates.contains("/console/delegates/delete")
+        )
         let viewDelegates = ConsoleDelegatePages.render(delegates, viewer: Self.viewOnly, now: Self.now, flash: nil)
         #expect(!viewDelegates.contains("method=\"post\" action=\"/console/delegates"))
 

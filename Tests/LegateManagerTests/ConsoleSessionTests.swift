@@ -45,7 +45,8 @@ final class ConsoleBrowser {
     }
 
     private func headers() -> [HTTPHeader] {
-        [HTTPHeader(name: "Host", value: "127.0.0.1:9443")] + (self.cookie.map { [HTTPHeader(name: "Cookie", value: $0)] } ?? [])
+        [HTTPHeader(name: "Host", value: "127.0.0.1:9443")]
+            + (self.cookie.map { [HTTPHeader(name: "Cookie", value: $0)] } ?? [])
     }
 }
 
@@ -82,7 +83,8 @@ struct ConsoleSessionTests {
         for path in ["/console/tokens", "/console/delegates", "/console/profiles", "/console/tasks", "/console/audit"] {
             let page = browser.get(path)
             #expect(page.status.code == 200, "\(path)")
-            #expect(page.header("Content-Security-Policy")?.hasPrefix("default-src 'self'; frame-ancestors 'none'") == true)
+            #expect(
+                page.header("Content-Security-Policy")?.hasPrefix("default-src 'self'; frame-ancestors 'none'") == true)
             #expect(page.header("X-Content-Type-Options") == "nosniff")
             #expect(page.header("Referrer-Policy") == "no-referrer")
             #expect(!String(decoding: page.body, as: UTF8.self).contains("<script>"), "no inline script")
@@ -102,12 +104,18 @@ struct ConsoleSessionTests {
         let browser = ConsoleBrowser(self.console)
         browser.signIn(try self.key([.accountAdmin]))
         #expect(browser.post("/console/tokens/create", [("name", "a")]).status.code == 403)
-        #expect(browser.post("/console/tokens/create", [("name", "b"), ("csrf", String(repeating: "0", count: 64))]).status.code == 403)
+        #expect(
+            browser.post("/console/tokens/create", [("name", "b"), ("csrf", String(repeating: "0", count: 64))]).status
+                .code == 403)
         let other = ConsoleBrowser(self.console)
         other.signIn(try self.key([.accountAdmin, .delegateView]))
-        #expect(browser.post("/console/tokens/create", [("name", "c"), ("csrf", other.csrf())]).status.code == 403, "another session's token")
+        #expect(
+            browser.post("/console/tokens/create", [("name", "c"), ("csrf", other.csrf())]).status.code == 403,
+            "another session's token")
         let crossSite = [HTTPHeader(name: "Sec-Fetch-Site", value: "cross-site")]
-        #expect(browser.post("/console/tokens/create", [("name", "d"), ("csrf", browser.csrf())], extra: crossSite).status.code == 403)
+        #expect(
+            browser.post("/console/tokens/create", [("name", "d"), ("csrf", browser.csrf())], extra: crossSite).status
+                .code == 403)
         #expect(try self.fixture.store.tokens(accountID: ServiceFixture.accountID).isEmpty, "nothing was created")
         let created = browser.post("/console/tokens/create", [("name", "e"), ("csrf", browser.csrf())])
         #expect(created.status.code == 200)
@@ -197,7 +205,9 @@ struct ConsoleSessionTests {
     }
 
     @Test func plainHTTPIsRefusedOffLoopbackSoTheConsoleIsNeverServedInTheClear() throws {
-        #expect(throws: Never.self) { try HTTPEndpointConfiguration(port: 0, host: "127.0.0.1", plain: true).validate() }
+        #expect(throws: Never.self) {
+            try HTTPEndpointConfiguration(port: 0, host: "127.0.0.1", plain: true).validate()
+        }
         #expect(throws: Never.self) { try HTTPEndpointConfiguration(port: 0, host: "0.0.0.0").validate() }
         do {
             try HTTPEndpointConfiguration(port: 0, host: "0.0.0.0", plain: true).validate()

@@ -1,8 +1,8 @@
 import Dispatch
 import LegateCore
 import LegateHTTP
-import LegateWire
 import LegateNet
+import LegateWire
 import Synchronization
 
 /// The console's way into the manager: every read and change goes through the admin router, so a console action

@@ -23,20 +23,25 @@ enum ConsoleAuditPages {
             name="action" value="\(HTML.escape(filter.action))"></label>
             <label for="audit-since">From (UTC, 2026-01-31 14:00)<input id="audit-since" name="since" \
             value="\(HTML.escape(filter.since))"></label>
-            <label for="audit-until">Until (UTC)<input id="audit-until" name="until" value="\(HTML.escape(filter.until))"></label>
+            <label for="audit-until">Until (UTC)<input id="audit-until" name="until" \
+            value="\(HTML.escape(filter.until))"></label>
             <button type="submit" class="secondary">Filter</button></div></form>
             """
         if entries.isEmpty {
             body += "<p class=\"empty\">No audit rows match.</p>"
         } else {
             body += """
-                <table id="audit"><thead><tr><th scope="col">Time</th><th scope="col">Actor</th><th scope="col">Action</th>\
+                <table id="audit"><thead><tr><th scope="col">Time</th><th scope="col">Actor</th>\
+                <th scope="col">Action</th>\
                 <th scope="col">Target</th><th scope="col">Outcome</th><th scope="col">Detail</th></tr></thead><tbody>
                 """
             for entry in entries {
                 body += "<tr><td>\(ConsoleLayout.time(entry.atMs, now: now))<br><span class=\"muted\">"
-                body += "\(ConsoleTime.absolute(entry.atMs))</span></td><td class=\"mono\">\(HTML.escape(entry.actor))</td>"
-                body += "<td class=\"mono\">\(HTML.escape(entry.action))</td><td class=\"mono\">\(HTML.escape(entry.target))</td>"
+                body +=
+                    "\(ConsoleTime.absolute(entry.atMs))</span></td><td class=\"mono\">\(HTML.escape(entry.actor))</td>"
+                body +=
+                    "<td class=\"mono\">\(HTML.escape(entry.action))</td>"
+                    + "<td class=\"mono\">\(HTML.escape(entry.target))</td>"
                 body += "<td>\(ConsoleLayout.badge(entry.outcome))</td><td>\(HTML.escape(entry.detail))</td></tr>"
             }
             body += "</tbody></table>"

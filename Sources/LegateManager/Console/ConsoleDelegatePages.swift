@@ -33,10 +33,14 @@ enum ConsoleDelegatePages {
     private static func filter(_ page: ConsoleDelegatesPage) -> String {
         let options = [("", "every state")] + Self.states.map { ($0, $0) }
         let tokenOptions = [("", "every token")] + page.tokens.map { ($0.id, $0.name) }
+        let stateSelect = ConsoleLayout.select(
+            name: "state", id: "filter-state", options: options, selected: page.state)
+        let tokenSelect = ConsoleLayout.select(
+            name: "token", id: "filter-token", options: tokenOptions, selected: page.tokenID)
         return """
             <form method="get" action="/console/delegates" id="delegate-filter"><div class="fields">
-            <label for="filter-state">State\(ConsoleLayout.select(name: "state", id: "filter-state", options: options, selected: page.state))</label>
-            <label for="filter-token">Token\(ConsoleLayout.select(name: "token", id: "filter-token", options: tokenOptions, selected: page.tokenID))</label>
+            <label for="filter-state">State\(stateSelect)</label>
+            <label for="filter-token">Token\(tokenSelect)</label>
             <button type="submit" class="secondary">Filter</button></div></form>
             """
     }
@@ -44,13 +48,16 @@ enum ConsoleDelegatePages {
     private static func bulkForm(_ page: ConsoleDelegatesPage, viewer: ConsoleViewer) -> String {
         let profiles = [("", "-")] + page.profiles.map { ($0, $0) }
         let tokens = [("", "-")] + page.tokens.map { ($0.id, $0.name) }
+        let profileSelect = ConsoleLayout.select(name: "profile", id: "bulk-profile", options: profiles, selected: "")
+        let tokenSelect = ConsoleLayout.select(name: "token", id: "bulk-token", options: tokens, selected: "")
         return """
             <form method="post" action="/console/delegates/decide" id="bulk-decision"><fieldset>
             <legend>Decide every pending delegate of a profile or a token</legend>\(ConsoleLayout.csrfField(viewer))
             <div class="fields">
-            <label for="bulk-profile">Profile\(ConsoleLayout.select(name: "profile", id: "bulk-profile", options: profiles, selected: ""))</label>
-            <label for="bulk-token">or token\(ConsoleLayout.select(name: "token", id: "bulk-token", options: tokens, selected: ""))</label>
-            <label for="bulk-reason">Reason (told to rejected delegates)<input id="bulk-reason" name="reason" maxlength="1024"></label>
+            <label for="bulk-profile">Profile\(profileSelect)</label>
+            <label for="bulk-token">or token\(tokenSelect)</label>
+            <label for="bulk-reason">Reason (told to rejected delegates)\
+            <input id="bulk-reason" name="reason" maxlength="1024"></label>
             <button type="submit" name="decision" value="approve">Approve all</button>
             <button type="submit" name="decision" value="reject" class="danger">Reject all</button></div>
             </fieldset></form>
@@ -70,7 +77,8 @@ enum ConsoleDelegatePages {
         for delegate in page.delegates {
             let connection = delegate.connected ? "connected" : "not connected"
             let token = names[delegate.tokenID].map { "\(HTML.escape($0)) " } ?? ""
-            html += "<tr data-delegate-id=\"\(HTML.escape(delegate.id))\" data-state=\"\(HTML.escape(delegate.status))\">"
+            html +=
+                "<tr data-delegate-id=\"\(HTML.escape(delegate.id))\" data-state=\"\(HTML.escape(delegate.status))\">"
             html += "<td><span class=\"delegate-name\">\(HTML.escape(delegate.name))</span><br>"
             html += "<span class=\"muted mono\">\(HTML.escape(delegate.id))</span></td>"
             html += "<td>\(ConsoleLayout.badge(delegate.status))<br><span class=\"muted\">\(connection)</span>"
@@ -78,7 +86,8 @@ enum ConsoleDelegatePages {
                 html += "<br><span class=\"muted decision-reason\">\(HTML.escape(delegate.decisionReason))</span>"
             }
             html += "</td><td>\(ConsoleLayout.time(delegate.lastHeartbeatAtMs, now: now))</td>"
-            html += "<td>\(HTML.escape(delegate.hostname))</td><td class=\"mono\">\(HTML.escape(delegate.ipAddress))</td>"
+            html +=
+                "<td>\(HTML.escape(delegate.hostname))</td><td class=\"mono\">\(HTML.escape(delegate.ipAddress))</td>"
             html += "<td>\(HTML.escape(delegate.version))</td>"
             html += "<td>\(token)<span class=\"muted mono\">\(HTML.escape(delegate.tokenID))</span></td>"
             html += "<td>\(HTML.escape(delegate.profile))</td>"

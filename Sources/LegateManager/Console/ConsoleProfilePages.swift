@@ -33,7 +33,8 @@ enum ConsoleProfilePages {
             for condition in line.split(separator: "&") {
                 let parts = condition.split(separator: "=", maxSplits: 1).map { $0.trimmingSpaces }
                 guard parts.count == 2, !parts[1].isEmpty else {
-                    throw .invalidArgument("auto-approval condition '\(condition)' is not key=value (cidr, host, token)")
+                    throw .invalidArgument(
+                        "auto-approval condition '\(condition)' is not key=value (cidr, host, token)")
                 }
                 switch parts[0] {
                 case "cidr": rule.sourceCidrs = parts[1].split(separator: ",").map { $0.trimmingSpaces }
@@ -57,15 +58,18 @@ enum ConsoleProfilePages {
         let approval = editing?.requiresApproval == true ? " checked" : ""
         return """
             <form method="post" action="/console/profiles/save" id="profile-form"><fieldset>
-            <legend>\(editing == nil ? "New profile" : "Edit profile \(name)")</legend>\(ConsoleLayout.csrfField(viewer))
+            <legend>\(editing == nil ? "New profile" : "Edit profile \(name)")</legend>\
+            \(ConsoleLayout.csrfField(viewer))
             <input type="hidden" name="update" value="\(editing == nil ? "0" : "1")"><div class="fields">
             <label for="profile-name">Name\(nameField)</label>
             <label class="check" for="profile-approval"><input type="checkbox" id="profile-approval" \
             name="requires_approval" value="1"\(approval)>Requires approval</label></div><div class="fields">
             <label for="profile-rules">Auto-approval rules (one per line: cidr=10.0.0.0/8&amp;host=ci-*&amp;token=ID)\
-            <textarea id="profile-rules" name="rules">\(HTML.escape(Self.ruleText(editing?.autoApproval ?? [])))</textarea></label>
+            <textarea id="profile-rules" name="rules">\
+            \(HTML.escape(Self.ruleText(editing?.autoApproval ?? [])))</textarea></label>
             <label for="profile-script">Startup script (run by /bin/sh once approved)\
-            <textarea id="profile-script" name="startup_script">\(HTML.escape(editing?.startupScript ?? ""))</textarea></label>
+            <textarea id="profile-script" name="startup_script">\
+            \(HTML.escape(editing?.startupScript ?? ""))</textarea></label>
             </div><p><button type="submit" id="save-profile">\(editing == nil ? "Create" : "Save")</button>\
             \(editing == nil ? "" : " <a href=\"/console/profiles\">Cancel</a>")</p></fieldset></form>
             """
@@ -83,7 +87,8 @@ enum ConsoleProfilePages {
             html += "<tr data-profile=\"\(HTML.escape(profile.name))\"><td>\(HTML.escape(profile.name))</td>"
             html += "<td>\(profile.requiresApproval ? "yes" : "no")</td>"
             html += "<td class=\"mono\">\(rules.isEmpty ? "-" : HTML.escape(rules))</td>"
-            html += "<td>\(profile.startupScript.isEmpty ? "-" : "<pre>\(HTML.escape(profile.startupScript))</pre>")</td>"
+            html +=
+                "<td>\(profile.startupScript.isEmpty ? "-" : "<pre>\(HTML.escape(profile.startupScript))</pre>")</td>"
             html += "<td class=\"num\">\(profile.delegates)</td>"
             html += "<td>\(ConsoleLayout.time(profile.updatedAtMs, now: now))</td><td>"
             if viewer.allows(.delegateEdit) {

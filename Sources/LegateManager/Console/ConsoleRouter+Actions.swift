@@ -43,10 +43,13 @@ extension ConsoleRouter {
             request.tokenID = context.form["id"]
             request.overlapSeconds = try Self.number(context.form["overlap"], "overlap") ?? 0
             let rotated: TokenRotateResponse = try self.calls.call(.tokenRotate, request, as: context.session.admin)
-            return try self.tokensPage(context, flash: .ok("Token rotated; its successor is \(rotated.token?.name ?? "")")) {
+            return try self.tokensPage(
+                context, flash: .ok("Token rotated; its successor is \(rotated.token?.name ?? "")")
+            ) {
                 page in
                 page.rotateResult = rotated
-                page.secret = .init(heading: "New token value", tokenName: rotated.token?.name ?? "", value: rotated.value)
+                page.secret = .init(
+                    heading: "New token value", tokenName: rotated.token?.name ?? "", value: rotated.value)
             }
         }
         self.action("/console/tokens/delete", into: &router, page: tokens) { context throws(AdminError) in
@@ -152,7 +155,9 @@ extension ConsoleRouter {
         request.reason = context.form["reason"]
         let method: AdminMethod = decision == "approve" ? .delegateApprove : .delegateReject
         let report: DelegateDecisionResponse = try self.calls.call(method, request, as: context.session.admin)
-        var text = "\(decision == "approve" ? "Approved" : "Rejected") \(report.decided.count) delegate(s), told \(report.told)"
+        var text =
+            "\(decision == "approve" ? "Approved" : "Rejected") \(report.decided.count) delegate(s), "
+            + "told \(report.told)"
         if !report.skipped.isEmpty { text += "; skipped: " + report.skipped.joined(separator: "; ") }
         return try self.delegatesPage(context, flash: .ok(text))
     }
@@ -164,7 +169,9 @@ extension ConsoleRouter {
             throw .invalidArgument("the console submits echo and shell tasks; pick one")
         }
         spec.payload = Array(context.form.raw("payload").replacingCRLF.utf8)
-        spec.selectors = context.form["selectors"].split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+        spec.selectors = context.form["selectors"].split(separator: ",").map { $0.trimmingSpaces }.filter {
+            !$0.isEmpty
+        }
         spec.targetDelegateID = context.form["target"]
         spec.timeoutMs = (try Self.number(context.form["timeout"], "timeout") ?? 0) &* 1000
         var request = TaskSubmitRequest()

@@ -56,9 +56,8 @@ final class ConsoleRouter: Sendable {
             Self.asset(ConsoleAssets.script, type: "text/javascript; charset=utf-8")
         }
         router.add("POST", "/console/signout") { [self] request in
-            self.post(request) { context throws(AdminError) in
+            self.post(request) { _ throws(AdminError) in
                 if let id = request.cookie(ConsoleSessions.cookieName) { self.sessions.end(id: id) }
-                _ = context
                 var response = Self.redirect("/console/signin")
                 response.headers.append(
                     HTTPHeader(
@@ -166,7 +165,8 @@ final class ConsoleRouter: Sendable {
 
     /// 303 to `location` with the security headers.
     static func redirect(_ location: String) -> HTTPResponse {
-        var response = HTTPResponse(status: ConsoleStatus.seeOther, headers: [HTTPHeader(name: "Location", value: location)])
+        var response = HTTPResponse(
+            status: ConsoleStatus.seeOther, headers: [HTTPHeader(name: "Location", value: location)])
         response.headers += ConsoleLayout.securityHeaders
         return response
     }

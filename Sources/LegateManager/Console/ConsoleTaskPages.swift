@@ -41,9 +41,10 @@ enum ConsoleTaskPages {
     /// The list page.
     static func render(_ page: ConsoleTasksPage, viewer: ConsoleViewer, now: Int64, flash: ConsoleFlash?) -> String {
         let states = [("", "every state")] + Self.stateNames.map { ($0.1, $0.1) }
+        let stateSelect = ConsoleLayout.select(name: "state", id: "filter-state", options: states, selected: page.state)
         var body = """
             <form method="get" action="/console/tasks" id="task-filter"><div class="fields">
-            <label for="filter-state">State\(ConsoleLayout.select(name: "state", id: "filter-state", options: states, selected: page.state))</label>
+            <label for="filter-state">State\(stateSelect)</label>
             <label for="filter-type">Type<input id="filter-type" name="type" value="\(HTML.escape(page.type))"></label>
             <label for="filter-delegate">Delegate id<input id="filter-delegate" name="delegate" \
             value="\(HTML.escape(page.delegateID))"></label>
@@ -57,13 +58,16 @@ enum ConsoleTaskPages {
 
     private static func submitForm(_ viewer: ConsoleViewer) -> String {
         let types = [("echo", "echo"), ("shell", "shell")]
+        let typeSelect = ConsoleLayout.select(name: "type", id: "task-type", options: types, selected: "echo")
         return """
             <form method="post" action="/console/tasks/submit" id="submit-task"><fieldset><legend>Submit a task</legend>
             \(ConsoleLayout.csrfField(viewer))<div class="fields">
-            <label for="task-type">Type\(ConsoleLayout.select(name: "type", id: "task-type", options: types, selected: "echo"))</label>
-            <label for="task-payload">Payload (echo: any text; shell: {"command": "/bin/sh", "arguments": ["-c", "..."]})\
+            <label for="task-type">Type\(typeSelect)</label>
+            <label for="task-payload">Payload (echo: any text; shell: \
+            {"command": "/bin/sh", "arguments": ["-c", "..."]})\
             <textarea id="task-payload" name="payload"></textarea></label></div><div class="fields">
-            <label for="task-selectors">Selector tags (comma separated)<input id="task-selectors" name="selectors"></label>
+            <label for="task-selectors">Selector tags (comma separated)\
+            <input id="task-selectors" name="selectors"></label>
             <label for="task-target">Only on delegate (id)<input id="task-target" name="target"></label>
             <label for="task-timeout">Timeout (seconds, empty: default)<input id="task-timeout" name="timeout" \
             inputmode="numeric" pattern="[0-9]*"></label>
@@ -80,10 +84,13 @@ enum ConsoleTaskPages {
             """
         for task in tasks {
             let id = HTML.escape(task.id)
-            html += "<tr data-task-id=\"\(id)\"><td><a class=\"mono\" href=\"/console/task?id=\(HTML.queryValue(task.id))\">"
-            html += "\(id)</a></td><td>\(HTML.escape(task.type))</td><td>\(ConsoleLayout.badge(Self.name(task.state)))</td>"
+            let link = "/console/task?id=\(HTML.queryValue(task.id))"
+            html += "<tr data-task-id=\"\(id)\"><td><a class=\"mono\" href=\"\(link)\">"
+            html +=
+                "\(id)</a></td><td>\(HTML.escape(task.type))</td><td>\(ConsoleLayout.badge(Self.name(task.state)))</td>"
             html += "<td class=\"num\">\(task.attempt)</td><td class=\"mono\">\(HTML.escape(task.delegateID))</td>"
-            html += "<td>\(HTML.escape(task.waitingReason))</td><td>\(ConsoleLayout.time(task.createdAtMs, now: now))</td>"
+            html +=
+                "<td>\(HTML.escape(task.waitingReason))</td><td>\(ConsoleLayout.time(task.createdAtMs, now: now))</td>"
             html += "<td>\(ConsoleLayout.time(task.finishedAtMs, now: now))</td><td>"
             if !Self.isFinal(task.state), viewer.allows(.taskSubmit) {
                 html += ConsoleLayout.button(
@@ -108,7 +115,8 @@ enum ConsoleTaskPages {
             <dt>Type</dt><dd>\(HTML.escape(task.type))</dd>
             <dt>State</dt><dd><span id="task-state" class="badge \(state)">\(state)</span></dd>
             <dt>Attempt</dt><dd id="task-attempt">\(task.attempt)</dd>
-            <dt>Delegate</dt><dd id="task-delegate" class="mono">\(task.delegateID.isEmpty ? "-" : HTML.escape(task.delegateID))</dd>
+            <dt>Delegate</dt><dd id="task-delegate" class="mono">\
+            \(task.delegateID.isEmpty ? "-" : HTML.escape(task.delegateID))</dd>
             <dt>Progress</dt><dd id="task-progress">\(task.progressPercent) %</dd>
             <dt>Selectors</dt><dd>\(HTML.escape(task.selectors.joined(separator: ", ")))</dd>
             <dt>Created</dt><dd>\(ConsoleLayout.time(task.createdAtMs, now: now))</dd>
@@ -118,9 +126,11 @@ enum ConsoleTaskPages {
             """
         if !final, viewer.allows(.taskSubmit) {
             let reason = "<input name=\"reason\" placeholder=\"reason\" aria-label=\"Reason for cancelling\">"
-            body += "<p>" + ConsoleLayout.button(
-                "Cancel task", action: "/console/tasks/cancel", fields: [("id", task.id)], viewer: viewer,
-                style: "danger", extra: reason) + "</p>"
+            body +=
+                "<p>"
+                + ConsoleLayout.button(
+                    "Cancel task", action: "/console/tasks/cancel", fields: [("id", task.id)], viewer: viewer,
+                    style: "danger", extra: reason) + "</p>"
         }
         body += "<h2>Payload</h2><pre>\(HTML.escape(bytes: task.payload))</pre>"
         body += "<h2>Output</h2><pre id=\"task-output\">\(HTML.escape(bytes: task.output))</pre>"
@@ -171,7 +181,11 @@ enum JSONText {
             case "<", ">", "&", "\u{2028}", "\u{2029}":
                 out += Self.unicodeEscape(scalar.value)
             default:
-                if scalar.value < 0x20 { out += Self.unicodeEscape(scalar.value) } else { out.unicodeScalars.append(scalar) }
+                if scalar.value < 0x20 {
+                    out += Self.unicodeEscape(scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
             }
         }
         return out + "\""

@@ -112,7 +112,8 @@ enum ConsoleTokenPages {
             html += "<td>\(ConsoleLayout.time(token.createdAtMs, now: now))</td>"
             html += "<td>\(token.expiresAtMs > 0 ? ConsoleLayout.time(token.expiresAtMs, now: now) : "never")</td>"
             html += "<td>\(ConsoleLayout.time(token.lastUsedAtMs, now: now))</td>"
-            html += "<td class=\"num\">\(token.connectedDelegates)</td><td>\(Self.actions(token, viewer: viewer))</td></tr>"
+            html +=
+                "<td class=\"num\">\(token.connectedDelegates)</td><td>\(Self.actions(token, viewer: viewer))</td></tr>"
         }
         return html + "</tbody></table>"
     }
