@@ -7,12 +7,18 @@ Screenshots of each page go to --screenshots (a temporary directory by default) 
 LEGATE_UPDATE_SCREENSHOTS=1, also to docs/console/.
 """
 
-import argparse
 import os
-import shutil
-import sys
-import tempfile
-import time
+
+# Descriptors inherited from the process that started us (a test runner spawning other children at the same moment
+# may leak their pipe ends to us) are closed first: held for the whole suite, they would keep those pipes open and
+# another test waiting for end of file on them would wait as long as we run.
+os.closerange(3, 1 << 16)
+
+import argparse  # noqa: E402
+import shutil  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
