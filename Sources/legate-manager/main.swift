@@ -32,7 +32,7 @@ let usage = """
                                   submissions beyond are refused until some finish (default 1073741824)
       --log-level LEVEL           debug|info|warning|error (default info)
       --log-format FORMAT         text (time level message key=value) or json (one object per line; default text)
-      --http-port N               serve /metrics, /livez, /readyz and the web console (/console) on this port (default: off)
+      --http-port N               serve /metrics, /livez, /readyz and the web console /console on this port (default: off)
       --http-host ADDR            address of the HTTP endpoint (default 127.0.0.1)
       --http-plain                plain HTTP instead of HTTPS with the manager's certificate (loopback only)
       --version                   print the version
