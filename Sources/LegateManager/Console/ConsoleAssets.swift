@@ -36,6 +36,9 @@ enum ConsoleAssets {
         pre { background: #10161f; color: #e6edf3; padding: .75rem; border-radius: 6px; overflow: auto;
           max-height: 28rem; white-space: pre-wrap; word-break: break-word; }
         form.inline { display: inline-flex; gap: .3rem; align-items: center; margin: 0 .2rem .2rem 0; }
+        form[method="get"] { margin: 0 0 1rem; }
+        table input { width: 8rem; }
+        table input[name="overlap"] { width: 4.5rem; }
         fieldset { border: 1px solid var(--line); border-radius: 8px; background: #fff; padding: .8rem 1rem;
           margin: 0 0 1rem; }
         legend { font-weight: 600; padding: 0 .3rem; }
