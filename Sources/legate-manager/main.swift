@@ -33,7 +33,7 @@ let usage = """
                                   submissions beyond are refused until some finish (default 1073741824)
       --log-level LEVEL           debug|info|warning|error (default info)
       --log-format FORMAT         text (time level message key=value) or json (one object per line; default text)
-      --http-port N               serve /metrics, /livez and /readyz on this port (default: off)
+      --http-port N               serve /metrics, /livez, /readyz and the web console /console on this port (default: off)
       --http-host ADDR            address of the HTTP endpoint (default 127.0.0.1)
       --http-plain                plain HTTP instead of HTTPS with the manager's certificate (loopback only)
       --version                   print the version
@@ -249,6 +249,7 @@ say("  data directory: \(report.dataDirectory)")
 if let httpPort = manager.httpPort, let http = configuration.http {
     let host = http.host.contains(":") ? "[\(http.host)]" : http.host
     say("  metrics and health: \(http.plain ? "http" : "https")://\(host):\(httpPort)/metrics (/livez, /readyz)")
+    say("  web console: \(http.plain ? "http" : "https")://\(host):\(httpPort)/console (sign in with an admin API key)")
 }
 if let caFile = report.caFile { say("  CA file (dev certificate): \(caFile)") }
 say("  account id: \(report.accountID)")

@@ -148,7 +148,7 @@ import Testing
     @Test func cancelStopsARunningCommandWithSigterm() async {
         let runner = TaskRunner(handlers: TaskHandlerRegistry([ShellTaskHandler()]), capacity: 1)
         let reporter = RecordingReporter()
-        runner.assign(assignment("c", type: "shell", payload: self.payload("/bin/sleep", ["30"])), reporter: reporter)
+        runner.assign(assignment("c", type: "shell", payload: self.payload("/bin/sleep", ["300"])), reporter: reporter)
         #expect(await reporter.waitForStarted(1))
         #expect(runner.cancel(taskID: "c", attempt: 1, reason: "operator"))
         let result = await reporter.result(of: "c")
@@ -161,7 +161,7 @@ import Testing
         let runner = TaskRunner(handlers: TaskHandlerRegistry([handler]), capacity: 1)
         let reporter = RecordingReporter()
         // The trap makes the shell and its child ignore SIGTERM; "ready" says the trap is set.
-        let script = "trap '' TERM; echo ready; sleep 30"
+        let script = "trap '' TERM; echo ready; sleep 300"
         runner.assign(
             assignment("k", type: "shell", payload: self.payload("/bin/sh", ["-c", script])), reporter: reporter)
         #expect(await reporter.reports.wait { reports in
@@ -175,7 +175,7 @@ import Testing
         let runner = TaskRunner(handlers: TaskHandlerRegistry([ShellTaskHandler()]), capacity: 1)
         let reporter = RecordingReporter()
         // The shell starts a child in the background, prints its pid and waits for it.
-        let script = "sleep 30 & echo $!; wait"
+        let script = "sleep 300 & echo $!; wait"
         runner.assign(
             assignment("g", type: "shell", payload: self.payload("/bin/sh", ["-c", script])), reporter: reporter)
         #expect(await reporter.reports.wait { reports in reports.contains { $0.update?.logChunk.isEmpty == false } })

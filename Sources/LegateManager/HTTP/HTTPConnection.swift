@@ -79,7 +79,8 @@ final class HTTPConnection: ConnectionHandler, @unchecked Sendable {
         let router = self.endpoint.router
         let loop = self.connection.loop
         self.endpoint.queue.async {
-            let response = router.respond(to: request)
+            // The console's security headers go on every answer of the port, its 404s and the metrics alike.
+            let response = ConsoleLayout.withSecurityHeaders(router.respond(to: request))
             loop.execute {
                 self.busy = false
                 guard !self.closing else { return }

@@ -37,7 +37,8 @@ public struct HTTPEndpointConfiguration: Sendable, Equatable {
         }
         guard !self.plain || self.isLoopback else {
             throw .invalidConfiguration(
-                "--http-plain is allowed on a loopback address only (\(self.host) is not); drop --http-plain to "
+                "--http-plain is allowed on a loopback address only (\(self.host) is not): the web console's "
+                    + "admin sign-in and session cookie must not cross a network unencrypted; drop --http-plain to "
                     + "serve HTTPS, or bind with --http-host 127.0.0.1")
         }
         guard self.maxConnections > 0 else { throw .invalidConfiguration("HTTP max connections must be positive") }

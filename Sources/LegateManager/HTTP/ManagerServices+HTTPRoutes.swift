@@ -1,9 +1,11 @@
 import LegateHTTP
 
 extension ManagerServices {
-    /// The routes of the HTTP endpoint: `/metrics`, `/livez`, `/readyz` and an index at `/`.
+    /// The routes of the HTTP endpoint: `/metrics`, `/livez`, `/readyz`, the web console under `/console` and an
+    /// index at `/`.
     func httpRouter(exposition: MetricsExposition, readiness: Readiness) -> HTTPRouter {
         var router = HTTPRouter()
+        ConsoleRouter(services: self).register(into: &router)
         router.get("/metrics") { _ in
             .text(.ok, exposition.render(), contentType: PrometheusText.contentType)
         }
@@ -18,5 +20,6 @@ extension ManagerServices {
     /// The paths the index at `/` lists, with what each answers.
     static let httpIndex = [
         ("/metrics", "Prometheus metrics"), ("/livez  ", "liveness"), ("/readyz ", "readiness (?verbose lists checks)"),
+        ("/console", "web console (sign in with an admin API key)"),
     ]
 }
