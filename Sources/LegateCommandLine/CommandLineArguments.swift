@@ -1,3 +1,5 @@
+import Foundation
+
 /// A tiny `--flag value` parser shared by the executables (no package dependencies allowed).
 public struct CommandLineArguments: Sendable {
     /// Why the command line could not be parsed; executables print it and exit 2.
@@ -92,6 +94,17 @@ public struct CommandLineArguments: Sendable {
             throw .invalidValue(flag: flag, value: text, expected: "a number of seconds")
         }
         return .nanoseconds(Int64(value * 1e9))
+    }
+
+    /// The value of `flag` when it names a readable regular file; a missing or unreadable file is a usage error,
+    /// found before anything starts rather than when the file is first needed.
+    public func readableFile(_ flag: String) throws(ParseError) -> String? {
+        guard let path = self.values[flag] else { return nil }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+              FileManager.default.isReadableFile(atPath: path)
+        else { throw .invalidValue(flag: flag, value: path, expected: "a readable file") }
+        return path
     }
 
     /// Every flag given (value flags and switches), so a command can refuse one that belongs to another.

@@ -98,9 +98,9 @@ func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, Log
             flag: "--store", value: store.contains("@") ? "(not shown: it may hold a password)" : store,
             expected: "sqlite or postgresql://user@host:port/database")
     }
-    configuration.certificateFile = arguments.string("--cert")
-    configuration.privateKeyFile = arguments.string("--key")
-    configuration.clientCAFile = arguments.string("--client-ca")
+    configuration.certificateFile = try arguments.readableFile("--cert")
+    configuration.privateKeyFile = try arguments.readableFile("--key")
+    configuration.clientCAFile = try arguments.readableFile("--client-ca")
     configuration.audience = arguments.string("--audience") ?? configuration.audience
     configuration.maxConnections = try arguments.integer(
         "--max-connections", default: min(configuration.maxConnections, System.connectionCap(openFileLimit: openFileLimit)))

@@ -54,6 +54,12 @@ import Testing
             #expect(refused.error.split(separator: "\n").count < 6, "\(words): \(refused.error)")
             #expect(refused.output.isEmpty)
         }
+        // A TLS file that is not there is wrong input (exit 2, which the systemd unit does not restart on).
+        for flag in ["--cert", "--key", "--client-ca"] {
+            let refused = try self.manager.run([flag, "/nonexistent/legate-\(flag.dropFirst(2)).pem"])
+            #expect(refused.status == 2, "\(flag): \(refused.error)")
+            #expect(refused.error.contains(flag) && refused.error.contains("a readable file"), "\(refused.error)")
+        }
         // Stray words and unknown flags stop every executable before it does anything.
         for (name, words, offending) in [
             ("legate-manager", ["serve"], "serve"), ("legate-manager", ["-o", "json"], "-o"),
