@@ -65,6 +65,11 @@ public final class Manager: Sendable {
             configuration: configuration, store: store, masterKey: prepared.masterKey, clock: clock, tokens: tokens,
             registry: registry, profiles: profiles, writer: writer, log: log, tasks: tasks, metrics: metrics)
         self.services = services
+        do {
+            try services.secrets.directory.load(from: store)
+        } catch {
+            throw .store("cannot load key rings and secrets: \(error)")
+        }
         let ticketKeys = try SessionTicketKeys.loadOrCreate(in: configuration.dataDirectory)
         let tls: TLSServerContext
         do {

@@ -12,3 +12,12 @@ extension ManagerConnection {
         self.services.tasks.delegateLeaving(identity.delegateID, connection: self, streamID: streamID)
     }
 }
+
+extension ManagerConnection {
+    /// A SecretOpened report: audited (task, attempt, delegate, secret, version), then answered CallAck.
+    func secretOpenedReceived(streamID: UInt32, report: SecretOpened) {
+        guard let identity = self.machine.registeredIdentity else { return }
+        self.services.secrets.opened(report, identity: identity)
+        self.deliverOnLoop([.answer(method: CallMethod.secretOpened.rawValue, streamID: streamID, refusal: nil)])
+    }
+}

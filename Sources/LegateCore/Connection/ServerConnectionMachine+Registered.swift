@@ -135,6 +135,8 @@ extension ServerConnectionMachine {
                     streamID: frame.streamID, report: try StartupScriptReport(protoBytes: frame.payload))
             case .leave:
                 return .leave(streamID: frame.streamID, request: try Leave(protoBytes: frame.payload))
+            case .secretOpened:
+                return .secretOpened(streamID: frame.streamID, report: try SecretOpened(protoBytes: frame.payload))
             case .register, nil:
                 return .refuseCall(
                     Self.errorFrame(for: frame, code: .unimplemented, "method \(frame.method) is not served here"))

@@ -138,6 +138,8 @@ extension ServerConnectionMachine {
         case startupScriptReport(streamID: UInt32, report: StartupScriptReport)
         /// The registered delegate is stopping: re-queue the attempts it holds at once, then answer CallAck.
         case leave(streamID: UInt32, request: Leave)
+        /// The registered delegate reports opening (or refusing) a task's secret: audit it, then answer CallAck.
+        case secretOpened(streamID: UInt32, report: SecretOpened)
         /// The delegate acknowledged SELF_DESTRUCT: report it, send ERROR `code`/`message` on stream 0, close.
         case selfDestructAcknowledged(streamID: UInt32, code: StatusCode, message: String)
         /// The delegate acknowledged TOKEN_ROTATED; its identity now names `newTokenID`: move it in the registry.

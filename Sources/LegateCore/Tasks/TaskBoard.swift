@@ -32,6 +32,8 @@ public struct TaskBoard: Sendable {
         public var scope: Scope
         /// Tasks it holds now.
         public fileprivate(set) var held: Set<String> = []
+        /// Key rings whose current ring key it holds a sealed copy of: it may run tasks using their secrets.
+        public var rings: Set<String> = []
 
         /// Creates a slot with nothing held.
         public init(
@@ -75,10 +77,12 @@ public struct TaskBoard: Sendable {
     /// Sum of `heldBytes` over `tasks`, kept as tasks come and go.
     public private(set) var liveBytes = 0
     private var queue: [String] = []
-    private(set) var slots: [Slot] = []
+    var slots: [Slot] = []
     private var slotIndex: [String: Int] = [:]
     private var leaseDeadlines: [String: Int64] = [:]
     private var cancelDeadlines: [String: Int64] = [:]
+    /// Rings set for a delegate before its slot exists (applied when it becomes available).
+    var pendingRings: [String: Set<String>] = [:]
 
     /// Creates an empty board.
     public init(configuration: Configuration = Configuration()) {
@@ -100,6 +104,9 @@ public struct TaskBoard: Sendable {
 
     /// The slot of a delegate, if it may receive tasks.
     public func slot(delegateID: String) -> Slot? { self.slotIndex[delegateID].map { self.slots[$0] } }
+
+    /// The position of a delegate's slot in `slots`.
+    func slotIndex(of delegateID: String) -> Int? { self.slotIndex[delegateID] }
 
     // MARK: - Admin events
 
@@ -173,6 +180,7 @@ public struct TaskBoard: Sendable {
         }
         var fresh = slot
         fresh.held = []
+        if let rings = self.pendingRings.removeValue(forKey: slot.delegateID) { fresh.rings = rings }
         self.slotIndex[slot.delegateID] = self.slots.count
         self.slots.append(fresh)
         return effects
@@ -327,7 +335,8 @@ public struct TaskBoard: Sendable {
                 self.slots[position].scope.covers(task.scope),
                 self.slots[position].taskTypes.contains(task.type),
                 task.targetDelegateID == nil || task.targetDelegateID == self.slots[position].delegateID,
-                task.selectors.isEmpty || task.selectors.allSatisfy(self.slots[position].tags.contains)
+                task.selectors.isEmpty || task.selectors.allSatisfy(self.slots[position].tags.contains),
+                task.secrets.isEmpty || self.slots[position].holdsRings(of: task)
             else { continue }
             best = position
             bestFree = free
