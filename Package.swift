@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .library(name: "LegateWire", targets: ["LegateWire"]),
         .library(name: "LegateAuth", targets: ["LegateAuth"]),
+        .library(name: "LegateSecrets", targets: ["LegateSecrets"]),
         .library(name: "LegateDelegate", targets: ["LegateDelegate"]),
         .library(name: "LegateAdminClient", targets: ["LegateAdminClient"]),
         .library(name: "LegateManager", targets: ["LegateManager"]),
@@ -40,6 +41,9 @@ let package = Package(
         .target(name: "LegateWire", swiftSettings: strict),
         .target(name: "LegateAuth", dependencies: ["COpenSSL", "COpenSSLShims"], swiftSettings: strict),
         .target(name: "LegateCore", dependencies: ["LegateWire", "LegateAuth"], swiftSettings: strict),
+        // Secrets only delegates can open: X25519 keys, HPKE, envelopes, output masking; its one I/O is the key file.
+        .target(
+            name: "LegateSecrets", dependencies: ["COpenSSL", "COpenSSLShims", "LegateAuth"], swiftSettings: strict),
         // `--flag value` parsing and manager addresses for the executables.
         .target(name: "LegateCommandLine", swiftSettings: strict),
         // HTTP/1.1 request parser, response encoder and router for the manager's metrics and health endpoint.
@@ -92,6 +96,9 @@ let package = Package(
         .executableTarget(
             name: "legate-bench", dependencies: ["LegateAuth", "COpenSSLShims", "CLegateBenchShims"],
             path: "tools/legate-bench", swiftSettings: strict),
+        .executableTarget(
+            name: "legate-secrets-bench", dependencies: ["LegateSecrets"], path: "tools/bench/legate-secrets-bench",
+            swiftSettings: strict),
 
         // MARK: - Tests
         .target(
@@ -103,6 +110,8 @@ let package = Package(
         .testTarget(
             name: "LegateAuthTests", dependencies: ["LegateAuth", "LegateCore", "LegateTestSupport"],
             swiftSettings: strict),
+        .testTarget(
+            name: "LegateSecretsTests", dependencies: ["LegateSecrets"], exclude: ["Vectors"], swiftSettings: strict),
         .testTarget(name: "LegateCommandLineTests", dependencies: ["LegateCommandLine"], swiftSettings: strict),
         .testTarget(name: "LegateHTTPTests", dependencies: ["LegateHTTP"], swiftSettings: strict),
         .testTarget(

@@ -14,6 +14,17 @@ for module in LegateWire LegateAuth LegateCore LegateCommandLine LegateHTTP; do
         status=1
     fi
 done
+# LegateSecrets is pure apart from the device key file: Glibc there only, and never sockets, Dispatch or a store.
+secrets_io='Dispatch|Foundation|CSQLite|CPostgreSQL|CLegateNetShims|LegateNet|LegateStore|LegateCore|LegateWire'
+if grep -rnE "^\s*(@_implementationOnly\s+)?${access}import\s+(${secrets_io})\b" Sources/LegateSecrets; then
+    echo "error: LegateSecrets must not import I/O or protocol modules (see above)" >&2
+    status=1
+fi
+key_file='^Sources/LegateSecrets/DeviceKeyFile.swift:'
+if grep -rnE "^\s*${access}import\s+Glibc\b" Sources/LegateSecrets | grep -v "$key_file"; then
+    echo "error: in LegateSecrets only DeviceKeyFile.swift may import Glibc (see above)" >&2
+    status=1
+fi
 c_modules='COpenSSL|CSQLite|CPostgreSQL|COpenSSLShims|CLegateNetShims|CLegateBenchShims'
 if grep -rnE "^\s*import\s+(${c_modules})\b" Sources tools --include='*.swift'; then
     echo "error: import C modules with an access level (internal import COpenSSL), see above" >&2
