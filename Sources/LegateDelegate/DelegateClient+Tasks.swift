@@ -69,7 +69,13 @@ extension DelegateClient {
             }
             self.holdAcknowledgement(acknowledgement, for: assignment.taskID, attempt: assignment.attempt)
             let reporter = ConnectionTaskReporter(client: self, connection: connection)
-            switch self.tasks.assign(assignment, reporter: reporter) {
+            let decision: TaskRunner.Decision
+            if assignment.secrets.isEmpty {
+                decision = self.tasks.assign(assignment, reporter: reporter)
+            } else {
+                decision = self.assignWithSecrets(assignment, reporter: reporter, connection: connection)
+            }
+            switch decision {
             case .started:
                 self.emitTask(
                     .taskStarted(taskID: assignment.taskID, attempt: assignment.attempt, type: assignment.type))

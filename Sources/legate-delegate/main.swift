@@ -7,6 +7,7 @@ import LegateCommandLine
 import LegateCore
 import LegateDelegate
 import LegateNet
+import LegateSecrets
 import Synchronization
 
 /// Standard output for the delegate's running log: a supervisor that stops reading costs lines, never a stalled
@@ -122,6 +123,20 @@ var configuration = DelegateConfiguration(
     managerHost: address.host, managerPort: address.port, caFile: settings["ca_file"] ?? "", accountID: accountID,
     token: token, name: settings["name"] ?? hostname, hostname: hostname)
 configuration.tokenFile = tokenFile
+// The device key: created on the first start, mode 0600, never logged or sent; only its public half and
+// fingerprint leave, so an operator can compare the fingerprint with what legatectl shows.
+let stateDirectory =
+    settings["state_dir"]
+    ?? tokenFile.map { URL(fileURLWithPath: $0).deletingLastPathComponent().appendingPathComponent("legate-state").path }
+    ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".legate-delegate").path
+do {
+    let deviceKey = try DeviceKeyFile.loadOrCreate(in: stateDirectory)
+    configuration.deviceKey = deviceKey
+    configuration.stateDirectory = stateDirectory
+    log(.info, "device key", ["fingerprint": DeviceKeyFingerprint.of(deviceKey.publicKey), "state_dir": stateDirectory])
+} catch {
+    fail("cannot load or create the device key in \(stateDirectory): \(error); check --state-dir", status: 2)
+}
 configuration.serverName = settings["server_name"]
 configuration.clientCertificateFile = settings["client_cert"]
 configuration.clientPrivateKeyFile = settings["client_key"]

@@ -248,6 +248,7 @@ func delegateObject(_ delegate: DelegateInfo) -> [String: Any] {
         "last_heartbeat_at_ms": delegate.lastHeartbeatAtMs, "tags": delegate.tags, "profile": delegate.profile,
         "first_seen_at_ms": delegate.firstSeenAtMs, "disconnected_at_ms": delegate.disconnectedAtMs,
         "pending_expires_at_ms": delegate.pendingExpiresAtMs, "decision_reason": delegate.decisionReason,
+        "device_key_fingerprint": delegate.deviceKeyFingerprint,
     ]
 }
 

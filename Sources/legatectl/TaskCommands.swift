@@ -10,10 +10,12 @@ import LegateWire
 
 /// Runs `legatectl task <verb> ...`; never returns.
 func runTaskCommand(verb: String, words: ArraySlice<String>) -> Never {
+    var remaining = Array(words)
+    let secretUses = verb == "submit" ? takeSecretUses(&remaining) : []
     let arguments: CommandLineArguments
     do {
         arguments = try CommandLineArguments(
-            Array(words),
+            remaining,
             valueFlags: settingsFlags.union([
                 "--type", "--payload", "--payload-file", "--selectors", "--target", "--timeout", "--max-attempts",
                 "--idempotency-key", "--reason", "--state", "--limit", "--wait-timeout",
@@ -35,7 +37,8 @@ func runTaskCommand(verb: String, words: ArraySlice<String>) -> Never {
     } catch {
         usageError("\(error)")
     }
-    let spec = verb == "submit" ? taskSpec(arguments) : TaskSpec()
+    var spec = verb == "submit" ? taskSpec(arguments) : TaskSpec()
+    spec.secrets = secretUses
     var state = TaskState.unspecified
     if verb == "list", let name = arguments.string("--state") {
         guard let named = TaskState(name: name) else { usageError("--state \(name) is not a task state") }

@@ -40,21 +40,21 @@ extension SecretService: TaskSecretSource {
     }
 
     /// The sealed material of a task's secrets for the delegate it was assigned to: the newest version of each,
-    /// with the delegate's copy of the ring key that version is sealed to. A missing piece is left out: the
-    /// delegate then refuses the attempt naming the secret.
+    /// with the delegate's copy of the ring key that version is sealed to. When a piece is missing (the secret was
+    /// deleted meanwhile) only the names go: the delegate then refuses the attempt naming the secret.
     func assignmentSecrets(for task: TaskRecord, delegateID: String) -> [TaskSecret] {
-        task.secrets.compactMap { use in
-            self.directory.read { state -> TaskSecret? in
-                guard let version = state.versions[use.secretID]?.last,
-                    let copy = state.copies[use.ringID]?[delegateID]?[version.ringVersion],
-                    let envelope = try? SecretEnvelopeData(protoBytes: version.envelope)
-                else { return nil }
+        task.secrets.map { use in
+            self.directory.read { state -> TaskSecret in
                 var secret = TaskSecret()
                 secret.envName = use.envName
                 secret.secretID = use.secretID
                 secret.secretName = use.secretName
-                secret.version = version.version
                 secret.ringID = use.ringID
+                guard let version = state.versions[use.secretID]?.last,
+                    let copy = state.copies[use.ringID]?[delegateID]?[version.ringVersion],
+                    let envelope = try? SecretEnvelopeData(protoBytes: version.envelope)
+                else { return secret }
+                secret.version = version.version
                 secret.ringVersion = version.ringVersion
                 secret.policy = SecretPolicyInfo(allowedTaskTypes: version.allowedTaskTypes)
                 secret.envelope = envelope
