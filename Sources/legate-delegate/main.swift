@@ -133,10 +133,11 @@ do {
     let deviceKey = try DeviceKeyFile.loadOrCreate(in: stateDirectory)
     configuration.deviceKey = deviceKey
     configuration.stateDirectory = stateDirectory
-    log(.info, "device key", ["fingerprint": DeviceKeyFingerprint.of(deviceKey.publicKey), "state_dir": stateDirectory])
 } catch {
     fail("cannot load or create the device key in \(stateDirectory): \(error); check --state-dir", status: 2)
 }
+// Logged with the registration, so an operator can compare it with `legatectl keyring show`.
+let deviceKeyFingerprint = configuration.deviceKey.map { DeviceKeyFingerprint.of($0.publicKey) } ?? ""
 configuration.serverName = settings["server_name"]
 configuration.clientCertificateFile = settings["client_cert"]
 configuration.clientPrivateKeyFile = settings["client_key"]
@@ -194,7 +195,12 @@ let client = DelegateClient(
     case .connecting(let attempt):
         log(.info, "connecting", ["manager": managerText, "attempt": "\(attempt)"])
     case .registered(let delegateID, let state):
-        log(.info, "registered", ["delegate.id": delegateID, "state": "\(state)", "token": token.redacted])
+        log(
+            .info, "registered",
+            [
+                "delegate.id": delegateID, "state": "\(state)", "token": token.redacted,
+                "device_key": deviceKeyFingerprint,
+            ])
         if state == .pending {
             log(.warning, "waiting for an administrator to approve this delegate",
                 ["command": "legatectl delegate approve \(delegateID)"])
