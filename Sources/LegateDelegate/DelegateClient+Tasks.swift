@@ -88,6 +88,9 @@ extension DelegateClient {
             self.send(acknowledgement)
             guard let cancel = try? TaskCancel(protoBytes: frame.payload) else { return }
             self.tasks.cancel(taskID: cancel.taskID, attempt: cancel.attempt, reason: cancel.reason)
+        case .ringKeyShare, .ringRotate:
+            self.send(acknowledgement)
+            self.ringWorkReceived(frame, on: connection)
         default:
             self.send(acknowledgement)
         }

@@ -106,7 +106,8 @@ public final class InMemoryStateStore: StateStore {
             guard state.profiles.removeValue(forKey: id) != nil else {
                 throw .constraint(ConstraintText.missingProfile(id))
             }
-        case .upsertKeyRing, .putRingKeyCopies, .upsertSecret, .insertSecretVersion, .deleteSecret:
+        case .upsertKeyRing, .putRingKeyCopies, .upsertSecret, .insertSecretVersion, .deleteSecret,
+            .replaceSecretVersions:
             try state.secretTables.perform(write, accountExists: { state.accounts[$0] != nil })
         }
     }

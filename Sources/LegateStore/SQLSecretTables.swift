@@ -72,6 +72,16 @@ enum SQLSecretTables {
                     .text(try StringList.encode(version.allowedTaskTypes)), .blob(version.envelope),
                     .int(version.createdAt),
                 ], operation: "insert secret version")
+        case .replaceSecretVersions(let versions):
+            for version in versions {
+                let changed = try db.run(
+                    "UPDATE secret_versions SET ring_version = ?, envelope = ? WHERE secret_id = ? AND version = ?",
+                    [
+                        .int(Int64(version.ringVersion)), .blob(version.envelope), .text(version.secretID),
+                        .int(Int64(version.version)),
+                    ], operation: "re-seal secret version")
+                if changed == 0 { throw .constraint(SecretConstraintText.missingSecret(version.secretID)) }
+            }
         case .deleteSecret(let id):
             try db.run("DELETE FROM secret_versions WHERE secret_id = ?", [.text(id)], operation: "delete secret")
             let changed = try db.run("DELETE FROM secrets WHERE id = ?", [.text(id)], operation: "delete secret")

@@ -137,7 +137,8 @@ public final class SQLiteStateStore: StateStore {
                 [.text(key), .text(value)], operation: "set metadata")
         case .upsertProfile, .deleteProfile:
             try Self.performProfileWrite(write, on: db)
-        case .upsertKeyRing, .putRingKeyCopies, .upsertSecret, .insertSecretVersion, .deleteSecret:
+        case .upsertKeyRing, .putRingKeyCopies, .upsertSecret, .insertSecretVersion, .deleteSecret,
+            .replaceSecretVersions:
             try Self.performSecretWrite(write, on: db)
         }
     }

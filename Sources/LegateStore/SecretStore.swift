@@ -61,6 +61,16 @@ struct SecretTables {
                 throw .constraint(SecretConstraintText.duplicateVersion(version.secretID, version.version))
             }
             self.versions[key] = version
+        case .replaceSecretVersions(let versions):
+            for version in versions {
+                let key = Self.versionKey(version.secretID, version.version)
+                guard var stored = self.versions[key] else {
+                    throw .constraint(SecretConstraintText.missingSecret(version.secretID))
+                }
+                stored.ringVersion = version.ringVersion
+                stored.envelope = version.envelope
+                self.versions[key] = stored
+            }
         case .deleteSecret(let id):
             guard self.secrets.removeValue(forKey: id) != nil else {
                 throw .constraint(SecretConstraintText.missingSecret(id))

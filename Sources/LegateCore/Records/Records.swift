@@ -246,5 +246,7 @@ public enum StoreWrite: Sendable, Equatable {
     case insertSecretVersion(SecretVersionRecord)
     /// Delete a secret and all its versions; fails if missing.
     case deleteSecret(id: String)
+    /// Replace the ring version and envelope of existing secret versions (a ring key rotation re-sealed them).
+    case replaceSecretVersions([SecretVersionRecord])
 
 }

@@ -131,6 +131,10 @@ extension SecretService {
                     scope: session.scope, createdAt: now, createdBy: session.actor, updatedAt: now)
                 expectedVersion = 1
             }
+            guard !self.isRotating(ring.id) else {
+                throw .failedPrecondition(
+                    "key ring \(ring.name) is making a new ring key (a member left); retry in a moment")
+            }
             guard ring.ringVersion > 0, request.ringVersion == ring.ringVersion else {
                 throw .failedPrecondition(
                     "key ring \(ring.name) is at key version \(ring.ringVersion), the value was sealed to "

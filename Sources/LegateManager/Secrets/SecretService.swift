@@ -1,7 +1,9 @@
+import Dispatch
 import LegateCore
 import LegateNet
 import LegateStore
 import LegateWire
+import Synchronization
 
 /// Key rings and secrets: stores what admins sealed on their machines and hands each member its sealed copy. The
 /// manager holds public keys and ciphertext only; nothing here can open a secret. Blocking: call it off the loops.
@@ -15,6 +17,12 @@ final class SecretService: Sendable {
     let tasks: TaskService
     /// Ring and secret names (per account) a change is writing now.
     let inFlight = Reservations()
+    /// Share and rotation work asked of members, by ring id.
+    let ringWork = Mutex<[String: RingWorkInFlight]>([:])
+    /// Membership reconciliation and members' answers run here, one at a time, off the loops.
+    let workQueue = DispatchQueue(label: "legate.secrets")
+    /// A reconciliation is queued.
+    let reconcileQueued = Atomic<Bool>(false)
 
     /// Longest ring or secret name.
     static let maxNameBytes = 128
@@ -98,10 +106,17 @@ final class SecretService: Sendable {
                 info.members.isEmpty
                 ? "no ring key yet: no approved delegate with a device key matches the rule"
                 : "no ring key yet: upload one (legatectl keyring create seals it to the members)"
-        } else if waiting > 0 {
-            info.pendingChange =
-                "\(waiting) member(s) waiting for their copy; "
-                + (onlineHolder ? "to be shared by an online member" : "waiting for an online member")
+        } else {
+            let who = onlineHolder ? "an online member is on it" : "waiting for an online member"
+            switch self.plan(for: ring) {
+            case .settled:
+                break
+            case .rotate(let departed):
+                info.pendingChange =
+                    "\(departed.joined(separator: ", ")) left: a new ring key version is due (\(who))"
+            case .share:
+                info.pendingChange = "\(waiting) member(s) waiting for their copy (\(who))"
+            }
         }
         return info
     }

@@ -106,6 +106,10 @@ public enum CallMethod: UInt16, Sendable, CaseIterable {
     case leave = 6
     /// SecretOpened -> CallAck: the delegate opened (or refused) a task's secret
     case secretOpened = 7
+    /// RingKeyShared -> CallAck: the answer to RING_KEY_SHARE
+    case ringKeyShared = 8
+    /// RingRotated -> CallAck: the answer to RING_ROTATE
+    case ringRotated = 9
 }
 
 /// REQUEST/RESPONSE/ERROR method of an admin call (FRAMING.md §1.4); the permission each needs is in brackets.
@@ -200,6 +204,10 @@ public enum PushKind: UInt16, Sendable, CaseIterable {
     case taskAssign = 4
     /// TaskCancel: stop this task attempt
     case taskCancel = 5
+    /// RingKeyShare: seal your ring key copy to these members; answer with call 8
+    case ringKeyShare = 6
+    /// RingRotate: make the next ring key for these members, re-seal these secrets; call 9
+    case ringRotate = 7
 }
 
 /// Lifecycle state of a delegate as the manager sees it.
@@ -6719,6 +6727,495 @@ public struct SecretOpened: Equatable, Sendable, ProtoMessage {
         if !self.secretID.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.secretID.utf8.count) }
         if self.version != 0 { size += ProtoWriter.tagSize(4) + ProtoWriter.varintSize(UInt64(self.version)) }
         if self.opened { size += ProtoWriter.tagSize(5) + ProtoWriter.varintSize((self.opened ? 1 : 0)) }
+        if !self.error.isEmpty { size += ProtoWriter.tagSize(6) + ProtoWriter.lengthDelimitedSize(self.error.utf8.count) }
+        return size
+    }
+}
+
+/// A member a ring key is sealed to.
+public struct RingRecipient: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `delegate_id`.
+    public var delegateID: String = ""
+    /// Field 2 `device_public_key`.
+    public var devicePublicKey: [UInt8] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(delegateID: String = "", devicePublicKey: [UInt8] = []) {
+        self.delegateID = delegateID
+        self.devicePublicKey = devicePublicKey
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.delegateID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.devicePublicKey = try reader.readBytes()
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.delegateID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.delegateID)
+        }
+        if !self.devicePublicKey.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeLengthDelimited(self.devicePublicKey)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.delegateID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.delegateID.utf8.count) }
+        if !self.devicePublicKey.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.devicePublicKey.count) }
+        return size
+    }
+}
+
+/// PUSH kind 6 RING_KEY_SHARE (manager -> a member holding the ring key): open your copy and seal the ring private key to each recipient's device key; answer with RingKeyShared (call 8).
+public struct RingKeyShare: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `ring_id`.
+    public var ringID: String = ""
+    /// Field 2 `ring_version`.
+    public var ringVersion: UInt32 = 0
+    /// the copy must hold this key pair
+    public var ringPublicKey: [UInt8] = []
+    /// this member's copy of the ring key
+    public var ownCopy: SealedBox? = nil
+    /// Field 5 `recipients`.
+    public var recipients: [RingRecipient] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(ringID: String = "", ringVersion: UInt32 = 0, ringPublicKey: [UInt8] = [], ownCopy: SealedBox? = nil, recipients: [RingRecipient] = []) {
+        self.ringID = ringID
+        self.ringVersion = ringVersion
+        self.ringPublicKey = ringPublicKey
+        self.ownCopy = ownCopy
+        self.recipients = recipients
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.ringID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.ringVersion = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.ringPublicKey = try reader.readBytes()
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.ownCopy = try reader.readMessage(SealedBox.self)
+        case 5:
+            guard wireType == .lengthDelimited else { return false }
+            self.recipients.append(try reader.readMessage(RingRecipient.self))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.ringID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.ringID)
+        }
+        if self.ringVersion != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(UInt64(self.ringVersion))
+        }
+        if !self.ringPublicKey.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeLengthDelimited(self.ringPublicKey)
+        }
+        if let value = self.ownCopy {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        for value in self.recipients {
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.ringID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.ringID.utf8.count) }
+        if self.ringVersion != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.ringVersion)) }
+        if !self.ringPublicKey.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.ringPublicKey.count) }
+        if let value = self.ownCopy { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        for value in self.recipients { size += ProtoWriter.tagSize(5) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// REQUEST method 8 (RingKeyShared, delegate -> manager) -> CallAck: the copies RING_KEY_SHARE asked for.
+public struct RingKeyShared: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `ring_id`.
+    public var ringID: String = ""
+    /// Field 2 `ring_version`.
+    public var ringVersion: UInt32 = 0
+    /// Field 3 `copies`.
+    public var copies: [RingKeyCopyInfo] = []
+    /// why it could not share (then no copies)
+    public var error: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(ringID: String = "", ringVersion: UInt32 = 0, copies: [RingKeyCopyInfo] = [], error: String = "") {
+        self.ringID = ringID
+        self.ringVersion = ringVersion
+        self.copies = copies
+        self.error = error
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.ringID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.ringVersion = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.copies.append(try reader.readMessage(RingKeyCopyInfo.self))
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.error = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.ringID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.ringID)
+        }
+        if self.ringVersion != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(UInt64(self.ringVersion))
+        }
+        for value in self.copies {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        if !self.error.isEmpty {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(self.error)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.ringID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.ringID.utf8.count) }
+        if self.ringVersion != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.ringVersion)) }
+        for value in self.copies { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        if !self.error.isEmpty { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(self.error.utf8.count) }
+        return size
+    }
+}
+
+/// One secret version to re-seal to a new ring key version.
+public struct SecretToReseal: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `secret_id`.
+    public var secretID: String = ""
+    /// Field 2 `version`.
+    public var version: UInt32 = 0
+    /// Field 3 `policy`.
+    public var policy: SecretPolicyInfo? = nil
+    /// Field 4 `envelope`.
+    public var envelope: SecretEnvelopeData? = nil
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(secretID: String = "", version: UInt32 = 0, policy: SecretPolicyInfo? = nil, envelope: SecretEnvelopeData? = nil) {
+        self.secretID = secretID
+        self.version = version
+        self.policy = policy
+        self.envelope = envelope
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.secretID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.version = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.policy = try reader.readMessage(SecretPolicyInfo.self)
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.envelope = try reader.readMessage(SecretEnvelopeData.self)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.secretID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.secretID)
+        }
+        if self.version != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(UInt64(self.version))
+        }
+        if let value = self.policy {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        if let value = self.envelope {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.secretID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.secretID.utf8.count) }
+        if self.version != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.version)) }
+        if let value = self.policy { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        if let value = self.envelope { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// PUSH kind 7 RING_ROTATE (manager -> a remaining member): a member left; make ring key version ring_version + 1, seal it to each recipient (the remaining members) and re-seal every secret version's data key to it; answer with RingRotated (call 9).
+public struct RingRotate: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `ring_id`.
+    public var ringID: String = ""
+    /// the current version
+    public var ringVersion: UInt32 = 0
+    /// Field 3 `ring_public_key`.
+    public var ringPublicKey: [UInt8] = []
+    /// Field 4 `own_copy`.
+    public var ownCopy: SealedBox? = nil
+    /// Field 5 `recipients`.
+    public var recipients: [RingRecipient] = []
+    /// Field 6 `secrets`.
+    public var secrets: [SecretToReseal] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(ringID: String = "", ringVersion: UInt32 = 0, ringPublicKey: [UInt8] = [], ownCopy: SealedBox? = nil, recipients: [RingRecipient] = [], secrets: [SecretToReseal] = []) {
+        self.ringID = ringID
+        self.ringVersion = ringVersion
+        self.ringPublicKey = ringPublicKey
+        self.ownCopy = ownCopy
+        self.recipients = recipients
+        self.secrets = secrets
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.ringID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.ringVersion = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.ringPublicKey = try reader.readBytes()
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.ownCopy = try reader.readMessage(SealedBox.self)
+        case 5:
+            guard wireType == .lengthDelimited else { return false }
+            self.recipients.append(try reader.readMessage(RingRecipient.self))
+        case 6:
+            guard wireType == .lengthDelimited else { return false }
+            self.secrets.append(try reader.readMessage(SecretToReseal.self))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.ringID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.ringID)
+        }
+        if self.ringVersion != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(UInt64(self.ringVersion))
+        }
+        if !self.ringPublicKey.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeLengthDelimited(self.ringPublicKey)
+        }
+        if let value = self.ownCopy {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        for value in self.recipients {
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        for value in self.secrets {
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.ringID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.ringID.utf8.count) }
+        if self.ringVersion != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.ringVersion)) }
+        if !self.ringPublicKey.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.ringPublicKey.count) }
+        if let value = self.ownCopy { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        for value in self.recipients { size += ProtoWriter.tagSize(5) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        for value in self.secrets { size += ProtoWriter.tagSize(6) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// REQUEST method 9 (RingRotated, delegate -> manager) -> CallAck: the new ring key version.
+public struct RingRotated: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `ring_id`.
+    public var ringID: String = ""
+    /// Field 2 `from_version`.
+    public var fromVersion: UInt32 = 0
+    /// of version from_version + 1
+    public var publicKey: [UInt8] = []
+    /// Field 4 `copies`.
+    public var copies: [RingKeyCopyInfo] = []
+    /// every version, re-sealed to the new key
+    public var secrets: [SecretToReseal] = []
+    /// why it could not rotate (then nothing else)
+    public var error: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(ringID: String = "", fromVersion: UInt32 = 0, publicKey: [UInt8] = [], copies: [RingKeyCopyInfo] = [], secrets: [SecretToReseal] = [], error: String = "") {
+        self.ringID = ringID
+        self.fromVersion = fromVersion
+        self.publicKey = publicKey
+        self.copies = copies
+        self.secrets = secrets
+        self.error = error
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.ringID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.fromVersion = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.publicKey = try reader.readBytes()
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.copies.append(try reader.readMessage(RingKeyCopyInfo.self))
+        case 5:
+            guard wireType == .lengthDelimited else { return false }
+            self.secrets.append(try reader.readMessage(SecretToReseal.self))
+        case 6:
+            guard wireType == .lengthDelimited else { return false }
+            self.error = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.ringID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.ringID)
+        }
+        if self.fromVersion != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(UInt64(self.fromVersion))
+        }
+        if !self.publicKey.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeLengthDelimited(self.publicKey)
+        }
+        for value in self.copies {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        for value in self.secrets {
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        if !self.error.isEmpty {
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeString(self.error)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.ringID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.ringID.utf8.count) }
+        if self.fromVersion != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.fromVersion)) }
+        if !self.publicKey.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.publicKey.count) }
+        for value in self.copies { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        for value in self.secrets { size += ProtoWriter.tagSize(5) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
         if !self.error.isEmpty { size += ProtoWriter.tagSize(6) + ProtoWriter.lengthDelimitedSize(self.error.utf8.count) }
         return size
     }
