@@ -13,10 +13,18 @@ extension DelegateClient {
         case .ringKeyShare:
             guard let request = try? RingKeyShare(protoBytes: frame.payload) else { return }
             let answer = RingWork.share(request, deviceKey: deviceKey, delegateID: delegateID)
+            self.emitTask(
+                .ringKeySealed(
+                    ringID: request.ringID, ringVersion: request.ringVersion, rotated: false,
+                    recipients: answer.copies.map { "\($0.delegateID) \($0.deviceKeyFingerprint)" }, error: answer.error))
             self.sendRingWorkAnswer(.ringKeyShared, answer, on: connection)
         case .ringRotate:
             guard let request = try? RingRotate(protoBytes: frame.payload) else { return }
             let answer = RingWork.rotate(request, deviceKey: deviceKey, delegateID: delegateID)
+            self.emitTask(
+                .ringKeySealed(
+                    ringID: request.ringID, ringVersion: request.ringVersion + 1, rotated: true,
+                    recipients: answer.copies.map { "\($0.delegateID) \($0.deviceKeyFingerprint)" }, error: answer.error))
             self.sendRingWorkAnswer(.ringRotated, answer, on: connection)
         default:
             return

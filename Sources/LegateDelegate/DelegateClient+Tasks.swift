@@ -18,6 +18,10 @@ public enum DelegateTaskEvent: Sendable, Equatable {
     case taskResultRefused(taskID: String, attempt: UInt32, code: StatusCode, message: String)
     /// The attempt was stopped and will not be reported (connection lost, delegate stopping, or stale).
     case taskAbandoned(taskID: String, attempt: UInt32, reason: String)
+    /// At the manager's request this member sealed a ring key (version `ringVersion`, new when `rotated`) to these
+    /// device key fingerprints, or could not (`error`). Logged on the member's host, so an operator can check
+    /// that only known delegates got it, whatever the manager says.
+    case ringKeySealed(ringID: String, ringVersion: UInt32, rotated: Bool, recipients: [String], error: String)
 }
 
 /// A TaskUpdate or TaskResult call awaiting its answer.

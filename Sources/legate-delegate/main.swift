@@ -245,6 +245,14 @@ client.onTaskEvent { event in
             ["task.id": taskID, "attempt": "\(attempt)", "code": "\(code)", "reason": message])
     case .taskAbandoned(let taskID, let attempt, let reason):
         log(.info, "task stopped without a report", ["task.id": taskID, "attempt": "\(attempt)", "reason": reason])
+    case .ringKeySealed(let ringID, let ringVersion, let rotated, let recipients, let error):
+        guard error.isEmpty else {
+            log(.warning, "key ring work refused", ["ring.id": ringID, "rotate": "\(rotated)", "error": error])
+            return
+        }
+        log(
+            .info, rotated ? "key ring rotated" : "key ring key shared",
+            ["ring.id": ringID, "ring_version": "\(ringVersion)", "sealed_to": recipients.joined(separator: "; ")])
     }
 }
 client.onTokenRotation { event in

@@ -71,6 +71,11 @@ import Testing
         // A new member gets its copy from the online member; the manager only relayed it.
         let second = try setup.delegate("second")
         #expect(eventually(timeout: .seconds(20)) { (try? setup.members()) == ["first": true, "second": true] })
+        // The sharing member logs whom it sealed the key to, with the fingerprint the new member logs as its own.
+        let secondKey = try #require(
+            second.log.split(separator: "\n").first { $0.contains("registered") }?.split(separator: " ")
+                .first { $0.hasPrefix("device_key=") }?.dropFirst("device_key=".count))
+        #expect(eventually { first.log.contains("key ring key shared") && first.log.contains(String(secondKey)) })
         let onSecond = try setup.runSecretTask(on: try setup.delegateID("second"))
         #expect(onSecond.status == 0 && onSecond.output.contains("got=***"), "\(onSecond.output)\n\(second.log)")
 
@@ -80,6 +85,7 @@ import Testing
         #expect(first.waitForExit(timeout: .seconds(10)) != nil)
         #expect(!FileManager.default.fileExists(atPath: directory + "/first/device-key"))
         #expect(eventually(timeout: .seconds(20)) { (try? setup.ring())?["ring_version"] as? Int == 2 })
+        #expect(second.log.contains("key ring rotated"))
         let rotated = try setup.runSecretTask(on: try setup.delegateID("second"))
         #expect(rotated.status == 0 && rotated.output.contains("got=***"), "\(rotated.output)\n\(second.log)")
         let audit = try setup.cli.run(["audit", "list", "--action", "keyring.*"], environment: setup.environment)

@@ -46,10 +46,13 @@ final class SecretService: Sendable {
 
     /// The ring's members now: approved delegates matching its rule, on a live token, with a device key.
     func members(of ring: KeyRingRecord) -> [DelegateRecord] {
-        self.registry.records(accountID: ring.accountID).filter {
-            ring.memberRule.admits($0) && !$0.devicePublicKey.isEmpty
-                && self.tokens.entry(tokenID: $0.tokenID)?.status == .active
-        }
+        self.registry.records(accountID: ring.accountID).filter { self.isMember($0, of: ring) }
+    }
+
+    /// Whether `delegate` is a member of `ring` now.
+    func isMember(_ delegate: DelegateRecord, of ring: KeyRingRecord) -> Bool {
+        delegate.accountID == ring.accountID && ring.memberRule.admits(delegate) && !delegate.devicePublicKey.isEmpty
+            && self.tokens.entry(tokenID: delegate.tokenID)?.status == .active
     }
 
     /// Whether `delegate` holds a copy of the ring's current key sealed to its present device key.
@@ -59,13 +62,13 @@ final class SecretService: Sendable {
     }
 
     /// The rings whose current key this delegate holds as a member: where tasks using their secrets may go.
+    /// Checks only this delegate against each ring (it runs at every registration of a delegate with a key).
     func ringsHeld(by delegateID: String) -> Set<String> {
         guard let delegate = self.registry.record(id: delegateID) else { return [] }
         let rings = self.directory.read { $0.rings.values.filter { $0.accountID == delegate.accountID } }
         return Set(
             rings.filter { ring in
-                ring.ringVersion > 0 && self.members(of: ring).contains { $0.id == delegateID }
-                    && self.holdsCurrentCopy(delegate, ring: ring)
+                ring.ringVersion > 0 && self.isMember(delegate, of: ring) && self.holdsCurrentCopy(delegate, ring: ring)
             }.map(\.id))
     }
 
