@@ -102,6 +102,10 @@ let package = Package(
         .executableTarget(
             name: "legate-secrets-bench", dependencies: ["LegateSecrets"], path: "tools/bench/legate-secrets-bench",
             swiftSettings: strict),
+        // What one secret adds to a task (assignment size, opening, masking); see tools/bench/secret-task-bench.
+        .executableTarget(
+            name: "legate-secret-task-bench", dependencies: ["LegateDelegate", "LegateSecrets", "LegateWire"],
+            path: "tools/bench/secret-task-bench", swiftSettings: strict),
 
         // MARK: - Tests
         .target(

@@ -47,13 +47,15 @@ struct TaskBoardSecretsTests {
         #expect(Self.assigned(board.dispatch(now: 2))["both"] == "half")
     }
 
-    @Test func ringsSetBeforeADelegateIsAvailableApplyWhenItIs() {
+    @Test func ringsComeWithTheSlotAndAnUnknownDelegateChangesNothing() {
         var board = TaskBoard()
         let changed = board.setRings(["krg_prod"], delegateID: "late")
         #expect(!changed)
         _ = board.enqueue(Self.task("t", rings: ["prod"]), now: 0)
         _ = board.delegateAvailable(Self.slot("late"), now: 0)
-        #expect(Self.assigned(board.dispatch(now: 1))["t"] == "late")
+        #expect(Self.assigned(board.dispatch(now: 1)).isEmpty)
+        _ = board.delegateAvailable(Self.slot("late", rings: ["krg_prod"]), now: 2)  // reconnected with a copy
+        #expect(Self.assigned(board.dispatch(now: 3))["t"] == "late")
     }
 
     @Test func aTargetedTaskNamesTheRingItsTargetLacks() {

@@ -10,13 +10,10 @@ extension TaskBoard.Slot {
 
 extension TaskBoard {
     /// Sets the rings a delegate holds current copies of (it gained or lost a copy); returns whether a slot
-    /// changed. For a delegate not available yet, remembered until it is.
+    /// changed. A delegate not available now gets its rings with its slot when it becomes available.
     @discardableResult
     public mutating func setRings(_ rings: Set<String>, delegateID: String) -> Bool {
-        guard let position = self.slotIndex(of: delegateID) else {
-            self.pendingRings[delegateID] = rings
-            return false
-        }
+        guard let position = self.slotIndex[delegateID] else { return false }
         self.slots[position].rings = rings
         return true
     }

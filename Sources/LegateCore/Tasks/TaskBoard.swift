@@ -78,11 +78,9 @@ public struct TaskBoard: Sendable {
     public private(set) var liveBytes = 0
     private var queue: [String] = []
     var slots: [Slot] = []
-    private var slotIndex: [String: Int] = [:]
+    var slotIndex: [String: Int] = [:]
     private var leaseDeadlines: [String: Int64] = [:]
     private var cancelDeadlines: [String: Int64] = [:]
-    /// Rings set for a delegate before its slot exists (applied when it becomes available).
-    var pendingRings: [String: Set<String>] = [:]
 
     /// Creates an empty board.
     public init(configuration: Configuration = Configuration()) {
@@ -104,9 +102,6 @@ public struct TaskBoard: Sendable {
 
     /// The slot of a delegate, if it may receive tasks.
     public func slot(delegateID: String) -> Slot? { self.slotIndex[delegateID].map { self.slots[$0] } }
-
-    /// The position of a delegate's slot in `slots`.
-    func slotIndex(of delegateID: String) -> Int? { self.slotIndex[delegateID] }
 
     // MARK: - Admin events
 
@@ -180,7 +175,6 @@ public struct TaskBoard: Sendable {
         }
         var fresh = slot
         fresh.held = []
-        if let rings = self.pendingRings.removeValue(forKey: slot.delegateID) { fresh.rings = rings }
         self.slotIndex[slot.delegateID] = self.slots.count
         self.slots.append(fresh)
         return effects
