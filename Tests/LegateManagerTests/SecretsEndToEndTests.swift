@@ -53,6 +53,8 @@ import Testing
         #expect(members.first?["has_copy"] as? Bool == true)
         let fingerprint = try #require(members.first?["fingerprint"] as? String)
         #expect(member.log.contains(fingerprint), "log: \(member.log)")
+        #expect(try cli.run(["delegate", "list"], environment: environment).output.contains(fingerprint))
+        #expect(try cli.run(["delegate", "show", "vault-member"], environment: environment).output.contains(fingerprint))
 
         let value = "s3cr3t-" + UUID().uuidString
         let valueFile = directory + "/value"
