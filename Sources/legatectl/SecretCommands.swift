@@ -100,6 +100,7 @@ private func readSecretValue(_ path: String?) -> [UInt8] {
     }
     var bytes = [UInt8](data)
     if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
+    guard bytes.count <= 64 << 10 else { usageError("the value is \(bytes.count) bytes; at most 64 KiB are allowed") }
     do throws(SecretsError) {
         try SecretMasker.validate(value: bytes)
     } catch {

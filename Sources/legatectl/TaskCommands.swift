@@ -134,6 +134,7 @@ private func taskObject(_ task: TaskInfo) -> [String: Any] {
         "progress_percent": task.progressPercent, "selectors": task.selectors,
         "target_delegate_id": task.targetDelegateID, "idempotency_key": task.idempotencyKey,
         "max_attempts": task.maxAttempts, "timeout_ms": task.timeoutMs,
+        "secrets": task.secrets.map { "\($0.envName)=\($0.secretName)" },
     ]
 }
 

@@ -103,6 +103,9 @@ import Testing
         create.version = 2
         #expect(self.refusal { _ = try admin.call(.secretCreate, create, as: SecretInfo.self) }?.code == .failedPrecondition)
         create.version = 1
+        create.envelope?.valueCiphertext = Array(repeating: 1, count: (64 << 10) + 17)  // it must fit a TASK_ASSIGN
+        #expect(self.refusal { _ = try admin.call(.secretCreate, create, as: SecretInfo.self) }?.code == .invalidArgument)
+        create.envelope?.valueCiphertext = [2]
         let created = try admin.call(.secretCreate, create, as: SecretInfo.self)
         #expect(created.version == 1 && created.ringName == "prod" && created.lastUsedAtMs == 0)
         #expect(self.refusal { _ = try admin.call(.secretCreate, create, as: SecretInfo.self) }?.code == .alreadyExists)
@@ -124,6 +127,9 @@ import Testing
         let denied = self.refusal { _ = try limited.call(.taskSubmit, submit, as: TaskSubmitResponse.self) }
         #expect(denied?.code == .permissionDenied && denied?.message.contains("secret:use") == true)
         spec.secrets = [SecretUse(envName: "1BAD", secretName: "db")]
+        submit.tasks = [spec]
+        #expect(self.refusal { _ = try admin.call(.taskSubmit, submit, as: TaskSubmitResponse.self) }?.code == .invalidArgument)
+        spec.secrets = (0..<17).map { SecretUse(envName: "DB\($0)", secretName: "db") }
         submit.tasks = [spec]
         #expect(self.refusal { _ = try admin.call(.taskSubmit, submit, as: TaskSubmitResponse.self) }?.code == .invalidArgument)
         spec.secrets = [SecretUse(envName: "DB", secretName: "missing")]

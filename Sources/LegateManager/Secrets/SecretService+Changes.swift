@@ -146,6 +146,9 @@ extension SecretService {
             guard let envelope = request.envelope, let sealedKey = envelope.sealedDataKey, !envelope.valueNonce.isEmpty,
                 !envelope.valueCiphertext.isEmpty, !sealedKey.encapsulatedKey.isEmpty, !sealedKey.ciphertext.isEmpty
             else { throw .invalidArgument("the sealed value is incomplete (nonce, ciphertext and sealed data key)") }
+            guard envelope.valueCiphertext.count <= Self.maxSealedValueBytes else {
+                throw .invalidArgument("secret values are at most 64 KiB; store a larger one elsewhere and its key here")
+            }
             let version = SecretVersionRecord(
                 secretID: secret.id, version: request.version, ringVersion: request.ringVersion,
                 allowedTaskTypes: request.policy?.allowedTaskTypes ?? [], envelope: envelope.protoBytes(), createdAt: now)

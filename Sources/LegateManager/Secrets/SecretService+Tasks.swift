@@ -18,6 +18,9 @@ extension SecretService: TaskSecretSource {
                 "admin key \(session.keyID) lacks permission secret:use, needed to run tasks with secrets; "
                     + "ask an account admin for it")
         }
+        guard uses.count <= Self.maxSecretsPerTask else {
+            throw .invalidArgument("a task may use at most \(Self.maxSecretsPerTask) secrets, not \(uses.count)")
+        }
         var names: Set<String> = []
         var resolved: [TaskSecretUse] = []
         for use in uses {

@@ -28,6 +28,10 @@ final class SecretService: Sendable {
     static let maxNameBytes = 128
     /// Size of an X25519 public key.
     static let publicKeyBytes = 32
+    /// Largest sealed value (64 KiB of value plus the AEAD tag): every secret of a task travels in its TASK_ASSIGN.
+    static let maxSealedValueBytes = (64 << 10) + 16
+    /// Most secrets one task may use.
+    static let maxSecretsPerTask = 16
 
     /// Creates the service; `load` fills it from the store.
     init(
