@@ -7,8 +7,9 @@ import Synchronization
 protocol TaskSecretSource: AnyObject, Sendable {
     /// Rings whose current key the delegate holds as a member.
     func ringsHeld(by delegateID: String) -> Set<String>
-    /// The secrets a spec names, resolved; refused without `secret:use`.
-    func resolve(_ uses: [SecretUse], session: AdminSession) throws(AdminError) -> [TaskSecretUse]
+    /// The secrets a spec names, resolved; refused without `secret:use`, or when their sealed material needs more
+    /// than `room` bytes of the assignment.
+    func resolve(_ uses: [SecretUse], session: AdminSession, room: Int) throws(AdminError) -> [TaskSecretUse]
     /// The sealed material of a task's secrets for its holder.
     func assignmentSecrets(for task: TaskRecord, delegateID: String) -> [TaskSecret]
 }
@@ -41,14 +42,18 @@ extension TaskService {
         self.secretLink.source?.ringsHeld(by: delegateID) ?? []
     }
 
-    /// `record` with the secrets `spec` names resolved; unchanged when it names none.
-    func withSecrets(_ record: TaskRecord, spec: TaskSpec, session: AdminSession) throws(AdminError) -> TaskRecord {
+    /// `record` with the secrets `spec` names resolved; unchanged when it names none. `maxFrameBytes` bounds the
+    /// assignment: payload and sealed secrets together.
+    func withSecrets(_ record: TaskRecord, spec: TaskSpec, session: AdminSession, maxFrameBytes: Int)
+        throws(AdminError) -> TaskRecord
+    {
         guard !spec.secrets.isEmpty else { return record }
         guard let source = self.secretLink.source else {
             throw .failedPrecondition("this manager does not serve secrets")
         }
         var task = record
-        task.secrets = try source.resolve(spec.secrets, session: session)
+        let limit = TaskSpecRules.maxPayloadBytes(configured: Int.max, maxFrameBytes: maxFrameBytes)
+        task.secrets = try source.resolve(spec.secrets, session: session, room: limit - record.payload.count)
         return task
     }
 

@@ -132,6 +132,12 @@ import Testing
         spec.secrets = (0..<17).map { SecretUse(envName: "DB\($0)", secretName: "db") }
         submit.tasks = [spec]
         #expect(self.refusal { _ = try admin.call(.taskSubmit, submit, as: TaskSubmitResponse.self) }?.code == .invalidArgument)
+        // A payload that leaves no room in the assignment for the sealed secret is refused at submit.
+        var big = TaskProtocolTests.spec("echo", payload: String(repeating: "x", count: 1_047_300))
+        big.secrets = [SecretUse(envName: "DB", secretName: "db")]
+        submit.tasks = [big]
+        let tooBig = self.refusal { _ = try admin.call(.taskSubmit, submit, as: TaskSubmitResponse.self) }
+        #expect(tooBig?.code == .invalidArgument && tooBig?.message.contains("secrets of one task") == true)
         spec.secrets = [SecretUse(envName: "DB", secretName: "missing")]
         submit.tasks = [spec]
         #expect(self.refusal { _ = try admin.call(.taskSubmit, submit, as: TaskSubmitResponse.self) }?.code == .notFound)

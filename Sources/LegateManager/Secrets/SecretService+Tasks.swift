@@ -12,7 +12,7 @@ extension SecretService: TaskSecretSource {
     }
 
     /// The secrets a submitted spec names, resolved to ids and rings; refused without `secret:use`.
-    func resolve(_ uses: [SecretUse], session: AdminSession) throws(AdminError) -> [TaskSecretUse] {
+    func resolve(_ uses: [SecretUse], session: AdminSession, room: Int) throws(AdminError) -> [TaskSecretUse] {
         guard session.allows(.secretUse) else {
             throw .permissionDenied(
                 "admin key \(session.keyID) lacks permission secret:use, needed to run tasks with secrets; "
@@ -23,6 +23,7 @@ extension SecretService: TaskSecretSource {
         }
         var names: Set<String> = []
         var resolved: [TaskSecretUse] = []
+        var sealedBytes = 0
         for use in uses {
             guard Self.isEnvironmentName(use.envName) else {
                 throw .invalidArgument("\(use.envName) is not an environment variable name (e.g. DB_PASSWORD)")
@@ -33,6 +34,13 @@ extension SecretService: TaskSecretSource {
             let secret = try self.visibleSecret(use.secretName, session: session)
             guard let ring = self.directory.read({ $0.rings[secret.ringID] }), ring.ringVersion > 0 else {
                 throw .failedPrecondition("the key ring of secret \(secret.name) has no key yet")
+            }
+            // The envelope, plus the ring key copy, ids and field headers that travel with it.
+            sealedBytes += self.directory.read { $0.versions[secret.id]?.last?.envelope.count ?? 0 } + 512
+            guard sealedBytes <= min(room, Self.maxSealedBytesPerTask) else {
+                throw .invalidArgument(
+                    "the secrets of one task are at most \(Self.maxSealedBytesPerTask >> 10) KiB sealed (they travel in "
+                        + "its assignment); use fewer or smaller secrets")
             }
             resolved.append(
                 TaskSecretUse(

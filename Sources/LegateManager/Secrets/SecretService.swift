@@ -32,6 +32,8 @@ final class SecretService: Sendable {
     static let maxSealedValueBytes = (64 << 10) + 16
     /// Most secrets one task may use.
     static let maxSecretsPerTask = 16
+    /// Most sealed bytes of one task's secrets, so its TASK_ASSIGN fits a frame beside the largest payload.
+    static let maxSealedBytesPerTask = 256 << 10
 
     /// Creates the service; `load` fills it from the store.
     init(

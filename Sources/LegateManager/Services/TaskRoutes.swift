@@ -57,7 +57,8 @@ extension TaskService {
                 let record = try TaskSpecRules.record(
                     from: spec, index: index, session: session, limits: limits, maxFrameBytes: maxFrameBytes,
                     now: now, id: ManagerServices.newTimeOrderedID(prefix: "tsk", now: now))
-                built.append(try tasks.withSecrets(record, spec: spec, session: session))
+                built.append(
+                    try tasks.withSecrets(record, spec: spec, session: session, maxFrameBytes: maxFrameBytes))
             }
             let records = built
             let types = Set(records.map(\.type))
