@@ -81,6 +81,16 @@ extension StoreContractTests {
             }
             #expect(try store.allSecretVersions().count == 2)
 
+            // A ring rotation re-seals versions in place: ring version and envelope change, nothing else.
+            var resealed = first
+            resealed.ringVersion = 2
+            resealed.envelope = [7, 7, 7]
+            try store.apply([.replaceSecretVersions([resealed])])
+            #expect(try store.allSecretVersions() == [resealed, second])
+            var unknown = first
+            unknown.version = 9
+            #expect(throws: StoreError.self) { try store.apply([.replaceSecretVersions([unknown])]) }
+
             try store.apply([.deleteSecret(id: "sec-1")])
             #expect(try store.allSecrets() == [])
             #expect(try store.allSecretVersions() == [])
