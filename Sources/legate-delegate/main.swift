@@ -136,6 +136,12 @@ do {
 } catch {
     fail("cannot load or create the device key in \(stateDirectory): \(error); check --state-dir", status: 2)
 }
+// The same state directory is the same delegate after a restart (its ring key copies name its delegate id).
+do {
+    configuration.instanceID = try InstanceIDFile.loadOrCreate(in: stateDirectory)
+} catch {
+    fail("\(error); check --state-dir", status: 2)
+}
 // Logged with the registration, so an operator can compare it with `legatectl keyring show`.
 let deviceKeyFingerprint = configuration.deviceKey.map { DeviceKeyFingerprint.of($0.publicKey) } ?? ""
 configuration.serverName = settings["server_name"]

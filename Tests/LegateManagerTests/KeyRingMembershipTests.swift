@@ -102,4 +102,34 @@ import Testing
         })
         #expect((try setup.members())["third"] == false)
     }
+
+    @Test(.enabled(if: DelegateProcess.isBuilt && LegatectlTests.binary != nil))
+    func aRestartedMemberIsTheSameDelegateAndStillOpensTheSecret() throws {
+        let harness = try ManagerHarness()
+        let directory = NSTemporaryDirectory() + "legate-restart-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let setup = Setup(harness: harness, directory: directory)
+        let first = try setup.delegate("solo")
+        #expect(eventually { harness.manager.connectedDelegates == 1 })
+        #expect(try setup.cli.run(["keyring", "create", "prod", "--members", "tags=vault"], environment: setup.environment).status == 0)
+        let valueFile = directory + "/value"
+        try Data("restart-secret-value".utf8).write(to: URL(fileURLWithPath: valueFile))
+        #expect(try setup.cli.run(["secret", "create", "db", "--keyring", "prod", "--value-file", valueFile],
+            environment: setup.environment).status == 0)
+        let id = try setup.delegateID("solo")
+        kill(first.process.processIdentifier, SIGTERM)
+        #expect(first.waitForExit(timeout: .seconds(10)) == 0)
+        #expect(eventually { harness.manager.connectedDelegates == 0 })
+
+        // The same state directory: the same delegate id, its copy still valid, no other member needed.
+        let again = try setup.delegate("solo")
+        defer { kill(again.process.processIdentifier, SIGTERM) }
+        #expect(eventually { harness.manager.connectedDelegates == 1 })
+        #expect(try setup.delegateID("solo") == id)
+        let listed = try setup.cli.run(["delegate", "list", "--json"], environment: setup.environment)
+        #expect(listed.output.components(separatedBy: "\"name\" : \"solo\"").count == 2, "\(listed.output)")
+        let ran = try setup.runSecretTask(on: id)
+        #expect(ran.status == 0 && ran.output.contains("got=***"), "\(ran.output)\n\(again.log)")
+    }
 }
