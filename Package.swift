@@ -118,7 +118,8 @@ let package = Package(
             name: "LegateAuthTests", dependencies: ["LegateAuth", "LegateCore", "LegateTestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "LegateSecretsTests", dependencies: ["LegateSecrets"], exclude: ["Vectors"], swiftSettings: strict),
+            name: "LegateSecretsTests", dependencies: ["LegateSecrets", "COpenSSL"], exclude: ["Vectors"],
+            swiftSettings: strict),
         .testTarget(name: "LegateCommandLineTests", dependencies: ["LegateCommandLine"], swiftSettings: strict),
         .testTarget(name: "LegateHTTPTests", dependencies: ["LegateHTTP"], swiftSettings: strict),
         .testTarget(

@@ -1,6 +1,6 @@
 // The module's only I/O: the delegate's device key file, on POSIX calls so that modes, fsync and rename are exact.
 internal import Glibc
-import LegateAuth
+internal import LegateAuth
 
 /// The delegate's X25519 device private key in `<directory>/device-key`: 32 raw bytes, mode 0600, owned by the
 /// delegate's user. Losing it means re-registering the device and re-sharing its key rings.

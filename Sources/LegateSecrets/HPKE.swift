@@ -1,4 +1,4 @@
-import LegateAuth
+internal import LegateAuth
 
 /// The output of HPKE single-shot sealing: the encapsulated ephemeral public key and the AEAD ciphertext (with tag).
 public struct HPKESealed: Sendable, Hashable {
@@ -133,26 +133,43 @@ package struct HPKESuite: Sendable {
     }
 
     /// ExtractAndExpand of DHKEM (RFC 9180 §4.1): the 32-byte KEM shared secret.
-    func extractAndExpand(dh: [UInt8], kemContext: [UInt8]) -> [UInt8] {
+    package func extractAndExpand(dh: [UInt8], kemContext: [UInt8]) -> [UInt8] {
         var prk = Self.labeledExtract(suiteID: self.kemSuiteID, salt: [], label: "eae_prk", ikm: dh)
         defer { wipe(&prk) }
         return Self.labeledExpand(suiteID: self.kemSuiteID, prk: prk, label: "shared_secret", info: kemContext,
                                   length: 32)
     }
 
+    /// DeriveKeyPair for X25519 (RFC 9180 §7.1.3): the private key bytes derived from `ikm`.
+    package func deriveX25519PrivateKey(ikm: [UInt8]) -> [UInt8] {
+        var prk = Self.labeledExtract(suiteID: self.kemSuiteID, salt: [], label: "dkp_prk", ikm: ikm)
+        defer { wipe(&prk) }
+        return Self.labeledExpand(suiteID: self.kemSuiteID, prk: prk, label: "sk", info: [], length: 32)
+    }
+
     /// KeySchedule for mode_base with no PSK (RFC 9180 §5.1).
     package func keySchedule(sharedSecret: [UInt8], info: [UInt8]) -> HPKEContext {
-        let suite = self.suiteID
-        let pskIDHash = Self.labeledExtract(suiteID: suite, salt: [], label: "psk_id_hash", ikm: [])
-        let infoHash = Self.labeledExtract(suiteID: suite, salt: [], label: "info_hash", ikm: info)
-        let context = [0] + pskIDHash + infoHash
-        var secret = Self.labeledExtract(suiteID: suite, salt: sharedSecret, label: "secret", ikm: [])
+        let context = self.keyScheduleContext(info: info)
+        var secret = self.scheduleSecret(sharedSecret: sharedSecret)
         defer { wipe(&secret) }
+        let suite = self.suiteID
         return HPKEContext(
             key: Self.labeledExpand(suiteID: suite, prk: secret, label: "key", info: context, length: self.keyBytes),
             baseNonce: Self.labeledExpand(suiteID: suite, prk: secret, label: "base_nonce", info: context,
                                           length: AESGCM.nonceBytes),
             exporterSecret: Self.labeledExpand(suiteID: suite, prk: secret, label: "exp", info: context, length: 32))
+    }
+
+    /// key_schedule_context for mode_base: mode || psk_id_hash || info_hash.
+    package func keyScheduleContext(info: [UInt8]) -> [UInt8] {
+        let pskIDHash = Self.labeledExtract(suiteID: self.suiteID, salt: [], label: "psk_id_hash", ikm: [])
+        let infoHash = Self.labeledExtract(suiteID: self.suiteID, salt: [], label: "info_hash", ikm: info)
+        return [0] + pskIDHash + infoHash
+    }
+
+    /// The key schedule's `secret`: LabeledExtract(shared_secret, "secret", psk) with an empty PSK.
+    package func scheduleSecret(sharedSecret: [UInt8]) -> [UInt8] {
+        Self.labeledExtract(suiteID: self.suiteID, salt: sharedSecret, label: "secret", ikm: [])
     }
 
     private static func labeledExtract(suiteID: [UInt8], salt: [UInt8], label: String, ikm: [UInt8]) -> [UInt8] {

@@ -1,4 +1,4 @@
-import LegateAuth
+internal import LegateAuth
 
 /// One sealed secret version: the value under a fresh data key (AES-256-GCM), and the data key sealed to the key
 /// ring's public key (HPKE). Both layers take `SecretBinding.associatedData` as associated data. The manager stores
@@ -42,7 +42,12 @@ public struct SecretEnvelope: Sendable, Hashable {
         guard self.valueNonce.count == AESGCM.nonceBytes else {
             throw .malformed(what: "secret value nonce", reason: "\(self.valueNonce.count) bytes, 12 expected")
         }
-        var dataKey = try HPKE.open(self.sealedDataKey, with: ringPrivateKey, info: Self.dataKeyInfo, aad: aad)
+        var dataKey: [UInt8]
+        do {
+            dataKey = try HPKE.open(self.sealedDataKey, with: ringPrivateKey, info: Self.dataKeyInfo, aad: aad)
+        } catch {
+            throw error.naming("secret data key")
+        }
         defer { wipe(&dataKey) }
         guard dataKey.count == Self.dataKeyBytes else {
             throw .malformed(what: "secret data key", reason: "\(dataKey.count) bytes, 32 expected")
@@ -78,48 +83,59 @@ public struct SecretEnvelope: Sendable, Hashable {
     }
 }
 
-/// The ring private key sealed to one member delegate's device key (HPKE, info `legate ring key v1`), with the
-/// ring id, ring version and member id as associated data.
-public enum RingKeyCopy {
-    /// The HPKE `info` for sealing ring private keys.
-    public static let info = Array("legate ring key v1".utf8)
+extension SecretEnvelope {
+    private static let magic = Array("LGSE".utf8) + [1]
 
-    /// The associated data: `"LGRK"`, format byte `0x01`, u32 length + ringID UTF-8, u32 ringVersion, u32 length +
-    /// memberDelegateID UTF-8 (integers big-endian).
-    public static func associatedData(ringID: String, ringVersion: UInt32, memberDelegateID: String) -> [UInt8] {
-        var out = Array("LGRK".utf8) + [1]
-        appendField(&out, Array(ringID.utf8))
-        appendUInt32(&out, ringVersion)
-        appendField(&out, Array(memberDelegateID.utf8))
+    /// One byte string for storage or the wire (integers big-endian): `"LGSE"`, format byte `0x01`, the 12-byte value
+    /// nonce, u32 length + value ciphertext, the 32-byte encapsulated key, u32 length + data key ciphertext.
+    public var serialized: [UInt8] {
+        var out = Self.magic + self.valueNonce
+        appendField(&out, self.valueCiphertext)
+        out += self.sealedDataKey.encapsulatedKey
+        appendField(&out, self.sealedDataKey.ciphertext)
         return out
     }
 
-    /// Seals the ring private key to a member's device public key.
-    public static func seal(ringPrivateKey: X25519PrivateKey, ringID: String, ringVersion: UInt32,
-                            memberDelegateID: String, to memberDevicePublicKey: X25519PublicKey)
-        throws(SecretsError) -> HPKESealed
-    {
-        var raw = ringPrivateKey.rawRepresentation
-        defer { wipe(&raw) }
-        let aad = associatedData(ringID: ringID, ringVersion: ringVersion, memberDelegateID: memberDelegateID)
-        return try HPKE.seal(to: memberDevicePublicKey, info: Self.info, aad: aad, plaintext: raw)
+    /// Parses `serialized`; refuses a wrong tag, impossible lengths or trailing bytes. Authenticity is checked by
+    /// `open`, not here.
+    public init(serialized: some Collection<UInt8>) throws(SecretsError) {
+        var reader = ByteReader(Array(serialized))
+        guard reader.take(Self.magic.count) == Self.magic else {
+            throw .malformed(what: "secret envelope", reason: "unknown format tag")
+        }
+        guard let nonce = reader.take(AESGCM.nonceBytes), let value = reader.takeField(),
+              let enc = reader.take(X25519PublicKey.byteCount), let key = reader.takeField()
+        else { throw .malformed(what: "secret envelope", reason: "truncated") }
+        guard reader.isAtEnd else { throw .malformed(what: "secret envelope", reason: "trailing bytes") }
+        guard value.count >= AESGCM.tagBytes, key.count >= AESGCM.tagBytes else {
+            throw .malformed(what: "secret envelope", reason: "a ciphertext is shorter than its tag")
+        }
+        self.init(valueNonce: nonce, valueCiphertext: value,
+                  sealedDataKey: HPKESealed(encapsulatedKey: enc, ciphertext: key))
+    }
+}
+
+/// Reads fixed-size and u32-length-prefixed fields from a byte array without trapping on short input.
+struct ByteReader {
+    private let bytes: [UInt8]
+    private var offset = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    /// True when every byte has been read.
+    var isAtEnd: Bool { self.offset == self.bytes.count }
+
+    /// The next `count` bytes, or nil when fewer remain.
+    mutating func take(_ count: Int) -> [UInt8]? {
+        guard count >= 0, self.bytes.count - self.offset >= count else { return nil }
+        defer { self.offset += count }
+        return Array(self.bytes[self.offset..<(self.offset + count)])
     }
 
-    /// Opens a ring key copy with the member's device key. With `expectedRingPublicKey` (the ring public key the
-    /// member trusts), a copy holding any other key pair is refused: base-mode HPKE does not authenticate the
-    /// sender, so anyone who knows the device public key can seal a key to it.
-    public static func open(_ sealed: HPKESealed, ringID: String, ringVersion: UInt32, memberDelegateID: String,
-                            with deviceKey: X25519PrivateKey, expectedRingPublicKey: X25519PublicKey? = nil)
-        throws(SecretsError) -> X25519PrivateKey
-    {
-        let aad = associatedData(ringID: ringID, ringVersion: ringVersion, memberDelegateID: memberDelegateID)
-        var raw = try HPKE.open(sealed, with: deviceKey, info: Self.info, aad: aad)
-        defer { wipe(&raw) }
-        guard raw.count == X25519PrivateKey.byteCount else {
-            throw .malformed(what: "ring key copy", reason: "\(raw.count) key bytes, 32 expected")
-        }
-        let key = try X25519PrivateKey(rawRepresentation: raw)
-        if let expectedRingPublicKey, key.publicKey != expectedRingPublicKey { throw .ringKeyMismatch }
-        return key
+    /// A big-endian u32 length and that many bytes, or nil when truncated.
+    mutating func takeField() -> [UInt8]? {
+        guard let prefix = self.take(4) else { return nil }
+        let length = prefix.reduce(0) { $0 << 8 | Int($1) }
+        return self.take(length)
     }
 }

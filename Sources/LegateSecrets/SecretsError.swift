@@ -71,3 +71,14 @@ public enum SecretsError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension SecretsError {
+    /// The same error with `what` naming the sealed item, for failures the caller knows more about than HPKE does.
+    func naming(_ what: String) -> SecretsError {
+        switch self {
+        case .openFailed: return .openFailed(what: what)
+        case .malformed(_, let reason): return .malformed(what: what, reason: reason)
+        default: return self
+        }
+    }
+}

@@ -1,5 +1,5 @@
 internal import COpenSSL
-import LegateAuth
+internal import LegateAuth
 
 /// An X25519 public key (RFC 7748): 32 raw bytes, as sent on the wire and stored by the manager.
 public struct X25519PublicKey: Sendable, Hashable {
@@ -82,7 +82,7 @@ public final class X25519PrivateKey: @unchecked Sendable {
     }
 
     /// X25519(self, peer): the 32-byte shared secret; refuses a low-order peer key (all-zero result).
-    func sharedSecret(with peer: X25519PublicKey) throws(SecretsError) -> [UInt8] {
+    package func sharedSecret(with peer: X25519PublicKey) throws(SecretsError) -> [UInt8] {
         let peerKey = try peer.makeKeyObject()
         defer { EVP_PKEY_free(peerKey) }
         guard let context = EVP_PKEY_CTX_new(self.key, nil) else {
@@ -98,16 +98,6 @@ public final class X25519PrivateKey: @unchecked Sendable {
         guard EVP_PKEY_derive(context, &secret, &length) == 1, length == 32 else { throw .invalidPublicKey }
         guard secret.contains(where: { $0 != 0 }) else { throw .invalidPublicKey }
         return secret
-    }
-}
-
-/// A short, human-comparable form of a device public key, to check out of band that the manager relays the key
-/// the delegate really holds.
-public enum DeviceKeyFingerprint {
-    /// `SHA256:` followed by the standard base64 alphabet, without `=` padding, of SHA-256 over the 32 raw key bytes
-    /// (43 characters after the prefix), the form `ssh-keygen -l` prints for SSH keys.
-    public static func of(_ publicKey: X25519PublicKey) -> String {
-        "SHA256:" + Base64.encode(SHA256Digest.hash(publicKey.rawRepresentation), alphabet: .standard, padding: false)
     }
 }
 

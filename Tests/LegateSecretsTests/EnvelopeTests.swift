@@ -59,3 +59,74 @@ import Testing
         #expect(fingerprint == "SHA256:Zmh6rfhivXdsj8GLjp+OIAiXFIVu4jOzkCpZHQ1fKSU")
     }
 }
+
+@Suite struct EnvelopeEncodingTests {
+    @Test func serializedFormRoundTripsAndRefusesDamage() throws {
+        let ring = try X25519PrivateKey.generate()
+        let binding = SecretBinding(secretID: "s", version: 1, ringID: "r", ringVersion: 1, policy: .anyTaskType)
+        let envelope = try SecretEnvelope.seal(value: Array("round-trip".utf8), binding: binding,
+                                               ringPublicKey: ring.publicKey)
+        let bytes = envelope.serialized
+        let parsed = try SecretEnvelope(serialized: bytes)
+        #expect(parsed == envelope)
+        #expect(try parsed.open(binding: binding, ringPrivateKey: ring) == Array("round-trip".utf8))
+        for length in 0..<bytes.count {
+            #expect(throws: SecretsError.self) { try SecretEnvelope(serialized: bytes.prefix(length)) }
+        }
+        #expect(throws: SecretsError.self) { try SecretEnvelope(serialized: bytes + [0]) }
+        var wrongTag = bytes
+        wrongTag[4] = 2
+        #expect(throws: SecretsError.self) { try SecretEnvelope(serialized: wrongTag) }
+        // A length prefix claiming more than the input holds.
+        var huge = bytes
+        for index in 17..<21 { huge[index] = 0xFF }
+        #expect(throws: SecretsError.self) { try SecretEnvelope(serialized: huge) }
+    }
+}
+
+@Suite struct ConcurrentOpenTests {
+    @Test func oneRingKeyOpensFromManyTasksAtOnce() async throws {
+        let ring = try X25519PrivateKey.generate()
+        let binding = SecretBinding(secretID: "c", version: 1, ringID: "r", ringVersion: 1, policy: .anyTaskType)
+        let envelope = try SecretEnvelope.seal(value: Array("shared-value".utf8), binding: binding,
+                                               ringPublicKey: ring.publicKey)
+        let opened = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    var count = 0
+                    for _ in 0..<25 where try envelope.open(binding: binding, ringPrivateKey: ring)
+                        == Array("shared-value".utf8) {
+                        count += 1
+                    }
+                    return count
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(opened == 200)
+    }
+}
+
+@Suite struct ErrorNamingTests {
+    @Test func failuresNameTheItemThatDidNotOpen() throws {
+        let ring = try X25519PrivateKey.generate()
+        let stranger = try X25519PrivateKey.generate()
+        let binding = SecretBinding(secretID: "n", version: 1, ringID: "r", ringVersion: 1, policy: .anyTaskType)
+        let envelope = try SecretEnvelope.seal(value: Array("named-value".utf8), binding: binding,
+                                               ringPublicKey: ring.publicKey)
+        #expect(throws: SecretsError.openFailed(what: "secret data key")) {
+            try envelope.open(binding: binding, ringPrivateKey: stranger)
+        }
+        var altered = envelope
+        altered.valueCiphertext[0] ^= 1
+        #expect(throws: SecretsError.openFailed(what: "secret value")) {
+            try altered.open(binding: binding, ringPrivateKey: ring)
+        }
+        let copy = try RingKeyCopy.seal(ringPrivateKey: ring, ringID: "r", ringVersion: 1, memberDelegateID: "d",
+                                        to: ring.publicKey)
+        #expect(throws: SecretsError.openFailed(what: "ring key copy")) {
+            try RingKeyCopy.open(copy, ringID: "r", ringVersion: 1, memberDelegateID: "d", with: stranger)
+        }
+        #expect(!SecretsError.openFailed(what: "secret value").description.isEmpty)
+    }
+}
