@@ -1,3 +1,4 @@
+import Dispatch
 import LegateNet
 import LegateSecrets
 import LegateWire
@@ -6,29 +7,39 @@ import LegateWire
 // with a new member and making a new ring key after one left happen here, on a member.
 
 extension DelegateClient {
-    /// RING_KEY_SHARE or RING_ROTATE: do the work and answer with call 8 or 9 (an error text when it cannot).
+    /// RING_KEY_SHARE or RING_ROTATE: do the work off the loop (a rotation re-seals every secret of the ring), then
+    /// answer on the loop with call 8 or 9 (an error text when it cannot).
     func ringWorkReceived(_ frame: Frame, on connection: Connection) {
         guard let deviceKey = self.configuration.deviceKey, let delegateID = self.delegateID else { return }
-        switch PushKind(rawValue: frame.method) {
-        case .ringKeyShare:
-            guard let request = try? RingKeyShare(protoBytes: frame.payload) else { return }
-            let answer = RingWork.share(request, deviceKey: deviceKey, delegateID: delegateID)
-            self.emitTask(
-                .ringKeySealed(
+        let kind = PushKind(rawValue: frame.method)
+        let payload = frame.payload
+        DispatchQueue.global(qos: .utility).async {
+            switch kind {
+            case .ringKeyShare:
+                guard let request = try? RingKeyShare(protoBytes: payload) else { return }
+                let answer = RingWork.share(request, deviceKey: deviceKey, delegateID: delegateID)
+                let event = DelegateTaskEvent.ringKeySealed(
                     ringID: request.ringID, ringVersion: request.ringVersion, rotated: false,
-                    recipients: answer.copies.map { "\($0.delegateID) \($0.deviceKeyFingerprint)" }, error: answer.error))
-            self.sendRingWorkAnswer(.ringKeyShared, answer, on: connection)
-        case .ringRotate:
-            guard let request = try? RingRotate(protoBytes: frame.payload) else { return }
-            let answer = RingWork.rotate(request, deviceKey: deviceKey, delegateID: delegateID)
-            self.emitTask(
-                .ringKeySealed(
+                    recipients: answer.copies.map { "\($0.delegateID) \($0.deviceKeyFingerprint)" }, error: answer.error)
+                self.loop.execute { self.finishRingWork(event, .ringKeyShared, answer, on: connection) }
+            case .ringRotate:
+                guard let request = try? RingRotate(protoBytes: payload) else { return }
+                let answer = RingWork.rotate(request, deviceKey: deviceKey, delegateID: delegateID)
+                let event = DelegateTaskEvent.ringKeySealed(
                     ringID: request.ringID, ringVersion: request.ringVersion + 1, rotated: true,
-                    recipients: answer.copies.map { "\($0.delegateID) \($0.deviceKeyFingerprint)" }, error: answer.error))
-            self.sendRingWorkAnswer(.ringRotated, answer, on: connection)
-        default:
-            return
+                    recipients: answer.copies.map { "\($0.delegateID) \($0.deviceKeyFingerprint)" }, error: answer.error)
+                self.loop.execute { self.finishRingWork(event, .ringRotated, answer, on: connection) }
+            default:
+                return
+            }
         }
+    }
+
+    private func finishRingWork(
+        _ event: DelegateTaskEvent, _ method: CallMethod, _ answer: some ProtoMessage, on connection: Connection
+    ) {
+        self.emitTask(event)
+        self.sendRingWorkAnswer(method, answer, on: connection)
     }
 
     private func sendRingWorkAnswer(_ method: CallMethod, _ message: some ProtoMessage, on connection: Connection) {

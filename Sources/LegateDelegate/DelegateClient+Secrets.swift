@@ -41,7 +41,18 @@ extension DelegateClient {
             }
             var environment: [String: String] = [:]
             for item in opened {
-                environment[item.envName] = String(decoding: item.value, as: UTF8.self)
+                // An environment variable is NUL-terminated text: a value that is not would reach the task changed.
+                guard !item.value.contains(0), let text = String(bytes: item.value, encoding: .utf8) else {
+                    var failed = TaskResult(taskID: assignment.taskID, attempt: assignment.attempt)
+                    failed.outcome = .failed
+                    failed.exitCode = -1
+                    failed.error =
+                        "secret for \(item.envName) is not UTF-8 text without NUL bytes, which an environment "
+                        + "variable needs; the task did not run"
+                    self.sendTaskCall(failed, on: connection)
+                    return .refused(reason: failed.error)
+                }
+                environment[item.envName] = text
             }
             return self.tasks.assign(assignment, reporter: masking, secretEnvironment: environment)
         }
