@@ -89,6 +89,7 @@ let commandUsages: [(command: String, usage: String)] = [
     ("keyring create", """
       legatectl keyring create NAME [--members RULE]   seals a fresh ring key to each member's device key here
                  RULE: conditions joined by '&', all of which must hold: profile=NAME, tags=a,b, token=TOKEN_ID
+                 again on a ring created before it had members: seals its first key to the members it has now
     """),
     ("keyring list", "  legatectl keyring list"),
     ("keyring show", "  legatectl keyring show NAME          members, device key fingerprints, who waits for a copy"),

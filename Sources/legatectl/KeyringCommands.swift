@@ -29,9 +29,23 @@ func runKeyringCommand(verb: String, words: ArraySlice<String>) -> Never {
             var request = KeyRingCreateRequest()
             request.name = name
             request.memberRule = rule ?? KeyRingMemberRule()
-            var ring = try client.call(.keyRingCreate, request, as: KeyRingInfo.self)
-            if !ring.members.isEmpty { ring = try uploadFirstRingKey(ring, client: client) }
-            output(json, ringObject(ring)) { "created key ring \(ring.name) (\(ring.id))\n" + ringText(ring) }
+            var ring: KeyRingInfo
+            var verb = "created"
+            do {
+                ring = try client.call(.keyRingCreate, request, as: KeyRingInfo.self)
+            } catch .refused(.alreadyExists, let message) {
+                // Created before any member existed: running create again seals its first key to the members now.
+                var ref = KeyRingRef()
+                ref.name = name
+                ring = try client.call(.keyRingShow, ref, as: KeyRingInfo.self)
+                guard ring.ringVersion == 0 else { throw .refused(code: .alreadyExists, message: message) }
+                if let rule, ruleText(rule) != ruleText(ring.memberRule) {
+                    usageError("key ring \(name) exists with members \(ruleText(ring.memberRule)); omit --members")
+                }
+                verb = "keyed"
+            }
+            if ring.ringVersion == 0, !ring.members.isEmpty { ring = try uploadFirstRingKey(ring, client: client) }
+            output(json, ringObject(ring)) { "\(verb) key ring \(ring.name) (\(ring.id))\n" + ringText(ring) }
         case "list":
             let list = try client.call(.keyRingList, KeyRingListRequest(), as: KeyRingListResponse.self)
             output(json, ["rings": list.rings.map(ringObject)]) {

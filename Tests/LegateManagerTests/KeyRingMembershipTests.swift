@@ -132,4 +132,26 @@ import Testing
         let ran = try setup.runSecretTask(on: id)
         #expect(ran.status == 0 && ran.output.contains("got=***"), "\(ran.output)\n\(again.log)")
     }
+
+    @Test(.enabled(if: DelegateProcess.isBuilt && LegatectlTests.binary != nil))
+    func aRingCreatedBeforeItsMembersGetsItsFirstKeyWhenCreatedAgain() throws {
+        let harness = try ManagerHarness()
+        let directory = NSTemporaryDirectory() + "legate-early-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let setup = Setup(harness: harness, directory: directory)
+        let early = try setup.cli.run(["keyring", "create", "prod", "--members", "tags=vault"], environment: setup.environment)
+        let before = try setup.ring()
+        #expect(early.status == 0 && before["ring_version"] as? Int == 0)
+        let member = try setup.delegate("late")
+        defer { kill(member.process.processIdentifier, SIGTERM) }
+        #expect(eventually { harness.manager.connectedDelegates == 1 })
+        let keyed = try setup.cli.run(["keyring", "create", "prod"], environment: setup.environment)
+        #expect(keyed.status == 0 && keyed.output.hasPrefix("keyed key ring prod"), "\(keyed.output)")
+        let after = try setup.ring()
+        let members = try setup.members()
+        #expect(after["ring_version"] as? Int == 1 && members == ["late": true])
+        let again = try setup.cli.run(["keyring", "create", "prod"], environment: setup.environment)
+        #expect(again.status == 1)  // a ring with a key is not created twice
+    }
 }
