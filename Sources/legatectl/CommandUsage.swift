@@ -83,7 +83,8 @@ let commandUsages: [(command: String, usage: String)] = [
     ("admin-key create", """
       legatectl admin-key create --name NAME --permissions P[,P...] [--scope SCOPE] [--expires-in SECONDS]
                  prints the key once; P: delegate:view, delegate:edit, delegate:delete, delegate:approve,
-                 task:submit, task:view, account:admin (all); SCOPE: default the creating key's
+                 task:submit, task:view, secret:edit, secret:view, secret:use, account:admin (all);
+                 SCOPE: default the creating key's
     """),
     ("admin-key list", "  legatectl admin-key list             STATUS: active, revoked, expired"),
     ("keyring create", """
