@@ -62,7 +62,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "LegateDelegate",
-            dependencies: ["LegateWire", "LegateAuth", "LegateCore", "LegateNet", "LegateCommandLine"],
+            dependencies: ["LegateWire", "LegateAuth", "LegateCore", "LegateNet", "LegateCommandLine", "LegateSecrets"],
             swiftSettings: strict),
         .target(
             name: "LegateAdminClient", dependencies: ["LegateWire", "LegateCore", "LegateNet"], swiftSettings: strict),
@@ -73,12 +73,15 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(
             name: "legate-delegate",
-            dependencies: ["LegateDelegate", "LegateAuth", "LegateCore", "LegateNet", "LegateCommandLine"],
+            dependencies: [
+                "LegateDelegate", "LegateAuth", "LegateCore", "LegateNet", "LegateCommandLine", "LegateSecrets",
+            ],
             swiftSettings: strict),
         .executableTarget(
             name: "legatectl",
             dependencies: [
                 "LegateAdminClient", "LegateAuth", "LegateWire", "LegateCore", "LegateNet", "LegateCommandLine",
+                "LegateSecrets",
             ],
             swiftSettings: strict),
         .executableTarget(
@@ -99,6 +102,10 @@ let package = Package(
         .executableTarget(
             name: "legate-secrets-bench", dependencies: ["LegateSecrets"], path: "tools/bench/legate-secrets-bench",
             swiftSettings: strict),
+        // What one secret adds to a task (assignment size, opening, masking); see tools/bench/secret-task-bench.
+        .executableTarget(
+            name: "legate-secret-task-bench", dependencies: ["LegateDelegate", "LegateSecrets", "LegateWire"],
+            path: "tools/bench/secret-task-bench", swiftSettings: strict),
 
         // MARK: - Tests
         .target(
@@ -124,13 +131,14 @@ let package = Package(
             name: "LegateDelegateTests",
             dependencies: [
                 "LegateDelegate", "LegateAuth", "LegateCore", "LegateNet", "LegateWire", "LegateTestSupport",
+                "LegateSecrets",
             ],
             swiftSettings: strict),
         .testTarget(
             name: "LegateManagerTests",
             dependencies: [
                 "LegateManager", "LegateDelegate", "LegateAdminClient", "LegateAuth", "LegateCore", "LegateNet",
-                "LegateStore", "LegateWire", "LegateTestSupport", "LegateHTTP",
+                "LegateStore", "LegateWire", "LegateTestSupport", "LegateHTTP", "LegateSecrets",
             ],
             swiftSettings: strict),
     ]

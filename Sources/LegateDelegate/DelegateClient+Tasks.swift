@@ -18,6 +18,10 @@ public enum DelegateTaskEvent: Sendable, Equatable {
     case taskResultRefused(taskID: String, attempt: UInt32, code: StatusCode, message: String)
     /// The attempt was stopped and will not be reported (connection lost, delegate stopping, or stale).
     case taskAbandoned(taskID: String, attempt: UInt32, reason: String)
+    /// At the manager's request this member sealed a ring key (version `ringVersion`, new when `rotated`) to these
+    /// device key fingerprints, or could not (`error`). Logged on the member's host, so an operator can check
+    /// that only known delegates got it, whatever the manager says.
+    case ringKeySealed(ringID: String, ringVersion: UInt32, rotated: Bool, recipients: [String], error: String)
 }
 
 /// A TaskUpdate or TaskResult call awaiting its answer.
@@ -69,7 +73,13 @@ extension DelegateClient {
             }
             self.holdAcknowledgement(acknowledgement, for: assignment.taskID, attempt: assignment.attempt)
             let reporter = ConnectionTaskReporter(client: self, connection: connection)
-            switch self.tasks.assign(assignment, reporter: reporter) {
+            let decision: TaskRunner.Decision
+            if assignment.secrets.isEmpty {
+                decision = self.tasks.assign(assignment, reporter: reporter)
+            } else {
+                decision = self.assignWithSecrets(assignment, reporter: reporter, connection: connection)
+            }
+            switch decision {
             case .started:
                 self.emitTask(
                     .taskStarted(taskID: assignment.taskID, attempt: assignment.attempt, type: assignment.type))
@@ -82,6 +92,9 @@ extension DelegateClient {
             self.send(acknowledgement)
             guard let cancel = try? TaskCancel(protoBytes: frame.payload) else { return }
             self.tasks.cancel(taskID: cancel.taskID, attempt: cancel.attempt, reason: cancel.reason)
+        case .ringKeyShare, .ringRotate:
+            self.send(acknowledgement)
+            self.ringWorkReceived(frame, on: connection)
         default:
             self.send(acknowledgement)
         }

@@ -22,6 +22,8 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
     var machine = DelegateSessionMachine()
     /// Runs the task handlers (Tasks/): capacity from the configuration, timers on this loop.
     let tasks: TaskRunner
+    /// Ring private keys opened from their sealed copies, in memory only, by ring id and version.
+    let ringKeys = RingKeyCache()
     /// Receives `DelegateTaskEvent`s; set with `onTaskEvent(_:)`.
     let taskEventHandler = Mutex<(@Sendable (DelegateTaskEvent) -> Void)?>(nil)
     /// Receives `TokenRotationEvent`s; set with `onTokenRotation(_:)`.
@@ -235,6 +237,7 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
             self.send(acknowledgement)
             self.isStopped = true
             self.abandonTasks(reason: "SELF_DESTRUCT from the manager")
+            self.destroySecretKeys()
             self.heartbeatTimer?.cancel()
             self.connection?.close(flushFirst: true)
             self.onEvent(.selfDestructed(reason: message.reason.isEmpty ? "ordered by the manager" : message.reason))
@@ -318,6 +321,7 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         request.profile = self.configuration.profile
         request.instanceID = self.configuration.instanceID
         request.capacity = UInt32(clamping: self.tasks.capacity)  // the runner's limit (at least 1)
+        request.devicePublicKey = self.configuration.deviceKey?.publicKey.rawRepresentation ?? []
         request.jwt = self.mintJWT()  // a fresh jti for every registration: the manager refuses replays
         self.send(.request, method: CallMethod.register.rawValue, streamID: streamID, message: request)
     }

@@ -1,5 +1,6 @@
 import LegateAuth
 import LegateCore
+public import LegateSecrets
 import LegateWire
 
 /// How a delegate finds, authenticates to and talks with its manager.
@@ -64,6 +65,11 @@ public struct DelegateConfiguration: Sendable {
     public var heartbeatIntervalOverride: Duration?
     /// Largest frame accepted from the manager.
     public var maxFrameBytes: Int = FrameLimits.defaultMaxFrameBytes
+    /// The X25519 device key secrets are sealed to; its public half is presented at registration. Nil: the
+    /// delegate presents none and cannot be a key ring member.
+    public var deviceKey: X25519PrivateKey?
+    /// Directory holding the device key file; SELF_DESTRUCT deletes the key there.
+    public var stateDirectory: String?
     /// Software name sent in HELLO.
     public var agent: String = "legate-delegate/0.1.0"
 

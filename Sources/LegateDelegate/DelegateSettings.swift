@@ -29,6 +29,8 @@ public enum DelegateSettings {
               help: "delegate token (argv is visible: prefer token_file)"),
         .init(key: "token_file", variable: "LEGATE_DELEGATE_TOKEN_FILE", placeholder: "PATH",
               help: "file holding the token; rewritten when the manager rotates it (wins over token)"),
+        .init(key: "state_dir", variable: "LEGATE_DELEGATE_STATE_DIR", placeholder: "DIR",
+              help: "holds the device key secrets are sealed to (default: beside token_file, else ~/.legate-delegate)"),
         .init(key: "ca_file", variable: "LEGATE_CA_FILE", placeholder: "PEM",
               help: "CA of the manager certificate (default: the system trust store)"),
         .init(key: "server_name", variable: "LEGATE_SERVER_NAME", placeholder: "NAME",

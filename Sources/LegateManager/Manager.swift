@@ -65,6 +65,11 @@ public final class Manager: Sendable {
             configuration: configuration, store: store, masterKey: prepared.masterKey, clock: clock, tokens: tokens,
             registry: registry, profiles: profiles, writer: writer, log: log, tasks: tasks, metrics: metrics)
         self.services = services
+        do {
+            try services.secrets.directory.load(from: store)
+        } catch {
+            throw .store("cannot load key rings and secrets: \(error)")
+        }
         let ticketKeys = try SessionTicketKeys.loadOrCreate(in: configuration.dataDirectory)
         let tls: TLSServerContext
         do {
@@ -309,6 +314,7 @@ public final class Manager: Sendable {
         _ = state.loop.schedule(after: self.services.configuration.tickInterval) {
             guard self.isRunning.load(ordering: .relaxed) else { return }
             self.services.audit.closeFailureWindows()
+            self.services.secrets.reconcileSoon()  // key ring members waiting for a copy, or a rotation to make
             let now = self.services.clock.unixMilliseconds()
             if self.services.hasExpiries(now: now), !self.isSweeping.exchange(true, ordering: .acquiringAndReleasing) {
                 self.sweepQueue.async {

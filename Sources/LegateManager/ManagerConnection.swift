@@ -111,6 +111,10 @@ final class ManagerConnection: ConnectionHandler, LiveDelegateConnection, @unche
             self.startupScriptReportReceived(streamID: streamID, report: report)
         case .leave(let streamID, let request):
             self.leaveReceived(streamID: streamID, request: request)
+        case .secretOpened(let streamID, let report):
+            self.secretOpenedReceived(streamID: streamID, report: report)
+        case .ringWork(let streamID, let shared, let rotated):
+            self.ringWorkAnswered(streamID: streamID, shared: shared, rotated: rotated)
         case .selfDestructAcknowledged(let streamID, let code, let message):
             self.selfDestructAcknowledged = true
             self.pushProgress.removeValue(forKey: streamID)?(.acknowledged)

@@ -35,6 +35,8 @@ final class ManagerServices: Sendable {
     let profileService: ProfileService
     /// Create admin keys; authenticate a key into a session.
     let adminKeys: AdminKeyService
+    /// Key rings and secrets (public keys and ciphertext only).
+    let secrets: SecretService
     /// Admin calls by method.
     let adminRouter: AdminRouter
     /// Admin calls block (store reads, a revoke waiting for acknowledgements), so they run here, off the loops.
@@ -87,6 +89,10 @@ final class ManagerServices: Sendable {
         audit.registerRoutes(into: router)
         self.adminKeys.registerRoutes(into: router)
         tasks.registerRoutes(into: router, maxFrameBytes: configuration.connection.maxFrameBytes)
+        self.secrets = SecretService(
+            registry: registry, tokens: tokens, writer: writer, audit: audit, clock: clock, tasks: tasks)
+        self.secrets.registerRoutes(into: router)
+        tasks.secretLink.connect(self.secrets)
         self.adminRouter = router
     }
 

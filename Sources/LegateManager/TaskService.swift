@@ -41,6 +41,8 @@ final class TaskService: @unchecked Sendable {
     let clock: any ServiceClock
     /// Task counters and histograms for the metrics endpoint (set before `start`, read on `queue`).
     var metrics = ManagerMetrics()
+    /// The secret service, for tasks that use secrets.
+    let secretLink = TaskSecretLink()
 
     init(
         configuration: TaskConfiguration, store: any StateStore, writer: StoreWriter, log: any LogSink,
@@ -94,9 +96,10 @@ final class TaskService: @unchecked Sendable {
     func delegateAvailable(_ record: DelegateRecord, capacity: Int, scope: Scope, connection: any TaskConnection) {
         self.queue.async {
             self.connections[record.id] = connection
-            let slot = TaskBoard.Slot(
+            var slot = TaskBoard.Slot(
                 delegateID: record.id, accountID: record.accountID, tags: Set(record.tags),
                 taskTypes: Set(record.taskTypes), capacity: capacity, scope: scope)
+            if !record.devicePublicKey.isEmpty { slot.rings = self.ringsHeld(by: record.id) }
             self.perform(self.board.delegateAvailable(slot, now: self.clock.unixMilliseconds()))
         }
     }
@@ -281,6 +284,9 @@ final class TaskService: @unchecked Sendable {
         assignment.payload = task.payload
         assignment.timeoutMs = UInt32(clamping: max(0, task.deadline - self.clock.unixMilliseconds()))
         assignment.leaseMs = self.configuration.board.lease.wireMilliseconds
+        if !task.secrets.isEmpty, let holder = task.delegateID {
+            assignment.secrets = self.assignmentSecrets(for: task, delegateID: holder)
+        }
         self.send(.assign(assignment), to: connection)
     }
 

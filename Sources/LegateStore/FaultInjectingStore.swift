@@ -156,4 +156,16 @@ public final class FaultInjectingStore: StateStore {
 
     /// Reads pass through.
     public func allProfiles() throws(StoreError) -> [ProfileRecord] { try self.wrapped.allProfiles() }
+
+    /// Every key ring, by account and name.
+    public func allKeyRings() throws(StoreError) -> [KeyRingRecord] { try self.wrapped.allKeyRings() }
+
+    /// Every sealed ring key copy, by ring, version and delegate.
+    public func allRingKeyCopies() throws(StoreError) -> [RingKeyCopyRecord] { try self.wrapped.allRingKeyCopies() }
+
+    /// Every secret, by account and name.
+    public func allSecrets() throws(StoreError) -> [SecretRecord] { try self.wrapped.allSecrets() }
+
+    /// Every secret version, by secret and version.
+    public func allSecretVersions() throws(StoreError) -> [SecretVersionRecord] { try self.wrapped.allSecretVersions() }
 }

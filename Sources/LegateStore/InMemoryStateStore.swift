@@ -14,6 +14,7 @@ public final class InMemoryStateStore: StateStore {
         var profiles: [String: ProfileRecord] = [:]
         var nextSequence: Int64 = 1
         var taskTables = TaskTables()
+        var secretTables = SecretTables()
     }
 
     private let state = Mutex(State())
@@ -105,6 +106,9 @@ public final class InMemoryStateStore: StateStore {
             guard state.profiles.removeValue(forKey: id) != nil else {
                 throw .constraint(ConstraintText.missingProfile(id))
             }
+        case .upsertKeyRing, .putRingKeyCopies, .upsertSecret, .insertSecretVersion, .deleteSecret,
+            .replaceSecretVersions:
+            try state.secretTables.perform(write, accountExists: { state.accounts[$0] != nil })
         }
     }
 
@@ -199,5 +203,21 @@ public final class InMemoryStateStore: StateStore {
     /// Every profile, by account and name.
     public func allProfiles() throws(StoreError) -> [ProfileRecord] {
         self.state.withLock { $0.profiles.values.sorted(by: RecordOrder.profiles) }
+    }
+
+    /// Every key ring, by account and name.
+    public func allKeyRings() throws(StoreError) -> [KeyRingRecord] { self.state.withLock { $0.secretTables.sortedRings } }
+
+    /// Every sealed ring key copy, by ring, version and delegate.
+    public func allRingKeyCopies() throws(StoreError) -> [RingKeyCopyRecord] {
+        self.state.withLock { $0.secretTables.sortedCopies }
+    }
+
+    /// Every secret, by account and name.
+    public func allSecrets() throws(StoreError) -> [SecretRecord] { self.state.withLock { $0.secretTables.sortedSecrets } }
+
+    /// Every secret version, by secret and version.
+    public func allSecretVersions() throws(StoreError) -> [SecretVersionRecord] {
+        self.state.withLock { $0.secretTables.sortedVersions }
     }
 }

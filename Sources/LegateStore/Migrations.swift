@@ -1,7 +1,7 @@
 // Schema migrations, in order. To change the schema append ONE entry to `all` (in this file only):
 // the next version number and its SQL. Never edit an entry that has shipped.
 // Version 3: profiles with approval rules. Version 4: tasks and task logs. Version 5: admin key expiry.
-// Version 6: the destroyed delegate state.
+// Version 6: the destroyed delegate state. Version 7: device keys, key rings, secrets.
 
 /// One schema step, applied in its own transaction together with `PRAGMA user_version = version`.
 struct Migration {
@@ -179,6 +179,57 @@ struct Migration {
                 DROP TABLE delegates;
                 ALTER TABLE delegates_v6 RENAME TO delegates;
                 CREATE INDEX delegates_by_token ON delegates (token_id);
+                """),
+        // Secrets only delegates can open: device public keys, key rings with sealed ring key copies, secrets with
+        // sealed versions, and which secrets a task uses.
+        Migration(
+            version: 7,
+            sql: """
+                ALTER TABLE delegates ADD COLUMN device_public_key BLOB NOT NULL DEFAULT x'';
+                ALTER TABLE tasks ADD COLUMN secrets TEXT NOT NULL DEFAULT '';
+                CREATE TABLE key_rings (
+                    id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts(id),
+                    name TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    member_rule TEXT NOT NULL,
+                    ring_version INTEGER NOT NULL,
+                    public_key BLOB NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    created_by TEXT NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    UNIQUE (account_id, name)
+                );
+                CREATE TABLE ring_key_copies (
+                    ring_id TEXT NOT NULL,
+                    ring_version INTEGER NOT NULL,
+                    delegate_id TEXT NOT NULL,
+                    device_key_fingerprint TEXT NOT NULL,
+                    encapsulated_key BLOB NOT NULL,
+                    ciphertext BLOB NOT NULL,
+                    PRIMARY KEY (ring_id, ring_version, delegate_id)
+                );
+                CREATE TABLE secrets (
+                    id TEXT PRIMARY KEY,
+                    account_id TEXT NOT NULL REFERENCES accounts(id),
+                    name TEXT NOT NULL,
+                    ring_id TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    created_by TEXT NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    last_used_at INTEGER,
+                    UNIQUE (account_id, name)
+                );
+                CREATE TABLE secret_versions (
+                    secret_id TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    ring_version INTEGER NOT NULL,
+                    allowed_task_types TEXT NOT NULL,
+                    envelope BLOB NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (secret_id, version)
+                );
                 """),
     ]
 

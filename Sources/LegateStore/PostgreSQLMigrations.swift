@@ -142,6 +142,57 @@ struct PostgreSQLMigration {
                 ALTER TABLE delegates ADD CONSTRAINT delegates_status_check
                     CHECK (status IN ('active', 'pending', 'disconnected', 'rejected', 'destroyed'));
                 """),
+        // Secrets only delegates can open: device public keys, key rings with sealed ring key copies, secrets with
+        // sealed versions, and which secrets a task uses.
+        PostgreSQLMigration(
+            version: 3,
+            sql: """
+                ALTER TABLE delegates ADD COLUMN device_public_key BYTEA NOT NULL DEFAULT ''::bytea;
+                ALTER TABLE tasks ADD COLUMN secrets TEXT NOT NULL DEFAULT '';
+                CREATE TABLE key_rings (
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    account_id TEXT COLLATE "C" NOT NULL REFERENCES accounts(id),
+                    name TEXT COLLATE "C" NOT NULL,
+                    scope TEXT NOT NULL,
+                    member_rule TEXT NOT NULL,
+                    ring_version BIGINT NOT NULL,
+                    public_key BYTEA NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    created_by TEXT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    UNIQUE (account_id, name)
+                );
+                CREATE TABLE ring_key_copies (
+                    ring_id TEXT COLLATE "C" NOT NULL,
+                    ring_version BIGINT NOT NULL,
+                    delegate_id TEXT COLLATE "C" NOT NULL,
+                    device_key_fingerprint TEXT NOT NULL,
+                    encapsulated_key BYTEA NOT NULL,
+                    ciphertext BYTEA NOT NULL,
+                    PRIMARY KEY (ring_id, ring_version, delegate_id)
+                );
+                CREATE TABLE secrets (
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    account_id TEXT COLLATE "C" NOT NULL REFERENCES accounts(id),
+                    name TEXT COLLATE "C" NOT NULL,
+                    ring_id TEXT COLLATE "C" NOT NULL,
+                    scope TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    created_by TEXT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    last_used_at BIGINT,
+                    UNIQUE (account_id, name)
+                );
+                CREATE TABLE secret_versions (
+                    secret_id TEXT COLLATE "C" NOT NULL,
+                    version BIGINT NOT NULL,
+                    ring_version BIGINT NOT NULL,
+                    allowed_task_types TEXT NOT NULL,
+                    envelope BYTEA NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    PRIMARY KEY (secret_id, version)
+                );
+                """),
     ]
 
     /// The newest schema version this build understands.

@@ -98,13 +98,13 @@ enum SQLStateReads {
             """
             SELECT id, account_id, instance_id, name, hostname, ip_address, version, tags, task_types, profile,
             token_id, status, first_seen_at, connected_since, last_heartbeat_at, disconnected_at, decision_reason,
-            pending_expires_at FROM delegates \(filter) ORDER BY first_seen_at, id
+            pending_expires_at, device_public_key FROM delegates \(filter) ORDER BY first_seen_at, id
             """, values, operation: "read delegates"
         ) { (row) throws(StoreError) in
             guard let status = DelegateStatus(rawValue: row.text(11)) else {
                 throw .corrupt(path: db.location, reason: "delegate \(row.text(0)) has unknown status \(row.text(11))")
             }
-            return DelegateRecord(
+            var delegate = DelegateRecord(
                 id: row.text(0), accountID: row.text(1), instanceID: row.text(2), name: row.text(3),
                 hostname: row.text(4), ipAddress: row.text(5), version: row.text(6),
                 tags: try StringList.decode(row.text(7), path: db.location),
@@ -112,6 +112,8 @@ enum SQLStateReads {
                 tokenID: row.text(10), status: status, firstSeenAt: row.int(12), connectedSince: row.optionalInt(13),
                 lastHeartbeatAt: row.optionalInt(14), disconnectedAt: row.optionalInt(15),
                 decisionReason: row.optionalText(16), pendingExpiresAt: row.optionalInt(17))
+            delegate.devicePublicKey = row.blob(18)
+            return delegate
         }
     }
 }

@@ -8,7 +8,7 @@ enum SQLTaskTables {
     static let taskColumns = """
         id, account_id, type, payload, selectors, target_delegate_id, timeout_ms, idempotency_key, max_attempts,
         submitted_by, created_at, scope, status, attempt, delegate_id, lost_attempts, updated_at, finished_at,
-        progress_percent, message, output, error, exit_code, cancel_requested
+        progress_percent, message, output, error, exit_code, cancel_requested, secrets
         """
     /// `taskColumns` for lists: no payload, bounded texts and output (three bound values), then the output's size.
     static func summaryColumns<DB: SQLDatabase>(_: DB.Type) -> String {
@@ -17,7 +17,7 @@ enum SQLTaskTables {
             id, account_id, type, \(DB.emptyBinary), selectors, target_delegate_id, timeout_ms, idempotency_key,
             max_attempts, submitted_by, created_at, scope, status, attempt, delegate_id, lost_attempts, updated_at,
             finished_at, progress_percent, substr(message, 1, \(int)), substr(output, 1, \(int)),
-            substr(error, 1, \(int)), exit_code, cancel_requested, \(DB.byteLengthFunction)(output)
+            substr(error, 1, \(int)), exit_code, cancel_requested, secrets, \(DB.byteLengthFunction)(output)
             """
     }
 
@@ -33,13 +33,14 @@ enum SQLTaskTables {
             }
             try db.run(
                 "INSERT INTO tasks (\(Self.taskColumns)) VALUES "
-                    + "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    + "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     .text(task.id), .text(task.accountID), .text(task.type), .blob(task.payload),
                     .text(try StringList.encode(task.selectors)), Self.optionalText(task.targetDelegateID),
                     .int(task.timeoutMs), Self.optionalText(task.idempotencyKey), .int(Int64(task.maxAttempts)),
                     .text(task.submittedBy), .int(task.createdAt), .text(task.scope.description),
-                ] + Self.stateValues(task), operation: "insert task")
+                ] + Self.stateValues(task) + [.text(try TaskSecretList.encode(task.secrets))],
+                operation: "insert task")
         case .updateTask(let task):
             let changed = try db.run(
                 """
@@ -157,7 +158,7 @@ enum SQLTaskTables {
             "SELECT \(Self.summaryColumns(DB.self)) FROM tasks \(filter) ORDER BY created_at DESC, id DESC LIMIT ?",
             values, operation: "list tasks"
         ) { (row) throws(StoreError) in
-            TaskSummary(cutTexts: try Self.record(row, db: db), outputBytes: Int(row.int(24)))
+            TaskSummary(cutTexts: try Self.record(row, db: db), outputBytes: Int(row.int(25)))
         }
     }
 
@@ -194,6 +195,7 @@ enum SQLTaskTables {
         task.error = row.text(21)
         task.exitCode = Int32(clamping: row.int(22))
         task.cancelRequested = row.int(23) != 0
+        task.secrets = try TaskSecretList.decode(row.text(24), path: db.location)
         return task
     }
 }

@@ -32,8 +32,9 @@ public enum FrameType: UInt8, Sendable, CaseIterable {
 // `CallMethod`, `AdminMethod` and `PushKind` are generated from Proto/legate.proto into Generated/Legate.pb.swift.
 
 extension AdminMethod {
-    /// True for the task calls (130 and above), which are answered asynchronously by the task service.
-    public var isTaskCall: Bool { self.rawValue >= AdminMethod.taskSubmit.rawValue }
+    /// True for the task calls (130...139), which are answered asynchronously by the task service; key ring and
+    /// secret calls (140...159) are not.
+    public var isTaskCall: Bool { (AdminMethod.taskSubmit.rawValue..<140).contains(self.rawValue) }
 }
 
 /// The protocol version this implementation speaks, sent in `Hello` and `HelloAck` (Proto/FRAMING.md §2).

@@ -7,6 +7,7 @@ import LegateCommandLine
 import LegateCore
 import LegateDelegate
 import LegateNet
+import LegateSecrets
 import Synchronization
 
 /// Standard output for the delegate's running log: a supervisor that stops reading costs lines, never a stalled
@@ -122,6 +123,27 @@ var configuration = DelegateConfiguration(
     managerHost: address.host, managerPort: address.port, caFile: settings["ca_file"] ?? "", accountID: accountID,
     token: token, name: settings["name"] ?? hostname, hostname: hostname)
 configuration.tokenFile = tokenFile
+// The device key: created on the first start, mode 0600, never logged or sent; only its public half and
+// fingerprint leave, so an operator can compare the fingerprint with what legatectl shows.
+let stateDirectory =
+    settings["state_dir"]
+    ?? tokenFile.map { URL(fileURLWithPath: $0).deletingLastPathComponent().appendingPathComponent("legate-state").path }
+    ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".legate-delegate").path
+do {
+    let deviceKey = try DeviceKeyFile.loadOrCreate(in: stateDirectory)
+    configuration.deviceKey = deviceKey
+    configuration.stateDirectory = stateDirectory
+} catch {
+    fail("cannot load or create the device key in \(stateDirectory): \(error); check --state-dir", status: 2)
+}
+// The same state directory is the same delegate after a restart (its ring key copies name its delegate id).
+do {
+    configuration.instanceID = try InstanceIDFile.loadOrCreate(in: stateDirectory)
+} catch {
+    fail("\(error); check --state-dir", status: 2)
+}
+// Logged with the registration, so an operator can compare it with `legatectl keyring show`.
+let deviceKeyFingerprint = configuration.deviceKey.map { DeviceKeyFingerprint.of($0.publicKey) } ?? ""
 configuration.serverName = settings["server_name"]
 configuration.clientCertificateFile = settings["client_cert"]
 configuration.clientPrivateKeyFile = settings["client_key"]
@@ -179,7 +201,12 @@ let client = DelegateClient(
     case .connecting(let attempt):
         log(.info, "connecting", ["manager": managerText, "attempt": "\(attempt)"])
     case .registered(let delegateID, let state):
-        log(.info, "registered", ["delegate.id": delegateID, "state": "\(state)", "token": token.redacted])
+        log(
+            .info, "registered",
+            [
+                "delegate.id": delegateID, "state": "\(state)", "token": token.redacted,
+                "device_key": deviceKeyFingerprint,
+            ])
         if state == .pending {
             log(.warning, "waiting for an administrator to approve this delegate",
                 ["command": "legatectl delegate approve \(delegateID)"])
@@ -224,6 +251,14 @@ client.onTaskEvent { event in
             ["task.id": taskID, "attempt": "\(attempt)", "code": "\(code)", "reason": message])
     case .taskAbandoned(let taskID, let attempt, let reason):
         log(.info, "task stopped without a report", ["task.id": taskID, "attempt": "\(attempt)", "reason": reason])
+    case .ringKeySealed(let ringID, let ringVersion, let rotated, let recipients, let error):
+        guard error.isEmpty else {
+            log(.warning, "key ring work refused", ["ring.id": ringID, "rotate": "\(rotated)", "error": error])
+            return
+        }
+        log(
+            .info, rotated ? "key ring rotated" : "key ring key shared",
+            ["ring.id": ringID, "ring_version": "\(ringVersion)", "sealed_to": recipients.joined(separator: "; ")])
     }
 }
 client.onTokenRotation { event in

@@ -248,6 +248,7 @@ func delegateObject(_ delegate: DelegateInfo) -> [String: Any] {
         "last_heartbeat_at_ms": delegate.lastHeartbeatAtMs, "tags": delegate.tags, "profile": delegate.profile,
         "first_seen_at_ms": delegate.firstSeenAtMs, "disconnected_at_ms": delegate.disconnectedAtMs,
         "pending_expires_at_ms": delegate.pendingExpiresAtMs, "decision_reason": delegate.decisionReason,
+        "device_key_fingerprint": delegate.deviceKeyFingerprint,
     ]
 }
 
@@ -292,10 +293,11 @@ private func tokenTable(_ tokens: [TokenInfo]) -> String {
 
 func delegateTable(_ delegates: [DelegateInfo]) -> String {
     table(
-        ["NAME", "ID", "HOST", "IP", "TOKEN", "PROFILE", "STATUS", "CONNECTED", "LAST HEARTBEAT"],
+        ["NAME", "ID", "HOST", "IP", "TOKEN", "PROFILE", "STATUS", "CONNECTED", "LAST HEARTBEAT", "DEVICE KEY"],
         delegates.map {
             [$0.name, $0.id, $0.hostname, $0.ipAddress, $0.tokenID, $0.profile, $0.status,
-             $0.connected ? "yes" : "no (since \(time($0.disconnectedAtMs)))", time($0.lastHeartbeatAtMs)]
+             $0.connected ? "yes" : "no (since \(time($0.disconnectedAtMs)))", time($0.lastHeartbeatAtMs),
+             $0.deviceKeyFingerprint.isEmpty ? "-" : $0.deviceKeyFingerprint]
         })
 }
 

@@ -64,7 +64,9 @@ let commandUsages: [(command: String, usage: String)] = [
     ("task submit", """
       legatectl task submit --type TYPE [--payload TEXT | --payload-file FILE] [--selectors a,b]
                 [--target DELEGATE_ID|NAME] [--timeout MS] [--max-attempts N] [--idempotency-key KEY]
-                [--wait [--wait-timeout SECONDS]]
+                [--wait [--wait-timeout SECONDS]] [--secret ENV=NAME]...
+                --secret (repeatable, needs secret:use): the handler gets the secret as ENV; only members of
+                its key ring run the task; output and logs show it as ***
                 prints the task id at once; with --wait, waits until the task ends and prints it (exit 1 unless
                 it succeeded, or when --wait-timeout passes first: then its state and why it waits)
                 shell payload: {"command": "/bin/ls", "arguments": ["-l"], "workingDirectory": "/tmp",
@@ -81,16 +83,33 @@ let commandUsages: [(command: String, usage: String)] = [
     ("admin-key create", """
       legatectl admin-key create --name NAME --permissions P[,P...] [--scope SCOPE] [--expires-in SECONDS]
                  prints the key once; P: delegate:view, delegate:edit, delegate:delete, delegate:approve,
-                 task:submit, task:view, account:admin (all); SCOPE: default the creating key's
+                 task:submit, task:view, secret:edit, secret:view, secret:use, account:admin (all);
+                 SCOPE: default the creating key's
     """),
     ("admin-key list", "  legatectl admin-key list             STATUS: active, revoked, expired"),
+    ("keyring create", """
+      legatectl keyring create NAME [--members RULE]   seals a fresh ring key to each member's device key here
+                 RULE: conditions joined by '&', all of which must hold: profile=NAME, tags=a,b, token=TOKEN_ID
+                 again on a ring created before it had members: seals its first key to the members it has now
+    """),
+    ("keyring list", "  legatectl keyring list"),
+    ("keyring show", "  legatectl keyring show NAME          members, device key fingerprints, who waits for a copy"),
+    ("secret create", """
+      legatectl secret create NAME --keyring RING [--value-file PATH] [--task-types a,b]
+                 reads the value from stdin without --value-file (at least 6 bytes); sealed here, the manager
+                 stores ciphertext only
+    """),
+    ("secret list", "  legatectl secret list"),
+    ("secret show", "  legatectl secret show NAME           metadata: ring, versions, created, last used"),
+    ("secret rotate", "  legatectl secret rotate NAME [--value-file PATH]   a new version; old ones are kept"),
+    ("secret delete", "  legatectl secret delete NAME"),
     ("admin-key revoke", "  legatectl admin-key revoke ID|NAME"),
 ]
 
 let exitStatusUsage = "exit status: 0 ok, 1 refused or not found, 2 usage error, 3 cannot reach the manager"
 
 /// The nouns, in the order the overview lists them.
-let nouns = ["jwt", "token", "delegate", "profile", "task", "audit", "admin-key"]
+let nouns = ["jwt", "token", "delegate", "profile", "task", "audit", "admin-key", "keyring", "secret"]
 
 /// The usage of `noun verb`, of all of `noun`'s verbs, or the overview.
 func usageText(noun: String?, verb: String?) -> String {
@@ -134,6 +153,8 @@ let commandFlags: [String: Set<String>] = [
     "profile update": ["--requires-approval", "--script-file", "--no-script", "--auto-approve", "--no-auto-approve"],
     "delegate pending": ["--profile"], "delegate approve": ["--profile", "--token", "--reason"],
     "delegate reject": ["--profile", "--token", "--reason"],
+    "keyring create": ["--members"], "secret create": ["--keyring", "--value-file", "--task-types"],
+    "secret rotate": ["--value-file", "--task-types"],
 ]
 
 /// Refuses a flag that another command takes but `noun verb` does not (it would be ignored silently).

@@ -80,11 +80,15 @@ func runApprovalCommand(noun: String, verb: String, words: ArraySlice<String>) -
             let response = try client.call(.delegatePendingList, request, as: DelegateListResponse.self)
             output(json, ["delegates": response.delegates.map(delegateObject)]) {
                 table(
-                    ["NAME", "ID", "HOST", "IP", "VERSION", "TOKEN", "PROFILE", "FIRST SEEN", "EXPIRES", "CONNECTED"],
+                    [
+                        "NAME", "ID", "HOST", "IP", "VERSION", "TOKEN", "PROFILE", "FIRST SEEN", "EXPIRES", "CONNECTED",
+                        "DEVICE KEY",
+                    ],
                     response.delegates.map {
                         [
                             $0.name, $0.id, $0.hostname, $0.ipAddress, $0.version, $0.tokenID, $0.profile,
                             time($0.firstSeenAtMs), time($0.pendingExpiresAtMs), $0.connected ? "yes" : "no",
+                            $0.deviceKeyFingerprint.isEmpty ? "-" : $0.deviceKeyFingerprint,
                         ]
                     })
             }

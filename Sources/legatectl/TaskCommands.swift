@@ -10,10 +10,12 @@ import LegateWire
 
 /// Runs `legatectl task <verb> ...`; never returns.
 func runTaskCommand(verb: String, words: ArraySlice<String>) -> Never {
+    var remaining = Array(words)
+    let secretUses = verb == "submit" ? takeSecretUses(&remaining) : []
     let arguments: CommandLineArguments
     do {
         arguments = try CommandLineArguments(
-            Array(words),
+            remaining,
             valueFlags: settingsFlags.union([
                 "--type", "--payload", "--payload-file", "--selectors", "--target", "--timeout", "--max-attempts",
                 "--idempotency-key", "--reason", "--state", "--limit", "--wait-timeout",
@@ -36,6 +38,7 @@ func runTaskCommand(verb: String, words: ArraySlice<String>) -> Never {
         usageError("\(error)")
     }
     var spec = verb == "submit" ? taskSpec(arguments) : TaskSpec()
+    spec.secrets = secretUses
     var state = TaskState.unspecified
     if verb == "list", let name = arguments.string("--state") {
         guard let named = TaskState(name: name) else { usageError("--state \(name) is not a task state") }
@@ -133,6 +136,7 @@ private func taskObject(_ task: TaskInfo) -> [String: Any] {
         "progress_percent": task.progressPercent, "selectors": task.selectors,
         "target_delegate_id": task.targetDelegateID, "idempotency_key": task.idempotencyKey,
         "max_attempts": task.maxAttempts, "timeout_ms": task.timeoutMs,
+        "secrets": task.secrets.map { "\($0.envName)=\($0.secretName)" },
     ]
 }
 

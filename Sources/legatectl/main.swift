@@ -100,6 +100,10 @@ case ("task", _):
     runTaskCommand(verb: verb, words: words.dropFirst(2))
 case ("admin-key", _):
     runAdminKeyCommand(verb: verb, words: words.dropFirst(2))
+case ("keyring", _):
+    runKeyringCommand(verb: verb, words: words.dropFirst(2))
+case ("secret", _):
+    runSecretCommand(verb: verb, words: words.dropFirst(2))
 case ("delegate", _) where approvalVerbs.contains(verb), ("profile", _):
     runApprovalCommand(noun: noun, verb: verb, words: words.dropFirst(2))
 default:

@@ -22,6 +22,8 @@ final class DelegateProcess: @unchecked Sendable {
     private let exited = DispatchSemaphore(value: 0)
 
     /// Starts the delegate with `environment` (and `arguments`); its standard output and error go to `logPath`.
+    /// Without a state directory in `environment` it gets its own beside the log: a state directory is one
+    /// delegate (its device key and instance id), so two processes sharing the default would be the same delegate.
     init(environment: [String: String], arguments: [String] = [], logPath: String) throws {
         let binary = try #require(Self.binary, "build legate-delegate first (swift build --build-tests)")
         self.logPath = logPath
@@ -29,7 +31,9 @@ final class DelegateProcess: @unchecked Sendable {
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         self.process.executableURL = URL(fileURLWithPath: binary)
         self.process.arguments = arguments
-        self.process.environment = environment.merging(["PATH": "/usr/bin:/bin"]) { current, _ in current }
+        self.process.environment = environment.merging([
+            "PATH": "/usr/bin:/bin", "LEGATE_DELEGATE_STATE_DIR": logPath + ".state",
+        ]) { current, _ in current }
         self.process.standardOutput = log
         self.process.standardError = log
         self.process.standardInput = FileHandle.nullDevice

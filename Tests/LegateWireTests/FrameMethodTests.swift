@@ -5,9 +5,9 @@ import Testing
 @Suite("frame header numbers generated from legate.proto")
 struct FrameMethodTests {
     @Test func callMethodsAreTheDelegateCallsBelowOneHundred() {
-        #expect(CallMethod.allCases.map(\.rawValue) == [1, 2, 3, 4, 5, 6])
+        #expect(CallMethod.allCases.map(\.rawValue) == [1, 2, 3, 4, 5, 6, 7, 8, 9])
         #expect(CallMethod.register.rawValue == 1 && CallMethod.startupScriptReport.rawValue == 5
-                && CallMethod.leave.rawValue == 6)
+                && CallMethod.leave.rawValue == 6 && CallMethod.secretOpened.rawValue == 7)
     }
 
     @Test func adminMethodsStartAtOneHundredAndTaskCallsAtOneThirty() {
@@ -18,12 +18,14 @@ struct FrameMethodTests {
             .taskSubmit, .taskGet, .taskList, .taskCancel, .taskLogs, .taskWait,
         ])
         #expect(AdminMethod(rawValue: 0) == nil && AdminMethod(rawValue: 119) == nil)
+        #expect(AdminMethod.keyRingCreate.rawValue == 140 && AdminMethod.secretCreate.rawValue == 150)
+        #expect(!AdminMethod.keyRingCreate.isTaskCall && !AdminMethod.secretDelete.isTaskCall)
     }
 
     @Test func pushKindsHaveNoGapAndIncludeTokenRotated() {
-        #expect(PushKind.allCases.map(\.rawValue) == [1, 2, 3, 4, 5])
-        #expect(PushKind.tokenRotated.rawValue == 3)
-        #expect(PushKind(rawValue: 0) == nil && PushKind(rawValue: 6) == nil)
+        #expect(PushKind.allCases.map(\.rawValue) == [1, 2, 3, 4, 5, 6, 7])
+        #expect(PushKind.tokenRotated.rawValue == 3 && PushKind.ringRotate.rawValue == 7)
+        #expect(PushKind(rawValue: 0) == nil && PushKind(rawValue: 8) == nil)
     }
 
     @Test func callAndAdminNumbersDoNotOverlap() {

@@ -88,6 +88,8 @@ enum WireVectors {
         "AdminKeyListRequest": AdminKeyListRequest.self, "AdminKeyListResponse": AdminKeyListResponse.self,
         "AdminKeyRef": AdminKeyRef.self,
         "DelegatePruneRequest": DelegatePruneRequest.self, "DelegatePruneResponse": DelegatePruneResponse.self,
+        "SecretOpened": SecretOpened.self, "KeyRingRef": KeyRingRef.self, "SecretRef": SecretRef.self,
+        "RingRecipient": RingRecipient.self,
     ]
 }
 

@@ -26,8 +26,8 @@ public struct DelegateSessionMachine: Sendable {
         case tokenRotated(TokenRotated, acknowledgement: Frame)
         /// An admin approved or rejected this pending delegate; send `acknowledgement`.
         case approvalDecided(ApprovalDecision, acknowledgement: Frame)
-        /// A task push (TASK_ASSIGN or TASK_CANCEL, payload still encoded); the task layer decides when to
-        /// send `acknowledgement`.
+        /// A task push (TASK_ASSIGN or TASK_CANCEL) or key ring work (RING_KEY_SHARE, RING_ROTATE), payload still
+        /// encoded; the task layer decides when to send `acknowledgement`.
         case taskPush(Frame, acknowledgement: Frame)
         /// The manager refused a heartbeat's JWT (UNAUTHENTICATED on the call; the connection stays): drop the cached
         /// JWT so the next beat carries a freshly minted one, and beat again at once when `retryNow`.
@@ -207,7 +207,7 @@ public struct DelegateSessionMachine: Sendable {
         case .approvalDecision:
             let decision = (try? ApprovalDecision(protoBytes: frame.payload)) ?? ApprovalDecision()
             return .approvalDecided(decision, acknowledgement: acknowledgement)
-        case .taskAssign, .taskCancel:
+        case .taskAssign, .taskCancel, .ringKeyShare, .ringRotate:
             return .taskPush(frame, acknowledgement: acknowledgement)
         case nil:
             return .send(acknowledgement)  // a push kind from a newer manager: acknowledge, ignore

@@ -88,6 +88,8 @@ public enum RegistrationLimits {
     public static let maxTextBytes = 256
     /// Most entries in `tags` or `task_types`.
     public static let maxListEntries = 64
+    /// Size of an X25519 device public key.
+    public static let devicePublicKeyBytes = 32
 }
 
 /// The pure decision on one Register call whose JWT verified: refuse, or the record to persist.
@@ -169,7 +171,9 @@ public enum RegistrationDecision {
             profile: profile.name, tokenID: tokenID, status: status, firstSeenAt: existing?.firstSeenAt ?? context.now,
             connectedSince: context.now, lastHeartbeatAt: context.now, disconnectedAt: nil,
             decisionReason: existing?.decisionReason, pendingExpiresAt: expiresAt)
-        return RegistrationAdmission(record: record, note: note)
+        var admitted = record
+        admitted.devicePublicKey = request.devicePublicKey
+        return RegistrationAdmission(record: admitted, note: note)
     }
 
     /// A human-readable reason the request's fields are unacceptable, or nil.
@@ -188,6 +192,10 @@ public enum RegistrationDecision {
         ]
         for (name, value) in texts where value.utf8.count > RegistrationLimits.maxTextBytes {
             return "\(name) of \(value.utf8.count) bytes exceeds \(RegistrationLimits.maxTextBytes)"
+        }
+        if !request.devicePublicKey.isEmpty, request.devicePublicKey.count != RegistrationLimits.devicePublicKeyBytes {
+            return "device_public_key of \(request.devicePublicKey.count) bytes is not an X25519 public key "
+                + "(\(RegistrationLimits.devicePublicKeyBytes) bytes)"
         }
         for (name, list) in [("tags", request.tags), ("task_types", request.taskTypes)] {
             if list.count > RegistrationLimits.maxListEntries {

@@ -135,6 +135,14 @@ extension ServerConnectionMachine {
                     streamID: frame.streamID, report: try StartupScriptReport(protoBytes: frame.payload))
             case .leave:
                 return .leave(streamID: frame.streamID, request: try Leave(protoBytes: frame.payload))
+            case .secretOpened:
+                return .secretOpened(streamID: frame.streamID, report: try SecretOpened(protoBytes: frame.payload))
+            case .ringKeyShared:
+                return .ringWork(
+                    streamID: frame.streamID, shared: try RingKeyShared(protoBytes: frame.payload), rotated: nil)
+            case .ringRotated:
+                return .ringWork(
+                    streamID: frame.streamID, shared: nil, rotated: try RingRotated(protoBytes: frame.payload))
             case .register, nil:
                 return .refuseCall(
                     Self.errorFrame(for: frame, code: .unimplemented, "method \(frame.method) is not served here"))
@@ -171,7 +179,7 @@ extension ServerConnectionMachine {
             return .taskAssignAcknowledged(taskID: taskID, attempt: attempt)
         case .taskCancel(let taskID, let attempt):
             return .taskCancelAcknowledged(taskID: taskID, attempt: attempt)
-        case .approvalDecision:
+        case .approvalDecision, .ringWork:
             return .pushAcknowledged(kind: frame.method, streamID: frame.streamID)
         }
     }

@@ -33,6 +33,8 @@ public enum TrackedPush: Sendable, Equatable {
     case taskAssign(taskID: String, attempt: UInt32)
     /// TASK_CANCEL of one attempt.
     case taskCancel(taskID: String, attempt: UInt32)
+    /// RING_KEY_SHARE or RING_ROTATE (`kind`) for a ring; the answer is a call, not the acknowledgement.
+    case ringWork(kind: UInt16, ringID: String)
 
     /// The push kind on the wire.
     public var kind: UInt16 {
@@ -42,6 +44,7 @@ public enum TrackedPush: Sendable, Equatable {
         case .tokenRotated: return PushKind.tokenRotated.rawValue
         case .taskAssign: return PushKind.taskAssign.rawValue
         case .taskCancel: return PushKind.taskCancel.rawValue
+        case .ringWork(let kind, _): return kind
         }
     }
 }
@@ -138,6 +141,10 @@ extension ServerConnectionMachine {
         case startupScriptReport(streamID: UInt32, report: StartupScriptReport)
         /// The registered delegate is stopping: re-queue the attempts it holds at once, then answer CallAck.
         case leave(streamID: UInt32, request: Leave)
+        /// The registered delegate reports opening (or refusing) a task's secret: audit it, then answer CallAck.
+        case secretOpened(streamID: UInt32, report: SecretOpened)
+        /// A member answers RING_KEY_SHARE (`shared`) or RING_ROTATE (`rotated`): check, store, answer CallAck.
+        case ringWork(streamID: UInt32, shared: RingKeyShared?, rotated: RingRotated?)
         /// The delegate acknowledged SELF_DESTRUCT: report it, send ERROR `code`/`message` on stream 0, close.
         case selfDestructAcknowledged(streamID: UInt32, code: StatusCode, message: String)
         /// The delegate acknowledged TOKEN_ROTATED; its identity now names `newTokenID`: move it in the registry.

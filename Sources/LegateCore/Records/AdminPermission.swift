@@ -12,6 +12,12 @@ public enum AdminPermission: String, Sendable, CaseIterable, Codable {
     case taskSubmit = "task:submit"
     /// Read tasks, their results and logs.
     case taskView = "task:view"
+    /// Create key rings, create, rotate and delete secrets.
+    case secretEdit = "secret:edit"
+    /// List and show key rings and secrets (metadata only; nothing opens a secret).
+    case secretView = "secret:view"
+    /// Submit tasks that use secrets.
+    case secretUse = "secret:use"
     /// Everything, including the audit log.
     case accountAdmin = "account:admin"
 }

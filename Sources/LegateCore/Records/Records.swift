@@ -124,6 +124,8 @@ public struct DelegateRecord: Sendable, Equatable, Codable {
     public var decisionReason: String?
     /// Pending only: when the registration is rejected unless decided before, Unix milliseconds.
     public var pendingExpiresAt: Int64?
+    /// The X25519 device public key it presented (secrets are sealed to it); empty when it presented none.
+    public var devicePublicKey: [UInt8] = []
 
     /// Creates a delegate record.
     public init(
@@ -234,4 +236,17 @@ public enum StoreWrite: Sendable, Equatable {
     case upsertProfile(ProfileRecord)
     /// Delete a profile; fails if missing.
     case deleteProfile(id: String)
+    /// Insert or replace a key ring; fails if its account does not exist or (account, name) is taken.
+    case upsertKeyRing(KeyRingRecord)
+    /// Store sealed ring key copies (replacing one for the same ring, version and delegate).
+    case putRingKeyCopies([RingKeyCopyRecord])
+    /// Insert or replace a secret; fails if its account does not exist or (account, name) is taken.
+    case upsertSecret(SecretRecord)
+    /// Insert a new secret version; fails if that version exists.
+    case insertSecretVersion(SecretVersionRecord)
+    /// Delete a secret and all its versions; fails if missing.
+    case deleteSecret(id: String)
+    /// Replace the ring version and envelope of existing secret versions (a ring key rotation re-sealed them).
+    case replaceSecretVersions([SecretVersionRecord])
+
 }

@@ -14,6 +14,7 @@ extension TaskBoard {
             if !Set(task.selectors).isSubset(of: slot.tags) {
                 return "target delegate \(target) lacks tags \(Self.missing(task.selectors, slot.tags))"
             }
+            if let reason = self.secretWaitingReason(for: task, among: [slot]) { return reason }
             return slot.free > 0 ? "waiting for dispatch" : "target delegate \(target) is at capacity \(slot.capacity)"
         }
         let typed = account.filter { $0.taskTypes.contains(task.type) }
@@ -22,6 +23,7 @@ extension TaskBoard {
         if tagged.isEmpty {
             return "no connected active delegate\(within) supporting '\(task.type)' has all tags \(task.selectors.sorted())"
         }
+        if let reason = self.secretWaitingReason(for: task, among: tagged) { return reason }
         if tagged.allSatisfy({ $0.free <= 0 }) { return "all \(tagged.count) eligible delegates are at capacity" }
         return "waiting for dispatch"
     }

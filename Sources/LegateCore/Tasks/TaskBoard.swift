@@ -32,6 +32,8 @@ public struct TaskBoard: Sendable {
         public var scope: Scope
         /// Tasks it holds now.
         public fileprivate(set) var held: Set<String> = []
+        /// Key rings whose current ring key it holds a sealed copy of: it may run tasks using their secrets.
+        public var rings: Set<String> = []
 
         /// Creates a slot with nothing held.
         public init(
@@ -75,8 +77,8 @@ public struct TaskBoard: Sendable {
     /// Sum of `heldBytes` over `tasks`, kept as tasks come and go.
     public private(set) var liveBytes = 0
     private var queue: [String] = []
-    private(set) var slots: [Slot] = []
-    private var slotIndex: [String: Int] = [:]
+    var slots: [Slot] = []
+    var slotIndex: [String: Int] = [:]
     private var leaseDeadlines: [String: Int64] = [:]
     private var cancelDeadlines: [String: Int64] = [:]
 
@@ -327,7 +329,8 @@ public struct TaskBoard: Sendable {
                 self.slots[position].scope.covers(task.scope),
                 self.slots[position].taskTypes.contains(task.type),
                 task.targetDelegateID == nil || task.targetDelegateID == self.slots[position].delegateID,
-                task.selectors.isEmpty || task.selectors.allSatisfy(self.slots[position].tags.contains)
+                task.selectors.isEmpty || task.selectors.allSatisfy(self.slots[position].tags.contains),
+                task.secrets.isEmpty || self.slots[position].holdsRings(of: task)
             else { continue }
             best = position
             bestFree = free

@@ -81,6 +81,8 @@ public struct TaskRecord: Sendable, Equatable {
     public var scope: Scope
     /// Submission time, Unix milliseconds.
     public var createdAt: Int64
+    /// Secrets the handler gets; only members of their rings may run the task.
+    public var secrets: [TaskSecretUse] = []
 
     /// Lifecycle state.
     public var status: TaskStatus

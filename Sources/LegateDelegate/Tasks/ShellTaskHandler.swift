@@ -101,6 +101,7 @@ public struct ShellTaskHandler: TaskHandler {
     public func run(_ task: TaskExecution, context: TaskContext) async throws -> TaskOutput {
         var spec = try Self.decode(task.payload)
         spec.terminationGrace = self.terminationGrace
+        spec.environment.merge(task.secretEnvironment) { _, secret in secret }
         let outcome = try await ProcessRunner.run(spec) { chunk in context.appendLog(chunk) }
         switch outcome.ending {
         case .cancelled:

@@ -12,6 +12,9 @@ public struct TaskExecution: Sendable, Equatable {
     public var payload: [UInt8]
     /// The assignment's timeout; nil means no limit. The runner enforces it, handlers need not.
     public var timeout: Duration?
+    /// Secret values opened for this attempt only, by environment variable name (`shell` adds them to the
+    /// command's environment). Never logged; output and logs are masked before they leave.
+    public var secretEnvironment: [String: String] = [:]
 
     /// Creates an execution (tests and embedders; the runner builds it from the assignment).
     public init(taskID: String, attempt: UInt32, type: String, payload: [UInt8], timeout: Duration? = nil) {

@@ -56,11 +56,15 @@ public final class TaskRunner: Sendable {
 
     /// Starts `assignment` (call after its PUSH_ACK was sent) or refuses it with a FAILED result.
     @discardableResult
-    public func assign(_ assignment: TaskAssignment, reporter: any TaskReporting) -> Decision {
-        let execution = TaskExecution(
+    public func assign(
+        _ assignment: TaskAssignment, reporter: any TaskReporting, secretEnvironment: [String: String] = [:]
+    ) -> Decision {
+        var built = TaskExecution(
             taskID: assignment.taskID, attempt: assignment.attempt, type: assignment.type,
             payload: assignment.payload,
             timeout: assignment.timeoutMs == 0 ? nil : .milliseconds(Int64(assignment.timeoutMs)))
+        built.secretEnvironment = secretEnvironment
+        let execution = built
         let key = AttemptKey(taskID: assignment.taskID, attempt: assignment.attempt)
         let context = TaskContext(execution: execution, reporter: reporter, timers: self.timers, limits: self.logLimits)
         let handler = self.handlers.handler(for: assignment.type)

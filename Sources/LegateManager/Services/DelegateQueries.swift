@@ -57,6 +57,7 @@ final class DelegateQueries: Sendable {
         info.pendingExpiresAtMs = record.status == .pending ? (record.pendingExpiresAt ?? 0) : 0
         info.decisionReason = record.decisionReason ?? ""
         info.taskTypes = record.taskTypes
+        info.deviceKeyFingerprint = DeviceFingerprint.of(record.devicePublicKey)
         if let load = self.tasks.load(delegateID: record.id) {
             info.capacity = UInt32(clamping: load.capacity)
             info.runningTasks = UInt32(clamping: load.held)

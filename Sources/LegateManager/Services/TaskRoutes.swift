@@ -54,11 +54,11 @@ extension TaskService {
             let now = self.clock.unixMilliseconds()
             var built: [TaskRecord] = []
             for (index, spec) in request.tasks.enumerated() {
+                let record = try TaskSpecRules.record(
+                    from: spec, index: index, session: session, limits: limits, maxFrameBytes: maxFrameBytes,
+                    now: now, id: ManagerServices.newTimeOrderedID(prefix: "tsk", now: now))
                 built.append(
-                    try TaskSpecRules.record(
-                        from: spec, index: index, session: session, limits: limits, maxFrameBytes: maxFrameBytes,
-                        now: now,
-                        id: ManagerServices.newTimeOrderedID(prefix: "tsk", now: now)))
+                    try tasks.withSecrets(record, spec: spec, session: session, maxFrameBytes: maxFrameBytes))
             }
             let records = built
             let types = Set(records.map(\.type))
@@ -239,6 +239,12 @@ extension TaskService {
         info.idempotencyKey = record.idempotencyKey ?? ""
         info.maxAttempts = record.maxAttempts
         info.timeoutMs = UInt32(clamping: record.timeoutMs)
+        info.secrets = record.secrets.map { use in
+            var wire = SecretUse()
+            wire.envName = use.envName
+            wire.secretName = use.secretName
+            return wire
+        }
         if payload { info.payload = record.payload }
         return info
     }

@@ -104,6 +104,12 @@ public enum CallMethod: UInt16, Sendable, CaseIterable {
     case startupScriptReport = 5
     /// Leave -> CallAck: the delegate is stopping; its attempts are re-queued
     case leave = 6
+    /// SecretOpened -> CallAck: the delegate opened (or refused) a task's secret
+    case secretOpened = 7
+    /// RingKeyShared -> CallAck: the answer to RING_KEY_SHARE
+    case ringKeyShared = 8
+    /// RingRotated -> CallAck: the answer to RING_ROTATE
+    case ringRotated = 9
 }
 
 /// REQUEST/RESPONSE/ERROR method of an admin call (FRAMING.md §1.4); the permission each needs is in brackets.
@@ -166,6 +172,24 @@ public enum AdminMethod: UInt16, Sendable, CaseIterable {
     case taskLogs = 134
     /// TaskWaitRequest -> TaskListResponse, once every task is final or the timeout passed [task:view]
     case taskWait = 135
+    /// KeyRingCreateRequest -> KeyRingInfo with the members' device keys [secret:edit]
+    case keyRingCreate = 140
+    /// KeyRingListRequest -> KeyRingListResponse [secret:view]
+    case keyRingList = 141
+    /// KeyRingRef -> KeyRingInfo with the members' device keys [secret:view]
+    case keyRingShow = 142
+    /// KeyRingSetKeyRequest -> KeyRingInfo: ring public key and sealed copies [secret:edit]
+    case keyRingSetKey = 143
+    /// SecretCreateRequest -> SecretInfo: ciphertext sealed by the caller [secret:edit]
+    case secretCreate = 150
+    /// SecretListRequest -> SecretListResponse [secret:view]
+    case secretList = 151
+    /// SecretRef -> SecretInfo [secret:view]
+    case secretShow = 152
+    /// SecretCreateRequest -> SecretInfo: the next version, sealed by the caller [secret:edit]
+    case secretRotate = 153
+    /// SecretRef -> SecretRef: every version goes [secret:edit]
+    case secretDelete = 154
 }
 
 /// PUSH/PUSH_ACK kind: what a server push carries. A delegate acknowledges a kind it does not know and ignores it.
@@ -180,6 +204,10 @@ public enum PushKind: UInt16, Sendable, CaseIterable {
     case taskAssign = 4
     /// TaskCancel: stop this task attempt
     case taskCancel = 5
+    /// RingKeyShare: seal your ring key copy to these members; answer with call 8
+    case ringKeyShare = 6
+    /// RingRotate: make the next ring key for these members, re-seal these secrets; call 9
+    case ringRotate = 7
 }
 
 /// Lifecycle state of a delegate as the manager sees it.
@@ -548,12 +576,14 @@ public struct RegisterRequest: Equatable, Sendable, ProtoMessage {
     public var instanceID: String = ""
     /// tasks it can run at once
     public var capacity: UInt32 = 0
+    /// X25519 public key (32 bytes) secrets are sealed to; the private half never leaves
+    public var devicePublicKey: [UInt8] = []
 
     /// The message with every field at its proto3 default.
     public init() {}
 
     /// The message with the given field values.
-    public init(accountID: String = "", delegateName: String = "", hostname: String = "", ipAddress: String = "", version: String = "", tags: [String] = [], taskTypes: [String] = [], profile: String = "", jwt: String = "", instanceID: String = "", capacity: UInt32 = 0) {
+    public init(accountID: String = "", delegateName: String = "", hostname: String = "", ipAddress: String = "", version: String = "", tags: [String] = [], taskTypes: [String] = [], profile: String = "", jwt: String = "", instanceID: String = "", capacity: UInt32 = 0, devicePublicKey: [UInt8] = []) {
         self.accountID = accountID
         self.delegateName = delegateName
         self.hostname = hostname
@@ -565,6 +595,7 @@ public struct RegisterRequest: Equatable, Sendable, ProtoMessage {
         self.jwt = jwt
         self.instanceID = instanceID
         self.capacity = capacity
+        self.devicePublicKey = devicePublicKey
     }
 
     /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
@@ -605,6 +636,9 @@ public struct RegisterRequest: Equatable, Sendable, ProtoMessage {
         case 11:
             guard wireType == .varint else { return false }
             self.capacity = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 12:
+            guard wireType == .lengthDelimited else { return false }
+            self.devicePublicKey = try reader.readBytes()
         default:
             return false
         }
@@ -657,6 +691,10 @@ public struct RegisterRequest: Equatable, Sendable, ProtoMessage {
             writer.writeTag(11, .varint)
             writer.writeVarint(UInt64(self.capacity))
         }
+        if !self.devicePublicKey.isEmpty {
+            writer.writeTag(12, .lengthDelimited)
+            writer.writeLengthDelimited(self.devicePublicKey)
+        }
     }
 
     /// The exact number of bytes `encode(to:)` appends.
@@ -673,6 +711,7 @@ public struct RegisterRequest: Equatable, Sendable, ProtoMessage {
         if !self.jwt.isEmpty { size += ProtoWriter.tagSize(9) + ProtoWriter.lengthDelimitedSize(self.jwt.utf8.count) }
         if !self.instanceID.isEmpty { size += ProtoWriter.tagSize(10) + ProtoWriter.lengthDelimitedSize(self.instanceID.utf8.count) }
         if self.capacity != 0 { size += ProtoWriter.tagSize(11) + ProtoWriter.varintSize(UInt64(self.capacity)) }
+        if !self.devicePublicKey.isEmpty { size += ProtoWriter.tagSize(12) + ProtoWriter.lengthDelimitedSize(self.devicePublicKey.count) }
         return size
     }
 }
@@ -1520,12 +1559,14 @@ public struct DelegateInfo: Equatable, Sendable, ProtoMessage {
     public var capacity: UInt32 = 0
     /// tasks the manager has assigned to it and not yet finished
     public var runningTasks: UInt32 = 0
+    /// of the device public key it presented; compare with its start log
+    public var deviceKeyFingerprint: String = ""
 
     /// The message with every field at its proto3 default.
     public init() {}
 
     /// The message with the given field values.
-    public init(id: String = "", name: String = "", instanceID: String = "", hostname: String = "", ipAddress: String = "", version: String = "", tokenID: String = "", status: String = "", connected: Bool = false, lastHeartbeatAtMs: Int64 = 0, tags: [String] = [], profile: String = "", firstSeenAtMs: Int64 = 0, disconnectedAtMs: Int64 = 0, pendingExpiresAtMs: Int64 = 0, decisionReason: String = "", taskTypes: [String] = [], capacity: UInt32 = 0, runningTasks: UInt32 = 0) {
+    public init(id: String = "", name: String = "", instanceID: String = "", hostname: String = "", ipAddress: String = "", version: String = "", tokenID: String = "", status: String = "", connected: Bool = false, lastHeartbeatAtMs: Int64 = 0, tags: [String] = [], profile: String = "", firstSeenAtMs: Int64 = 0, disconnectedAtMs: Int64 = 0, pendingExpiresAtMs: Int64 = 0, decisionReason: String = "", taskTypes: [String] = [], capacity: UInt32 = 0, runningTasks: UInt32 = 0, deviceKeyFingerprint: String = "") {
         self.id = id
         self.name = name
         self.instanceID = instanceID
@@ -1545,6 +1586,7 @@ public struct DelegateInfo: Equatable, Sendable, ProtoMessage {
         self.taskTypes = taskTypes
         self.capacity = capacity
         self.runningTasks = runningTasks
+        self.deviceKeyFingerprint = deviceKeyFingerprint
     }
 
     /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
@@ -1609,6 +1651,9 @@ public struct DelegateInfo: Equatable, Sendable, ProtoMessage {
         case 19:
             guard wireType == .varint else { return false }
             self.runningTasks = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 20:
+            guard wireType == .lengthDelimited else { return false }
+            self.deviceKeyFingerprint = try reader.readString(field: number)
         default:
             return false
         }
@@ -1693,6 +1738,10 @@ public struct DelegateInfo: Equatable, Sendable, ProtoMessage {
             writer.writeTag(19, .varint)
             writer.writeVarint(UInt64(self.runningTasks))
         }
+        if !self.deviceKeyFingerprint.isEmpty {
+            writer.writeTag(20, .lengthDelimited)
+            writer.writeString(self.deviceKeyFingerprint)
+        }
     }
 
     /// The exact number of bytes `encode(to:)` appends.
@@ -1717,6 +1766,7 @@ public struct DelegateInfo: Equatable, Sendable, ProtoMessage {
         for value in self.taskTypes { size += ProtoWriter.tagSize(17) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
         if self.capacity != 0 { size += ProtoWriter.tagSize(18) + ProtoWriter.varintSize(UInt64(self.capacity)) }
         if self.runningTasks != 0 { size += ProtoWriter.tagSize(19) + ProtoWriter.varintSize(UInt64(self.runningTasks)) }
+        if !self.deviceKeyFingerprint.isEmpty { size += ProtoWriter.tagSize(20) + ProtoWriter.lengthDelimitedSize(self.deviceKeyFingerprint.utf8.count) }
         return size
     }
 }
@@ -3089,18 +3139,21 @@ public struct TaskAssignment: Equatable, Sendable, ProtoMessage {
     public var timeoutMs: UInt32 = 0
     /// acknowledge within this, or the task is re-dispatched
     public var leaseMs: UInt32 = 0
+    /// secrets the attempt may open, each sealed for this delegate's ring copy
+    public var secrets: [TaskSecret] = []
 
     /// The message with every field at its proto3 default.
     public init() {}
 
     /// The message with the given field values.
-    public init(taskID: String = "", attempt: UInt32 = 0, type: String = "", payload: [UInt8] = [], timeoutMs: UInt32 = 0, leaseMs: UInt32 = 0) {
+    public init(taskID: String = "", attempt: UInt32 = 0, type: String = "", payload: [UInt8] = [], timeoutMs: UInt32 = 0, leaseMs: UInt32 = 0, secrets: [TaskSecret] = []) {
         self.taskID = taskID
         self.attempt = attempt
         self.type = type
         self.payload = payload
         self.timeoutMs = timeoutMs
         self.leaseMs = leaseMs
+        self.secrets = secrets
     }
 
     /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
@@ -3126,6 +3179,9 @@ public struct TaskAssignment: Equatable, Sendable, ProtoMessage {
         case 6:
             guard wireType == .varint else { return false }
             self.leaseMs = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 7:
+            guard wireType == .lengthDelimited else { return false }
+            self.secrets.append(try reader.readMessage(TaskSecret.self))
         default:
             return false
         }
@@ -3158,6 +3214,10 @@ public struct TaskAssignment: Equatable, Sendable, ProtoMessage {
             writer.writeTag(6, .varint)
             writer.writeVarint(UInt64(self.leaseMs))
         }
+        for value in self.secrets {
+            writer.writeTag(7, .lengthDelimited)
+            writer.writeMessage(value)
+        }
     }
 
     /// The exact number of bytes `encode(to:)` appends.
@@ -3169,6 +3229,7 @@ public struct TaskAssignment: Equatable, Sendable, ProtoMessage {
         if !self.payload.isEmpty { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(self.payload.count) }
         if self.timeoutMs != 0 { size += ProtoWriter.tagSize(5) + ProtoWriter.varintSize(UInt64(self.timeoutMs)) }
         if self.leaseMs != 0 { size += ProtoWriter.tagSize(6) + ProtoWriter.varintSize(UInt64(self.leaseMs)) }
+        for value in self.secrets { size += ProtoWriter.tagSize(7) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
         return size
     }
 }
@@ -4004,12 +4065,14 @@ public struct TaskSpec: Equatable, Sendable, ProtoMessage {
     public var idempotencyKey: String = ""
     /// retry policy: attempts before failing; 0: the manager default (3)
     public var maxAttempts: UInt32 = 0
+    /// secrets the task gets as environment variables; needs secret:use
+    public var secrets: [SecretUse] = []
 
     /// The message with every field at its proto3 default.
     public init() {}
 
     /// The message with the given field values.
-    public init(type: String = "", payload: [UInt8] = [], selectors: [String] = [], targetDelegateID: String = "", timeoutMs: UInt32 = 0, idempotencyKey: String = "", maxAttempts: UInt32 = 0) {
+    public init(type: String = "", payload: [UInt8] = [], selectors: [String] = [], targetDelegateID: String = "", timeoutMs: UInt32 = 0, idempotencyKey: String = "", maxAttempts: UInt32 = 0, secrets: [SecretUse] = []) {
         self.type = type
         self.payload = payload
         self.selectors = selectors
@@ -4017,6 +4080,7 @@ public struct TaskSpec: Equatable, Sendable, ProtoMessage {
         self.timeoutMs = timeoutMs
         self.idempotencyKey = idempotencyKey
         self.maxAttempts = maxAttempts
+        self.secrets = secrets
     }
 
     /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
@@ -4045,6 +4109,9 @@ public struct TaskSpec: Equatable, Sendable, ProtoMessage {
         case 7:
             guard wireType == .varint else { return false }
             self.maxAttempts = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 8:
+            guard wireType == .lengthDelimited else { return false }
+            self.secrets.append(try reader.readMessage(SecretUse.self))
         default:
             return false
         }
@@ -4081,6 +4148,10 @@ public struct TaskSpec: Equatable, Sendable, ProtoMessage {
             writer.writeTag(7, .varint)
             writer.writeVarint(UInt64(self.maxAttempts))
         }
+        for value in self.secrets {
+            writer.writeTag(8, .lengthDelimited)
+            writer.writeMessage(value)
+        }
     }
 
     /// The exact number of bytes `encode(to:)` appends.
@@ -4093,6 +4164,7 @@ public struct TaskSpec: Equatable, Sendable, ProtoMessage {
         if self.timeoutMs != 0 { size += ProtoWriter.tagSize(5) + ProtoWriter.varintSize(UInt64(self.timeoutMs)) }
         if !self.idempotencyKey.isEmpty { size += ProtoWriter.tagSize(6) + ProtoWriter.lengthDelimitedSize(self.idempotencyKey.utf8.count) }
         if self.maxAttempts != 0 { size += ProtoWriter.tagSize(7) + ProtoWriter.varintSize(UInt64(self.maxAttempts)) }
+        for value in self.secrets { size += ProtoWriter.tagSize(8) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
         return size
     }
 }
@@ -4141,12 +4213,14 @@ public struct TaskInfo: Equatable, Sendable, ProtoMessage {
     public var outputBytes: UInt64 = 0
     /// lists and waits carry only the first bytes of a large output; TaskGet has all
     public var outputTruncated: Bool = false
+    /// the secrets it uses (names only)
+    public var secrets: [SecretUse] = []
 
     /// The message with every field at its proto3 default.
     public init() {}
 
     /// The message with the given field values.
-    public init(id: String = "", type: String = "", state: TaskState = TaskState(rawValue: 0), attempt: UInt32 = 0, delegateID: String = "", waitingReason: String = "", createdAtMs: Int64 = 0, updatedAtMs: Int64 = 0, finishedAtMs: Int64 = 0, output: [UInt8] = [], error: String = "", exitCode: Int32 = 0, progressPercent: UInt32 = 0, selectors: [String] = [], targetDelegateID: String = "", idempotencyKey: String = "", maxAttempts: UInt32 = 0, timeoutMs: UInt32 = 0, payload: [UInt8] = [], outputBytes: UInt64 = 0, outputTruncated: Bool = false) {
+    public init(id: String = "", type: String = "", state: TaskState = TaskState(rawValue: 0), attempt: UInt32 = 0, delegateID: String = "", waitingReason: String = "", createdAtMs: Int64 = 0, updatedAtMs: Int64 = 0, finishedAtMs: Int64 = 0, output: [UInt8] = [], error: String = "", exitCode: Int32 = 0, progressPercent: UInt32 = 0, selectors: [String] = [], targetDelegateID: String = "", idempotencyKey: String = "", maxAttempts: UInt32 = 0, timeoutMs: UInt32 = 0, payload: [UInt8] = [], outputBytes: UInt64 = 0, outputTruncated: Bool = false, secrets: [SecretUse] = []) {
         self.id = id
         self.type = type
         self.state = state
@@ -4168,6 +4242,7 @@ public struct TaskInfo: Equatable, Sendable, ProtoMessage {
         self.payload = payload
         self.outputBytes = outputBytes
         self.outputTruncated = outputTruncated
+        self.secrets = secrets
     }
 
     /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
@@ -4238,6 +4313,9 @@ public struct TaskInfo: Equatable, Sendable, ProtoMessage {
         case 21:
             guard wireType == .varint else { return false }
             self.outputTruncated = try reader.readVarint() != 0
+        case 22:
+            guard wireType == .lengthDelimited else { return false }
+            self.secrets.append(try reader.readMessage(SecretUse.self))
         default:
             return false
         }
@@ -4330,6 +4408,10 @@ public struct TaskInfo: Equatable, Sendable, ProtoMessage {
             writer.writeTag(21, .varint)
             writer.writeVarint((self.outputTruncated ? 1 : 0))
         }
+        for value in self.secrets {
+            writer.writeTag(22, .lengthDelimited)
+            writer.writeMessage(value)
+        }
     }
 
     /// The exact number of bytes `encode(to:)` appends.
@@ -4356,6 +4438,7 @@ public struct TaskInfo: Equatable, Sendable, ProtoMessage {
         if !self.payload.isEmpty { size += ProtoWriter.tagSize(19) + ProtoWriter.lengthDelimitedSize(self.payload.count) }
         if self.outputBytes != 0 { size += ProtoWriter.tagSize(20) + ProtoWriter.varintSize(self.outputBytes) }
         if self.outputTruncated { size += ProtoWriter.tagSize(21) + ProtoWriter.varintSize((self.outputTruncated ? 1 : 0)) }
+        for value in self.secrets { size += ProtoWriter.tagSize(22) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
         return size
     }
 }
@@ -5212,6 +5295,1928 @@ public struct TaskWaitRequest: Equatable, Sendable, ProtoMessage {
         var size = 0
         for value in self.taskIds { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
         if self.timeoutMs != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.timeoutMs)) }
+        return size
+    }
+}
+
+/// Which delegates belong to a key ring; every condition set must match. Only approved delegates on a live token are members.
+public struct KeyRingMemberRule: Equatable, Sendable, ProtoMessage {
+    /// registered with this profile
+    public var profile: String = ""
+    /// has all these tags
+    public var tags: [String] = []
+    /// authenticates with this token
+    public var tokenID: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(profile: String = "", tags: [String] = [], tokenID: String = "") {
+        self.profile = profile
+        self.tags = tags
+        self.tokenID = tokenID
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.profile = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.tags.append(try reader.readString(field: number))
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.tokenID = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.profile.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.profile)
+        }
+        for value in self.tags {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(value)
+        }
+        if !self.tokenID.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.tokenID)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.profile.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.profile.utf8.count) }
+        for value in self.tags { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
+        if !self.tokenID.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.tokenID.utf8.count) }
+        return size
+    }
+}
+
+/// HPKE output: the encapsulated key and the AEAD ciphertext.
+public struct SealedBox: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `encapsulated_key`.
+    public var encapsulatedKey: [UInt8] = []
+    /// Field 2 `ciphertext`.
+    public var ciphertext: [UInt8] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(encapsulatedKey: [UInt8] = [], ciphertext: [UInt8] = []) {
+        self.encapsulatedKey = encapsulatedKey
+        self.ciphertext = ciphertext
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.encapsulatedKey = try reader.readBytes()
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.ciphertext = try reader.readBytes()
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.encapsulatedKey.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeLengthDelimited(self.encapsulatedKey)
+        }
+        if !self.ciphertext.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeLengthDelimited(self.ciphertext)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.encapsulatedKey.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.encapsulatedKey.count) }
+        if !self.ciphertext.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.ciphertext.count) }
+        return size
+    }
+}
+
+/// One member of a key ring.
+public struct KeyRingMember: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `delegate_id`.
+    public var delegateID: String = ""
+    /// Field 2 `delegate_name`.
+    public var delegateName: String = ""
+    /// what a new ring key is sealed to
+    public var devicePublicKey: [UInt8] = []
+    /// Field 4 `device_key_fingerprint`.
+    public var deviceKeyFingerprint: String = ""
+    /// holds the current ring key version
+    public var hasCopy: Bool = false
+    /// Field 6 `connected`.
+    public var connected: Bool = false
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(delegateID: String = "", delegateName: String = "", devicePublicKey: [UInt8] = [], deviceKeyFingerprint: String = "", hasCopy: Bool = false, connected: Bool = false) {
+        self.delegateID = delegateID
+        self.delegateName = delegateName
+        self.devicePublicKey = devicePublicKey
+        self.deviceKeyFingerprint = deviceKeyFingerprint
+        self.hasCopy = hasCopy
+        self.connected = connected
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.delegateID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.delegateName = try reader.readString(field: number)
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.devicePublicKey = try reader.readBytes()
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.deviceKeyFingerprint = try reader.readString(field: number)
+        case 5:
+            guard wireType == .varint else { return false }
+            self.hasCopy = try reader.readVarint() != 0
+        case 6:
+            guard wireType == .varint else { return false }
+            self.connected = try reader.readVarint() != 0
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.delegateID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.delegateID)
+        }
+        if !self.delegateName.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.delegateName)
+        }
+        if !self.devicePublicKey.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeLengthDelimited(self.devicePublicKey)
+        }
+        if !self.deviceKeyFingerprint.isEmpty {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(self.deviceKeyFingerprint)
+        }
+        if self.hasCopy {
+            writer.writeTag(5, .varint)
+            writer.writeVarint((self.hasCopy ? 1 : 0))
+        }
+        if self.connected {
+            writer.writeTag(6, .varint)
+            writer.writeVarint((self.connected ? 1 : 0))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.delegateID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.delegateID.utf8.count) }
+        if !self.delegateName.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.delegateName.utf8.count) }
+        if !self.devicePublicKey.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.devicePublicKey.count) }
+        if !self.deviceKeyFingerprint.isEmpty { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(self.deviceKeyFingerprint.utf8.count) }
+        if self.hasCopy { size += ProtoWriter.tagSize(5) + ProtoWriter.varintSize((self.hasCopy ? 1 : 0)) }
+        if self.connected { size += ProtoWriter.tagSize(6) + ProtoWriter.varintSize((self.connected ? 1 : 0)) }
+        return size
+    }
+}
+
+/// A key ring as the admin API shows it.
+public struct KeyRingInfo: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `id`.
+    public var id: String = ""
+    /// Field 2 `name`.
+    public var name: String = ""
+    /// Field 3 `member_rule`.
+    public var memberRule: KeyRingMemberRule? = nil
+    /// 0 until the first ring key is uploaded
+    public var ringVersion: UInt32 = 0
+    /// the current ring public key secrets are sealed to
+    public var publicKey: [UInt8] = []
+    /// Field 6 `members`.
+    public var members: [KeyRingMember] = []
+    /// why copies are waiting (e.g. "waiting for an online member"), or ""
+    public var pendingChange: String = ""
+    /// Field 8 `created_at_ms`.
+    public var createdAtMs: Int64 = 0
+    /// Field 9 `scope`.
+    public var scope: String = ""
+    /// secrets sealed to it
+    public var secrets: UInt32 = 0
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(id: String = "", name: String = "", memberRule: KeyRingMemberRule? = nil, ringVersion: UInt32 = 0, publicKey: [UInt8] = [], members: [KeyRingMember] = [], pendingChange: String = "", createdAtMs: Int64 = 0, scope: String = "", secrets: UInt32 = 0) {
+        self.id = id
+        self.name = name
+        self.memberRule = memberRule
+        self.ringVersion = ringVersion
+        self.publicKey = publicKey
+        self.members = members
+        self.pendingChange = pendingChange
+        self.createdAtMs = createdAtMs
+        self.scope = scope
+        self.secrets = secrets
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.id = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.name = try reader.readString(field: number)
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.memberRule = try reader.readMessage(KeyRingMemberRule.self)
+        case 4:
+            guard wireType == .varint else { return false }
+            self.ringVersion = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 5:
+            guard wireType == .lengthDelimited else { return false }
+            self.publicKey = try reader.readBytes()
+        case 6:
+            guard wireType == .lengthDelimited else { return false }
+            self.members.append(try reader.readMessage(KeyRingMember.self))
+        case 7:
+            guard wireType == .lengthDelimited else { return false }
+            self.pendingChange = try reader.readString(field: number)
+        case 8:
+            guard wireType == .varint else { return false }
+            self.createdAtMs = Int64(bitPattern: try reader.readVarint())
+        case 9:
+            guard wireType == .lengthDelimited else { return false }
+            self.scope = try reader.readString(field: number)
+        case 10:
+            guard wireType == .varint else { return false }
+            self.secrets = UInt32(truncatingIfNeeded: try reader.readVarint())
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.id.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.id)
+        }
+        if !self.name.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.name)
+        }
+        if let value = self.memberRule {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        if self.ringVersion != 0 {
+            writer.writeTag(4, .varint)
+            writer.writeVarint(UInt64(self.ringVersion))
+        }
+        if !self.publicKey.isEmpty {
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeLengthDelimited(self.publicKey)
+        }
+        for value in self.members {
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        if !self.pendingChange.isEmpty {
+            writer.writeTag(7, .lengthDelimited)
+            writer.writeString(self.pendingChange)
+        }
+        if self.createdAtMs != 0 {
+            writer.writeTag(8, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.createdAtMs))
+        }
+        if !self.scope.isEmpty {
+            writer.writeTag(9, .lengthDelimited)
+            writer.writeString(self.scope)
+        }
+        if self.secrets != 0 {
+            writer.writeTag(10, .varint)
+            writer.writeVarint(UInt64(self.secrets))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.id.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.id.utf8.count) }
+        if !self.name.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.name.utf8.count) }
+        if let value = self.memberRule { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        if self.ringVersion != 0 { size += ProtoWriter.tagSize(4) + ProtoWriter.varintSize(UInt64(self.ringVersion)) }
+        if !self.publicKey.isEmpty { size += ProtoWriter.tagSize(5) + ProtoWriter.lengthDelimitedSize(self.publicKey.count) }
+        for value in self.members { size += ProtoWriter.tagSize(6) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        if !self.pendingChange.isEmpty { size += ProtoWriter.tagSize(7) + ProtoWriter.lengthDelimitedSize(self.pendingChange.utf8.count) }
+        if self.createdAtMs != 0 { size += ProtoWriter.tagSize(8) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.createdAtMs)) }
+        if !self.scope.isEmpty { size += ProtoWriter.tagSize(9) + ProtoWriter.lengthDelimitedSize(self.scope.utf8.count) }
+        if self.secrets != 0 { size += ProtoWriter.tagSize(10) + ProtoWriter.varintSize(UInt64(self.secrets)) }
+        return size
+    }
+}
+
+/// REQUEST 140 (KeyRingCreate) -> KeyRingInfo. Needs secret:edit.
+public struct KeyRingCreateRequest: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `name`.
+    public var name: String = ""
+    /// Field 2 `member_rule`.
+    public var memberRule: KeyRingMemberRule? = nil
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(name: String = "", memberRule: KeyRingMemberRule? = nil) {
+        self.name = name
+        self.memberRule = memberRule
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.name = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.memberRule = try reader.readMessage(KeyRingMemberRule.self)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.name.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.name)
+        }
+        if let value = self.memberRule {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.name.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.name.utf8.count) }
+        if let value = self.memberRule { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// REQUEST 141 (KeyRingList) -> KeyRingListResponse. Needs secret:view.
+public struct KeyRingListRequest: Equatable, Sendable, ProtoMessage {
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        false  // no fields: everything is unknown and skipped
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        0
+    }
+}
+
+/// RESPONSE to KeyRingList.
+public struct KeyRingListResponse: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `rings`.
+    public var rings: [KeyRingInfo] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(rings: [KeyRingInfo] = []) {
+        self.rings = rings
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.rings.append(try reader.readMessage(KeyRingInfo.self))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        for value in self.rings {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        for value in self.rings { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// REQUEST 142 (KeyRingShow) -> KeyRingInfo. Needs secret:view.
+public struct KeyRingRef: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `name`.
+    public var name: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(name: String = "") {
+        self.name = name
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.name = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.name.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.name)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.name.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.name.utf8.count) }
+        return size
+    }
+}
+
+/// The ring private key sealed to one member's device key.
+public struct RingKeyCopyInfo: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `delegate_id`.
+    public var delegateID: String = ""
+    /// the device key it was sealed to; must be the member's current one
+    public var deviceKeyFingerprint: String = ""
+    /// Field 3 `sealed`.
+    public var sealed: SealedBox? = nil
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(delegateID: String = "", deviceKeyFingerprint: String = "", sealed: SealedBox? = nil) {
+        self.delegateID = delegateID
+        self.deviceKeyFingerprint = deviceKeyFingerprint
+        self.sealed = sealed
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.delegateID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.deviceKeyFingerprint = try reader.readString(field: number)
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.sealed = try reader.readMessage(SealedBox.self)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.delegateID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.delegateID)
+        }
+        if !self.deviceKeyFingerprint.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.deviceKeyFingerprint)
+        }
+        if let value = self.sealed {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.delegateID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.delegateID.utf8.count) }
+        if !self.deviceKeyFingerprint.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.deviceKeyFingerprint.utf8.count) }
+        if let value = self.sealed { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// REQUEST 143 (KeyRingSetKey) -> KeyRingInfo. Needs secret:edit. Stores a new ring key version: its public key and the private key sealed to every current member.
+public struct KeyRingSetKeyRequest: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `name`.
+    public var name: String = ""
+    /// the current version + 1
+    public var ringVersion: UInt32 = 0
+    /// Field 3 `public_key`.
+    public var publicKey: [UInt8] = []
+    /// Field 4 `copies`.
+    public var copies: [RingKeyCopyInfo] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(name: String = "", ringVersion: UInt32 = 0, publicKey: [UInt8] = [], copies: [RingKeyCopyInfo] = []) {
+        self.name = name
+        self.ringVersion = ringVersion
+        self.publicKey = publicKey
+        self.copies = copies
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.name = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.ringVersion = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.publicKey = try reader.readBytes()
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.copies.append(try reader.readMessage(RingKeyCopyInfo.self))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.name.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.name)
+        }
+        if self.ringVersion != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(UInt64(self.ringVersion))
+        }
+        if !self.publicKey.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeLengthDelimited(self.publicKey)
+        }
+        for value in self.copies {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.name.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.name.utf8.count) }
+        if self.ringVersion != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.ringVersion)) }
+        if !self.publicKey.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.publicKey.count) }
+        for value in self.copies { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// Who may use a secret's value.
+public struct SecretPolicyInfo: Equatable, Sendable, ProtoMessage {
+    /// empty: any task type
+    public var allowedTaskTypes: [String] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(allowedTaskTypes: [String] = []) {
+        self.allowedTaskTypes = allowedTaskTypes
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.allowedTaskTypes.append(try reader.readString(field: number))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        for value in self.allowedTaskTypes {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        for value in self.allowedTaskTypes { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
+        return size
+    }
+}
+
+/// A secret value sealed to a ring key: the value under a random data key, the data key sealed with HPKE.
+public struct SecretEnvelopeData: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `value_nonce`.
+    public var valueNonce: [UInt8] = []
+    /// Field 2 `value_ciphertext`.
+    public var valueCiphertext: [UInt8] = []
+    /// Field 3 `sealed_data_key`.
+    public var sealedDataKey: SealedBox? = nil
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(valueNonce: [UInt8] = [], valueCiphertext: [UInt8] = [], sealedDataKey: SealedBox? = nil) {
+        self.valueNonce = valueNonce
+        self.valueCiphertext = valueCiphertext
+        self.sealedDataKey = sealedDataKey
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.valueNonce = try reader.readBytes()
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.valueCiphertext = try reader.readBytes()
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.sealedDataKey = try reader.readMessage(SealedBox.self)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.valueNonce.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeLengthDelimited(self.valueNonce)
+        }
+        if !self.valueCiphertext.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeLengthDelimited(self.valueCiphertext)
+        }
+        if let value = self.sealedDataKey {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.valueNonce.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.valueNonce.count) }
+        if !self.valueCiphertext.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.valueCiphertext.count) }
+        if let value = self.sealedDataKey { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// A secret as the admin API shows it: metadata only.
+public struct SecretInfo: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `id`.
+    public var id: String = ""
+    /// Field 2 `name`.
+    public var name: String = ""
+    /// Field 3 `ring_name`.
+    public var ringName: String = ""
+    /// the newest version
+    public var version: UInt32 = 0
+    /// Field 5 `versions`.
+    public var versions: [UInt32] = []
+    /// Field 6 `created_at_ms`.
+    public var createdAtMs: Int64 = 0
+    /// Field 7 `updated_at_ms`.
+    public var updatedAtMs: Int64 = 0
+    /// 0: never opened
+    public var lastUsedAtMs: Int64 = 0
+    /// Field 9 `policy`.
+    public var policy: SecretPolicyInfo? = nil
+    /// Field 10 `ring_id`.
+    public var ringID: String = ""
+    /// the ring key version the newest version is sealed to
+    public var ringVersion: UInt32 = 0
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(id: String = "", name: String = "", ringName: String = "", version: UInt32 = 0, versions: [UInt32] = [], createdAtMs: Int64 = 0, updatedAtMs: Int64 = 0, lastUsedAtMs: Int64 = 0, policy: SecretPolicyInfo? = nil, ringID: String = "", ringVersion: UInt32 = 0) {
+        self.id = id
+        self.name = name
+        self.ringName = ringName
+        self.version = version
+        self.versions = versions
+        self.createdAtMs = createdAtMs
+        self.updatedAtMs = updatedAtMs
+        self.lastUsedAtMs = lastUsedAtMs
+        self.policy = policy
+        self.ringID = ringID
+        self.ringVersion = ringVersion
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.id = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.name = try reader.readString(field: number)
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.ringName = try reader.readString(field: number)
+        case 4:
+            guard wireType == .varint else { return false }
+            self.version = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 5:
+            try reader.readRepeated(wireType, element: .varint, into: &self.versions) {
+                (reader: inout ProtoReader) throws(WireError) -> UInt32 in UInt32(truncatingIfNeeded: try reader.readVarint())
+            }
+        case 6:
+            guard wireType == .varint else { return false }
+            self.createdAtMs = Int64(bitPattern: try reader.readVarint())
+        case 7:
+            guard wireType == .varint else { return false }
+            self.updatedAtMs = Int64(bitPattern: try reader.readVarint())
+        case 8:
+            guard wireType == .varint else { return false }
+            self.lastUsedAtMs = Int64(bitPattern: try reader.readVarint())
+        case 9:
+            guard wireType == .lengthDelimited else { return false }
+            self.policy = try reader.readMessage(SecretPolicyInfo.self)
+        case 10:
+            guard wireType == .lengthDelimited else { return false }
+            self.ringID = try reader.readString(field: number)
+        case 11:
+            guard wireType == .varint else { return false }
+            self.ringVersion = UInt32(truncatingIfNeeded: try reader.readVarint())
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.id.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.id)
+        }
+        if !self.name.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.name)
+        }
+        if !self.ringName.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.ringName)
+        }
+        if self.version != 0 {
+            writer.writeTag(4, .varint)
+            writer.writeVarint(UInt64(self.version))
+        }
+        if !self.versions.isEmpty {
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeVarint(UInt64(Self.versionsBodySize(self.versions)))
+            for value in self.versions {
+                writer.writeVarint(UInt64(value))
+            }
+        }
+        if self.createdAtMs != 0 {
+            writer.writeTag(6, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.createdAtMs))
+        }
+        if self.updatedAtMs != 0 {
+            writer.writeTag(7, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.updatedAtMs))
+        }
+        if self.lastUsedAtMs != 0 {
+            writer.writeTag(8, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.lastUsedAtMs))
+        }
+        if let value = self.policy {
+            writer.writeTag(9, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        if !self.ringID.isEmpty {
+            writer.writeTag(10, .lengthDelimited)
+            writer.writeString(self.ringID)
+        }
+        if self.ringVersion != 0 {
+            writer.writeTag(11, .varint)
+            writer.writeVarint(UInt64(self.ringVersion))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.id.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.id.utf8.count) }
+        if !self.name.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.name.utf8.count) }
+        if !self.ringName.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.ringName.utf8.count) }
+        if self.version != 0 { size += ProtoWriter.tagSize(4) + ProtoWriter.varintSize(UInt64(self.version)) }
+        if !self.versions.isEmpty { size += ProtoWriter.tagSize(5) + ProtoWriter.lengthDelimitedSize(Self.versionsBodySize(self.versions)) }
+        if self.createdAtMs != 0 { size += ProtoWriter.tagSize(6) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.createdAtMs)) }
+        if self.updatedAtMs != 0 { size += ProtoWriter.tagSize(7) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.updatedAtMs)) }
+        if self.lastUsedAtMs != 0 { size += ProtoWriter.tagSize(8) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.lastUsedAtMs)) }
+        if let value = self.policy { size += ProtoWriter.tagSize(9) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        if !self.ringID.isEmpty { size += ProtoWriter.tagSize(10) + ProtoWriter.lengthDelimitedSize(self.ringID.utf8.count) }
+        if self.ringVersion != 0 { size += ProtoWriter.tagSize(11) + ProtoWriter.varintSize(UInt64(self.ringVersion)) }
+        return size
+    }
+
+    private static func versionsBodySize(_ values: [UInt32]) -> Int {
+        values.reduce(0) { $0 + ProtoWriter.varintSize(UInt64($1)) }
+    }
+}
+
+/// REQUEST 150 (SecretCreate) and 153 (SecretRotate) -> SecretInfo. Needs secret:edit. The caller seals the value for the binding (secret_id, version, ring id, ring version, policy) before sending it.
+public struct SecretCreateRequest: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `name`.
+    public var name: String = ""
+    /// Field 2 `ring_name`.
+    public var ringName: String = ""
+    /// create: chosen by the caller (sec_...); rotate: the secret's id
+    public var secretID: String = ""
+    /// create: 1; rotate: the newest + 1
+    public var version: UInt32 = 0
+    /// Field 5 `ring_version`.
+    public var ringVersion: UInt32 = 0
+    /// Field 6 `policy`.
+    public var policy: SecretPolicyInfo? = nil
+    /// Field 7 `envelope`.
+    public var envelope: SecretEnvelopeData? = nil
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(name: String = "", ringName: String = "", secretID: String = "", version: UInt32 = 0, ringVersion: UInt32 = 0, policy: SecretPolicyInfo? = nil, envelope: SecretEnvelopeData? = nil) {
+        self.name = name
+        self.ringName = ringName
+        self.secretID = secretID
+        self.version = version
+        self.ringVersion = ringVersion
+        self.policy = policy
+        self.envelope = envelope
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.name = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.ringName = try reader.readString(field: number)
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.secretID = try reader.readString(field: number)
+        case 4:
+            guard wireType == .varint else { return false }
+            self.version = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 5:
+            guard wireType == .varint else { return false }
+            self.ringVersion = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 6:
+            guard wireType == .lengthDelimited else { return false }
+            self.policy = try reader.readMessage(SecretPolicyInfo.self)
+        case 7:
+            guard wireType == .lengthDelimited else { return false }
+            self.envelope = try reader.readMessage(SecretEnvelopeData.self)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.name.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.name)
+        }
+        if !self.ringName.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.ringName)
+        }
+        if !self.secretID.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.secretID)
+        }
+        if self.version != 0 {
+            writer.writeTag(4, .varint)
+            writer.writeVarint(UInt64(self.version))
+        }
+        if self.ringVersion != 0 {
+            writer.writeTag(5, .varint)
+            writer.writeVarint(UInt64(self.ringVersion))
+        }
+        if let value = self.policy {
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        if let value = self.envelope {
+            writer.writeTag(7, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.name.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.name.utf8.count) }
+        if !self.ringName.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.ringName.utf8.count) }
+        if !self.secretID.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.secretID.utf8.count) }
+        if self.version != 0 { size += ProtoWriter.tagSize(4) + ProtoWriter.varintSize(UInt64(self.version)) }
+        if self.ringVersion != 0 { size += ProtoWriter.tagSize(5) + ProtoWriter.varintSize(UInt64(self.ringVersion)) }
+        if let value = self.policy { size += ProtoWriter.tagSize(6) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        if let value = self.envelope { size += ProtoWriter.tagSize(7) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// REQUEST 151 (SecretList) -> SecretListResponse. Needs secret:view.
+public struct SecretListRequest: Equatable, Sendable, ProtoMessage {
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        false  // no fields: everything is unknown and skipped
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        0
+    }
+}
+
+/// RESPONSE to SecretList.
+public struct SecretListResponse: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `secrets`.
+    public var secrets: [SecretInfo] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(secrets: [SecretInfo] = []) {
+        self.secrets = secrets
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.secrets.append(try reader.readMessage(SecretInfo.self))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        for value in self.secrets {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        for value in self.secrets { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// REQUEST 152 (SecretShow, secret:view) -> SecretInfo; 154 (SecretDelete, secret:edit) -> SecretRef.
+public struct SecretRef: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `name`.
+    public var name: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(name: String = "") {
+        self.name = name
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.name = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.name.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.name)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.name.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.name.utf8.count) }
+        return size
+    }
+}
+
+/// A task's use of a secret (TaskSpec, TaskInfo).
+public struct SecretUse: Equatable, Sendable, ProtoMessage {
+    /// environment variable the handler sees
+    public var envName: String = ""
+    /// Field 2 `secret_name`.
+    public var secretName: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(envName: String = "", secretName: String = "") {
+        self.envName = envName
+        self.secretName = secretName
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.envName = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.secretName = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.envName.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.envName)
+        }
+        if !self.secretName.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.secretName)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.envName.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.envName.utf8.count) }
+        if !self.secretName.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.secretName.utf8.count) }
+        return size
+    }
+}
+
+/// One secret of a TASK_ASSIGN: the binding, the envelope and this delegate's copy of the ring key.
+public struct TaskSecret: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `env_name`.
+    public var envName: String = ""
+    /// Field 2 `secret_id`.
+    public var secretID: String = ""
+    /// Field 3 `version`.
+    public var version: UInt32 = 0
+    /// Field 4 `ring_id`.
+    public var ringID: String = ""
+    /// Field 5 `ring_version`.
+    public var ringVersion: UInt32 = 0
+    /// Field 6 `policy`.
+    public var policy: SecretPolicyInfo? = nil
+    /// Field 7 `envelope`.
+    public var envelope: SecretEnvelopeData? = nil
+    /// Field 8 `ring_key_copy`.
+    public var ringKeyCopy: SealedBox? = nil
+    /// Field 9 `secret_name`.
+    public var secretName: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(envName: String = "", secretID: String = "", version: UInt32 = 0, ringID: String = "", ringVersion: UInt32 = 0, policy: SecretPolicyInfo? = nil, envelope: SecretEnvelopeData? = nil, ringKeyCopy: SealedBox? = nil, secretName: String = "") {
+        self.envName = envName
+        self.secretID = secretID
+        self.version = version
+        self.ringID = ringID
+        self.ringVersion = ringVersion
+        self.policy = policy
+        self.envelope = envelope
+        self.ringKeyCopy = ringKeyCopy
+        self.secretName = secretName
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.envName = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.secretID = try reader.readString(field: number)
+        case 3:
+            guard wireType == .varint else { return false }
+            self.version = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.ringID = try reader.readString(field: number)
+        case 5:
+            guard wireType == .varint else { return false }
+            self.ringVersion = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 6:
+            guard wireType == .lengthDelimited else { return false }
+            self.policy = try reader.readMessage(SecretPolicyInfo.self)
+        case 7:
+            guard wireType == .lengthDelimited else { return false }
+            self.envelope = try reader.readMessage(SecretEnvelopeData.self)
+        case 8:
+            guard wireType == .lengthDelimited else { return false }
+            self.ringKeyCopy = try reader.readMessage(SealedBox.self)
+        case 9:
+            guard wireType == .lengthDelimited else { return false }
+            self.secretName = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.envName.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.envName)
+        }
+        if !self.secretID.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.secretID)
+        }
+        if self.version != 0 {
+            writer.writeTag(3, .varint)
+            writer.writeVarint(UInt64(self.version))
+        }
+        if !self.ringID.isEmpty {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(self.ringID)
+        }
+        if self.ringVersion != 0 {
+            writer.writeTag(5, .varint)
+            writer.writeVarint(UInt64(self.ringVersion))
+        }
+        if let value = self.policy {
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        if let value = self.envelope {
+            writer.writeTag(7, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        if let value = self.ringKeyCopy {
+            writer.writeTag(8, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        if !self.secretName.isEmpty {
+            writer.writeTag(9, .lengthDelimited)
+            writer.writeString(self.secretName)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.envName.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.envName.utf8.count) }
+        if !self.secretID.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.secretID.utf8.count) }
+        if self.version != 0 { size += ProtoWriter.tagSize(3) + ProtoWriter.varintSize(UInt64(self.version)) }
+        if !self.ringID.isEmpty { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(self.ringID.utf8.count) }
+        if self.ringVersion != 0 { size += ProtoWriter.tagSize(5) + ProtoWriter.varintSize(UInt64(self.ringVersion)) }
+        if let value = self.policy { size += ProtoWriter.tagSize(6) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        if let value = self.envelope { size += ProtoWriter.tagSize(7) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        if let value = self.ringKeyCopy { size += ProtoWriter.tagSize(8) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        if !self.secretName.isEmpty { size += ProtoWriter.tagSize(9) + ProtoWriter.lengthDelimitedSize(self.secretName.utf8.count) }
+        return size
+    }
+}
+
+/// REQUEST method 7 (SecretOpened, delegate -> manager) -> CallAck: a secret was opened for an attempt, or refused.
+public struct SecretOpened: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `task_id`.
+    public var taskID: String = ""
+    /// Field 2 `attempt`.
+    public var attempt: UInt32 = 0
+    /// Field 3 `secret_id`.
+    public var secretID: String = ""
+    /// Field 4 `version`.
+    public var version: UInt32 = 0
+    /// false: refused (binding, policy or ciphertext did not verify)
+    public var opened: Bool = false
+    /// why it was refused
+    public var error: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(taskID: String = "", attempt: UInt32 = 0, secretID: String = "", version: UInt32 = 0, opened: Bool = false, error: String = "") {
+        self.taskID = taskID
+        self.attempt = attempt
+        self.secretID = secretID
+        self.version = version
+        self.opened = opened
+        self.error = error
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.taskID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.attempt = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.secretID = try reader.readString(field: number)
+        case 4:
+            guard wireType == .varint else { return false }
+            self.version = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 5:
+            guard wireType == .varint else { return false }
+            self.opened = try reader.readVarint() != 0
+        case 6:
+            guard wireType == .lengthDelimited else { return false }
+            self.error = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.taskID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.taskID)
+        }
+        if self.attempt != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(UInt64(self.attempt))
+        }
+        if !self.secretID.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeString(self.secretID)
+        }
+        if self.version != 0 {
+            writer.writeTag(4, .varint)
+            writer.writeVarint(UInt64(self.version))
+        }
+        if self.opened {
+            writer.writeTag(5, .varint)
+            writer.writeVarint((self.opened ? 1 : 0))
+        }
+        if !self.error.isEmpty {
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeString(self.error)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.taskID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.taskID.utf8.count) }
+        if self.attempt != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.attempt)) }
+        if !self.secretID.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.secretID.utf8.count) }
+        if self.version != 0 { size += ProtoWriter.tagSize(4) + ProtoWriter.varintSize(UInt64(self.version)) }
+        if self.opened { size += ProtoWriter.tagSize(5) + ProtoWriter.varintSize((self.opened ? 1 : 0)) }
+        if !self.error.isEmpty { size += ProtoWriter.tagSize(6) + ProtoWriter.lengthDelimitedSize(self.error.utf8.count) }
+        return size
+    }
+}
+
+/// A member a ring key is sealed to.
+public struct RingRecipient: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `delegate_id`.
+    public var delegateID: String = ""
+    /// Field 2 `device_public_key`.
+    public var devicePublicKey: [UInt8] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(delegateID: String = "", devicePublicKey: [UInt8] = []) {
+        self.delegateID = delegateID
+        self.devicePublicKey = devicePublicKey
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.delegateID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.devicePublicKey = try reader.readBytes()
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.delegateID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.delegateID)
+        }
+        if !self.devicePublicKey.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeLengthDelimited(self.devicePublicKey)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.delegateID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.delegateID.utf8.count) }
+        if !self.devicePublicKey.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.devicePublicKey.count) }
+        return size
+    }
+}
+
+/// PUSH kind 6 RING_KEY_SHARE (manager -> a member holding the ring key): open your copy and seal the ring private key to each recipient's device key; answer with RingKeyShared (call 8).
+public struct RingKeyShare: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `ring_id`.
+    public var ringID: String = ""
+    /// Field 2 `ring_version`.
+    public var ringVersion: UInt32 = 0
+    /// the copy must hold this key pair
+    public var ringPublicKey: [UInt8] = []
+    /// this member's copy of the ring key
+    public var ownCopy: SealedBox? = nil
+    /// Field 5 `recipients`.
+    public var recipients: [RingRecipient] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(ringID: String = "", ringVersion: UInt32 = 0, ringPublicKey: [UInt8] = [], ownCopy: SealedBox? = nil, recipients: [RingRecipient] = []) {
+        self.ringID = ringID
+        self.ringVersion = ringVersion
+        self.ringPublicKey = ringPublicKey
+        self.ownCopy = ownCopy
+        self.recipients = recipients
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.ringID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.ringVersion = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.ringPublicKey = try reader.readBytes()
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.ownCopy = try reader.readMessage(SealedBox.self)
+        case 5:
+            guard wireType == .lengthDelimited else { return false }
+            self.recipients.append(try reader.readMessage(RingRecipient.self))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.ringID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.ringID)
+        }
+        if self.ringVersion != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(UInt64(self.ringVersion))
+        }
+        if !self.ringPublicKey.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeLengthDelimited(self.ringPublicKey)
+        }
+        if let value = self.ownCopy {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        for value in self.recipients {
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.ringID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.ringID.utf8.count) }
+        if self.ringVersion != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.ringVersion)) }
+        if !self.ringPublicKey.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.ringPublicKey.count) }
+        if let value = self.ownCopy { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        for value in self.recipients { size += ProtoWriter.tagSize(5) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// REQUEST method 8 (RingKeyShared, delegate -> manager) -> CallAck: the copies RING_KEY_SHARE asked for.
+public struct RingKeyShared: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `ring_id`.
+    public var ringID: String = ""
+    /// Field 2 `ring_version`.
+    public var ringVersion: UInt32 = 0
+    /// Field 3 `copies`.
+    public var copies: [RingKeyCopyInfo] = []
+    /// why it could not share (then no copies)
+    public var error: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(ringID: String = "", ringVersion: UInt32 = 0, copies: [RingKeyCopyInfo] = [], error: String = "") {
+        self.ringID = ringID
+        self.ringVersion = ringVersion
+        self.copies = copies
+        self.error = error
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.ringID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.ringVersion = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.copies.append(try reader.readMessage(RingKeyCopyInfo.self))
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.error = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.ringID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.ringID)
+        }
+        if self.ringVersion != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(UInt64(self.ringVersion))
+        }
+        for value in self.copies {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        if !self.error.isEmpty {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeString(self.error)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.ringID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.ringID.utf8.count) }
+        if self.ringVersion != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.ringVersion)) }
+        for value in self.copies { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        if !self.error.isEmpty { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(self.error.utf8.count) }
+        return size
+    }
+}
+
+/// One secret version to re-seal to a new ring key version.
+public struct SecretToReseal: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `secret_id`.
+    public var secretID: String = ""
+    /// Field 2 `version`.
+    public var version: UInt32 = 0
+    /// Field 3 `policy`.
+    public var policy: SecretPolicyInfo? = nil
+    /// Field 4 `envelope`.
+    public var envelope: SecretEnvelopeData? = nil
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(secretID: String = "", version: UInt32 = 0, policy: SecretPolicyInfo? = nil, envelope: SecretEnvelopeData? = nil) {
+        self.secretID = secretID
+        self.version = version
+        self.policy = policy
+        self.envelope = envelope
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.secretID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.version = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.policy = try reader.readMessage(SecretPolicyInfo.self)
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.envelope = try reader.readMessage(SecretEnvelopeData.self)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.secretID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.secretID)
+        }
+        if self.version != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(UInt64(self.version))
+        }
+        if let value = self.policy {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        if let value = self.envelope {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.secretID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.secretID.utf8.count) }
+        if self.version != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.version)) }
+        if let value = self.policy { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        if let value = self.envelope { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// PUSH kind 7 RING_ROTATE (manager -> a remaining member): a member left; make ring key version ring_version + 1, seal it to each recipient (the remaining members) and re-seal every secret version's data key to it; answer with RingRotated (call 9).
+public struct RingRotate: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `ring_id`.
+    public var ringID: String = ""
+    /// the current version
+    public var ringVersion: UInt32 = 0
+    /// Field 3 `ring_public_key`.
+    public var ringPublicKey: [UInt8] = []
+    /// Field 4 `own_copy`.
+    public var ownCopy: SealedBox? = nil
+    /// Field 5 `recipients`.
+    public var recipients: [RingRecipient] = []
+    /// Field 6 `secrets`.
+    public var secrets: [SecretToReseal] = []
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(ringID: String = "", ringVersion: UInt32 = 0, ringPublicKey: [UInt8] = [], ownCopy: SealedBox? = nil, recipients: [RingRecipient] = [], secrets: [SecretToReseal] = []) {
+        self.ringID = ringID
+        self.ringVersion = ringVersion
+        self.ringPublicKey = ringPublicKey
+        self.ownCopy = ownCopy
+        self.recipients = recipients
+        self.secrets = secrets
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.ringID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.ringVersion = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.ringPublicKey = try reader.readBytes()
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.ownCopy = try reader.readMessage(SealedBox.self)
+        case 5:
+            guard wireType == .lengthDelimited else { return false }
+            self.recipients.append(try reader.readMessage(RingRecipient.self))
+        case 6:
+            guard wireType == .lengthDelimited else { return false }
+            self.secrets.append(try reader.readMessage(SecretToReseal.self))
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.ringID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.ringID)
+        }
+        if self.ringVersion != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(UInt64(self.ringVersion))
+        }
+        if !self.ringPublicKey.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeLengthDelimited(self.ringPublicKey)
+        }
+        if let value = self.ownCopy {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        for value in self.recipients {
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        for value in self.secrets {
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.ringID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.ringID.utf8.count) }
+        if self.ringVersion != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.ringVersion)) }
+        if !self.ringPublicKey.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.ringPublicKey.count) }
+        if let value = self.ownCopy { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        for value in self.recipients { size += ProtoWriter.tagSize(5) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        for value in self.secrets { size += ProtoWriter.tagSize(6) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        return size
+    }
+}
+
+/// REQUEST method 9 (RingRotated, delegate -> manager) -> CallAck: the new ring key version.
+public struct RingRotated: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `ring_id`.
+    public var ringID: String = ""
+    /// Field 2 `from_version`.
+    public var fromVersion: UInt32 = 0
+    /// of version from_version + 1
+    public var publicKey: [UInt8] = []
+    /// Field 4 `copies`.
+    public var copies: [RingKeyCopyInfo] = []
+    /// every version, re-sealed to the new key
+    public var secrets: [SecretToReseal] = []
+    /// why it could not rotate (then nothing else)
+    public var error: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(ringID: String = "", fromVersion: UInt32 = 0, publicKey: [UInt8] = [], copies: [RingKeyCopyInfo] = [], secrets: [SecretToReseal] = [], error: String = "") {
+        self.ringID = ringID
+        self.fromVersion = fromVersion
+        self.publicKey = publicKey
+        self.copies = copies
+        self.secrets = secrets
+        self.error = error
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.ringID = try reader.readString(field: number)
+        case 2:
+            guard wireType == .varint else { return false }
+            self.fromVersion = UInt32(truncatingIfNeeded: try reader.readVarint())
+        case 3:
+            guard wireType == .lengthDelimited else { return false }
+            self.publicKey = try reader.readBytes()
+        case 4:
+            guard wireType == .lengthDelimited else { return false }
+            self.copies.append(try reader.readMessage(RingKeyCopyInfo.self))
+        case 5:
+            guard wireType == .lengthDelimited else { return false }
+            self.secrets.append(try reader.readMessage(SecretToReseal.self))
+        case 6:
+            guard wireType == .lengthDelimited else { return false }
+            self.error = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.ringID.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.ringID)
+        }
+        if self.fromVersion != 0 {
+            writer.writeTag(2, .varint)
+            writer.writeVarint(UInt64(self.fromVersion))
+        }
+        if !self.publicKey.isEmpty {
+            writer.writeTag(3, .lengthDelimited)
+            writer.writeLengthDelimited(self.publicKey)
+        }
+        for value in self.copies {
+            writer.writeTag(4, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        for value in self.secrets {
+            writer.writeTag(5, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        if !self.error.isEmpty {
+            writer.writeTag(6, .lengthDelimited)
+            writer.writeString(self.error)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.ringID.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.ringID.utf8.count) }
+        if self.fromVersion != 0 { size += ProtoWriter.tagSize(2) + ProtoWriter.varintSize(UInt64(self.fromVersion)) }
+        if !self.publicKey.isEmpty { size += ProtoWriter.tagSize(3) + ProtoWriter.lengthDelimitedSize(self.publicKey.count) }
+        for value in self.copies { size += ProtoWriter.tagSize(4) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        for value in self.secrets { size += ProtoWriter.tagSize(5) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        if !self.error.isEmpty { size += ProtoWriter.tagSize(6) + ProtoWriter.lengthDelimitedSize(self.error.utf8.count) }
         return size
     }
 }
