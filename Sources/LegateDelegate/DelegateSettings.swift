@@ -30,7 +30,8 @@ public enum DelegateSettings {
         .init(key: "token_file", variable: "LEGATE_DELEGATE_TOKEN_FILE", placeholder: "PATH",
               help: "file holding the token; rewritten when the manager rotates it (wins over token)"),
         .init(key: "state_dir", variable: "LEGATE_DELEGATE_STATE_DIR", placeholder: "DIR",
-              help: "holds the device key secrets are sealed to (default: beside token_file, else ~/.legate-delegate)"),
+              help: "this delegate's identity and device key; one per delegate (default: legate-state/NAME beside "
+                + "token_file, else ~/.legate-delegate/NAME)"),
         .init(key: "ca_file", variable: "LEGATE_CA_FILE", placeholder: "PEM",
               help: "CA of the manager certificate (default: the system trust store)"),
         .init(key: "server_name", variable: "LEGATE_SERVER_NAME", placeholder: "NAME",
@@ -73,6 +74,13 @@ public enum DelegateSettings {
         lines.append("exit status: 0 stopped (also on SIGTERM/SIGINT), 1 refused by the manager or misconfigured, "
                      + "2 usage, 3 self-destructed")
         return lines.joined(separator: "\n")
+    }
+
+    /// A delegate name as one safe path component (letters, digits, `.`, `_` and `-` kept, anything else `_`), for
+    /// the default per-name state directory.
+    public static func directoryName(_ name: String) -> String {
+        let safe = String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) ? $0 : "_" })
+        return safe.isEmpty || safe == "." || safe == ".." ? "delegate" : safe
     }
 
     /// The `key = value` pairs of a configuration file; `path` names it in errors.

@@ -125,16 +125,33 @@ var configuration = DelegateConfiguration(
 configuration.tokenFile = tokenFile
 // The device key: created on the first start, mode 0600, never logged or sent; only its public half and
 // fingerprint leave, so an operator can compare the fingerprint with what legatectl shows.
-let stateDirectory =
-    settings["state_dir"]
-    ?? tokenFile.map { URL(fileURLWithPath: $0).deletingLastPathComponent().appendingPathComponent("legate-state").path }
+// By default one directory per delegate name, so two delegates started on one host stay two delegates.
+let defaultStateBase =
+    tokenFile.map { URL(fileURLWithPath: $0).deletingLastPathComponent().appendingPathComponent("legate-state").path }
     ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".legate-delegate").path
+let stateDirectory = settings["state_dir"] ?? defaultStateBase + "/" + DelegateSettings.directoryName(configuration.name)
+if settings["state_dir"] == nil {
+    // The per-name directories' parent; the device key file makes (and checks) the delegate's own directory.
+    do {
+        try FileManager.default.createDirectory(
+            atPath: defaultStateBase, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    } catch {
+        fail("cannot create the state directory \(defaultStateBase): \(error.localizedDescription); check --state-dir",
+             status: 2)
+    }
+}
+let stateLock: StateDirectoryLock
 do {
     let deviceKey = try DeviceKeyFile.loadOrCreate(in: stateDirectory)
     configuration.deviceKey = deviceKey
     configuration.stateDirectory = stateDirectory
 } catch {
     fail("cannot load or create the device key in \(stateDirectory): \(error); check --state-dir", status: 2)
+}
+do {
+    stateLock = try StateDirectoryLock(directory: stateDirectory)
+} catch {
+    fail("\(error)", status: 2)
 }
 // The same state directory is the same delegate after a restart (its ring key copies name its delegate id).
 do {

@@ -88,7 +88,9 @@ class Delegate:
         self.log = open(self.log_path, "w")
         environment = {"PATH": "/usr/bin:/bin", "LEGATE_MANAGER": manager.address,
                        "LEGATE_ACCOUNT_ID": manager.account_id, "LEGATE_DELEGATE_TOKEN": token,
-                       "LEGATE_CA_FILE": manager.ca_file}
+                       "LEGATE_CA_FILE": manager.ca_file,
+                       # Its own state directory (identity and device key) inside the test's directory, never $HOME.
+                       "LEGATE_DELEGATE_STATE_DIR": os.path.join(work_dir, f"state-{safe}")}
         self.process = subprocess.Popen(
             [os.path.join(manager.bin_dir, "legate-delegate"), "--name", name, "--profile", profile, "--tags", tags,
              "--drain-timeout", "1"],

@@ -93,8 +93,8 @@ enum ConsoleDelegatePages {
             html += "<td>\(HTML.escape(delegate.profile))</td>"
             html += "<td>\(HTML.escape(delegate.tags.joined(separator: ", ")))</td>"
             html += "<td class=\"num\">\(delegate.runningTasks) / \(delegate.capacity)</td>"
-            // The device-key fingerprint arrives with delegate device keys; until then the column stays empty.
-            html += "<td class=\"mono device-key\">-</td>"
+            let fingerprint = delegate.deviceKeyFingerprint.isEmpty ? "-" : HTML.escape(delegate.deviceKeyFingerprint)
+            html += "<td class=\"mono device-key\">\(fingerprint)</td>"
             html += "<td>\(Self.actions(delegate, viewer: viewer))</td></tr>"
         }
         return html + "</tbody></table>"
