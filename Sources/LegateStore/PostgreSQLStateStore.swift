@@ -84,15 +84,16 @@ public final class PostgreSQLStateStore: StateStore {
                 """
                 INSERT INTO delegates (id, account_id, instance_id, name, hostname, ip_address, version, tags,
                 task_types, profile, token_id, status, first_seen_at, connected_since, last_heartbeat_at,
-                disconnected_at, decision_reason, pending_expires_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                disconnected_at, decision_reason, pending_expires_at, node_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, instance_id = excluded.instance_id,
                 name = excluded.name, hostname = excluded.hostname, ip_address = excluded.ip_address,
                 version = excluded.version, tags = excluded.tags, task_types = excluded.task_types,
                 profile = excluded.profile, token_id = excluded.token_id, status = excluded.status,
                 first_seen_at = excluded.first_seen_at, connected_since = excluded.connected_since,
                 last_heartbeat_at = excluded.last_heartbeat_at, disconnected_at = excluded.disconnected_at,
-                decision_reason = excluded.decision_reason, pending_expires_at = excluded.pending_expires_at
+                decision_reason = excluded.decision_reason, pending_expires_at = excluded.pending_expires_at,
+                node_id = excluded.node_id
                 """, try Self.delegateValues(delegate), operation: "upsert delegate")
         case .deleteDelegate(let id):
             let changed = try db.run("DELETE FROM delegates WHERE id = ?", [.text(id)], operation: "delete delegate")
@@ -135,6 +136,8 @@ public final class PostgreSQLStateStore: StateStore {
                 "INSERT INTO metadata (key, value) VALUES (?, ?) "
                     + "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [.text(key), .text(value)], operation: "set metadata")
+        case .insertNodeControl(let control):
+            try SQLNodeTables.insertControl(control, on: db)
         case .upsertProfile, .deleteProfile:
             try Self.performProfileWrite(write, on: db)
         }
@@ -156,7 +159,7 @@ public final class PostgreSQLStateStore: StateStore {
             .text(delegate.profile), .text(delegate.tokenID), .text(delegate.status.rawValue),
             .int(delegate.firstSeenAt), .int(delegate.connectedSince), .int(delegate.lastHeartbeatAt),
             .int(delegate.disconnectedAt), delegate.decisionReason.map { .text($0) } ?? .null,
-            .int(delegate.pendingExpiresAt),
+            .int(delegate.pendingExpiresAt), delegate.nodeID.map { .text($0) } ?? .null,
         ]
     }
 

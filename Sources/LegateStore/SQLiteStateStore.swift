@@ -7,7 +7,7 @@ import Synchronization
 public final class SQLiteStateStore: StateStore {
     /// The schema version of the open database (equals the newest migration).
     public let schemaVersion: Int
-    private let connection: Mutex<SQLiteConnection>
+    let connection: Mutex<SQLiteConnection>
 
     /// Opens or creates the database at `path` and migrates it; refuses a database from a newer build.
     public init(path: String) throws(StoreError) {
@@ -86,15 +86,16 @@ public final class SQLiteStateStore: StateStore {
                 """
                 INSERT INTO delegates (id, account_id, instance_id, name, hostname, ip_address, version, tags,
                 task_types, profile, token_id, status, first_seen_at, connected_since, last_heartbeat_at,
-                disconnected_at, decision_reason, pending_expires_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                disconnected_at, decision_reason, pending_expires_at, node_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, instance_id = excluded.instance_id,
                 name = excluded.name, hostname = excluded.hostname, ip_address = excluded.ip_address,
                 version = excluded.version, tags = excluded.tags, task_types = excluded.task_types,
                 profile = excluded.profile, token_id = excluded.token_id, status = excluded.status,
                 first_seen_at = excluded.first_seen_at, connected_since = excluded.connected_since,
                 last_heartbeat_at = excluded.last_heartbeat_at, disconnected_at = excluded.disconnected_at,
-                decision_reason = excluded.decision_reason, pending_expires_at = excluded.pending_expires_at
+                decision_reason = excluded.decision_reason, pending_expires_at = excluded.pending_expires_at,
+                node_id = excluded.node_id
                 """, try Self.delegateValues(delegate), operation: "upsert delegate")
         case .deleteDelegate(let id):
             let changed = try db.run("DELETE FROM delegates WHERE id = ?", [.text(id)], operation: "delete delegate")
@@ -134,6 +135,8 @@ public final class SQLiteStateStore: StateStore {
                 "INSERT INTO metadata (key, value) VALUES (?, ?) "
                     + "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [.text(key), .text(value)], operation: "set metadata")
+        case .insertNodeControl(let control):
+            try SQLNodeTables.insertControl(control, on: db)
         case .upsertProfile, .deleteProfile:
             try Self.performProfileWrite(write, on: db)
         }
@@ -155,7 +158,7 @@ public final class SQLiteStateStore: StateStore {
             .text(delegate.profile), .text(delegate.tokenID), .text(delegate.status.rawValue),
             .int(delegate.firstSeenAt), .int(delegate.connectedSince), .int(delegate.lastHeartbeatAt),
             .int(delegate.disconnectedAt), delegate.decisionReason.map { .text($0) } ?? .null,
-            .int(delegate.pendingExpiresAt),
+            .int(delegate.pendingExpiresAt), delegate.nodeID.map { .text($0) } ?? .null,
         ]
     }
 

@@ -124,13 +124,16 @@ public struct DelegateRecord: Sendable, Equatable, Codable {
     public var decisionReason: String?
     /// Pending only: when the registration is rejected unless decided before, Unix milliseconds.
     public var pendingExpiresAt: Int64?
+    /// The manager node holding the delegate's connection; nil while it is not connected.
+    public var nodeID: String?
 
     /// Creates a delegate record.
     public init(
         id: String, accountID: String, instanceID: String, name: String, hostname: String, ipAddress: String,
         version: String, tags: [String], taskTypes: [String], profile: String, tokenID: String,
         status: DelegateStatus, firstSeenAt: Int64, connectedSince: Int64? = nil, lastHeartbeatAt: Int64? = nil,
-        disconnectedAt: Int64? = nil, decisionReason: String? = nil, pendingExpiresAt: Int64? = nil
+        disconnectedAt: Int64? = nil, decisionReason: String? = nil, pendingExpiresAt: Int64? = nil,
+        nodeID: String? = nil
     ) {
         self.id = id
         self.accountID = accountID
@@ -150,6 +153,7 @@ public struct DelegateRecord: Sendable, Equatable, Codable {
         self.disconnectedAt = disconnectedAt
         self.decisionReason = decisionReason
         self.pendingExpiresAt = pendingExpiresAt
+        self.nodeID = nodeID
     }
 }
 
@@ -234,4 +238,6 @@ public enum StoreWrite: Sendable, Equatable {
     case upsertProfile(ProfileRecord)
     /// Delete a profile; fails if missing.
     case deleteProfile(id: String)
+    /// Queue a control message for another manager node, in the same transaction as the change it announces.
+    case insertNodeControl(NodeControl)
 }

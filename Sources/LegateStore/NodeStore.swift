@@ -1,0 +1,132 @@
+public import LegateCore
+
+/// The part of the store several managers share to act as one fleet: the node table with its leases, and the
+/// control queue through which one node tells another what changed. With one manager (SQLite) the same calls
+/// run, with one node.
+public protocol NodeStore: Sendable {
+    /// Inserts `node` or renews its lease (its address, start time and `lastSeenAt` are written).
+    func renewNode(_ node: NodeRecord) throws(StoreError)
+    /// Every registered node by id, each with the number of delegates whose session record names it.
+    func nodes() throws(StoreError) -> [NodeRecord]
+    /// Removes the nodes whose lease was last renewed before `cutoff` (never `keeping`), in one transaction with
+    /// the session records of their delegates (marked disconnected at `now`) and their queued controls; returns
+    /// the removed ids.
+    func removeExpiredNodes(lastSeenBefore cutoff: Int64, keeping: String, now: Int64) throws(StoreError) -> [String]
+    /// Controls queued for `nodeID` and not done yet, oldest first, at most `limit`.
+    func pendingControls(nodeID: String, limit: Int) throws(StoreError) -> [NodeControl]
+    /// Writes what the receiver did with a control (`doneAt` and the counts).
+    func completeControl(_ control: NodeControl) throws(StoreError)
+    /// The controls with these ids that still exist (the issuer reads their outcomes).
+    func controls(ids: [String]) throws(StoreError) -> [NodeControl]
+    /// Deletes controls finished before `cutoff`; returns how many went.
+    func deleteFinishedControls(before cutoff: Int64) throws(StoreError) -> Int
+}
+
+/// The node and control statements of the SQLite and PostgreSQL stores, written once over `SQLDatabase`.
+enum SQLNodeTables {
+    private static let controlColumns =
+        "id, node_id, kind, subject, detail, created_at, done_at, connected, told, acknowledged"
+
+    /// Inserts a control row (inside the caller's transaction).
+    static func insertControl<DB: SQLDatabase>(_ control: NodeControl, on db: DB) throws(StoreError) {
+        try db.run(
+            "INSERT INTO node_controls (\(Self.controlColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                .text(control.id), .text(control.nodeID), .text(control.kind.rawValue), .text(control.subject),
+                .text(control.detail), .int(control.createdAt), .int(control.doneAt), .int(Int64(control.connected)),
+                .int(Int64(control.told)), .int(Int64(control.acknowledged)),
+            ], operation: "queue node control")
+    }
+
+    /// Inserts or renews a node.
+    static func renew<DB: SQLDatabase>(_ node: NodeRecord, on db: DB) throws(StoreError) {
+        try db.run(
+            """
+            INSERT INTO nodes (id, address, started_at, last_seen_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET address = excluded.address, started_at = excluded.started_at,
+            last_seen_at = excluded.last_seen_at
+            """, [.text(node.id), .text(node.address), .int(node.startedAt), .int(node.lastSeenAt)],
+            operation: "renew node lease")
+    }
+
+    /// Every node with its delegate count.
+    static func nodes<DB: SQLDatabase>(_ db: DB) throws(StoreError) -> [NodeRecord] {
+        try db.rows(
+            """
+            SELECT n.id, n.address, n.started_at, n.last_seen_at,
+            (SELECT count(*) FROM delegates d WHERE d.node_id = n.id) FROM nodes n ORDER BY n.id
+            """, [], operation: "read nodes"
+        ) { row in
+            NodeRecord(
+                id: row.text(0), address: row.text(1), startedAt: row.int(2), lastSeenAt: row.int(3),
+                connectedDelegates: Int(row.int(4)))
+        }
+    }
+
+    /// Removes expired nodes with their sessions and queued controls (inside the caller's transaction).
+    static func removeExpired<DB: SQLDatabase>(
+        _ db: DB, lastSeenBefore cutoff: Int64, keeping: String, now: Int64
+    ) throws(StoreError) -> [String] {
+        let expired = try db.rows(
+            "SELECT id FROM nodes WHERE last_seen_at < \(DB.bigintParameter) AND id <> ? ORDER BY id",
+            [.int(cutoff), .text(keeping)], operation: "find expired nodes") { $0.text(0) }
+        for id in expired {
+            try db.run(
+                """
+                UPDATE delegates SET status = CASE WHEN status = 'active' THEN 'disconnected' ELSE status END,
+                connected_since = NULL, disconnected_at = \(DB.bigintParameter), node_id = NULL WHERE node_id = ?
+                """, [.int(now), .text(id)], operation: "clear sessions of expired node")
+            try db.run(
+                "DELETE FROM node_controls WHERE node_id = ? AND done_at IS NULL", [.text(id)],
+                operation: "drop controls of expired node")
+            try db.run("DELETE FROM nodes WHERE id = ?", [.text(id)], operation: "remove expired node")
+        }
+        return expired
+    }
+
+    /// Queued controls of a node.
+    static func pending<DB: SQLDatabase>(_ db: DB, nodeID: String, limit: Int) throws(StoreError) -> [NodeControl] {
+        try db.rows(
+            "SELECT \(Self.controlColumns) FROM node_controls WHERE node_id = ? AND done_at IS NULL "
+                + "ORDER BY created_at, id LIMIT \(max(0, limit))",
+            [.text(nodeID)], operation: "read queued node controls") { (row) throws(StoreError) in try Self.control(row) }
+    }
+
+    /// Writes a control's outcome.
+    static func complete<DB: SQLDatabase>(_ control: NodeControl, on db: DB) throws(StoreError) {
+        try db.run(
+            "UPDATE node_controls SET done_at = ?, connected = ?, told = ?, acknowledged = ? WHERE id = ?",
+            [
+                .int(control.doneAt), .int(Int64(control.connected)), .int(Int64(control.told)),
+                .int(Int64(control.acknowledged)), .text(control.id),
+            ], operation: "complete node control")
+    }
+
+    /// Controls by id.
+    static func controls<DB: SQLDatabase>(_ db: DB, ids: [String]) throws(StoreError) -> [NodeControl] {
+        var found: [NodeControl] = []
+        for id in ids {
+            found += try db.rows(
+                "SELECT \(Self.controlColumns) FROM node_controls WHERE id = ?", [.text(id)],
+                operation: "read node control") { (row) throws(StoreError) in try Self.control(row) }
+        }
+        return found
+    }
+
+    /// Deletes old finished controls.
+    static func deleteFinished<DB: SQLDatabase>(_ db: DB, before cutoff: Int64) throws(StoreError) -> Int {
+        try db.run(
+            "DELETE FROM node_controls WHERE done_at IS NOT NULL AND done_at < \(DB.bigintParameter)", [.int(cutoff)],
+            operation: "delete finished node controls")
+    }
+
+    private static func control<Row: SQLRowReading>(_ row: Row) throws(StoreError) -> NodeControl {
+        guard let kind = NodeControlKind(rawValue: row.text(2)) else {
+            throw .corrupt(path: "node_controls", reason: "control \(row.text(0)) has unknown kind \(row.text(2))")
+        }
+        return NodeControl(
+            id: row.text(0), nodeID: row.text(1), kind: kind, subject: row.text(3), detail: row.text(4),
+            createdAt: row.int(5), doneAt: row.optionalInt(6), connected: Int(row.int(7)), told: Int(row.int(8)),
+            acknowledged: Int(row.int(9)))
+    }
+}
