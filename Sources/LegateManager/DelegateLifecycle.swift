@@ -65,14 +65,21 @@ struct DelegateLifecycle {
             return self.refused(.replayed, request: request, peer: peer)
         case .windowFull: return self.refused(.replayWindowFull, request: request, peer: peer)
         }
-        let record = admission.record
+        var record = admission.record
+        record.nodeID = self.services.cluster.nodeID
+        // A delegate seen for the first time is announced, so every node can decide about it or take it over.
+        let announced = context.existing == nil
+            ? self.services.cluster.controls(
+                .delegateChanged, subject: record.id, peers: self.services.cluster.cachedPeers) : []
         let audit = AuditRecord(
             sequence: 0, at: now, accountID: record.accountID, actor: "delegate:\(record.id)",
             action: "delegate.register", target: record.id, outcome: "ok",
             detail: "name=\(record.name) host=\(record.hostname) ip=\(record.ipAddress) token=\(record.tokenID) "
                 + "profile=\(record.profile) state=\(record.status.rawValue)\(admission.note)")
-        self.services.writer.submit([.upsertDelegate(record), .appendAudit(audit)]) { error in
-            loop.execute { stored(record, error) }
+        let writes: [StoreWrite] = [.upsertDelegate(record), .appendAudit(audit)]
+        let written = record
+        self.services.writer.submit(writes + announced.map { .insertNodeControl($0) }) { error in
+            loop.execute { stored(written, error) }
         }
         return nil
     }
@@ -165,6 +172,7 @@ struct DelegateLifecycle {
         var disconnected = record
         if disconnected.status == .active { disconnected.status = .disconnected }
         disconnected.connectedSince = nil
+        disconnected.nodeID = nil
         disconnected.disconnectedAt = self.services.clock.unixMilliseconds()
         self.services.writer.submit([.upsertDelegate(disconnected)])
     }

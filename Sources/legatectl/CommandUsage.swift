@@ -85,12 +85,13 @@ let commandUsages: [(command: String, usage: String)] = [
     """),
     ("admin-key list", "  legatectl admin-key list             STATUS: active, revoked, expired"),
     ("admin-key revoke", "  legatectl admin-key revoke ID|NAME"),
+    ("node list", "  legatectl node list                  the managers sharing the store and the delegates each holds"),
 ]
 
 let exitStatusUsage = "exit status: 0 ok, 1 refused or not found, 2 usage error, 3 cannot reach the manager"
 
 /// The nouns, in the order the overview lists them.
-let nouns = ["jwt", "token", "delegate", "profile", "task", "audit", "admin-key"]
+let nouns = ["jwt", "token", "delegate", "profile", "task", "audit", "admin-key", "node"]
 
 /// The usage of `noun verb`, of all of `noun`'s verbs, or the overview.
 func usageText(noun: String?, verb: String?) -> String {

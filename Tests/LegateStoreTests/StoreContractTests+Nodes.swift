@@ -63,7 +63,7 @@ extension StoreContractTests {
         try kind.withStore { store in
             let first = NodeControl(
                 id: "ctl-1", nodeID: "node-a", kind: .tokenRevoked, subject: "tok-1", detail: "leaked", createdAt: 10)
-            let second = NodeControl(id: "ctl-2", nodeID: "node-a", kind: .delegateDecided, subject: "del-1", createdAt: 20)
+            let second = NodeControl(id: "ctl-2", nodeID: "node-a", kind: .delegateChanged, subject: "del-1", createdAt: 20)
             let other = NodeControl(id: "ctl-3", nodeID: "node-b", kind: .profileChanged, subject: "acc-1", createdAt: 5)
             try store.apply([.insertNodeControl(second), .insertNodeControl(first), .insertNodeControl(other)])
             #expect(try store.pendingControls(nodeID: "node-a", limit: 10) == [first, second])

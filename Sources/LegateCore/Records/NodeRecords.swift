@@ -25,10 +25,14 @@ public struct NodeRecord: Sendable, Equatable {
 public enum NodeControlKind: String, Sendable, Equatable, CaseIterable {
     /// A token was revoked: refuse it and tell its delegates to self-destruct.
     case tokenRevoked = "token.revoked"
-    /// A token was created, rotated or deleted: reload it from the store.
+    /// A token was created, changed or deleted: reload it from the store.
     case tokenChanged = "token.changed"
-    /// A delegate was approved or rejected: reload its record and tell it when connected here.
-    case delegateDecided = "delegate.decided"
+    /// A token was rotated (the detail names the successor): reload both and push the successor's value to the
+    /// delegates on the old one.
+    case tokenRotated = "token.rotated"
+    /// A delegate was registered for the first time, approved or rejected: reload its record, and tell it the
+    /// decision when it is connected here.
+    case delegateChanged = "delegate.changed"
     /// A delegate was deleted: forget it and tell it to self-destruct when connected here.
     case delegateDeleted = "delegate.deleted"
     /// A profile was created, changed or deleted: reload the account's profiles.

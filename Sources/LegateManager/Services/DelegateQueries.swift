@@ -1,4 +1,5 @@
 import LegateCore
+import LegateStore
 import LegateWire
 
 /// The delegate views of the admin API (list, show, pending list), filtered to what the key may see.
@@ -6,9 +7,12 @@ final class DelegateQueries: Sendable {
     private let registry: DelegateRegistry
     private let tokens: TokenService
     private let tasks: TaskService
+    /// Where a delegate held by another manager node shows its session.
+    private let store: (any StateStore)?
 
     /// Creates the views over the registry, the token service (for scopes) and the task service (for load).
-    init(registry: DelegateRegistry, tokens: TokenService, tasks: TaskService) {
+    init(registry: DelegateRegistry, tokens: TokenService, tasks: TaskService, store: (any StateStore)? = nil) {
+        self.store = store
         self.registry = registry
         self.tokens = tokens
         self.tasks = tasks
@@ -30,6 +34,19 @@ final class DelegateQueries: Sendable {
             throw .notFound("delegate \(id) does not exist; see legatectl delegate list")
         }
         return record
+    }
+
+    /// The admin view of one delegate with its session as stored: connected to another manager node, it is
+    /// shown connected there.
+    func sessionInfo(_ record: DelegateRecord) -> DelegateInfo {
+        var info = self.info(record)
+        if !info.connected, let stored = try? self.store?.delegate(id: record.id), let node = stored.nodeID {
+            info.connected = true
+            info.nodeID = node
+            info.disconnectedAtMs = 0
+            info.lastHeartbeatAtMs = stored.lastHeartbeatAt ?? info.lastHeartbeatAtMs
+        }
+        return info
     }
 
     /// Admin views of the visible delegates, optionally only those on `tokenID`.
@@ -57,6 +74,7 @@ final class DelegateQueries: Sendable {
         info.pendingExpiresAtMs = record.status == .pending ? (record.pendingExpiresAt ?? 0) : 0
         info.decisionReason = record.decisionReason ?? ""
         info.taskTypes = record.taskTypes
+        info.nodeID = record.nodeID ?? ""
         if let load = self.tasks.load(delegateID: record.id) {
             info.capacity = UInt32(clamping: load.capacity)
             info.runningTasks = UInt32(clamping: load.held)

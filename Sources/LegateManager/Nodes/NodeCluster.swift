@@ -1,0 +1,125 @@
+import Dispatch
+import Foundation
+import LegateCore
+import LegateNet
+import LegateStore
+import Synchronization
+
+/// This manager as one node of a fleet sharing the store: its lease, the other live nodes, and the control
+/// messages it sends them and waits on. With a single manager the same calls run and find no other node.
+final class NodeCluster: Sendable {
+    /// This node's id.
+    let nodeID: String
+    /// The address this node advertises (set once the listener bound its port).
+    var address: String { self.advertised.withLock { $0 } }
+    private let advertised: Mutex<String>
+    /// When this node started, Unix milliseconds.
+    let startedAt: Int64
+    let configuration: NodeConfiguration
+    private let store: any StateStore
+    private let clock: any ServiceClock
+    private let log: any LogSink
+    /// Other live nodes as of the last lease renewal (registrations read it on the loops).
+    private let peers = Mutex<[String]>([])
+
+    /// Creates the node; nothing is written until `renew`.
+    init(
+        nodeID: String, address: String, configuration: NodeConfiguration, store: any StateStore,
+        clock: any ServiceClock, log: any LogSink
+    ) {
+        self.nodeID = nodeID
+        self.advertised = Mutex(address)
+        self.configuration = configuration
+        self.store = store
+        self.clock = clock
+        self.log = log
+        self.startedAt = clock.unixMilliseconds()
+    }
+
+    /// Sets the advertised address (the listener's bound port is known only after it started).
+    func advertise(_ address: String) { self.advertised.withLock { $0 = address } }
+
+    /// A node for a manager that shares its store with nobody (tests building services by hand).
+    static func solitary(store: any StateStore, clock: any ServiceClock, log: any LogSink) -> NodeCluster {
+        NodeCluster(
+            nodeID: "local", address: "", configuration: NodeConfiguration(), store: store, clock: clock, log: log)
+    }
+
+    /// Renews this node's lease, removes nodes whose lease ran out (clearing their delegates' sessions) and
+    /// refreshes the list of peers. Blocking (store writes).
+    func renew() throws(StoreError) {
+        let now = self.clock.unixMilliseconds()
+        try self.store.renewNode(
+            NodeRecord(id: self.nodeID, address: self.address, startedAt: self.startedAt, lastSeenAt: now))
+        let removed = try self.store.removeExpiredNodes(
+            lastSeenBefore: now - self.configuration.lease.int64Milliseconds, keeping: self.nodeID, now: now)
+        for id in removed {
+            self.log.log(.warning, "node lease expired; its delegate sessions were cleared", ["node.id": id])
+        }
+        _ = try self.livePeers()
+        _ = try self.store.deleteFinishedControls(before: now - 60_000)
+    }
+
+    /// Other nodes whose lease is current, read from the store now (admin actions must not miss a node that
+    /// started a moment ago).
+    func livePeers() throws(StoreError) -> [String] {
+        let cutoff = self.clock.unixMilliseconds() - self.configuration.lease.int64Milliseconds
+        let live = try self.store.nodes().filter { $0.id != self.nodeID && $0.lastSeenAt >= cutoff }.map(\.id)
+        self.peers.withLock { $0 = live }
+        return live
+    }
+
+    /// The peers as of the last renewal, without touching the store (safe on a loop).
+    var cachedPeers: [String] { self.peers.withLock { $0 } }
+
+    /// One control message of `kind` per node in `peers`, to write in the transaction of the change.
+    func controls(_ kind: NodeControlKind, subject: String, detail: String = "", peers: [String]) -> [NodeControl] {
+        let now = self.clock.unixMilliseconds()
+        return peers.map {
+            NodeControl(
+                id: ManagerServices.newTimeOrderedID(prefix: "ctl", now: now), nodeID: $0, kind: kind,
+                subject: subject, detail: detail, createdAt: now)
+        }
+    }
+
+    /// Waits until every control in `controls` is done or `deadline` passed; returns the ones done. Polls the
+    /// store (the receiving nodes write their outcomes there). Blocking.
+    func outcomes(of controls: [NodeControl], deadline: Duration? = nil) -> [NodeControl] {
+        guard !controls.isEmpty else { return [] }
+        let ids = controls.map(\.id)
+        let step = Duration.milliseconds(10)
+        let rounds = max(1, (deadline ?? self.configuration.outcomeDeadline).int64Milliseconds / 10)
+        let pause = DispatchSemaphore(value: 0)
+        var done: [NodeControl] = []
+        for round in 0..<rounds {
+            do throws(StoreError) {
+                done = try self.store.controls(ids: ids).filter { $0.doneAt != nil }
+            } catch {
+                self.log.log(.warning, "node control outcomes unreadable", ["error": error.description])
+            }
+            if done.count == ids.count || round == rounds - 1 { break }
+            _ = pause.wait(timeout: .now() + .milliseconds(Int(step.int64Milliseconds)))
+        }
+        return done
+    }
+
+    /// Reads `node-id` in `directory`, creating it with a fresh id on first start.
+    static func loadOrCreateID(in directory: String) throws(ManagerError) -> String {
+        let path = directory + "/" + NodeIdentity.fileName
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard NodeIdentity.isValid(id) else {
+                throw .dataDirectory(path: path, reason: "it does not hold a valid node id; delete it to get a new one")
+            }
+            return id
+        }
+        let id = ManagerServices.newID(prefix: "node")
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data((id + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        else {
+            throw .dataDirectory(path: path, reason: "cannot write the node id file")
+        }
+        return id
+    }
+}
