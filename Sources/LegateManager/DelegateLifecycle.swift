@@ -78,10 +78,21 @@ struct DelegateLifecycle {
                 + "profile=\(record.profile) state=\(record.status.rawValue)\(admission.note)")
         let writes: [StoreWrite] = [.upsertDelegate(record), .appendAudit(audit)]
         let written = record
+        let isNew = context.existing == nil
         self.services.writer.submit(writes + announced.map { .insertNodeControl($0) }) { error in
+            if isNew, case .constraint? = error { self.learnRegisteredElsewhere(written) }
             loop.execute { stored(written, error) }
         }
         return nil
+    }
+
+    /// On the store writer's queue, after a first registration clashed with an existing record: the instance
+    /// registered through another manager node before this one heard of it. Its record is loaded, so the
+    /// delegate's retry (it was answered UNAVAILABLE) resumes that identity.
+    private func learnRegisteredElsewhere(_ record: DelegateRecord) {
+        guard let found = try? self.services.store.delegate(accountID: record.accountID, instanceID: record.instanceID)
+        else { return }
+        if !self.services.registry.update(found) { self.services.registry.load([found]) }
     }
 
     /// Logs and audits a refusal. Credential failures come from peers nobody has authenticated, so they are audited

@@ -249,6 +249,9 @@ public final class Manager: Sendable {
         }
     }
 
+    /// This manager's id among the managers sharing its store.
+    public var nodeID: String { self.services.cluster.nodeID }
+
     /// Number of delegates registered and connected right now.
     public var connectedDelegates: Int { self.services.registry.connectedCount }
 

@@ -82,7 +82,7 @@ final class ManagerServices: Sendable {
             registry: registry, profiles: profiles, delegates: delegates, writer: writer, clock: clock, audit: audit,
             fanOut: fanOut, log: log, pendingExpiry: configuration.pendingExpiry, cluster: cluster)
         self.profileService = ProfileService(
-            directory: profiles, registry: registry, writer: writer, clock: clock, audit: audit)
+            directory: profiles, registry: registry, writer: writer, clock: clock, audit: audit, cluster: cluster)
         self.adminKeys = AdminKeyService(store: store, writer: writer, clock: clock, audit: audit)
         let router = AdminRouter(queue: self.adminQueue, audit: audit)
         tokenService.registerRoutes(into: router, delegates: delegates)
