@@ -53,6 +53,8 @@ public final class Manager: Sendable {
         let writer = StoreWriter(store: store, log: log, clock: clock, metrics: metrics)
         var nodeID = configuration.nodes.nodeID ?? ""
         if nodeID.isEmpty { nodeID = try NodeCluster.loadOrCreateID(in: configuration.dataDirectory) }
+        // Before the task reload: it must only take up this node's tasks.
+        store.adoptNode(nodeID)
         let cluster = NodeCluster(
             nodeID: nodeID,
             address: configuration.nodes.advertisedAddress ?? "\(configuration.host):\(configuration.port)",
@@ -75,6 +77,7 @@ public final class Manager: Sendable {
             cluster: cluster)
         self.services = services
         self.nodeTimers = NodeTimers(services: services)
+        cluster.onTakeOver.withLock { $0 = { [tasks] in tasks.adoptUnfinishedTasks() } }
         let ticketKeys = try SessionTicketKeys.loadOrCreate(in: configuration.dataDirectory)
         let tls: TLSServerContext
         do {

@@ -5,6 +5,9 @@ public import LegateCore
 
 extension FaultInjectingStore {
     /// Passes through.
+    public func adoptNode(_ nodeID: String) { self.wrappedStore.adoptNode(nodeID) }
+
+    /// Passes through.
     public func renewNode(_ node: NodeRecord) throws(StoreError) { try self.wrappedStore.renewNode(node) }
 
     /// Passes through.

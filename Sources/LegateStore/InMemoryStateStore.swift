@@ -210,6 +210,9 @@ public final class InMemoryStateStore: StateStore {
 
     // MARK: - Nodes
 
+    /// One process only: every task is this node's.
+    public func adoptNode(_ nodeID: String) {}
+
     /// Inserts the node or renews its lease.
     public func renewNode(_ node: NodeRecord) throws(StoreError) {
         self.state.withLock { $0.nodes[node.id] = NodeRecord(

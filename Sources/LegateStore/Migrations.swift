@@ -196,6 +196,9 @@ struct Migration {
                     connected INTEGER NOT NULL, told INTEGER NOT NULL, acknowledged INTEGER NOT NULL
                 ) WITHOUT ROWID;
                 CREATE INDEX node_controls_queued ON node_controls (node_id, created_at) WHERE done_at IS NULL;
+                CREATE TABLE task_owners (
+                    task_id TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE, node_id TEXT NOT NULL
+                );
                 """),
     ]
 

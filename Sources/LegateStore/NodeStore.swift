@@ -9,8 +9,8 @@ public protocol NodeStore: Sendable {
     /// Every registered node by id, each with the number of delegates whose session record names it.
     func nodes() throws(StoreError) -> [NodeRecord]
     /// Removes the nodes whose lease was last renewed before `cutoff` (never `keeping`), in one transaction with
-    /// the session records of their delegates (marked disconnected at `now`) and their queued controls; returns
-    /// the removed ids.
+    /// the session records of their delegates (marked disconnected at `now`) and their queued controls; their
+    /// unfinished tasks become `keeping`'s. Returns the removed ids.
     func removeExpiredNodes(lastSeenBefore cutoff: Int64, keeping: String, now: Int64) throws(StoreError) -> [String]
     /// Controls queued for `nodeID` and not done yet, oldest first, at most `limit`.
     func pendingControls(nodeID: String, limit: Int) throws(StoreError) -> [NodeControl]
@@ -20,6 +20,11 @@ public protocol NodeStore: Sendable {
     func controls(ids: [String]) throws(StoreError) -> [NodeControl]
     /// Deletes controls finished before `cutoff`; returns how many went.
     func deleteFinishedControls(before cutoff: Int64) throws(StoreError) -> Int
+    /// Makes this store act for node `nodeID`: tasks inserted from now on are owned by it, and
+    /// `unfinishedTasks()` leaves out the tasks other nodes own, so one node's recovery and lease sweeps never
+    /// touch another's tasks. Tasks owned by nobody (inserted before) stay everyone's. The in-memory store
+    /// serves one process and ignores it.
+    func adoptNode(_ nodeID: String)
 }
 
 /// The node and control statements of the SQLite and PostgreSQL stores, written once over `SQLDatabase`.
@@ -70,7 +75,14 @@ enum SQLNodeTables {
         let expired = try db.rows(
             "SELECT id FROM nodes WHERE last_seen_at < \(DB.bigintParameter) AND id <> ? ORDER BY id",
             [.int(cutoff), .text(keeping)], operation: "find expired nodes") { $0.text(0) }
+        var removed: [String] = []
         for id in expired {
+            // The delete claims the removal: of two nodes sweeping at once, the second deletes nothing and skips.
+            let claimed = try db.run(
+                "DELETE FROM nodes WHERE id = ? AND last_seen_at < \(DB.bigintParameter)", [.text(id), .int(cutoff)],
+                operation: "remove expired node")
+            guard claimed == 1 else { continue }
+            removed.append(id)
             try db.run(
                 """
                 UPDATE delegates SET status = CASE WHEN status = 'active' THEN 'disconnected' ELSE status END,
@@ -79,9 +91,12 @@ enum SQLNodeTables {
             try db.run(
                 "DELETE FROM node_controls WHERE node_id = ? AND done_at IS NULL", [.text(id)],
                 operation: "drop controls of expired node")
-            try db.run("DELETE FROM nodes WHERE id = ?", [.text(id)], operation: "remove expired node")
+            // Its unfinished tasks become the remover's, which queues them again as new attempts.
+            try db.run(
+                "UPDATE task_owners SET node_id = ? WHERE node_id = ?", [.text(keeping), .text(id)],
+                operation: "take over tasks of expired node")
         }
-        return expired
+        return removed
     }
 
     /// Queued controls of a node.
@@ -118,6 +133,26 @@ enum SQLNodeTables {
         try db.run(
             "DELETE FROM node_controls WHERE done_at IS NOT NULL AND done_at < \(DB.bigintParameter)", [.int(cutoff)],
             operation: "delete finished node controls")
+    }
+
+    /// Records `taskID` as owned by `nodeID` (inside the caller's transaction, with the task's insert).
+    static func own<DB: SQLDatabase>(_ taskID: String, by nodeID: String, on db: DB) throws(StoreError) {
+        try db.run(
+            "INSERT INTO task_owners (task_id, node_id) VALUES (?, ?)", [.text(taskID), .text(nodeID)],
+            operation: "record task owner")
+    }
+
+    /// Unfinished tasks, without those another node owns.
+    static func unfinishedTasks<DB: SQLDatabase>(_ db: DB, owner: String?) throws(StoreError) -> [TaskRecord] {
+        let all = try SQLTaskTables.unfinishedTasks(db)
+        guard let owner else { return all }
+        let foreign = Set(
+            try db.rows(
+                """
+                SELECT o.task_id FROM task_owners o JOIN tasks t ON t.id = o.task_id
+                WHERE t.finished_at IS NULL AND o.node_id <> ?
+                """, [.text(owner)], operation: "read task owners") { $0.text(0) })
+        return foreign.isEmpty ? all : all.filter { !foreign.contains($0.id) }
     }
 
     private static func control<Row: SQLRowReading>(_ row: Row) throws(StoreError) -> NodeControl {

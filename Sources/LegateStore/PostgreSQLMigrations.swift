@@ -159,6 +159,9 @@ struct PostgreSQLMigration {
                     connected BIGINT NOT NULL, told BIGINT NOT NULL, acknowledged BIGINT NOT NULL
                 );
                 CREATE INDEX node_controls_queued ON node_controls (node_id, created_at) WHERE done_at IS NULL;
+                CREATE TABLE task_owners (
+                    task_id TEXT COLLATE "C" PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE, node_id TEXT NOT NULL
+                );
                 """),
     ]
 

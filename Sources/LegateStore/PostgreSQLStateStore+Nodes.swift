@@ -3,6 +3,9 @@ public import LegateCore
 // The node table and control queue of this store: the statements live once, in SQLNodeTables.
 
 extension PostgreSQLStateStore {
+    /// Tasks inserted from now on are owned by `nodeID`; other nodes' unfinished tasks are not reloaded.
+    public func adoptNode(_ nodeID: String) { self.owner.withLock { $0 = nodeID } }
+
     /// Inserts the node or renews its lease.
     public func renewNode(_ node: NodeRecord) throws(StoreError) {
         try self.apply(nodeWrite: { (db) throws(StoreError) in try SQLNodeTables.renew(node, on: db) })

@@ -13,6 +13,8 @@ public final class PostgreSQLStateStore: StateStore {
     public let address: String
     private let writer: Mutex<PostgreSQLConnection>
     private let reader: Mutex<PostgreSQLConnection>
+    /// The node this store acts for (tasks it inserts are owned by it); nil until `adoptNode`.
+    let owner = Mutex<String?>(nil)
 
     /// Connects to `url` (`postgresql://user@host:port/database`, or a libpq key=value string) and migrates the
     /// database; refuses a schema from a newer build. Throws `.unavailable` naming the address when the server
@@ -41,7 +43,13 @@ public final class PostgreSQLStateStore: StateStore {
         guard !writes.isEmpty else { return }
         try self.writer.withLock { (connection) throws(StoreError) in
             try connection.transaction { () throws(StoreError) in
-                for write in writes { try Self.perform(write, on: connection) }
+                let owner = self.owner.withLock { $0 }
+                for write in writes {
+                    try Self.perform(write, on: connection)
+                    if let owner, case .insertTask(let task) = write {
+                        try SQLNodeTables.own(task.id, by: owner, on: connection)
+                    }
+                }
             }
         }
     }

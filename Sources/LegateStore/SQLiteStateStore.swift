@@ -8,6 +8,8 @@ public final class SQLiteStateStore: StateStore {
     /// The schema version of the open database (equals the newest migration).
     public let schemaVersion: Int
     let connection: Mutex<SQLiteConnection>
+    /// The node this store acts for (tasks it inserts are owned by it); nil until `adoptNode`.
+    let owner = Mutex<String?>(nil)
 
     /// Opens or creates the database at `path` and migrates it; refuses a database from a newer build.
     public init(path: String) throws(StoreError) {
@@ -50,7 +52,13 @@ public final class SQLiteStateStore: StateStore {
         guard !writes.isEmpty else { return }
         try self.connection.withLock { (connection) throws(StoreError) in
             try connection.transaction { () throws(StoreError) in
-                for write in writes { try Self.perform(write, on: connection) }
+                let owner = self.owner.withLock { $0 }
+                for write in writes {
+                    try Self.perform(write, on: connection)
+                    if let owner, case .insertTask(let task) = write {
+                        try SQLNodeTables.own(task.id, by: owner, on: connection)
+                    }
+                }
             }
         }
     }

@@ -90,12 +90,13 @@ final class TwoManagerFleet: @unchecked Sendable {
     }
 
     /// A `legate-delegate` process connecting to `managers` (comma-separated), its output lines in a mailbox.
-    func delegate(managers: String, profile: String? = nil) throws -> FleetDelegate {
+    func delegate(managers: String, profile: String? = nil, tags: String? = nil) throws -> FleetDelegate {
         var environment = [
             "LEGATE_MANAGER": managers, "LEGATE_ACCOUNT_ID": self.accountID, "LEGATE_DELEGATE_TOKEN": self.tokenValue,
             "LEGATE_CA_FILE": self.caFile, "LEGATE_SERVER_NAME": "localhost", "LEGATE_DELEGATE_NAME": "fleet-delegate",
         ]
         if let profile { environment["LEGATE_PROFILE"] = profile }
+        if let tags { environment["LEGATE_TAGS"] = tags }
         return try FleetDelegate(environment: environment)
     }
 }

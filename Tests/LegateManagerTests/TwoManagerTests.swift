@@ -61,4 +61,18 @@ import Testing
         let nodes = try fleet.waitForNodes(onSecond: true, attempts: 400) { $0["node-a"] == nil }
         #expect(nodes == ["node-b": 1])
     }
+
+    @Test(.enabled(if: TwoManagerFleet.isRunnable))
+    func aKilledManagersQueuedTaskRunsOnTheOtherOnceItsLeaseRunsOut() throws {
+        let fleet = try TwoManagerFleet(lease: 5)
+        let submitted = try fleet.legatectl(["task", "submit", "--type", "echo", "--payload", "moved", "--selectors", "gpu"])
+        #expect(submitted.status == 0, "\(submitted.error)")
+        let taskID = submitted.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        fleet.first.kill()
+        let delegate = try fleet.delegate(managers: fleet.secondAddress, tags: "gpu")
+        #expect(delegate.line(containing: "registered") != nil)
+        // Only the first node held the task; the second queues it once the first one's lease ran out.
+        let waited = try fleet.legatectl(["task", "wait", taskID, "--wait-timeout", "40"], onSecond: true)
+        #expect(waited.status == 0 && waited.output.contains("succeeded"), "\(waited.output) \(waited.error)")
+    }
 }

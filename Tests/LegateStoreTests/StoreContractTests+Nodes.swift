@@ -83,4 +83,23 @@ extension StoreContractTests {
             #expect(try store.controls(ids: ["ctl-1"]).isEmpty)
         }
     }
+
+    @Test(arguments: [StoreFactory.sqlite, .postgresql])
+    func aNodeReloadsOnlyItsOwnTasksAndTakesOverThoseOfAnExpiredNode(kind: StoreFactory) throws {
+        try kind.withStore { store in
+            try store.apply([.insertAccount(Fixture.account()), .insertTask(Self.task("t0"))])  // owned by nobody
+            store.adoptNode("node-a")
+            try store.apply([.insertTask(Self.task("t1", at: Fixture.t0 + 1))])
+            store.adoptNode("node-b")
+            try store.apply([.insertTask(Self.task("t2", at: Fixture.t0 + 2))])
+            #expect(try store.unfinishedTasks().map(\.id) == ["t0", "t2"], "node-a's task is not node-b's to recover")
+            try store.renewNode(NodeRecord(id: "node-a", address: "a:1", startedAt: 1, lastSeenAt: 10))
+            try store.renewNode(NodeRecord(id: "node-b", address: "b:1", startedAt: 1, lastSeenAt: 100))
+            #expect(try store.removeExpiredNodes(lastSeenBefore: 50, keeping: "node-b", now: 100) == ["node-a"])
+            #expect(try store.unfinishedTasks().map(\.id) == ["t0", "t1", "t2"], "node-b took over node-a's task")
+            #expect(try store.removeExpiredNodes(lastSeenBefore: 50, keeping: "node-b", now: 100).isEmpty)
+            store.adoptNode("node-a")
+            #expect(try store.unfinishedTasks().map(\.id) == ["t0"], "a node coming back does not run them twice")
+        }
+    }
 }

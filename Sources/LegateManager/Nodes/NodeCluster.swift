@@ -21,6 +21,8 @@ final class NodeCluster: Sendable {
     private let log: any LogSink
     /// Other live nodes as of the last lease renewal (registrations read it on the loops).
     private let peers = Mutex<[String]>([])
+    /// Called after this node removed expired nodes and took over their tasks.
+    let onTakeOver = Mutex<(@Sendable () -> Void)?>(nil)
 
     /// Creates the node; nothing is written until `renew`.
     init(
@@ -54,8 +56,11 @@ final class NodeCluster: Sendable {
         let removed = try self.store.removeExpiredNodes(
             lastSeenBefore: now - self.configuration.lease.int64Milliseconds, keeping: self.nodeID, now: now)
         for id in removed {
-            self.log.log(.warning, "node lease expired; its delegate sessions were cleared", ["node.id": id])
+            self.log.log(
+                .warning, "node lease expired; its delegate sessions were cleared and its tasks taken over",
+                ["node.id": id])
         }
+        if !removed.isEmpty { self.onTakeOver.withLock { $0 }?() }
         _ = try self.livePeers()
         _ = try self.store.deleteFinishedControls(before: now - 60_000)
     }

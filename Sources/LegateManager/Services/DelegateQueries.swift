@@ -28,7 +28,9 @@ final class DelegateQueries: Sendable {
     /// One visible delegate, or NOT_FOUND.
     func record(id: String, session: AdminSession) throws(AdminError) -> DelegateRecord {
         let isVisible = try self.tokens.visibility(session: session)
-        guard let record = self.registry.record(id: id), record.accountID == session.accountID,
+        // A delegate that registered through another manager node a moment ago is in the store before it is here.
+        let known = self.registry.record(id: id) ?? (try? self.store?.delegate(id: id)) ?? nil
+        guard let record = known, record.accountID == session.accountID,
             isVisible(record.tokenID)
         else {
             throw .notFound("delegate \(id) does not exist; see legatectl delegate list")
