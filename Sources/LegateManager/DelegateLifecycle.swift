@@ -81,6 +81,7 @@ struct DelegateLifecycle {
         let isNew = context.existing == nil
         self.services.writer.submit(writes + announced.map { .insertNodeControl($0) }) { error in
             if isNew, case .constraint? = error { self.learnRegisteredElsewhere(written) }
+            if error == nil { self.services.cluster.notify(announced) }
             loop.execute { stored(written, error) }
         }
         return nil

@@ -8,6 +8,14 @@ extension FaultInjectingStore {
     public func adoptNode(_ nodeID: String) { self.wrappedStore.adoptNode(nodeID) }
 
     /// Passes through.
+    public func notify(nodeIDs: [String]) throws(StoreError) { try self.wrappedStore.notify(nodeIDs: nodeIDs) }
+
+    /// Passes through.
+    public func listen(nodeID: String, wake: @escaping @Sendable () -> Void) -> (any NodeNotificationListening)? {
+        self.wrappedStore.listen(nodeID: nodeID, wake: wake)
+    }
+
+    /// Passes through.
     public func renewNode(_ node: NodeRecord) throws(StoreError) { try self.wrappedStore.renewNode(node) }
 
     /// Passes through.

@@ -213,6 +213,14 @@ public final class InMemoryStateStore: StateStore {
     /// One process only: every task is this node's.
     public func adoptNode(_ nodeID: String) {}
 
+    /// One node per file: nobody to notify.
+    public func notify(nodeIDs: [String]) throws(StoreError) {}
+
+    /// One node per file: the poll is enough.
+    public func listen(nodeID: String, wake: @escaping @Sendable () -> Void) -> (any NodeNotificationListening)? {
+        nil
+    }
+
     /// Inserts the node or renews its lease.
     public func renewNode(_ node: NodeRecord) throws(StoreError) {
         self.state.withLock { $0.nodes[node.id] = NodeRecord(

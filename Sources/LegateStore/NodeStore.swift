@@ -25,6 +25,23 @@ public protocol NodeStore: Sendable {
     /// touch another's tasks. Tasks owned by nobody (inserted before) stay everyone's. The in-memory store
     /// serves one process and ignores it.
     func adoptNode(_ nodeID: String)
+    /// Wakes the nodes in `nodeIDs` (their queues have new controls): PostgreSQL sends `NOTIFY` on each node's
+    /// channel; stores without notifications do nothing (nodes poll anyway). Call it after the commit.
+    func notify(nodeIDs: [String]) throws(StoreError)
+    /// Calls `wake` whenever `notify` names `nodeID`, from a thread of the store's, until the returned listener
+    /// is stopped; nil when the store has no notifications.
+    func listen(nodeID: String, wake: @escaping @Sendable () -> Void) -> (any NodeNotificationListening)?
+}
+
+/// A running notification listener.
+public protocol NodeNotificationListening: Sendable {
+    /// Stops listening and waits until the listener's thread ended.
+    func stop()
+}
+
+extension NodeStore {
+    /// The notification channel of a node.
+    static func channel(of nodeID: String) -> String { "legate_node_" + nodeID }
 }
 
 /// The node and control statements of the SQLite and PostgreSQL stores, written once over `SQLDatabase`.

@@ -3,6 +3,21 @@ public import LegateCore
 // The node table and control queue of this store: the statements live once, in SQLNodeTables.
 
 extension PostgreSQLStateStore {
+    /// Sends `NOTIFY` on each node's channel, on the read connection (never inside a write transaction).
+    public func notify(nodeIDs: [String]) throws(StoreError) {
+        try self.read { (db) throws(StoreError) in
+            for id in Set(nodeIDs) {
+                _ = try db.query(
+                    "SELECT pg_notify(?, '')", [.text(Self.channel(of: id))], operation: "notify node") { _ in 0 }
+            }
+        }
+    }
+
+    /// Listens for `NOTIFY` on the node's channel over a connection of its own.
+    public func listen(nodeID: String, wake: @escaping @Sendable () -> Void) -> (any NodeNotificationListening)? {
+        PostgreSQLNotificationListener(url: self.url, address: self.address, channel: Self.channel(of: nodeID), wake: wake)
+    }
+
     /// Tasks inserted from now on are owned by `nodeID`; other nodes' unfinished tasks are not reloaded.
     public func adoptNode(_ nodeID: String) { self.owner.withLock { $0 = nodeID } }
 

@@ -11,6 +11,8 @@ public final class PostgreSQLStateStore: StateStore {
     public let schemaVersion: Int
     /// The server address without any password, as shown in errors and logs.
     public let address: String
+    /// The connection string, for connections of their own (the notification listener).
+    let url: String
     private let writer: Mutex<PostgreSQLConnection>
     private let reader: Mutex<PostgreSQLConnection>
     /// The node this store acts for (tasks it inserts are owned by it); nil until `adoptNode`.
@@ -25,6 +27,7 @@ public final class PostgreSQLStateStore: StateStore {
         self.schemaVersion = try PostgreSQLMigration.migrate(writer)
         let reader = try PostgreSQLConnection(connectionString: url, address: address)
         self.address = address
+        self.url = url
         self.writer = Mutex(writer)
         self.reader = Mutex(reader)
     }

@@ -6,6 +6,14 @@ extension SQLiteStateStore {
     /// Tasks inserted from now on are owned by `nodeID`; other nodes' unfinished tasks are not reloaded.
     public func adoptNode(_ nodeID: String) { self.owner.withLock { $0 = nodeID } }
 
+    /// One node per file: nobody to notify.
+    public func notify(nodeIDs: [String]) throws(StoreError) {}
+
+    /// One node per file: the poll is enough.
+    public func listen(nodeID: String, wake: @escaping @Sendable () -> Void) -> (any NodeNotificationListening)? {
+        nil
+    }
+
     /// Inserts the node or renews its lease.
     public func renewNode(_ node: NodeRecord) throws(StoreError) {
         try self.apply(nodeWrite: { (db) throws(StoreError) in try SQLNodeTables.renew(node, on: db) })

@@ -21,6 +21,8 @@ final class NodeCluster: Sendable {
     private let log: any LogSink
     /// Other live nodes as of the last lease renewal (registrations read it on the loops).
     private let peers = Mutex<[String]>([])
+    /// Notifications go out here, one at a time, never on a loop or inside a write.
+    private let notifications = DispatchQueue(label: "legate.nodes.notify")
     /// Called after this node removed expired nodes and took over their tasks.
     let onTakeOver = Mutex<(@Sendable () -> Void)?>(nil)
 
@@ -84,6 +86,22 @@ final class NodeCluster: Sendable {
             NodeControl(
                 id: ManagerServices.newTimeOrderedID(prefix: "ctl", now: now), nodeID: $0, kind: kind,
                 subject: subject, detail: detail, createdAt: now)
+        }
+    }
+
+    /// Wakes the nodes `controls` are for, after their commit, off the caller's thread: a lost notification only
+    /// delays them until their next poll.
+    func notify(_ controls: [NodeControl]) {
+        guard !controls.isEmpty else { return }
+        let nodes = Array(Set(controls.map(\.nodeID)))
+        self.notifications.async {
+            do throws(StoreError) {
+                try self.store.notify(nodeIDs: nodes)
+            } catch {
+                self.log.log(.debug, "node notification not sent; the node's poll picks the controls up", [
+                    "error": error.description
+                ])
+            }
         }
     }
 

@@ -13,6 +13,9 @@ final class NodeTimers: @unchecked Sendable {
     /// Timers created on start, touched only on `queue`.
     private let timers: [DispatchSourceTimer]
     private let started = Atomic<Bool>(false)
+    private let wakePending = Atomic<Bool>(false)
+    /// The store's notification listener for this node, while running (none for SQLite).
+    private let listener = Mutex<(any NodeNotificationListening)?>(nil)
 
     /// Creates the timers over `services`; nothing runs until `start`.
     init(services: ManagerServices) {
@@ -41,6 +44,8 @@ final class NodeTimers: @unchecked Sendable {
     func start() {
         guard !self.started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         for timer in self.timers { timer.activate() }
+        let listener = self.services.store.listen(nodeID: self.services.cluster.nodeID) { [weak self] in self?.wake() }
+        self.listener.withLock { $0 = listener }
     }
 
     deinit {
@@ -53,11 +58,17 @@ final class NodeTimers: @unchecked Sendable {
 
     /// Applies queued controls now (a notification arrived) instead of at the next poll.
     func wake() {
-        self.queue.async { self.services.applyQueuedControls() }
+        // A burst of notifications needs one read of the queue, not one each.
+        guard !self.wakePending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        self.queue.async {
+            self.wakePending.store(false, ordering: .releasing)
+            self.services.applyQueuedControls()
+        }
     }
 
     /// Stops the timers and waits for a running renewal or poll to finish.
     func stop() {
+        self.listener.withLock { $0 }?.stop()
         for timer in self.timers { timer.cancel() }
         self.queue.sync {}
     }

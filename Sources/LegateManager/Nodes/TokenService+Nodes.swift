@@ -20,6 +20,7 @@ extension TokenService {
         }
         let controls = self.cluster.controls(kind, subject: subject, detail: detail, peers: peers)
         try self.writeDurably(writes + controls.map { .insertNodeControl($0) })
+        self.cluster.notify(controls)
         return controls
     }
 

@@ -135,6 +135,7 @@ final class ApprovalService: Sendable {
         } catch {
             throw error.adminError
         }
+        self.cluster.notify(controls)
         for record in updated { self.registry.update(record) }
         report.decided = updated.map(\.id)
         let told = self.tell(updated, approve: approve, reason: reason)
@@ -236,5 +237,6 @@ final class ApprovalService: Sendable {
             self.registry.load([record])
             throw error.adminError
         }
+        self.cluster.notify(controls)
     }
 }

@@ -140,6 +140,7 @@ final class ProfileService: Sendable {
         } catch {
             throw error.adminError
         }
+        self.cluster?.notify(controls)
         _ = self.cluster?.outcomes(of: controls)
     }
 }
