@@ -21,6 +21,8 @@ final class NodeCluster: Sendable {
     private let log: any LogSink
     /// Other live nodes as of the last lease renewal (registrations read it on the loops).
     private let peers = Mutex<[String]>([])
+    /// Since when this node's renewals have succeeded without a failure (nil after a failed one).
+    private let renewingSince = Mutex<Int64?>(nil)
     /// Notifications go out here, one at a time, never on a loop or inside a write.
     private let notifications = DispatchQueue(label: "legate.nodes.notify")
     /// Called after this node removed expired nodes and took over their tasks.
@@ -53,10 +55,22 @@ final class NodeCluster: Sendable {
     /// refreshes the list of peers. Blocking (store writes).
     func renew() throws(StoreError) {
         let now = self.clock.unixMilliseconds()
-        try self.store.renewNode(
-            NodeRecord(id: self.nodeID, address: self.address, startedAt: self.startedAt, lastSeenAt: now))
-        let removed = try self.store.removeExpiredNodes(
-            lastSeenBefore: now - self.configuration.lease.int64Milliseconds, keeping: self.nodeID, now: now)
+        do throws(StoreError) {
+            try self.store.renewNode(
+                NodeRecord(id: self.nodeID, address: self.address, startedAt: self.startedAt, lastSeenAt: now))
+        } catch {
+            self.renewingSince.withLock { $0 = nil }
+            throw error
+        }
+        let lease = self.configuration.lease.int64Milliseconds
+        let since = self.renewingSince.withLock { since in
+            if since == nil { since = now }
+            return since ?? now
+        }
+        // Only a node that has renewed its own lease for a whole lease judges others: after the store was away,
+        // every node gets that long to renew before anyone is taken for dead.
+        let removed = now - since < lease ? [] : try self.store.removeExpiredNodes(
+            lastSeenBefore: now - lease, keeping: self.nodeID, now: now)
         for id in removed {
             self.log.log(
                 .warning, "node lease expired; its delegate sessions were cleared and its tasks taken over",
