@@ -34,7 +34,9 @@ extension FaultInjectingStore {
     }
 
     /// Passes through.
-    public func completeControl(_ control: NodeControl) throws(StoreError) { try self.wrappedStore.completeControl(control) }
+    public func completeControl(_ control: NodeControl) throws(StoreError) {
+        try self.wrappedStore.completeControl(control)
+    }
 
     /// Passes through.
     public func controls(ids: [String]) throws(StoreError) -> [NodeControl] { try self.wrappedStore.controls(ids: ids) }

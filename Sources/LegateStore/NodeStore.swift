@@ -121,7 +121,8 @@ enum SQLNodeTables {
         try db.rows(
             "SELECT \(Self.controlColumns) FROM node_controls WHERE node_id = ? AND done_at IS NULL "
                 + "ORDER BY created_at, id LIMIT \(max(0, limit))",
-            [.text(nodeID)], operation: "read queued node controls") { (row) throws(StoreError) in try Self.control(row) }
+            [.text(nodeID)], operation: "read queued node controls"
+        ) { (row) throws(StoreError) in try Self.control(row) }
     }
 
     /// Writes a control's outcome.
@@ -136,13 +137,22 @@ enum SQLNodeTables {
 
     /// Controls by id.
     static func controls<DB: SQLDatabase>(_ db: DB, ids: [String]) throws(StoreError) -> [NodeControl] {
-        var found: [NodeControl] = []
-        for id in ids {
-            found += try db.rows(
-                "SELECT \(Self.controlColumns) FROM node_controls WHERE id = ?", [.text(id)],
-                operation: "read node control") { (row) throws(StoreError) in try Self.control(row) }
+        // Fixed-size chunks (the last padded with a repeated id), so one prepared statement serves every call.
+        let chunk = 32
+        let placeholders = Array(repeating: "?", count: chunk).joined(separator: ", ")
+        var found: [String: NodeControl] = [:]
+        var start = 0
+        while start < ids.count {
+            var values = ids[start..<min(start + chunk, ids.count)].map { SQLValue.text($0) }
+            while values.count < chunk, let last = values.last { values.append(last) }
+            let rows = try db.rows(
+                "SELECT \(Self.controlColumns) FROM node_controls WHERE id IN (\(placeholders))", values,
+                operation: "read node controls"
+            ) { (row) throws(StoreError) in try Self.control(row) }
+            for control in rows { found[control.id] = control }
+            start += chunk
         }
-        return found
+        return ids.compactMap { found[$0] }
     }
 
     /// Deletes old finished controls.

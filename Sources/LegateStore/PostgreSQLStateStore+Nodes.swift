@@ -15,7 +15,8 @@ extension PostgreSQLStateStore {
 
     /// Listens for `NOTIFY` on the node's channel over a connection of its own.
     public func listen(nodeID: String, wake: @escaping @Sendable () -> Void) -> (any NodeNotificationListening)? {
-        PostgreSQLNotificationListener(url: self.url, address: self.address, channel: Self.channel(of: nodeID), wake: wake)
+        PostgreSQLNotificationListener(
+            url: self.url, address: self.address, channel: Self.channel(of: nodeID), wake: wake)
     }
 
     /// Tasks inserted from now on are owned by `nodeID`; other nodes' unfinished tasks are not reloaded.

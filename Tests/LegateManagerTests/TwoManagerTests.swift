@@ -65,7 +65,8 @@ import Testing
     @Test(.enabled(if: TwoManagerFleet.isRunnable))
     func aKilledManagersQueuedTaskRunsOnTheOtherOnceItsLeaseRunsOut() throws {
         let fleet = try TwoManagerFleet(lease: 5)
-        let submitted = try fleet.legatectl(["task", "submit", "--type", "echo", "--payload", "moved", "--selectors", "gpu"])
+        let submitted = try fleet.legatectl(
+            ["task", "submit", "--type", "echo", "--payload", "moved", "--selectors", "gpu"])
         #expect(submitted.status == 0, "\(submitted.error)")
         let taskID = submitted.output.trimmingCharacters(in: .whitespacesAndNewlines)
         fleet.first.kill()

@@ -39,8 +39,10 @@ extension StoreContractTests {
                 .insertAccount(Fixture.account()), .upsertDelegate(Self.connected("del-1", on: "node-a")),
                 .upsertDelegate(Self.connected("del-2", on: "node-b")),
                 .upsertDelegate(Self.connected("del-3", on: "node-b", status: .pending)),
-                .insertNodeControl(NodeControl(id: "ctl-1", nodeID: "node-b", kind: .tokenRevoked, subject: "tok-1", createdAt: 1)),
-                .insertNodeControl(NodeControl(id: "ctl-2", nodeID: "node-a", kind: .tokenRevoked, subject: "tok-1", createdAt: 1)),
+                .insertNodeControl(
+                    NodeControl(id: "ctl-1", nodeID: "node-b", kind: .tokenRevoked, subject: "tok-1", createdAt: 1)),
+                .insertNodeControl(
+                    NodeControl(id: "ctl-2", nodeID: "node-a", kind: .tokenRevoked, subject: "tok-1", createdAt: 1)),
             ])
             try store.renewNode(NodeRecord(id: "node-a", address: "a:1", startedAt: 1, lastSeenAt: 100))
             try store.renewNode(NodeRecord(id: "node-b", address: "b:1", startedAt: 1, lastSeenAt: 50))
@@ -63,8 +65,10 @@ extension StoreContractTests {
         try kind.withStore { store in
             let first = NodeControl(
                 id: "ctl-1", nodeID: "node-a", kind: .tokenRevoked, subject: "tok-1", detail: "leaked", createdAt: 10)
-            let second = NodeControl(id: "ctl-2", nodeID: "node-a", kind: .delegateChanged, subject: "del-1", createdAt: 20)
-            let other = NodeControl(id: "ctl-3", nodeID: "node-b", kind: .profileChanged, subject: "acc-1", createdAt: 5)
+            let second = NodeControl(
+                id: "ctl-2", nodeID: "node-a", kind: .delegateChanged, subject: "del-1", createdAt: 20)
+            let other = NodeControl(
+                id: "ctl-3", nodeID: "node-b", kind: .profileChanged, subject: "acc-1", createdAt: 5)
             try store.apply([.insertNodeControl(second), .insertNodeControl(first), .insertNodeControl(other)])
             #expect(try store.pendingControls(nodeID: "node-a", limit: 10) == [first, second])
             #expect(try store.pendingControls(nodeID: "node-a", limit: 1) == [first])

@@ -20,7 +20,8 @@ extension ApprovalService {
     /// connected here and pending is told the decision; any other record is just refreshed. Returns how many
     /// delegates were told.
     func applyChange(_ stored: DelegateRecord) -> Int {
-        guard let local = self.liveRegistry.record(id: stored.id), self.liveRegistry.connection(delegateID: stored.id) != nil
+        guard let local = self.liveRegistry.record(id: stored.id),
+            self.liveRegistry.connection(delegateID: stored.id) != nil
         else {
             if !self.liveRegistry.update(stored) { self.liveRegistry.load([stored]) }
             return 0

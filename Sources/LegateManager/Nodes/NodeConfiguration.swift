@@ -41,6 +41,9 @@ enum NodeIdentity {
     /// Whether `id` can name a node (it is also part of a notification channel name).
     static func isValid(_ id: String) -> Bool {
         !id.isEmpty && id.utf8.count <= 64
-            && id.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }
+            && id.utf8.allSatisfy { byte in
+                let letter = byte | 0x20
+                return (0x30...0x39).contains(byte) || (0x61...0x7A).contains(letter) || [0x2D, 0x5F, 0x2E].contains(byte)
+            }
     }
 }
