@@ -110,11 +110,7 @@ public final class PostgreSQLStateStore: StateStore {
             let changed = try db.run("DELETE FROM delegates WHERE id = ?", [.text(id)], operation: "delete delegate")
             if changed == 0 { throw .constraint(ConstraintText.missingDelegate(id)) }
         case .recordHeartbeats(let marks):
-            for mark in marks {
-                try db.run(
-                    "UPDATE delegates SET last_heartbeat_at = ? WHERE id = ?", [.int(mark.at), .text(mark.delegateID)],
-                    operation: "record heartbeat")
-            }
+            try Self.recordHeartbeats(marks, on: db)
         case .appendAudit(let record):
             try db.run(
                 """
@@ -152,6 +148,34 @@ public final class PostgreSQLStateStore: StateStore {
         case .upsertProfile, .deleteProfile:
             try Self.performProfileWrite(write, on: db)
         }
+    }
+
+    /// Heartbeat times in statements of up to 500 delegates each (array parameters), not one round trip per
+    /// delegate: the flush is the store's steadiest write. The latest time wins for an id given twice.
+    private static func recordHeartbeats(_ marks: [HeartbeatMark], on db: PostgreSQLConnection) throws(StoreError) {
+        var start = 0
+        while start < marks.count {
+            let chunk = marks[start..<min(start + 500, marks.count)]
+            try db.run(
+                """
+                UPDATE delegates SET last_heartbeat_at = v.at FROM (
+                SELECT id, max(at) AS at FROM unnest(?::text[], ?::bigint[]) AS marks(id, at) GROUP BY id) v
+                WHERE delegates.id = v.id
+                """,
+                [
+                    .text(Self.arrayLiteral(chunk.map(\.delegateID))),
+                    .text("{" + chunk.map { String($0.at) }.joined(separator: ",") + "}"),
+                ], operation: "record heartbeats")
+            start += 500
+        }
+    }
+
+    /// A PostgreSQL array literal of texts, each quoted and escaped.
+    static func arrayLiteral(_ texts: [String]) -> String {
+        let quoted = texts.map { text in
+            "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        return "{" + quoted.joined(separator: ",") + "}"
     }
 
     private static func tokenValues(_ token: TokenRecord) -> [SQLValue] {

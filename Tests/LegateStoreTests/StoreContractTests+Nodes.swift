@@ -106,4 +106,19 @@ extension StoreContractTests {
             #expect(try store.unfinishedTasks().map(\.id) == ["t0"], "a node coming back does not run them twice")
         }
     }
+
+    @Test(arguments: StoreFactory.all)
+    func heartbeatMarksOfAnyIdAreWrittenInOneGo(kind: StoreFactory) throws {
+        try kind.withStore { store in
+            let ids = ["del-1", "del \"quoted\"", "del\\back", "del,{brace}", "é-ü"]
+            try store.apply(
+                [.insertAccount(Fixture.account())] + ids.map { .upsertDelegate(Fixture.delegate($0)) })
+            var marks = ids.enumerated().map { HeartbeatMark(delegateID: $0.element, at: Fixture.t0 + Int64($0.offset)) }
+            marks += (0..<1200).map { HeartbeatMark(delegateID: "unknown-\($0)", at: 1) }
+            try store.apply([.recordHeartbeats(marks)])
+            for (offset, id) in ids.enumerated() {
+                #expect(try store.delegate(id: id)?.lastHeartbeatAt == Fixture.t0 + Int64(offset), "\(id)")
+            }
+        }
+    }
 }
