@@ -78,6 +78,7 @@ public final class Manager: Sendable {
         self.services = services
         self.nodeTimers = NodeTimers(services: services)
         cluster.onTakeOver.withLock { $0 = { [tasks] in tasks.adoptUnfinishedTasks() } }
+        cluster.onLeaseLost.withLock { $0 = { [services] in services.rewriteSessions() } }
         let ticketKeys = try SessionTicketKeys.loadOrCreate(in: configuration.dataDirectory)
         let tls: TLSServerContext
         do {

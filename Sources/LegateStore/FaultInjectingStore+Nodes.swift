@@ -16,7 +16,8 @@ extension FaultInjectingStore {
     }
 
     /// Passes through.
-    public func renewNode(_ node: NodeRecord) throws(StoreError) { try self.wrappedStore.renewNode(node) }
+    @discardableResult
+    public func renewNode(_ node: NodeRecord) throws(StoreError) -> Bool { try self.wrappedStore.renewNode(node) }
 
     /// Passes through.
     public func nodes() throws(StoreError) -> [NodeRecord] { try self.wrappedStore.nodes() }

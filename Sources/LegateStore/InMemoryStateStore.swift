@@ -222,9 +222,14 @@ public final class InMemoryStateStore: StateStore {
     }
 
     /// Inserts the node or renews its lease.
-    public func renewNode(_ node: NodeRecord) throws(StoreError) {
-        self.state.withLock { $0.nodes[node.id] = NodeRecord(
-            id: node.id, address: node.address, startedAt: node.startedAt, lastSeenAt: node.lastSeenAt) }
+    @discardableResult
+    public func renewNode(_ node: NodeRecord) throws(StoreError) -> Bool {
+        self.state.withLock { state in
+            let existed = state.nodes[node.id] != nil
+            state.nodes[node.id] = NodeRecord(
+                id: node.id, address: node.address, startedAt: node.startedAt, lastSeenAt: node.lastSeenAt)
+            return existed
+        }
     }
 
     /// Every node with its delegate count.

@@ -4,8 +4,10 @@ public import LegateCore
 /// control queue through which one node tells another what changed. With one manager (SQLite) the same calls
 /// run, with one node.
 public protocol NodeStore: Sendable {
-    /// Inserts `node` or renews its lease (its address, start time and `lastSeenAt` are written).
-    func renewNode(_ node: NodeRecord) throws(StoreError)
+    /// Inserts `node` or renews its lease (its address, start time and `lastSeenAt` are written); returns
+    /// whether the node was registered already (false: first start, or another node took it for dead).
+    @discardableResult
+    func renewNode(_ node: NodeRecord) throws(StoreError) -> Bool
     /// Every registered node by id, each with the number of delegates whose session record names it.
     func nodes() throws(StoreError) -> [NodeRecord]
     /// Removes the nodes whose lease was last renewed before `cutoff` (never `keeping`), in one transaction with
@@ -61,7 +63,8 @@ enum SQLNodeTables {
     }
 
     /// Inserts or renews a node.
-    static func renew<DB: SQLDatabase>(_ node: NodeRecord, on db: DB) throws(StoreError) {
+    static func renew<DB: SQLDatabase>(_ node: NodeRecord, on db: DB) throws(StoreError) -> Bool {
+        let existed = try db.rows("SELECT 1 FROM nodes WHERE id = ?", [.text(node.id)], operation: "read node") { _ in 1 }
         try db.run(
             """
             INSERT INTO nodes (id, address, started_at, last_seen_at) VALUES (?, ?, ?, ?)
@@ -69,6 +72,7 @@ enum SQLNodeTables {
             last_seen_at = excluded.last_seen_at
             """, [.text(node.id), .text(node.address), .int(node.startedAt), .int(node.lastSeenAt)],
             operation: "renew node lease")
+        return !existed.isEmpty
     }
 
     /// Every node with its delegate count.

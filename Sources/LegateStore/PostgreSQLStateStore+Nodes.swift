@@ -23,8 +23,11 @@ extension PostgreSQLStateStore {
     public func adoptNode(_ nodeID: String) { self.owner.withLock { $0 = nodeID } }
 
     /// Inserts the node or renews its lease.
-    public func renewNode(_ node: NodeRecord) throws(StoreError) {
-        try self.apply(nodeWrite: { (db) throws(StoreError) in try SQLNodeTables.renew(node, on: db) })
+    @discardableResult
+    public func renewNode(_ node: NodeRecord) throws(StoreError) -> Bool {
+        var existed = false
+        try self.apply(nodeWrite: { (db) throws(StoreError) in existed = try SQLNodeTables.renew(node, on: db) })
+        return existed
     }
 
     /// Every node with its delegate count.

@@ -25,6 +25,10 @@ final class NodeCluster: Sendable {
     private let renewingSince = Mutex<Int64?>(nil)
     /// Notifications go out here, one at a time, never on a loop or inside a write.
     private let notifications = DispatchQueue(label: "legate.nodes.notify")
+    /// Whether a renewal succeeded once (a later one that finds no row means the lease was lost).
+    private let hasRenewed = Atomic<Bool>(false)
+    /// Called when a renewal found this node removed by another.
+    let onLeaseLost = Mutex<(@Sendable () -> Void)?>(nil)
     /// Called after this node removed expired nodes and took over their tasks.
     let onTakeOver = Mutex<(@Sendable () -> Void)?>(nil)
 
@@ -56,8 +60,15 @@ final class NodeCluster: Sendable {
     func renew() throws(StoreError) {
         let now = self.clock.unixMilliseconds()
         do throws(StoreError) {
-            try self.store.renewNode(
+            let existed = try self.store.renewNode(
                 NodeRecord(id: self.nodeID, address: self.address, startedAt: self.startedAt, lastSeenAt: now))
+            if !existed, self.hasRenewed.exchange(true, ordering: .acquiringAndReleasing) {
+                // Another node took this one for dead (it could not renew for a whole lease) and cleared the
+                // sessions of its delegates, which are still connected here: they are written again.
+                self.log.log(.warning, "this node's lease had expired; writing its delegates' sessions again", [:])
+                self.onLeaseLost.withLock { $0 }?()
+            }
+            self.hasRenewed.store(true, ordering: .releasing)
         } catch {
             self.renewingSince.withLock { $0 = nil }
             throw error

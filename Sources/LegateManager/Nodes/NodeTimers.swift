@@ -2,14 +2,15 @@ import Dispatch
 import LegateStore
 import Synchronization
 
-/// The node's own work, on its own serial queue off the loops (it blocks on the store and on fan-outs): renew
-/// the lease and remove expired nodes every `renewInterval`, apply queued controls every `pollInterval` or at
-/// once when woken by a notification.
+/// The node's own work, off the loops (it blocks on the store and on fan-outs), on two serial queues so a long
+/// run of controls never delays the lease: renew the lease and remove expired nodes every `renewInterval`; apply
+/// queued controls every `pollInterval`, or at once when woken by a notification.
 /// `@unchecked Sendable`: `timers` is set once in `init`; afterwards only `activate` and `cancel` are called on
 /// them, which Dispatch allows from any thread.
 final class NodeTimers: @unchecked Sendable {
     private let services: ManagerServices
     private let queue = DispatchQueue(label: "legate.nodes")
+    private let leaseQueue = DispatchQueue(label: "legate.nodes.lease")
     /// Timers created on start, touched only on `queue`.
     private let timers: [DispatchSourceTimer]
     private let started = Atomic<Bool>(false)
@@ -21,7 +22,7 @@ final class NodeTimers: @unchecked Sendable {
     init(services: ManagerServices) {
         self.services = services
         let configuration = services.configuration.nodes
-        let renew = DispatchSource.makeTimerSource(queue: self.queue)
+        let renew = DispatchSource.makeTimerSource(queue: self.leaseQueue)
         renew.schedule(
             deadline: .now() + Self.interval(configuration.renewInterval),
             repeating: Self.interval(configuration.renewInterval))
@@ -70,6 +71,7 @@ final class NodeTimers: @unchecked Sendable {
     func stop() {
         self.listener.withLock { $0 }?.stop()
         for timer in self.timers { timer.cancel() }
+        self.leaseQueue.sync {}
         self.queue.sync {}
     }
 
