@@ -76,4 +76,24 @@ import Testing
         let waited = try fleet.legatectl(["task", "wait", taskID, "--wait-timeout", "40"], onSecond: true)
         #expect(waited.status == 0 && waited.output.contains("succeeded"), "\(waited.output) \(waited.error)")
     }
+
+    @Test(.enabled(if: TwoManagerFleet.isRunnable))
+    func aRotationAndADeleteOnOneManagerReachADelegateOnTheOther() throws {
+        let fleet = try TwoManagerFleet()
+        let delegate = try fleet.delegate(managers: fleet.secondAddress)
+        let registered = try #require(delegate.line(containing: "registered"))
+        let delegateID = try #require(FleetDelegate.value("delegate.id", in: registered))
+        let tokens = try #require(try fleet.json(["token", "list"])["tokens"] as? [[String: Any]])
+        let tokenID = try #require(tokens.first?["id"] as? String)
+
+        // The successor's value travels to the other node sealed in the store, never in the control message.
+        let rotated = try fleet.json(["token", "rotate", tokenID])
+        #expect((rotated["acknowledged"] as? NSNumber)?.intValue == 1, "switched on the other node: \(rotated)")
+        #expect(delegate.line(containing: "token rotated by the manager") != nil)
+
+        let deleted = try fleet.legatectl(["delegate", "delete", delegateID])
+        #expect(deleted.status == 0, "\(deleted.error)")
+        #expect(delegate.line(containing: "SELF_DESTRUCT") != nil)
+        #expect(delegate.exitStatus(timeout: .seconds(20)) == 3)
+    }
 }
