@@ -45,4 +45,19 @@ import Testing
         try cluster.renew()
         #expect(try store.nodes().map(\.id) == ["node-a"])
     }
+
+    @Test func nobodyWaitsForANodeThatMissedItsRenewals() throws {
+        let store = InMemoryStateStore()
+        let clock = ManualClock(unixMilliseconds: 1_000_000)
+        let cluster = Self.cluster(store, clock: clock)
+        // node-b renewed 7 s ago: within the 10 s lease (still sent controls), but three 2 s renewals late.
+        try store.renewNode(NodeRecord(id: "node-b", address: "b:1", startedAt: 0, lastSeenAt: 993_000))
+        try cluster.renew()
+        #expect(cluster.cachedPeers == ["node-b"])
+        let controls = cluster.controls(.tokenRevoked, subject: "tok-1", peers: cluster.cachedPeers)
+        try store.apply(controls.map { .insertNodeControl($0) })
+        let started = ContinuousClock.now
+        #expect(cluster.outcomes(of: controls, deadline: .seconds(30)).isEmpty)
+        #expect(ContinuousClock.now - started < .seconds(10), "returned without waiting out the deadline")
+    }
 }

@@ -25,6 +25,8 @@ final class NodeCluster: Sendable {
     private let renewingSince = Mutex<Int64?>(nil)
     /// Notifications go out here, one at a time, never on a loop or inside a write.
     private let notifications = DispatchQueue(label: "legate.nodes.notify")
+    /// Peers that missed renewals, as of the last read of the node table.
+    private let quietPeers = Mutex<Set<String>>([])
     /// Whether a renewal succeeded once (a later one that finds no row means the lease was lost).
     private let hasRenewed = Atomic<Bool>(false)
     /// Called when a renewal found this node removed by another.
@@ -95,8 +97,12 @@ final class NodeCluster: Sendable {
     /// Other nodes whose lease is current, read from the store now (admin actions must not miss a node that
     /// started a moment ago).
     func livePeers() throws(StoreError) -> [String] {
-        let cutoff = self.clock.unixMilliseconds() - self.configuration.lease.int64Milliseconds
-        let live = try self.store.nodes().filter { $0.id != self.nodeID && $0.lastSeenAt >= cutoff }.map(\.id)
+        let now = self.clock.unixMilliseconds()
+        let others = try self.store.nodes().filter { $0.id != self.nodeID }
+        let live = others.filter { $0.lastSeenAt >= now - self.configuration.lease.int64Milliseconds }.map(\.id)
+        // A node that missed two renewals is probably gone: it is still sent controls, but nobody waits on it.
+        let quiet = others.filter { $0.lastSeenAt < now - 3 * self.configuration.renewInterval.int64Milliseconds }
+        self.quietPeers.withLock { $0 = Set(quiet.map(\.id)) }
         self.peers.withLock { $0 = live }
         return live
     }
@@ -131,10 +137,13 @@ final class NodeCluster: Sendable {
     }
 
     /// Waits until every control in `controls` is done or `deadline` passed; returns the ones done. Polls the
-    /// store (the receiving nodes write their outcomes there). Blocking.
+    /// store (the receiving nodes write their outcomes there). Controls for a node that missed its last renewals
+    /// (probably dead, its lease not run out yet) are not waited for. Blocking.
     func outcomes(of controls: [NodeControl], deadline: Duration? = nil) -> [NodeControl] {
-        guard !controls.isEmpty else { return [] }
-        let ids = controls.map(\.id)
+        let quiet = self.quietPeers.withLock { $0 }
+        let awaited = controls.filter { !quiet.contains($0.nodeID) }
+        guard !awaited.isEmpty else { return [] }
+        let ids = awaited.map(\.id)
         let step = Duration.milliseconds(10)
         let rounds = max(1, (deadline ?? self.configuration.outcomeDeadline).int64Milliseconds / 10)
         let pause = DispatchSemaphore(value: 0)
