@@ -76,7 +76,8 @@ final class ManagerServices: Sendable {
             registry: registry, masterKey: masterKey, clock: clock, audit: audit, fanOut: fanOut, log: log,
             cluster: cluster, metrics: metrics)
         self.tokenService = tokenService
-        let delegates = DelegateQueries(registry: registry, tokens: tokenService, tasks: tasks, store: store)
+        let delegates = DelegateQueries(
+            registry: registry, tokens: tokenService, tasks: tasks, store: store, cluster: cluster)
         self.delegates = delegates
         self.approvals = ApprovalService(
             registry: registry, profiles: profiles, delegates: delegates, writer: writer, clock: clock, audit: audit,

@@ -15,6 +15,9 @@ import Testing
         #expect(nodes == ["node-a": 0, "node-b": 1], "both nodes listed, the delegate on the second")
         let shown = try fleet.json(["delegate", "show", delegateID])
         #expect(shown["node_id"] as? String == "node-b" && shown["connected"] as? Bool == true)
+        let listed = try #require(try fleet.json(["delegate", "list"])["delegates"] as? [[String: Any]])
+        #expect(listed.map { $0["node_id"] as? String } == ["node-b"])
+        #expect(listed.map { $0["connected"] as? Bool } == [true], "connected, though to the other node")
 
         let tokens = try #require(try fleet.json(["token", "list"])["tokens"] as? [[String: Any]])
         let tokenID = try #require(tokens.first?["id"] as? String)

@@ -9,10 +9,16 @@ final class DelegateQueries: Sendable {
     private let tasks: TaskService
     /// Where a delegate held by another manager node shows its session.
     private let store: (any StateStore)?
+    /// This node: a delegate last seen on another one has its session read from the store.
+    private let cluster: NodeCluster?
 
     /// Creates the views over the registry, the token service (for scopes) and the task service (for load).
-    init(registry: DelegateRegistry, tokens: TokenService, tasks: TaskService, store: (any StateStore)? = nil) {
+    init(
+        registry: DelegateRegistry, tokens: TokenService, tasks: TaskService, store: (any StateStore)? = nil,
+        cluster: NodeCluster? = nil
+    ) {
         self.store = store
+        self.cluster = cluster
         self.registry = registry
         self.tokens = tokens
         self.tasks = tasks
@@ -53,7 +59,24 @@ final class DelegateQueries: Sendable {
 
     /// Admin views of the visible delegates, optionally only those on `tokenID`.
     func infos(session: AdminSession, tokenID: String? = nil) throws(AdminError) -> [DelegateInfo] {
-        try self.records(session: session, tokenID: tokenID).map(self.info)
+        let infos = try self.records(session: session, tokenID: tokenID).map(self.info)
+        let ownNode = self.cluster?.nodeID
+        guard let store = self.store, infos.contains(where: { !$0.connected && !$0.nodeID.isEmpty && $0.nodeID != ownNode })
+        else { return infos }
+        // Delegates connected to another node: their sessions are in the store, read once for the whole list.
+        var sessions: [String: DelegateRecord] = [:]
+        for record in (try? store.delegates(accountID: session.accountID)) ?? [] where record.nodeID != nil {
+            sessions[record.id] = record
+        }
+        return infos.map { info in
+            guard !info.connected, let stored = sessions[info.id], let node = stored.nodeID else { return info }
+            var shown = info
+            shown.connected = true
+            shown.nodeID = node
+            shown.disconnectedAtMs = 0
+            shown.lastHeartbeatAtMs = stored.lastHeartbeatAt ?? info.lastHeartbeatAtMs
+            return shown
+        }
     }
 
     /// The admin view of a delegate: its record, whether it is connected, its task load.
