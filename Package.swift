@@ -125,7 +125,9 @@ let package = Package(
         .testTarget(
             name: "LegateCoreTests", dependencies: ["LegateCore", "LegateWire", "LegateAuth", "LegateTestSupport"],
             swiftSettings: strict),
-        .testTarget(name: "LegateStoreTests", dependencies: ["LegateStore", "LegateCore"], swiftSettings: strict),
+        .testTarget(
+            name: "LegateStoreTests", dependencies: ["LegateStore", "LegateCore", "LegateTestSupport"],
+            swiftSettings: strict),
         .testTarget(name: "LegateNetTests", dependencies: ["LegateNet", "LegateTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "LegateDelegateTests",

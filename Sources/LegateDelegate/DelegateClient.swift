@@ -41,6 +41,8 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
     /// Set once `leave` was called: no new task starts, and the client stops when the leave is done.
     var leaving: LeaveState?
     private var reconnectPlanned = false
+    /// Index into `configuration.managers` of the manager tried next; each reconnect moves to the next one.
+    private var managerIndex = 0
     private var heartbeatInterval: Duration = .seconds(10)
     var heartbeatTimer: ScheduledTimer?
     /// The startup script runs once per process: set when it starts.
@@ -113,9 +115,10 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
         self.reconnectPlanned = false
         self.attempts += 1
         self.onEvent(.connecting(attempt: self.attempts))
+        let manager = self.currentManager
         Connector.connect(
-            host: self.configuration.managerHost, port: self.configuration.managerPort, tls: self.tls,
-            serverName: self.configuration.serverName ?? self.configuration.managerHost, loop: self.loop,
+            host: manager.host, port: manager.port, tls: self.tls,
+            serverName: self.configuration.serverName ?? manager.host, loop: self.loop,
             limits: .defaults, handler: self,
             sessionKey: self.sessionKey
         ) { result in
@@ -129,12 +132,20 @@ public final class DelegateClient: ConnectionHandler, @unchecked Sendable {
 
     /// Each delegate instance remembers its own TLS session, so a fleet in one process resumes too.
     private var sessionKey: String {
-        "\(self.configuration.instanceID)@\(self.configuration.managerHost):\(self.configuration.managerPort)"
+        "\(self.configuration.instanceID)@\(self.currentManager.host):\(self.currentManager.port)"
+    }
+
+    /// The manager the next connection goes to.
+    private var currentManager: ManagerEndpoint {
+        let managers = self.configuration.managers
+        return managers[self.managerIndex % managers.count]
     }
 
     private func planReconnect(reason: String, serverDelay: Duration?) {
         guard !self.isStopped, !self.reconnectPlanned else { return }
         self.reconnectPlanned = true
+        // With several managers, the next attempt goes to the next one: this one failed, was lost or sent GOAWAY.
+        self.managerIndex = (self.managerIndex + 1) % self.configuration.managers.count
         self.heartbeatTimer?.cancel()
         self.heartbeatTimer = nil
         let delay =

@@ -9,7 +9,10 @@ public struct DelegateConfiguration: Sendable {
     public var managerHost: String
     /// Manager port.
     public var managerPort: Int
-    /// Name to verify in the manager's certificate; defaults to `managerHost`.
+    /// Further managers sharing the same store, tried in turn after `managerHost:managerPort` whenever the
+    /// connection fails, is lost or the manager sends GOAWAY; the delegate keeps its identity across them.
+    public var otherManagers: [ManagerEndpoint] = []
+    /// Name to verify in the manager's certificate; defaults to the host being connected to.
     public var serverName: String?
     /// PEM CA bundle that signed the manager's certificate.
     public var caFile: String
@@ -88,10 +91,29 @@ public struct DelegateConfiguration: Sendable {
         self.instanceID = instanceID
     }
 
+    /// Every manager to try, in order: the first one, then `otherManagers`.
+    public var managers: [ManagerEndpoint] {
+        [ManagerEndpoint(host: self.managerHost, port: self.managerPort)] + self.otherManagers
+    }
+
     /// A fresh random instance id.
     public static func newInstanceID() -> String {
         let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789".utf8)
         return "ins_" + String(decoding: SecureRandom.bytes(16).map { alphabet[Int($0 & 31)] }, as: UTF8.self)
+    }
+}
+
+/// One manager address a delegate may connect to.
+public struct ManagerEndpoint: Sendable, Equatable {
+    /// Host name or IP literal.
+    public var host: String
+    /// TCP port.
+    public var port: Int
+
+    /// Creates an endpoint.
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
     }
 }
 

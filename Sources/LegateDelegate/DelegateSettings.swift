@@ -23,7 +23,8 @@ public typealias DelegateSettingsError = SettingsFileError
 public enum DelegateSettings {
     /// Every setting, in `--help` order.
     public static let all: [DelegateSetting] = [
-        .init(key: "manager", variable: "LEGATE_MANAGER", placeholder: "HOST:PORT", help: "manager address"),
+        .init(key: "manager", variable: "LEGATE_MANAGER", placeholder: "HOST:PORT[,HOST:PORT...]",
+              help: "manager address; several managers sharing one store: tried in turn on loss or GOAWAY"),
         .init(key: "account", variable: "LEGATE_ACCOUNT_ID", placeholder: "ID", help: "account of the delegate"),
         .init(key: "token", variable: "LEGATE_DELEGATE_TOKEN", placeholder: "VALUE",
               help: "delegate token (argv is visible: prefer token_file)"),

@@ -65,16 +65,35 @@ struct DelegateLifecycle {
             return self.refused(.replayed, request: request, peer: peer)
         case .windowFull: return self.refused(.replayWindowFull, request: request, peer: peer)
         }
-        let record = admission.record
+        var record = admission.record
+        record.nodeID = self.services.cluster.nodeID
+        // A delegate seen for the first time is announced, so every node can decide about it or take it over.
+        let announced = context.existing == nil
+            ? self.services.cluster.controls(
+                .delegateChanged, subject: record.id, peers: self.services.cluster.cachedPeers) : []
         let audit = AuditRecord(
             sequence: 0, at: now, accountID: record.accountID, actor: "delegate:\(record.id)",
             action: "delegate.register", target: record.id, outcome: "ok",
             detail: "name=\(record.name) host=\(record.hostname) ip=\(record.ipAddress) token=\(record.tokenID) "
                 + "profile=\(record.profile) state=\(record.status.rawValue)\(admission.note)")
-        self.services.writer.submit([.upsertDelegate(record), .appendAudit(audit)]) { error in
-            loop.execute { stored(record, error) }
+        let writes: [StoreWrite] = [.upsertDelegate(record), .appendAudit(audit)]
+        let written = record
+        let isNew = context.existing == nil
+        self.services.writer.submit(writes + announced.map { .insertNodeControl($0) }) { error in
+            if isNew, case .constraint? = error { self.learnRegisteredElsewhere(written) }
+            if error == nil { self.services.cluster.notify(announced) }
+            loop.execute { stored(written, error) }
         }
         return nil
+    }
+
+    /// On the store writer's queue, after a first registration clashed with an existing record: the instance
+    /// registered through another manager node before this one heard of it. Its record is loaded, so the
+    /// delegate's retry (it was answered UNAVAILABLE) resumes that identity.
+    private func learnRegisteredElsewhere(_ record: DelegateRecord) {
+        guard let found = try? self.services.store.delegate(accountID: record.accountID, instanceID: record.instanceID)
+        else { return }
+        if !self.services.registry.update(found) { self.services.registry.load([found]) }
     }
 
     /// Logs and audits a refusal. Credential failures come from peers nobody has authenticated, so they are audited
@@ -165,6 +184,7 @@ struct DelegateLifecycle {
         var disconnected = record
         if disconnected.status == .active { disconnected.status = .disconnected }
         disconnected.connectedSince = nil
+        disconnected.nodeID = nil
         disconnected.disconnectedAt = self.services.clock.unixMilliseconds()
         self.services.writer.submit([.upsertDelegate(disconnected)])
     }

@@ -135,6 +135,7 @@ public final class DelegateRegistry: Sendable {
             self.track(record, in: &state)
             record.disconnectedAt = at
             record.connectedSince = nil
+            record.nodeID = nil
             state.records[delegateID] = record
             return record
         }

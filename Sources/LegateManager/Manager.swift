@@ -25,6 +25,8 @@ public final class Manager: Sendable {
     private let sweepQueue = DispatchQueue(label: "legate.sweeps")
     private let http: HTTPEndpoint?
     private let readiness: Readiness
+    /// Lease renewals and control-queue polls of this node (started once the listener is up).
+    private let nodeTimers: NodeTimers
 
     /// Prepares the data directory, opens the store and starts serving; returns once the port is bound.
     /// `clock` is the time every service reads (`SystemClock` in production); `store`, when given, replaces the
@@ -49,9 +51,17 @@ public final class Manager: Sendable {
         let profiles = ProfileDirectory()
         let metrics = ManagerMetrics()
         let writer = StoreWriter(store: store, log: log, clock: clock, metrics: metrics)
+        var nodeID = configuration.nodes.nodeID ?? ""
+        if nodeID.isEmpty { nodeID = try NodeCluster.loadOrCreateID(in: configuration.dataDirectory) }
+        // Before the task reload: it must only take up this node's tasks.
+        store.adoptNode(nodeID)
+        let cluster = NodeCluster(
+            nodeID: nodeID,
+            address: configuration.nodes.advertisedAddress ?? "\(configuration.host):\(configuration.port)",
+            configuration: configuration.nodes, store: store, clock: clock, log: log)
         try Self.loadState(
             store: store, masterKey: prepared.masterKey, tokens: tokens, registry: registry,
-            now: clock.unixMilliseconds())
+            now: clock.unixMilliseconds(), cluster: cluster)
         try Self.loadProfiles(store: store, into: profiles, now: clock.unixMilliseconds())
         let tasks = TaskService(
             configuration: configuration.tasks, store: store, writer: writer, log: log, clock: clock)
@@ -63,13 +73,17 @@ public final class Manager: Sendable {
         }
         let services = ManagerServices(
             configuration: configuration, store: store, masterKey: prepared.masterKey, clock: clock, tokens: tokens,
-            registry: registry, profiles: profiles, writer: writer, log: log, tasks: tasks, metrics: metrics)
+            registry: registry, profiles: profiles, writer: writer, log: log, tasks: tasks, metrics: metrics,
+            cluster: cluster)
         self.services = services
         do {
             try services.secrets.directory.load(from: store)
         } catch {
             throw .store("cannot load key rings and secrets: \(error)")
         }
+        self.nodeTimers = NodeTimers(services: services)
+        cluster.onTakeOver.withLock { $0 = { [tasks] in tasks.adoptUnfinishedTasks() } }
+        cluster.onLeaseLost.withLock { $0 = { [services] in services.rewriteSessions() } }
         let ticketKeys = try SessionTicketKeys.loadOrCreate(in: configuration.dataDirectory)
         let tls: TLSServerContext
         do {
@@ -122,6 +136,10 @@ public final class Manager: Sendable {
             self.http?.stop()
             throw .network("cannot listen on \(configuration.host):\(configuration.port): \(error)")
         }
+        if configuration.nodes.advertisedAddress == nil {
+            cluster.advertise("\(configuration.host):\(self.port)")
+        }
+        self.nodeTimers.start()
         readiness.markListening()
         if let first = loopStates.first {
             self.scheduleExpiryCheck(first)
@@ -181,19 +199,25 @@ public final class Manager: Sendable {
         }
     }
 
-    /// Loads tokens (decrypted into HMAC keys) and delegate records; delegates that were connected when the
-    /// manager stopped are recorded as disconnected (at `now`) until they come back.
+    /// Registers this node, then loads tokens (decrypted into HMAC keys) and delegate records; delegates this
+    /// node (or a node no longer alive) held when it stopped are recorded as disconnected (at `now`) until they
+    /// come back. Those another live node holds keep their session.
     private static func loadState(
-        store: any StateStore, masterKey: MasterKey, tokens: TokenDirectory, registry: DelegateRegistry, now: Int64
+        store: any StateStore, masterKey: MasterKey, tokens: TokenDirectory, registry: DelegateRegistry, now: Int64,
+        cluster: NodeCluster
     ) throws(ManagerError) {
         do {
+            try cluster.renew()
+            let peers = Set(try cluster.livePeers())
             for record in try store.allTokens() {
                 tokens.upsert(record: record, token: try TokenSealing.open(record, with: masterKey))
             }
             var records = try store.allDelegates()
             var writes: [StoreWrite] = []
-            for index in records.indices where records[index].connectedSince != nil {
+            for index in records.indices
+            where records[index].connectedSince != nil && !peers.contains(records[index].nodeID ?? "") {
                 records[index].connectedSince = nil
+                records[index].nodeID = nil
                 records[index].disconnectedAt = now
                 if records[index].status == .active {
                     records[index].status = .disconnected  // pending ones stay pending until decided
@@ -234,6 +258,9 @@ public final class Manager: Sendable {
         }
     }
 
+    /// This manager's id among the managers sharing its store.
+    public var nodeID: String { self.services.cluster.nodeID }
+
     /// Number of delegates registered and connected right now.
     public var connectedDelegates: Int { self.services.registry.connectedCount }
 
@@ -271,6 +298,7 @@ public final class Manager: Sendable {
     public func shutdown(reason: String = "manager shutting down", reconnectAfter: Duration = .seconds(1)) {
         guard self.isRunning.exchange(false, ordering: .acquiringAndReleasing) else { return }
         self.readiness.markDraining()
+        self.nodeTimers.stop()
         self.listener.stop()
         for state in self.loopStates {
             state.loop.execute { state.startDraining(reason: reason, reconnectAfter: reconnectAfter) }

@@ -54,6 +54,8 @@ public struct ManagerConfiguration: Sendable, Equatable {
     public var defaultAccountName: String = "default"
     /// The HTTP endpoint for `/metrics`, `/livez` and `/readyz`; nil (the default) serves none.
     public var http: HTTPEndpointConfiguration?
+    /// This manager as a node of a fleet sharing one store (its id, advertised address, lease).
+    public var nodes = NodeConfiguration()
 
     /// The documented defaults.
     public static let defaults = ManagerConfiguration()
@@ -97,6 +99,7 @@ public struct ManagerConfiguration: Sendable, Equatable {
             throw .invalidConfiguration("heartbeat grace must be longer than the heartbeat interval")
         }
         try self.http?.validate()
+        try self.nodes.validate()
     }
 }
 

@@ -43,13 +43,17 @@ final class ManagerServices: Sendable {
     let adminQueue = DispatchQueue(label: "legate.admin", attributes: .concurrent)
     /// Counters and histograms that are not per event loop, for the metrics endpoint.
     let metrics: ManagerMetrics
+    /// This manager as a node among those sharing the store.
+    let cluster: NodeCluster
 
     /// Builds every service over `store`; `tasks` is started by the caller.
     init(
         configuration: ManagerConfiguration, store: any StateStore, masterKey: MasterKey, clock: any ServiceClock,
         tokens: TokenDirectory, registry: DelegateRegistry, profiles: ProfileDirectory, writer: StoreWriter,
-        log: any LogSink, tasks: TaskService, metrics: ManagerMetrics = ManagerMetrics()
+        log: any LogSink, tasks: TaskService, metrics: ManagerMetrics = ManagerMetrics(), cluster: NodeCluster? = nil
     ) {
+        let cluster = cluster ?? NodeCluster.solitary(store: store, clock: clock, log: log)
+        self.cluster = cluster
         self.metrics = metrics
         self.configuration = configuration
         self.clock = clock
@@ -72,15 +76,16 @@ final class ManagerServices: Sendable {
         let tokenService = TokenService(
             store: store, writer: writer, directory: tokens, validator: self.validator, replay: self.replay,
             registry: registry, masterKey: masterKey, clock: clock, audit: audit, fanOut: fanOut, log: log,
-            metrics: metrics)
+            cluster: cluster, metrics: metrics)
         self.tokenService = tokenService
-        let delegates = DelegateQueries(registry: registry, tokens: tokenService, tasks: tasks)
+        let delegates = DelegateQueries(
+            registry: registry, tokens: tokenService, tasks: tasks, store: store, cluster: cluster)
         self.delegates = delegates
         self.approvals = ApprovalService(
             registry: registry, profiles: profiles, delegates: delegates, writer: writer, clock: clock, audit: audit,
-            fanOut: fanOut, log: log, pendingExpiry: configuration.pendingExpiry)
+            fanOut: fanOut, log: log, pendingExpiry: configuration.pendingExpiry, cluster: cluster)
         self.profileService = ProfileService(
-            directory: profiles, registry: registry, writer: writer, clock: clock, audit: audit)
+            directory: profiles, registry: registry, writer: writer, clock: clock, audit: audit, cluster: cluster)
         self.adminKeys = AdminKeyService(store: store, writer: writer, clock: clock, audit: audit)
         let router = AdminRouter(queue: self.adminQueue, audit: audit)
         tokenService.registerRoutes(into: router, delegates: delegates)
@@ -94,6 +99,7 @@ final class ManagerServices: Sendable {
         self.secrets.registerRoutes(into: router)
         tasks.secretLink.connect(self.secrets)
         self.adminRouter = router
+        self.registerNodeRoutes(into: router)
     }
 
     /// Records an audit row the connection layer words itself, without waiting for it.

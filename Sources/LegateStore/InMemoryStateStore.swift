@@ -15,6 +15,8 @@ public final class InMemoryStateStore: StateStore {
         var nextSequence: Int64 = 1
         var taskTables = TaskTables()
         var secretTables = SecretTables()
+        var nodes: [String: NodeRecord] = [:]
+        var controls: [String: NodeControl] = [:]
     }
 
     private let state = Mutex(State())
@@ -77,6 +79,11 @@ public final class InMemoryStateStore: StateStore {
             guard state.delegates.removeValue(forKey: id) != nil else {
                 throw .constraint(ConstraintText.missingDelegate(id))
             }
+        case .insertNodeControl(let control):
+            guard state.controls[control.id] == nil else {
+                throw .constraint("queue node control: UNIQUE constraint failed: node_controls.id")
+            }
+            state.controls[control.id] = control
         case .recordHeartbeats(let marks):
             for mark in marks { state.delegates[mark.delegateID]?.lastHeartbeatAt = mark.at }
         case .appendAudit(var record):
@@ -219,5 +226,97 @@ public final class InMemoryStateStore: StateStore {
     /// Every secret version, by secret and version.
     public func allSecretVersions() throws(StoreError) -> [SecretVersionRecord] {
         self.state.withLock { $0.secretTables.sortedVersions }
+    }
+
+    // MARK: - Nodes
+
+    /// One process only: every task is this node's.
+    public func adoptNode(_ nodeID: String) {}
+
+    /// One node per file: nobody to notify.
+    public func notify(nodeIDs: [String]) throws(StoreError) {}
+
+    /// One node per file: the poll is enough.
+    public func listen(nodeID: String, wake: @escaping @Sendable () -> Void) -> (any NodeNotificationListening)? {
+        nil
+    }
+
+    /// Inserts the node or renews its lease.
+    @discardableResult
+    public func renewNode(_ node: NodeRecord) throws(StoreError) -> Bool {
+        self.state.withLock { state in
+            let existed = state.nodes[node.id] != nil
+            state.nodes[node.id] = NodeRecord(
+                id: node.id, address: node.address, startedAt: node.startedAt, lastSeenAt: node.lastSeenAt)
+            return existed
+        }
+    }
+
+    /// Every node with its delegate count.
+    public func nodes() throws(StoreError) -> [NodeRecord] {
+        self.state.withLock { state in
+            state.nodes.values.sorted { $0.id < $1.id }.map { node in
+                var counted = node
+                counted.connectedDelegates = state.delegates.values.filter { $0.nodeID == node.id }.count
+                return counted
+            }
+        }
+    }
+
+    /// Removes expired nodes, their sessions and their queued controls at once.
+    public func removeExpiredNodes(lastSeenBefore cutoff: Int64, keeping: String, now: Int64) throws(StoreError)
+        -> [String]
+    {
+        self.state.withLock { state in
+            let expired = state.nodes.values.filter { $0.lastSeenAt < cutoff && $0.id != keeping }.map(\.id).sorted()
+            for id in expired {
+                for (delegateID, record) in state.delegates where record.nodeID == id {
+                    var cleared = record
+                    if cleared.status == .active { cleared.status = .disconnected }
+                    cleared.connectedSince = nil
+                    cleared.disconnectedAt = now
+                    cleared.nodeID = nil
+                    state.delegates[delegateID] = cleared
+                }
+                state.controls = state.controls.filter { $0.value.nodeID != id || $0.value.doneAt != nil }
+                state.nodes[id] = nil
+            }
+            return expired
+        }
+    }
+
+    /// Queued controls of a node, oldest first.
+    public func pendingControls(nodeID: String, limit: Int) throws(StoreError) -> [NodeControl] {
+        self.state.withLock { state in
+            Array(
+                state.controls.values.filter { $0.nodeID == nodeID && $0.doneAt == nil }
+                    .sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }.prefix(max(0, limit)))
+        }
+    }
+
+    /// Writes a control's outcome.
+    public func completeControl(_ control: NodeControl) throws(StoreError) {
+        self.state.withLock { state in
+            guard var stored = state.controls[control.id] else { return }
+            stored.doneAt = control.doneAt
+            stored.connected = control.connected
+            stored.told = control.told
+            stored.acknowledged = control.acknowledged
+            state.controls[control.id] = stored
+        }
+    }
+
+    /// Controls by id.
+    public func controls(ids: [String]) throws(StoreError) -> [NodeControl] {
+        self.state.withLock { state in ids.compactMap { state.controls[$0] } }
+    }
+
+    /// Deletes old finished controls.
+    public func deleteFinishedControls(before cutoff: Int64) throws(StoreError) -> Int {
+        self.state.withLock { state in
+            let before = state.controls.count
+            state.controls = state.controls.filter { ($0.value.doneAt ?? Int64.max) >= cutoff }
+            return before - state.controls.count
+        }
     }
 }

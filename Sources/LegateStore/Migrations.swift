@@ -231,6 +231,26 @@ struct Migration {
                     PRIMARY KEY (secret_id, version)
                 );
                 """),
+        // Several managers on one database: the node table with its leases, which node holds each delegate's
+        // connection, and the control queue between nodes. SQLite has one node but runs the same code.
+        Migration(
+            version: 8,
+            sql: """
+                ALTER TABLE delegates ADD COLUMN node_id TEXT;
+                CREATE TABLE nodes (
+                    id TEXT PRIMARY KEY, address TEXT NOT NULL, started_at INTEGER NOT NULL,
+                    last_seen_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE node_controls (
+                    id TEXT PRIMARY KEY, node_id TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL,
+                    detail TEXT NOT NULL, created_at INTEGER NOT NULL, done_at INTEGER,
+                    connected INTEGER NOT NULL, told INTEGER NOT NULL, acknowledged INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX node_controls_queued ON node_controls (node_id, created_at) WHERE done_at IS NULL;
+                CREATE TABLE task_owners (
+                    task_id TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE, node_id TEXT NOT NULL
+                );
+                """),
     ]
 
     /// The newest schema version this build understands.

@@ -96,6 +96,27 @@ final class PostgreSQLConnection: @unchecked Sendable {
         return handle
     }
 
+    /// The socket of the open connection (connecting first if needed), for waiting on notifications.
+    func socketDescriptor() throws(StoreError) -> Int32 { PQsocket(try self.open()) }
+
+    /// Reads whatever the server sent and returns the channels notified since the last call (empty when none).
+    /// A lost connection throws `.unavailable`.
+    func notifiedChannels() throws(StoreError) -> [String] {
+        let connection = try self.open()
+        guard PQconsumeInput(connection) == 1 else {
+            let reason = Self.message(PQerrorMessage(connection))
+            PQfinish(self.handle)
+            self.handle = nil
+            throw .unavailable(server: self.address, reason: "connection lost while listening: \(reason)")
+        }
+        var channels: [String] = []
+        while let notification = PQnotifies(connection) {
+            channels.append(String(cString: notification.pointee.relname))
+            PQfreemem(notification)
+        }
+        return channels
+    }
+
     /// Runs statements without parameters (DDL, BEGIN, COMMIT); several may be separated by semicolons.
     func execute(_ sql: String, operation: String) throws(StoreError) {
         let connection = try self.open()

@@ -193,6 +193,27 @@ struct PostgreSQLMigration {
                     PRIMARY KEY (secret_id, version)
                 );
                 """),
+        // Several managers on one database: the node table with its leases, which node holds each delegate's
+        // connection, and the control queue between nodes.
+        PostgreSQLMigration(
+            version: 4,
+            sql: """
+                ALTER TABLE delegates ADD COLUMN node_id TEXT COLLATE "C";
+                CREATE INDEX delegates_by_node ON delegates (node_id) WHERE node_id IS NOT NULL;
+                CREATE TABLE nodes (
+                    id TEXT COLLATE "C" PRIMARY KEY, address TEXT NOT NULL, started_at BIGINT NOT NULL,
+                    last_seen_at BIGINT NOT NULL
+                );
+                CREATE TABLE node_controls (
+                    id TEXT COLLATE "C" PRIMARY KEY, node_id TEXT COLLATE "C" NOT NULL, kind TEXT NOT NULL,
+                    subject TEXT NOT NULL, detail TEXT NOT NULL, created_at BIGINT NOT NULL, done_at BIGINT,
+                    connected BIGINT NOT NULL, told BIGINT NOT NULL, acknowledged BIGINT NOT NULL
+                );
+                CREATE INDEX node_controls_queued ON node_controls (node_id, created_at) WHERE done_at IS NULL;
+                CREATE TABLE task_owners (
+                    task_id TEXT COLLATE "C" PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE, node_id TEXT NOT NULL
+                );
+                """),
     ]
 
     /// The newest schema version this build understands.

@@ -11,8 +11,12 @@ public final class PostgreSQLStateStore: StateStore {
     public let schemaVersion: Int
     /// The server address without any password, as shown in errors and logs.
     public let address: String
+    /// The connection string, for connections of their own (the notification listener).
+    let url: String
     private let writer: Mutex<PostgreSQLConnection>
     private let reader: Mutex<PostgreSQLConnection>
+    /// The node this store acts for (tasks it inserts are owned by it); nil until `adoptNode`.
+    let owner = Mutex<String?>(nil)
 
     /// Connects to `url` (`postgresql://user@host:port/database`, or a libpq key=value string) and migrates the
     /// database; refuses a schema from a newer build. Throws `.unavailable` naming the address when the server
@@ -23,6 +27,7 @@ public final class PostgreSQLStateStore: StateStore {
         self.schemaVersion = try PostgreSQLMigration.migrate(writer)
         let reader = try PostgreSQLConnection(connectionString: url, address: address)
         self.address = address
+        self.url = url
         self.writer = Mutex(writer)
         self.reader = Mutex(reader)
     }
@@ -41,7 +46,13 @@ public final class PostgreSQLStateStore: StateStore {
         guard !writes.isEmpty else { return }
         try self.writer.withLock { (connection) throws(StoreError) in
             try connection.transaction { () throws(StoreError) in
-                for write in writes { try Self.perform(write, on: connection) }
+                let owner = self.owner.withLock { $0 }
+                for write in writes {
+                    try Self.perform(write, on: connection)
+                    if let owner, case .insertTask(let task) = write {
+                        try SQLNodeTables.own(task.id, by: owner, on: connection)
+                    }
+                }
             }
         }
     }
@@ -84,8 +95,8 @@ public final class PostgreSQLStateStore: StateStore {
                 """
                 INSERT INTO delegates (id, account_id, instance_id, name, hostname, ip_address, version, tags,
                 task_types, profile, token_id, status, first_seen_at, connected_since, last_heartbeat_at,
-                disconnected_at, decision_reason, pending_expires_at, device_public_key)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                disconnected_at, decision_reason, pending_expires_at, device_public_key, node_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, instance_id = excluded.instance_id,
                 name = excluded.name, hostname = excluded.hostname, ip_address = excluded.ip_address,
                 version = excluded.version, tags = excluded.tags, task_types = excluded.task_types,
@@ -93,17 +104,13 @@ public final class PostgreSQLStateStore: StateStore {
                 first_seen_at = excluded.first_seen_at, connected_since = excluded.connected_since,
                 last_heartbeat_at = excluded.last_heartbeat_at, disconnected_at = excluded.disconnected_at,
                 decision_reason = excluded.decision_reason, pending_expires_at = excluded.pending_expires_at,
-                device_public_key = excluded.device_public_key
+                device_public_key = excluded.device_public_key, node_id = excluded.node_id
                 """, try Self.delegateValues(delegate), operation: "upsert delegate")
         case .deleteDelegate(let id):
             let changed = try db.run("DELETE FROM delegates WHERE id = ?", [.text(id)], operation: "delete delegate")
             if changed == 0 { throw .constraint(ConstraintText.missingDelegate(id)) }
         case .recordHeartbeats(let marks):
-            for mark in marks {
-                try db.run(
-                    "UPDATE delegates SET last_heartbeat_at = ? WHERE id = ?", [.int(mark.at), .text(mark.delegateID)],
-                    operation: "record heartbeat")
-            }
+            try Self.recordHeartbeats(marks, on: db)
         case .appendAudit(let record):
             try db.run(
                 """
@@ -136,12 +143,42 @@ public final class PostgreSQLStateStore: StateStore {
                 "INSERT INTO metadata (key, value) VALUES (?, ?) "
                     + "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [.text(key), .text(value)], operation: "set metadata")
+        case .insertNodeControl(let control):
+            try SQLNodeTables.insertControl(control, on: db)
         case .upsertProfile, .deleteProfile:
             try Self.performProfileWrite(write, on: db)
         case .upsertKeyRing, .putRingKeyCopies, .upsertSecret, .insertSecretVersion, .deleteSecret,
             .replaceSecretVersions:
             try Self.performSecretWrite(write, on: db)
         }
+    }
+
+    /// Heartbeat times in statements of up to 500 delegates each (array parameters), not one round trip per
+    /// delegate: the flush is the store's steadiest write. The latest time wins for an id given twice.
+    private static func recordHeartbeats(_ marks: [HeartbeatMark], on db: PostgreSQLConnection) throws(StoreError) {
+        var start = 0
+        while start < marks.count {
+            let chunk = marks[start..<min(start + 500, marks.count)]
+            try db.run(
+                """
+                UPDATE delegates SET last_heartbeat_at = v.at FROM (
+                SELECT id, max(at) AS at FROM unnest(?::text[], ?::bigint[]) AS marks(id, at) GROUP BY id) v
+                WHERE delegates.id = v.id
+                """,
+                [
+                    .text(Self.arrayLiteral(chunk.map(\.delegateID))),
+                    .text("{" + chunk.map { String($0.at) }.joined(separator: ",") + "}"),
+                ], operation: "record heartbeats")
+            start += 500
+        }
+    }
+
+    /// A PostgreSQL array literal of texts, each quoted and escaped.
+    static func arrayLiteral(_ texts: [String]) -> String {
+        let quoted = texts.map { text in
+            "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        return "{" + quoted.joined(separator: ",") + "}"
     }
 
     private static func tokenValues(_ token: TokenRecord) -> [SQLValue] {
@@ -161,6 +198,7 @@ public final class PostgreSQLStateStore: StateStore {
             .int(delegate.firstSeenAt), .int(delegate.connectedSince), .int(delegate.lastHeartbeatAt),
             .int(delegate.disconnectedAt), delegate.decisionReason.map { .text($0) } ?? .null,
             .int(delegate.pendingExpiresAt), .blob(delegate.devicePublicKey),
+            delegate.nodeID.map { .text($0) } ?? .null,
         ]
     }
 

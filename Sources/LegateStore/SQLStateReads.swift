@@ -98,7 +98,7 @@ enum SQLStateReads {
             """
             SELECT id, account_id, instance_id, name, hostname, ip_address, version, tags, task_types, profile,
             token_id, status, first_seen_at, connected_since, last_heartbeat_at, disconnected_at, decision_reason,
-            pending_expires_at, device_public_key FROM delegates \(filter) ORDER BY first_seen_at, id
+            pending_expires_at, device_public_key, node_id FROM delegates \(filter) ORDER BY first_seen_at, id
             """, values, operation: "read delegates"
         ) { (row) throws(StoreError) in
             guard let status = DelegateStatus(rawValue: row.text(11)) else {
@@ -111,7 +111,8 @@ enum SQLStateReads {
                 taskTypes: try StringList.decode(row.text(8), path: db.location), profile: row.text(9),
                 tokenID: row.text(10), status: status, firstSeenAt: row.int(12), connectedSince: row.optionalInt(13),
                 lastHeartbeatAt: row.optionalInt(14), disconnectedAt: row.optionalInt(15),
-                decisionReason: row.optionalText(16), pendingExpiresAt: row.optionalInt(17))
+                decisionReason: row.optionalText(16), pendingExpiresAt: row.optionalInt(17),
+                nodeID: row.optionalText(19))
             delegate.devicePublicKey = row.blob(18)
             return delegate
         }

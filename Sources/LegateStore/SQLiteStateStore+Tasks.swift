@@ -30,7 +30,8 @@ extension SQLiteStateStore {
 
     /// Every task not final yet, oldest first.
     public func unfinishedTasks() throws(StoreError) -> [TaskRecord] {
-        try self.read { (db) throws(StoreError) in try SQLTaskTables.unfinishedTasks(db) }
+        let owner = self.owner.withLock { $0 }
+        return try self.read { (db) throws(StoreError) in try SQLNodeTables.unfinishedTasks(db, owner: owner) }
     }
 
     /// Log chunks of a task, in arrival order.

@@ -7,7 +7,9 @@ import Synchronization
 public final class SQLiteStateStore: StateStore {
     /// The schema version of the open database (equals the newest migration).
     public let schemaVersion: Int
-    private let connection: Mutex<SQLiteConnection>
+    let connection: Mutex<SQLiteConnection>
+    /// The node this store acts for (tasks it inserts are owned by it); nil until `adoptNode`.
+    let owner = Mutex<String?>(nil)
 
     /// Opens or creates the database at `path` and migrates it; refuses a database from a newer build.
     public init(path: String) throws(StoreError) {
@@ -50,7 +52,13 @@ public final class SQLiteStateStore: StateStore {
         guard !writes.isEmpty else { return }
         try self.connection.withLock { (connection) throws(StoreError) in
             try connection.transaction { () throws(StoreError) in
-                for write in writes { try Self.perform(write, on: connection) }
+                let owner = self.owner.withLock { $0 }
+                for write in writes {
+                    try Self.perform(write, on: connection)
+                    if let owner, case .insertTask(let task) = write {
+                        try SQLNodeTables.own(task.id, by: owner, on: connection)
+                    }
+                }
             }
         }
     }
@@ -86,8 +94,8 @@ public final class SQLiteStateStore: StateStore {
                 """
                 INSERT INTO delegates (id, account_id, instance_id, name, hostname, ip_address, version, tags,
                 task_types, profile, token_id, status, first_seen_at, connected_since, last_heartbeat_at,
-                disconnected_at, decision_reason, pending_expires_at, device_public_key)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                disconnected_at, decision_reason, pending_expires_at, device_public_key, node_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET account_id = excluded.account_id, instance_id = excluded.instance_id,
                 name = excluded.name, hostname = excluded.hostname, ip_address = excluded.ip_address,
                 version = excluded.version, tags = excluded.tags, task_types = excluded.task_types,
@@ -95,7 +103,7 @@ public final class SQLiteStateStore: StateStore {
                 first_seen_at = excluded.first_seen_at, connected_since = excluded.connected_since,
                 last_heartbeat_at = excluded.last_heartbeat_at, disconnected_at = excluded.disconnected_at,
                 decision_reason = excluded.decision_reason, pending_expires_at = excluded.pending_expires_at,
-                device_public_key = excluded.device_public_key
+                device_public_key = excluded.device_public_key, node_id = excluded.node_id
                 """, try Self.delegateValues(delegate), operation: "upsert delegate")
         case .deleteDelegate(let id):
             let changed = try db.run("DELETE FROM delegates WHERE id = ?", [.text(id)], operation: "delete delegate")
@@ -135,6 +143,8 @@ public final class SQLiteStateStore: StateStore {
                 "INSERT INTO metadata (key, value) VALUES (?, ?) "
                     + "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [.text(key), .text(value)], operation: "set metadata")
+        case .insertNodeControl(let control):
+            try SQLNodeTables.insertControl(control, on: db)
         case .upsertProfile, .deleteProfile:
             try Self.performProfileWrite(write, on: db)
         case .upsertKeyRing, .putRingKeyCopies, .upsertSecret, .insertSecretVersion, .deleteSecret,
@@ -160,6 +170,7 @@ public final class SQLiteStateStore: StateStore {
             .int(delegate.firstSeenAt), .int(delegate.connectedSince), .int(delegate.lastHeartbeatAt),
             .int(delegate.disconnectedAt), delegate.decisionReason.map { .text($0) } ?? .null,
             .int(delegate.pendingExpiresAt), .blob(delegate.devicePublicKey),
+            delegate.nodeID.map { .text($0) } ?? .null,
         ]
     }
 

@@ -3,7 +3,7 @@ public import LegateCore
 /// Durable state of the manager: accounts, tokens, delegates, profiles, admin keys, tasks, audit, metadata.
 /// Everything the manager reads or writes goes through this protocol, so a backend is one conforming type that
 /// passes the store contract tests. Implementations are thread-safe.
-public protocol StateStore: TaskStore, SecretStore {
+public protocol StateStore: TaskStore, SecretStore, NodeStore {
     /// Applies a batch in ONE transaction: all or nothing, durable when it returns.
     func apply(_ writes: [StoreWrite]) throws(StoreError)
     /// The account with this id, if any.

@@ -83,8 +83,13 @@ if let name = settings["log_format"] {
 }
 
 guard let managerText = settings["manager"] else { fail("set --manager, LEGATE_MANAGER or manager", status: 2) }
-guard let address = ManagerAddress(managerText) else {
-    fail("manager address '\(managerText)' is not HOST:PORT (no scheme such as https://, no path)", status: 2)
+// Several managers sharing one store may be listed, comma-separated; the delegate moves to the next on loss.
+let addresses = managerText.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+let parsedAddresses = addresses.compactMap { ManagerAddress($0) }
+guard let address = parsedAddresses.first, parsedAddresses.count == addresses.count else {
+    fail(
+        "manager address '\(managerText)' is not HOST:PORT or a comma-separated list of them "
+            + "(no scheme such as https://, no path)", status: 2)
 }
 guard let accountID = settings["account"] else { fail("set --account, LEGATE_ACCOUNT_ID or account", status: 2) }
 let tokenFile = settings["token_file"]
@@ -161,6 +166,7 @@ do {
 }
 // Logged with the registration, so an operator can compare it with `legatectl keyring show`.
 let deviceKeyFingerprint = configuration.deviceKey.map { DeviceKeyFingerprint.of($0.publicKey) } ?? ""
+configuration.otherManagers = parsedAddresses.dropFirst().map { ManagerEndpoint(host: $0.host, port: $0.port) }
 configuration.serverName = settings["server_name"]
 configuration.clientCertificateFile = settings["client_cert"]
 configuration.clientPrivateKeyFile = settings["client_key"]

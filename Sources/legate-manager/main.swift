@@ -36,6 +36,10 @@ let usage = """
       --http-port N               serve /metrics, /livez, /readyz and the web console /console on this port (default: off)
       --http-host ADDR            address of the HTTP endpoint (default 127.0.0.1)
       --http-plain                plain HTTP instead of HTTPS with the manager's certificate (loopback only)
+      --node-id ID                this manager's id among those sharing a PostgreSQL store (default: node-id
+                                  in --data-dir, created on first start)
+      --advertise HOST:PORT       the address other managers list for this one (default: --host:--port)
+      --node-lease S              seconds after which a silent manager's delegates are cleared (default 15)
       --version                   print the version
     \(adminKeyUsage)
     """
@@ -50,7 +54,7 @@ let settingFlags: Set<String> = [
     "--host", "--port", "--data-dir", "--cert", "--key", "--client-ca", "--audience",
     "--heartbeat-interval", "--heartbeat-grace", "--pending-expiry", "--max-connections", "--connection-rate",
     "--event-loops", "--log-level", "--log-format", "--audit-retention-days", "--max-task-payload-bytes",
-    "--max-live-task-bytes", "--http-port", "--http-host", "--store",
+    "--max-live-task-bytes", "--http-port", "--http-host", "--store", "--node-id", "--advertise", "--node-lease",
 ]
 
 /// The command line, beneath it the environment (`LEGATE_DATA_DIR`...), beneath that the `--config` file
@@ -146,6 +150,9 @@ func parseConfiguration(openFileLimit: Int) throws -> (ManagerConfiguration, Log
         throw CommandLineArguments.ParseError.invalidValue(
             flag: "--http-host/--http-plain", value: "set", expected: "--http-port N as well")
     }
+    configuration.nodes.nodeID = arguments.string("--node-id")
+    configuration.nodes.advertisedAddress = arguments.string("--advertise")
+    configuration.nodes.lease = try arguments.seconds("--node-lease", default: configuration.nodes.lease)
     let levels: [String: LogLevel] = ["debug": .debug, "info": .info, "warning": .warning, "error": .error]
     let levelName = arguments.string("--log-level") ?? "info"
     guard let level = levels[levelName] else {
@@ -246,6 +253,7 @@ let report = manager.report
 let address = configuration.host.contains(":") ? "[\(configuration.host)]:\(manager.port)" : "\(configuration.host):\(manager.port)"
 say("Legate manager listening on \(address) (TLS, ALPN legate/1)")
 say("  data directory: \(report.dataDirectory)")
+say("  node id: \(manager.nodeID)")
 if let httpPort = manager.httpPort, let http = configuration.http {
     let host = http.host.contains(":") ? "[\(http.host)]" : http.host
     say("  metrics and health: \(http.plain ? "http" : "https")://\(host):\(httpPort)/metrics (/livez, /readyz)")

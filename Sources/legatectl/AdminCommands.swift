@@ -124,7 +124,9 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
             var request = DelegateRef()
             request.delegateID = id
             let response = try client.call(.delegateShow, request, as: DelegateInfo.self)
-            output(json, delegateObject(response)) { delegateTable([response]) }
+            output(json, delegateObject(response)) {
+                delegateTable([response]) + (response.nodeID.isEmpty ? "" : "\nheld by node \(response.nodeID)")
+            }
         case ("delegate", "prune"):
             var request = DelegatePruneRequest()
             let age = arguments.string("--disconnected-for") ?? ""
@@ -139,6 +141,16 @@ func runAdminCommand(noun: String, verb: String, words: ArraySlice<String>) -> N
             ]) {
                 (response.dryRun ? "would remove" : "removed") + " \(response.removed) delegate record(s)"
                     + (response.delegateIds.isEmpty ? "" : ": " + response.delegateIds.joined(separator: " "))
+            }
+        case ("node", "list"):
+            let response = try client.call(.nodeList, NodeListRequest(), as: NodeListResponse.self)
+            output(json, ["nodes": response.nodes.map(nodeObject), "answered_by": response.answeredBy]) {
+                table(
+                    ["ID", "ADDRESS", "STARTED", "LAST SEEN", "DELEGATES"],
+                    response.nodes.map {
+                        [$0.id + ($0.id == response.answeredBy ? " (this)" : ""), $0.address, time($0.startedAtMs),
+                         time($0.lastSeenAtMs), String($0.connectedDelegates)]
+                    })
             }
         case ("audit", "list"):
             var request = AuditListRequest()
@@ -249,6 +261,14 @@ func delegateObject(_ delegate: DelegateInfo) -> [String: Any] {
         "first_seen_at_ms": delegate.firstSeenAtMs, "disconnected_at_ms": delegate.disconnectedAtMs,
         "pending_expires_at_ms": delegate.pendingExpiresAtMs, "decision_reason": delegate.decisionReason,
         "device_key_fingerprint": delegate.deviceKeyFingerprint,
+        "node_id": delegate.nodeID,
+    ]
+}
+
+private func nodeObject(_ node: NodeInfo) -> [String: Any] {
+    [
+        "id": node.id, "address": node.address, "started_at_ms": node.startedAtMs,
+        "last_seen_at_ms": node.lastSeenAtMs, "connected_delegates": node.connectedDelegates,
     ]
 }
 

@@ -104,12 +104,13 @@ let commandUsages: [(command: String, usage: String)] = [
     ("secret rotate", "  legatectl secret rotate NAME [--value-file PATH]   a new version; old ones are kept"),
     ("secret delete", "  legatectl secret delete NAME"),
     ("admin-key revoke", "  legatectl admin-key revoke ID|NAME"),
+    ("node list", "  legatectl node list                  the managers sharing the store and the delegates each holds"),
 ]
 
 let exitStatusUsage = "exit status: 0 ok, 1 refused or not found, 2 usage error, 3 cannot reach the manager"
 
 /// The nouns, in the order the overview lists them.
-let nouns = ["jwt", "token", "delegate", "profile", "task", "audit", "admin-key", "keyring", "secret"]
+let nouns = ["jwt", "token", "delegate", "profile", "task", "audit", "admin-key", "keyring", "secret", "node"]
 
 /// The usage of `noun verb`, of all of `noun`'s verbs, or the overview.
 func usageText(noun: String?, verb: String?) -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import LegateCore
+import LegateTestSupport
 import Testing
 
 @testable import LegateStore

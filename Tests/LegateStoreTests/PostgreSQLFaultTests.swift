@@ -1,4 +1,5 @@
 import LegateCore
+import LegateTestSupport
 import Testing
 
 @testable import LegateStore

@@ -9,6 +9,8 @@ import LegateNet
 /// Settings of one load run, from flags.
 struct LoadSettings: Sendable {
     var address: ManagerAddress
+    /// Further managers sharing the store: delegate N connects first to manager N modulo their count.
+    var otherManagers: [ManagerAddress] = []
     var accountID: String
     var token: DelegateToken
     var caFile: String
@@ -48,6 +50,7 @@ final class LoadRun: @unchecked Sendable {
             managerHost: self.settings.address.host, managerPort: self.settings.address.port,
             caFile: self.settings.caFile, accountID: self.settings.accountID, token: self.settings.token,
             name: "load", hostname: ProcessInfo.processInfo.hostName)
+        configuration.otherManagers = self.settings.otherManagers.map { ManagerEndpoint(host: $0.host, port: $0.port) }
         configuration.heartbeatIntervalOverride = self.settings.heartbeatInterval
         configuration.capacity = UInt32(self.settings.capacity)
         configuration.backoff = ReconnectBackoff(initialDelay: .milliseconds(100), maximumDelay: .seconds(2))
@@ -120,6 +123,13 @@ final class LoadRun: @unchecked Sendable {
             var perDelegate = configuration
             perDelegate.name = "load-\(index)"
             perDelegate.instanceID = DelegateConfiguration.newInstanceID()
+            if !self.settings.otherManagers.isEmpty {
+                let all = perDelegate.managers
+                let rotated = (0..<all.count).map { all[(index + $0) % all.count] }
+                perDelegate.managerHost = rotated[0].host
+                perDelegate.managerPort = rotated[0].port
+                perDelegate.otherManagers = Array(rotated.dropFirst())
+            }
             let state = LoadDelegate()
             let loop = group.next()
             let statistics = self.statistics

@@ -8,7 +8,8 @@ import LegateNet
 
 let usage = """
     usage: legate-load [options]     (manager, account, token and CA also from LEGATE_* variables)
-      --manager HOST:PORT        manager address (loopback only unless --allow-non-loopback)
+      --manager HOST:PORT[,...]  manager address(es): several managers sharing a store split the delegates
+                                 (loopback only unless --allow-non-loopback)
       --account ID --token VALUE --ca-file PEM
       --delegates N              delegates to run (default 100, at most 20000)
       --heartbeat-interval S     seconds between beats per delegate; 0 = next beat as soon as answered (default 1)
@@ -57,11 +58,17 @@ func parseSettings() throws -> LoadSettings {
         throw CommandLineArguments.ParseError.missingRequired(flag: "\(flag) (or \(variable))")
     }
     let managerText = try setting("--manager", "LEGATE_MANAGER")
-    guard let address = ManagerAddress(managerText) else {
-        throw CommandLineArguments.ParseError.invalidValue(flag: "--manager", value: managerText, expected: "HOST:PORT")
+    // Several managers sharing one store, comma-separated: the delegates are spread over them.
+    let addresses = managerText.split(separator: ",").map { ManagerAddress(String($0)) }
+    guard let address = addresses.first ?? nil, !addresses.contains(where: { $0 == nil }) else {
+        throw CommandLineArguments.ParseError.invalidValue(
+            flag: "--manager", value: managerText, expected: "HOST:PORT or a comma-separated list of them")
     }
     let loopbackHosts: Set<String> = ["127.0.0.1", "::1", "localhost"]
-    if !loopbackHosts.contains(address.host) && !address.host.hasPrefix("127.") && !arguments.isSet("--allow-non-loopback") {
+    let isLoopback = addresses.allSatisfy { candidate in
+        candidate.map { loopbackHosts.contains($0.host) || $0.host.hasPrefix("127.") } ?? false
+    }
+    if !isLoopback && !arguments.isSet("--allow-non-loopback") {
         throw CommandLineArguments.ParseError.invalidValue(
             flag: "--manager", value: managerText, expected: "a loopback address (pass --allow-non-loopback to override)")
     }
@@ -69,6 +76,7 @@ func parseSettings() throws -> LoadSettings {
     var settings = LoadSettings(
         address: address, accountID: try setting("--account", "LEGATE_ACCOUNT_ID"), token: token,
         caFile: try setting("--ca-file", "LEGATE_CA_FILE"))
+    settings.otherManagers = addresses.dropFirst().compactMap { $0 }
     guard FileManager.default.isReadableFile(atPath: settings.caFile) else {
         throw CommandLineArguments.ParseError.invalidValue(
             flag: "--ca-file", value: settings.caFile, expected: "a readable PEM file (the manager's CA)")

@@ -126,13 +126,16 @@ public struct DelegateRecord: Sendable, Equatable, Codable {
     public var pendingExpiresAt: Int64?
     /// The X25519 device public key it presented (secrets are sealed to it); empty when it presented none.
     public var devicePublicKey: [UInt8] = []
+    /// The manager node holding the delegate's connection; nil while it is not connected.
+    public var nodeID: String?
 
     /// Creates a delegate record.
     public init(
         id: String, accountID: String, instanceID: String, name: String, hostname: String, ipAddress: String,
         version: String, tags: [String], taskTypes: [String], profile: String, tokenID: String,
         status: DelegateStatus, firstSeenAt: Int64, connectedSince: Int64? = nil, lastHeartbeatAt: Int64? = nil,
-        disconnectedAt: Int64? = nil, decisionReason: String? = nil, pendingExpiresAt: Int64? = nil
+        disconnectedAt: Int64? = nil, decisionReason: String? = nil, pendingExpiresAt: Int64? = nil,
+        nodeID: String? = nil
     ) {
         self.id = id
         self.accountID = accountID
@@ -152,6 +155,7 @@ public struct DelegateRecord: Sendable, Equatable, Codable {
         self.disconnectedAt = disconnectedAt
         self.decisionReason = decisionReason
         self.pendingExpiresAt = pendingExpiresAt
+        self.nodeID = nodeID
     }
 }
 
@@ -248,5 +252,6 @@ public enum StoreWrite: Sendable, Equatable {
     case deleteSecret(id: String)
     /// Replace the ring version and envelope of existing secret versions (a ring key rotation re-sealed them).
     case replaceSecretVersions([SecretVersionRecord])
-
+    /// Queue a control message for another manager node, in the same transaction as the change it announces.
+    case insertNodeControl(NodeControl)
 }

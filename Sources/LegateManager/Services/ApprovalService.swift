@@ -38,14 +38,18 @@ final class ApprovalService: Sendable {
     private let fanOut: PushFanOut
     private let log: any LogSink
     private let pendingExpiry: Duration
+    /// This node among the managers sharing the store: decisions and deletes are announced to the others.
+    let cluster: NodeCluster
     /// Delegates a decision or delete is writing now: a second one skips them instead of deciding twice.
     private let inFlight = Reservations()
 
     /// Creates the service; pending registrations expire after `pendingExpiry`.
     init(
         registry: DelegateRegistry, profiles: ProfileDirectory, delegates: DelegateQueries, writer: StoreWriter,
-        clock: any ServiceClock, audit: AuditService, fanOut: PushFanOut, log: any LogSink, pendingExpiry: Duration
+        clock: any ServiceClock, audit: AuditService, fanOut: PushFanOut, log: any LogSink, pendingExpiry: Duration,
+        cluster: NodeCluster
     ) {
+        self.cluster = cluster
         self.registry = registry
         self.profiles = profiles
         self.delegates = delegates
@@ -125,20 +129,23 @@ final class ApprovalService: Sendable {
                         actor: actor, at: now)))
         }
         guard !writes.isEmpty else { return report }
+        let controls = try self.announce(updated.map(\.id), .delegateChanged)
         do throws(StoreError) {
-            try self.writer.writeDurably(writes)
+            try self.writer.writeDurably(writes + controls.map { .insertNodeControl($0) })
         } catch {
             throw error.adminError
         }
+        self.cluster.notify(controls)
         for record in updated { self.registry.update(record) }
         report.decided = updated.map(\.id)
         let told = self.tell(updated, approve: approve, reason: reason)
-        report.told = told
+        // Delegates connected to other nodes were told there.
+        report.told = told + self.cluster.outcomes(of: controls).reduce(0) { $0 + $1.told }
         return report
     }
 
     /// Pushes APPROVAL_DECISION to the connected ones of `records`; returns how many were written.
-    private func tell(_ records: [DelegateRecord], approve: Bool, reason: String) -> Int {
+    func tell(_ records: [DelegateRecord], approve: Bool, reason: String) -> Int {
         var targets: [any LiveDelegateConnection] = []
         var byConnection: [ObjectIdentifier: (DelegateRecord, ApprovalDecision)] = [:]
         for record in records {
@@ -191,6 +198,7 @@ final class ApprovalService: Sendable {
     /// Accessors for the prune extension in its own file (the stored properties are private).
     var delegateQueries: DelegateQueries { self.delegates }
     var liveRegistry: DelegateRegistry { self.registry }
+    var pushFanOut: PushFanOut { self.fanOut }
     var durableWriter: StoreWriter { self.writer }
     var reservations: Reservations { self.inFlight }
     func now() -> Int64 { self.clock.unixMilliseconds() }
@@ -214,10 +222,11 @@ final class ApprovalService: Sendable {
             push =
                 "SELF_DESTRUCT " + (fanOut.acknowledged == 1 ? "acknowledged" : fanOut.told == 1 ? "sent" : "notSent")
         }
+        let controls = try self.announce([id], .delegateDeleted)
         // Forget it before the store does, so the closing connection does not write the record back.
         self.registry.remove(delegateID: id)
         do throws(StoreError) {
-            try self.writer.writeDurably([
+            try self.writer.writeDurably(controls.map { .insertNodeControl($0) } + [
                 .deleteDelegate(id: id),
                 .appendAudit(
                     self.audit.row(
@@ -228,5 +237,6 @@ final class ApprovalService: Sendable {
             self.registry.load([record])
             throw error.adminError
         }
+        self.cluster.notify(controls)
     }
 }

@@ -15,7 +15,7 @@ extension ApprovalService {
         }
         router.register(.delegateShow, permissions: [.delegateView]) { payload, session throws(AdminError) in
             let request = try AdminRouter.decode(DelegateRef.self, payload)
-            return delegates.info(try delegates.record(id: request.delegateID, session: session)).protoBytes()
+            return delegates.sessionInfo(try delegates.record(id: request.delegateID, session: session)).protoBytes()
         }
         router.register(.delegatePendingList, permissions: [.delegateView]) { payload, session throws(AdminError) in
             let request = try AdminRouter.decode(DelegatePendingListRequest.self, payload)

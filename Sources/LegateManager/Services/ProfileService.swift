@@ -11,14 +11,17 @@ final class ProfileService: Sendable {
     private let writer: StoreWriter
     private let clock: any ServiceClock
     private let audit: AuditService
+    /// This node among the managers sharing the store: profile changes are announced to the others.
+    private let cluster: NodeCluster?
     /// Profile names (per account) a save or delete is writing now.
     private let inFlight = Reservations()
 
     /// Creates the service over the directory, the registry (who uses a profile) and the writer.
     init(
         directory: ProfileDirectory, registry: DelegateRegistry, writer: StoreWriter, clock: any ServiceClock,
-        audit: AuditService
+        audit: AuditService, cluster: NodeCluster? = nil
     ) {
+        self.cluster = cluster
         self.directory = directory
         self.registry = registry
         self.writer = writer
@@ -121,12 +124,24 @@ final class ProfileService: Sendable {
         }
     }
 
+    /// Writes durably with one control per other manager node, and waits (bounded) until they reloaded the
+    /// account's profiles, so a delegate registering anywhere next sees the change.
     private func writeDurably(_ writes: [StoreWrite]) throws(AdminError) {
+        let accountID = writes.lazy.compactMap { write -> String? in
+            if case .appendAudit(let row) = write { return row.accountID }
+            return nil
+        }.first
+        var controls: [NodeControl] = []
         do throws(StoreError) {
-            try self.writer.writeDurably(writes)
+            if let cluster = self.cluster, let accountID {
+                controls = cluster.controls(.profileChanged, subject: accountID, peers: try cluster.livePeers())
+            }
+            try self.writer.writeDurably(writes + controls.map { .insertNodeControl($0) })
         } catch {
             throw error.adminError
         }
+        self.cluster?.notify(controls)
+        _ = self.cluster?.outcomes(of: controls)
     }
 }
 

@@ -40,6 +40,7 @@ extension TokenService {
                 told: 0, acknowledged: 0, notReached: 0, fanOutDuration: .zero)
         }
         let wasAlreadyRevoked = record.status == .revoked
+        var controls: [NodeControl] = []
         if !wasAlreadyRevoked {
             var revoked = record
             revoked.status = .revoked
@@ -47,20 +48,16 @@ extension TokenService {
             let row = self.audit.row(
                 .tokenRevoked(tokenID: id, name: record.name, scope: record.scope), accountID: record.accountID,
                 actor: actor, at: revoked.revokedAt)
-            try self.writeDurably([.updateToken(revoked), .appendAudit(row)])
+            controls = try self.writeAnnouncing([.updateToken(revoked), .appendAudit(row)], .tokenRevoked, subject: id)
         }
-        // JWTValidator's contract: the resolver refuses the key first, then the cache is evicted.
-        self.directory.markRevoked(tokenID: id)
-        self.validator.evict(keyID: id)
-        self.replay.remove(keyID: id)
-        let reason = "delegate token \(id) has been revoked"
-        let fanOut = self.fanOut.push(
-            to: self.registry.connections(tokenID: id).map(\.connection), awaiting: .acknowledgement,
-            deadline: deadline, started: started,
-            send: { connection, progress in
-                connection.pushSelfDestructOnLoop(reason: reason, tokenID: id, progress: progress)
-            },
-            afterDeadline: { $0.closeIfSelfDestructUnacknowledged() })
+        var fanOut = self.revokeLocally(id: id, deadline: deadline, started: started)
+        // Delegates held by other nodes: each node pushed to its own and wrote back what it reached.
+        for outcome in self.cluster.outcomes(of: controls) {
+            fanOut.connected += outcome.connected
+            fanOut.told += outcome.told
+            fanOut.acknowledged += outcome.acknowledged
+        }
+        if !controls.isEmpty { fanOut.duration = self.clock.monotonicNow() - started }
         self.metrics.revocationFanOutDuration.observe(fanOut.duration)
         self.audit.record(
             .tokenRevokeFanOut(tokenID: id, scope: record.scope, report: fanOut), accountID: record.accountID,
@@ -72,6 +69,24 @@ extension TokenService {
             tokenID: id, dryRun: false, wasAlreadyRevoked: wasAlreadyRevoked, connected: fanOut.connected,
             told: fanOut.told, acknowledged: fanOut.acknowledged, notReached: fanOut.notReached,
             fanOutDuration: fanOut.duration)
+    }
+
+    /// The revoke on this node once it is durable (here or on another node): the key resolver refuses the token,
+    /// the JWT cache forgets it, and its delegates connected here are told SELF_DESTRUCT. Blocks until they
+    /// acknowledged or `deadline` passed.
+    func revokeLocally(id: String, deadline: Duration, started: ContinuousClock.Instant) -> FanOutReport {
+        // JWTValidator's contract: the resolver refuses the key first, then the cache is evicted.
+        self.directory.markRevoked(tokenID: id)
+        self.validator.evict(keyID: id)
+        self.replay.remove(keyID: id)
+        let reason = "delegate token \(id) has been revoked"
+        return self.fanOut.push(
+            to: self.registry.connections(tokenID: id).map(\.connection), awaiting: .acknowledgement,
+            deadline: deadline, started: started,
+            send: { connection, progress in
+                connection.pushSelfDestructOnLoop(reason: reason, tokenID: id, progress: progress)
+            },
+            afterDeadline: { $0.closeIfSelfDestructUnacknowledged() })
     }
 
     /// Rotates `id`: creates a successor, pushes its value to every connected delegate over its live connection
@@ -102,21 +117,15 @@ extension TokenService {
             .tokenRotated(
                 tokenID: id, scope: scope.description, successor: created.record.id, oldRevokedAt: oldRevokedAt),
             accountID: old.accountID, actor: actor)
-        try self.writeDurably([.updateToken(retiring), .appendAudit(row)])
-        do throws(ManagerError) {
-            self.directory.upsert(record: retiring, token: try TokenSealing.open(retiring, with: self.masterKey))
-        } catch {
-            throw error.adminError
+        let controls = try self.writeAnnouncing(
+            [.updateToken(retiring), .appendAudit(row)], .tokenRotated, subject: id, detail: created.record.id)
+        var fanOut = try self.rotateLocally(
+            retiring, successor: created.record, value: created.value, deadline: deadline)
+        for outcome in self.cluster.outcomes(of: controls) {
+            fanOut.connected += outcome.connected
+            fanOut.told += outcome.told
+            fanOut.acknowledged += outcome.acknowledged
         }
-        var message = TokenRotated()
-        message.oldTokenID = id
-        message.newTokenID = created.record.id
-        message.tokenValue = created.value
-        message.oldTokenRevokedAtMs = oldRevokedAt
-        let push = message
-        let fanOut = self.fanOut.push(
-            to: self.registry.connections(tokenID: id).map(\.connection), awaiting: .acknowledgement,
-            deadline: deadline, send: { connection, progress in connection.sendTokenRotated(push, progress: progress) })
         self.audit.record(
             .tokenRotatePushed(tokenID: id, scope: scope.description, report: fanOut), accountID: old.accountID,
             actor: actor)

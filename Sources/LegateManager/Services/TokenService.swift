@@ -25,6 +25,8 @@ final class TokenService: Sendable {
     let log: any LogSink
     /// Where revocation fan-out durations are observed.
     let metrics: ManagerMetrics
+    /// This node among the managers sharing the store: token changes are announced to the others.
+    let cluster: NodeCluster
     /// Token names being created, keyed by (account, scope, name): the store has no unique index over them.
     private let names = Reservations()
 
@@ -32,8 +34,10 @@ final class TokenService: Sendable {
     init(
         store: any StateStore, writer: StoreWriter, directory: TokenDirectory, validator: JWTValidator,
         replay: ReplayCache, registry: DelegateRegistry, masterKey: MasterKey, clock: any ServiceClock,
-        audit: AuditService, fanOut: PushFanOut, log: any LogSink, metrics: ManagerMetrics = ManagerMetrics()
+        audit: AuditService, fanOut: PushFanOut, log: any LogSink, cluster: NodeCluster,
+        metrics: ManagerMetrics = ManagerMetrics()
     ) {
+        self.cluster = cluster
         self.metrics = metrics
         self.store = store
         self.writer = writer
@@ -62,7 +66,8 @@ final class TokenService: Sendable {
             "a token named \(name) already exists in scope \(scope) of account \(accountID); pick another name")
         let token = DelegateToken.generate()
         let key = accountID + "\u{0}" + scope.description + "\u{0}" + name
-        let record = try self.names.with(key, busy: taken) { () throws(AdminError) -> TokenRecord in
+        let (record, controls) = try self.names.with(key, busy: taken) {
+            () throws(AdminError) -> (TokenRecord, [NodeControl]) in
             let account: AccountRecord?
             let existing: [TokenRecord]
             do throws(StoreError) {
@@ -83,10 +88,13 @@ final class TokenService: Sendable {
                     tokenID: token.id, name: name, scope: scope.description, redacted: token.redacted,
                     expiresAt: expiresAt),
                 accountID: accountID, actor: actor, at: now)
-            try self.writeDurably([.insertToken(record), .appendAudit(row)])
-            return record
+            let controls = try self.writeAnnouncing(
+                [.insertToken(record), .appendAudit(row)], .tokenChanged, subject: token.id)
+            return (record, controls)
         }
         self.directory.upsert(record: record, token: token)
+        // Once every node knows the token, a delegate may register with it on any of them.
+        _ = self.cluster.outcomes(of: controls)
         return (record, token.value)
     }
 
@@ -201,7 +209,7 @@ final class TokenService: Sendable {
         let row = self.audit.row(
             .tokenDeleted(tokenID: id, name: record.name, scope: record.scope), accountID: record.accountID,
             actor: actor)
-        try self.writeDurably([.deleteToken(id: id), .appendAudit(row)])
+        _ = try self.writeAnnouncing([.deleteToken(id: id), .appendAudit(row)], .tokenChanged, subject: id)
         self.directory.remove(tokenID: id)
         self.validator.evict(keyID: id)
         self.replay.remove(keyID: id)

@@ -160,6 +160,8 @@ public enum AdminMethod: UInt16, Sendable, CaseIterable {
     case adminKeyRevoke = 122
     /// DelegatePruneRequest -> DelegatePruneResponse [delegate:delete]
     case delegatePrune = 123
+    /// NodeListRequest -> NodeListResponse: the managers sharing the store [account:admin]
+    case nodeList = 124
     /// TaskSubmitRequest -> TaskSubmitResponse [task:submit]; task calls are 130 and above
     case taskSubmit = 130
     /// TaskRef -> TaskInfo [task:view]
@@ -1561,12 +1563,14 @@ public struct DelegateInfo: Equatable, Sendable, ProtoMessage {
     public var runningTasks: UInt32 = 0
     /// of the device public key it presented; compare with its start log
     public var deviceKeyFingerprint: String = ""
+    /// the manager node holding its connection; empty while not connected
+    public var nodeID: String = ""
 
     /// The message with every field at its proto3 default.
     public init() {}
 
     /// The message with the given field values.
-    public init(id: String = "", name: String = "", instanceID: String = "", hostname: String = "", ipAddress: String = "", version: String = "", tokenID: String = "", status: String = "", connected: Bool = false, lastHeartbeatAtMs: Int64 = 0, tags: [String] = [], profile: String = "", firstSeenAtMs: Int64 = 0, disconnectedAtMs: Int64 = 0, pendingExpiresAtMs: Int64 = 0, decisionReason: String = "", taskTypes: [String] = [], capacity: UInt32 = 0, runningTasks: UInt32 = 0, deviceKeyFingerprint: String = "") {
+    public init(id: String = "", name: String = "", instanceID: String = "", hostname: String = "", ipAddress: String = "", version: String = "", tokenID: String = "", status: String = "", connected: Bool = false, lastHeartbeatAtMs: Int64 = 0, tags: [String] = [], profile: String = "", firstSeenAtMs: Int64 = 0, disconnectedAtMs: Int64 = 0, pendingExpiresAtMs: Int64 = 0, decisionReason: String = "", taskTypes: [String] = [], capacity: UInt32 = 0, runningTasks: UInt32 = 0, deviceKeyFingerprint: String = "", nodeID: String = "") {
         self.id = id
         self.name = name
         self.instanceID = instanceID
@@ -1587,6 +1591,7 @@ public struct DelegateInfo: Equatable, Sendable, ProtoMessage {
         self.capacity = capacity
         self.runningTasks = runningTasks
         self.deviceKeyFingerprint = deviceKeyFingerprint
+        self.nodeID = nodeID
     }
 
     /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
@@ -1654,6 +1659,9 @@ public struct DelegateInfo: Equatable, Sendable, ProtoMessage {
         case 20:
             guard wireType == .lengthDelimited else { return false }
             self.deviceKeyFingerprint = try reader.readString(field: number)
+        case 21:
+            guard wireType == .lengthDelimited else { return false }
+            self.nodeID = try reader.readString(field: number)
         default:
             return false
         }
@@ -1742,6 +1750,10 @@ public struct DelegateInfo: Equatable, Sendable, ProtoMessage {
             writer.writeTag(20, .lengthDelimited)
             writer.writeString(self.deviceKeyFingerprint)
         }
+        if !self.nodeID.isEmpty {
+            writer.writeTag(21, .lengthDelimited)
+            writer.writeString(self.nodeID)
+        }
     }
 
     /// The exact number of bytes `encode(to:)` appends.
@@ -1767,6 +1779,7 @@ public struct DelegateInfo: Equatable, Sendable, ProtoMessage {
         if self.capacity != 0 { size += ProtoWriter.tagSize(18) + ProtoWriter.varintSize(UInt64(self.capacity)) }
         if self.runningTasks != 0 { size += ProtoWriter.tagSize(19) + ProtoWriter.varintSize(UInt64(self.runningTasks)) }
         if !self.deviceKeyFingerprint.isEmpty { size += ProtoWriter.tagSize(20) + ProtoWriter.lengthDelimitedSize(self.deviceKeyFingerprint.utf8.count) }
+        if !self.nodeID.isEmpty { size += ProtoWriter.tagSize(21) + ProtoWriter.lengthDelimitedSize(self.nodeID.utf8.count) }
         return size
     }
 }
@@ -2729,6 +2742,170 @@ public struct DelegatePruneResponse: Equatable, Sendable, ProtoMessage {
         if self.removed != 0 { size += ProtoWriter.tagSize(1) + ProtoWriter.varintSize(UInt64(self.removed)) }
         for value in self.delegateIds { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(value.utf8.count) }
         if self.dryRun { size += ProtoWriter.tagSize(3) + ProtoWriter.varintSize((self.dryRun ? 1 : 0)) }
+        return size
+    }
+}
+
+/// REQUEST 124 (NodeList) -> NodeListResponse. Needs account:admin.
+public struct NodeListRequest: Equatable, Sendable, ProtoMessage {
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        false  // no fields: everything is unknown and skipped
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        0
+    }
+}
+
+/// A manager node sharing the store, as the admin API shows it.
+public struct NodeInfo: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `id`.
+    public var id: String = ""
+    /// host:port it advertises
+    public var address: String = ""
+    /// Field 3 `started_at_ms`.
+    public var startedAtMs: Int64 = 0
+    /// last lease renewal
+    public var lastSeenAtMs: Int64 = 0
+    /// delegates whose session record names this node (every account)
+    public var connectedDelegates: UInt32 = 0
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(id: String = "", address: String = "", startedAtMs: Int64 = 0, lastSeenAtMs: Int64 = 0, connectedDelegates: UInt32 = 0) {
+        self.id = id
+        self.address = address
+        self.startedAtMs = startedAtMs
+        self.lastSeenAtMs = lastSeenAtMs
+        self.connectedDelegates = connectedDelegates
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.id = try reader.readString(field: number)
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.address = try reader.readString(field: number)
+        case 3:
+            guard wireType == .varint else { return false }
+            self.startedAtMs = Int64(bitPattern: try reader.readVarint())
+        case 4:
+            guard wireType == .varint else { return false }
+            self.lastSeenAtMs = Int64(bitPattern: try reader.readVarint())
+        case 5:
+            guard wireType == .varint else { return false }
+            self.connectedDelegates = UInt32(truncatingIfNeeded: try reader.readVarint())
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        if !self.id.isEmpty {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeString(self.id)
+        }
+        if !self.address.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.address)
+        }
+        if self.startedAtMs != 0 {
+            writer.writeTag(3, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.startedAtMs))
+        }
+        if self.lastSeenAtMs != 0 {
+            writer.writeTag(4, .varint)
+            writer.writeVarint(ProtoVarint.fromInt64(self.lastSeenAtMs))
+        }
+        if self.connectedDelegates != 0 {
+            writer.writeTag(5, .varint)
+            writer.writeVarint(UInt64(self.connectedDelegates))
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        if !self.id.isEmpty { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(self.id.utf8.count) }
+        if !self.address.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.address.utf8.count) }
+        if self.startedAtMs != 0 { size += ProtoWriter.tagSize(3) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.startedAtMs)) }
+        if self.lastSeenAtMs != 0 { size += ProtoWriter.tagSize(4) + ProtoWriter.varintSize(ProtoVarint.fromInt64(self.lastSeenAtMs)) }
+        if self.connectedDelegates != 0 { size += ProtoWriter.tagSize(5) + ProtoWriter.varintSize(UInt64(self.connectedDelegates)) }
+        return size
+    }
+}
+
+/// RESPONSE to NodeList.
+public struct NodeListResponse: Equatable, Sendable, ProtoMessage {
+    /// Field 1 `nodes`.
+    public var nodes: [NodeInfo] = []
+    /// the id of the node that answered
+    public var answeredBy: String = ""
+
+    /// The message with every field at its proto3 default.
+    public init() {}
+
+    /// The message with the given field values.
+    public init(nodes: [NodeInfo] = [], answeredBy: String = "") {
+        self.nodes = nodes
+        self.answeredBy = answeredBy
+    }
+
+    /// Decodes one field; returns false for unknown fields and wire types that do not match the schema.
+    public mutating func decodeField(number: Int, wireType: ProtoWireType, reader: inout ProtoReader)
+        throws(WireError) -> Bool
+    {
+        switch number {
+        case 1:
+            guard wireType == .lengthDelimited else { return false }
+            self.nodes.append(try reader.readMessage(NodeInfo.self))
+        case 2:
+            guard wireType == .lengthDelimited else { return false }
+            self.answeredBy = try reader.readString(field: number)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Appends the canonical encoding: defaults omitted, numeric repeated fields packed.
+    public func encode(to writer: inout ProtoWriter) {
+        for value in self.nodes {
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeMessage(value)
+        }
+        if !self.answeredBy.isEmpty {
+            writer.writeTag(2, .lengthDelimited)
+            writer.writeString(self.answeredBy)
+        }
+    }
+
+    /// The exact number of bytes `encode(to:)` appends.
+    public var encodedSize: Int {
+        var size = 0
+        for value in self.nodes { size += ProtoWriter.tagSize(1) + ProtoWriter.lengthDelimitedSize(value.encodedSize) }
+        if !self.answeredBy.isEmpty { size += ProtoWriter.tagSize(2) + ProtoWriter.lengthDelimitedSize(self.answeredBy.utf8.count) }
         return size
     }
 }

@@ -1,29 +1,29 @@
 import Foundation
 import Synchronization
 
-@testable import LegateStore
-
 /// A throwaway PostgreSQL cluster for the tests: `initdb` into a new directory under /tmp, the server listening
 /// on a Unix socket in that directory only (no port to collide on), trust authentication for the `legate` role.
 /// PostgreSQL refuses to run as root, so as root every command runs as `nobody` through `runuser` and the
 /// directory belongs to `nobody`. A watchdog shell holds a pipe to this process: when the test process ends
 /// (however it ends) the pipe closes and the watchdog stops the server and removes the directory.
 /// `@unchecked Sendable`: the process and pipe are only touched in `init`; the admin connection is in a Mutex.
-final class PostgreSQLTestCluster: @unchecked Sendable {
+public final class PostgreSQLTestCluster: @unchecked Sendable {
     /// Why the cluster could not be set up.
-    struct SetupError: Error, CustomStringConvertible {
-        let description: String
+    public struct SetupError: Error, CustomStringConvertible {
+        /// What went wrong.
+        public let description: String
     }
 
     /// The directory holding `data/`, the socket and the server log.
-    let directory: String
+    public let directory: String
     private let binaries: String
     /// Write end of the watchdog's stdin; closed only when this process ends.
     private let watchdogInput: Int32
-    private let admin: Mutex<PostgreSQLConnection?>
+    /// Serialises schema creation (one `psql` at a time).
+    private let admin = Mutex(())
 
     /// The cluster shared by the whole test run, started on first use.
-    static func shared() throws -> PostgreSQLTestCluster {
+    public static func shared() throws -> PostgreSQLTestCluster {
         switch Self.sharedCluster {
         case .success(let cluster): return cluster
         case .failure(let error): throw error
@@ -39,7 +39,7 @@ final class PostgreSQLTestCluster: @unchecked Sendable {
     }()
 
     /// Creates and starts a new cluster (about a second and a half).
-    init() throws {
+    public init() throws {
         guard let binaries = Self.findBinaries() else {
             throw SetupError(
                 description: "PostgreSQL server binaries (initdb, pg_ctl) not found; install the postgresql package "
@@ -55,7 +55,6 @@ final class PostgreSQLTestCluster: @unchecked Sendable {
         try Self.run(
             "\(binaries)/initdb",
             ["-D", "\(self.directory)/data", "-U", "legate", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"])
-        self.admin = Mutex(nil)
         try Self.startServer(binaries: binaries, directory: self.directory)
         // The watchdog reads its stdin until this process ends and the pipe closes, then cleans up. Both ends are
         // close-on-exec, so servers started later do not inherit the write end and keep the pipe open.
@@ -78,7 +77,7 @@ final class PostgreSQLTestCluster: @unchecked Sendable {
     deinit { close(self.watchdogInput) }
 
     /// Starts the server and waits (bounded by pg_ctl's 60 s) until it accepts connections.
-    func start() throws { try Self.startServer(binaries: self.binaries, directory: self.directory) }
+    public func start() throws { try Self.startServer(binaries: self.binaries, directory: self.directory) }
 
     private static func startServer(binaries: String, directory: String) throws {
         let options = "-k \(directory) -c listen_addresses= -c fsync=off -c full_page_writes=off -c max_connections=300"
@@ -88,24 +87,24 @@ final class PostgreSQLTestCluster: @unchecked Sendable {
     }
 
     /// Stops the server at once, dropping every connection (a crash, from the clients' side).
-    func stop() throws {
+    public func stop() throws {
         try Self.run("\(self.binaries)/pg_ctl", ["-D", "\(self.directory)/data", "-m", "immediate", "-w", "stop"])
     }
 
     /// A URL for the `legate` role whose tables go to a new, empty schema: one per store under test.
-    func newStoreURL() throws -> String {
+    public func newStoreURL() throws -> String {
         let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        try self.admin.withLock { admin in
-            if admin == nil {
-                admin = try PostgreSQLConnection(connectionString: self.url(schema: nil), address: "test cluster")
-            }
-            try admin?.execute("CREATE SCHEMA \(schema)", operation: "create test schema")
+        try self.admin.withLock { _ in
+            try Self.run(
+                "\(self.binaries)/psql",
+                ["-X", "-q", "-h", self.directory, "-U", "legate", "-d", "postgres", "-c", "CREATE SCHEMA \(schema)"],
+                asServerUser: false)
         }
         return self.url(schema: schema)
     }
 
     /// The cluster's URL, with `search_path` set to `schema` when given.
-    func url(schema: String?) -> String {
+    public func url(schema: String?) -> String {
         let base = "postgresql://legate@/postgres?host=\(self.directory)"
         return schema.map { base + "&options=-csearch_path%3D\($0)" } ?? base
     }
