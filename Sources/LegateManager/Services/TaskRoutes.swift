@@ -52,13 +52,14 @@ extension TaskService {
             let request = try AdminRouter.decode(TaskSubmitRequest.self, payload)
             try Self.checkCount(request.tasks.count, "a TaskSubmit carries", limit: limits.maxTasksPerCall)
             let now = self.clock.unixMilliseconds()
+            let ids = ManagerServices.newTimeOrderedIDs(prefix: "tsk", now: now, count: request.tasks.count)
             var built: [TaskRecord] = []
+            built.reserveCapacity(request.tasks.count)
             for (index, spec) in request.tasks.enumerated() {
                 built.append(
                     try TaskSpecRules.record(
                         from: spec, index: index, session: session, limits: limits, maxFrameBytes: maxFrameBytes,
-                        now: now,
-                        id: ManagerServices.newTimeOrderedID(prefix: "tsk", now: now)))
+                        now: now, id: ids[index]))
             }
             let records = built
             let types = Set(records.map(\.type))
