@@ -224,7 +224,18 @@ final class SQLiteConnection: @unchecked Sendable {
             let index = Int32(offset + 1)
             let code: Int32
             switch value {
-            case .text(let text): code = sqlite3_bind_text(statement, index, text, -1, Self.transient)
+            case .text(let text):
+                // With its length, from the string's own UTF-8: passing the String itself made a C copy per bind.
+                var text = text
+                code = text.withUTF8 { bytes in
+                    // An empty buffer may have no base address, which SQLite would bind as NULL: bind "" instead.
+                    guard let base = bytes.baseAddress, !bytes.isEmpty else {
+                        return sqlite3_bind_text(statement, index, "", 0, Self.transient)
+                    }
+                    return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                        sqlite3_bind_text(statement, index, $0, Int32(clamping: bytes.count), Self.transient)
+                    }
+                }
             case .int(let number): code = sqlite3_bind_int64(statement, index, number)
             case .null: code = sqlite3_bind_null(statement, index)
             case .blob(let bytes):
