@@ -175,12 +175,16 @@ final class SQLiteConnection: @unchecked Sendable {
         }
     }
 
+    // Prepared once: every store batch is one transaction, and sqlite3_exec would parse both texts each time.
+    private static let begin = SQLStatement("BEGIN IMMEDIATE")
+    private static let commit = SQLStatement("COMMIT")
+
     /// Runs `body` inside BEGIN IMMEDIATE ... COMMIT; rolls back on any error.
     func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try self.execute("BEGIN IMMEDIATE", operation: "begin transaction")
+        try self.run(Self.begin, [], operation: "begin transaction")
         do throws(StoreError) {
             let result = try body()
-            try self.execute("COMMIT", operation: "commit")
+            try self.run(Self.commit, [], operation: "commit")
             return result
         } catch {
             // SQLite may already have rolled back (e.g. after SQLITE_FULL); only roll back what is open.
