@@ -9,8 +9,10 @@ import LegateManager
 let usage = """
     usage: legate-task-driver [--tasks N] [--batch N] [--workers N] [--delegates N] [--capacity N] [--loops N]
                               [--payload-bytes N] --dir EMPTY_DIRECTORY
+           legate-task-driver --host-manager --data-dir DIR [--port N] [--seconds N]
     Runs N echo tasks (default 10000) through TaskSubmit, the task service, the SQLite store and simulated delegates;
-    prints the tasks, wall time and process CPU per task.
+    prints the tasks, wall time and process CPU per task. --host-manager runs the real manager for --seconds
+    (default 60) in a process valgrind can count (see ManagerHost.swift).
     """
 
 /// Process CPU time (user + system) in microseconds.
@@ -25,8 +27,9 @@ do {
     let arguments = try CommandLineArguments(
         Array(CommandLine.arguments.dropFirst()),
         valueFlags: ["--tasks", "--batch", "--workers", "--delegates", "--capacity", "--loops", "--payload-bytes",
-                     "--dir"],
-        switchFlags: [])
+                     "--dir", "--data-dir", "--port", "--seconds"],
+        switchFlags: ["--host-manager"])
+    if arguments.isSet("--host-manager") { try hostManager(arguments) }
     guard let directory = arguments.string("--dir") else {
         print(usage)
         exit(2)
