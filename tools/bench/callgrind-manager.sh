@@ -7,7 +7,7 @@
 # run handled; the difference in instructions over that difference leaves out start-up and registration.
 # usage: tools/bench/callgrind-manager.sh [heartbeats|tasks] [DELEGATES=20] [SHORT=3] [LONG=8]
 #   heartbeats: every delegate beats again as soon as answered. tasks: echo tasks at TASK_RATE per second
-#   (default 300; the manager runs ~50x slower under callgrind), heartbeats every 5 s.
+#   (default 150: the manager runs ~50x slower under callgrind) in batches of 10, heartbeats every 5 s.
 #   DRIVER=path counts another build's driver (e.g. of a scratch clone of main); KEEP=dir keeps the profiles.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,7 +18,10 @@ short="${3:-3}"
 long="${4:-8}"
 case "$mode" in
     heartbeats) load=(--heartbeat-interval 0) metric='^legate_heartbeats_received_total' ;;
-    tasks) load=(--heartbeat-interval 5 --tasks "${TASK_RATE:-300}") metric='^legate_tasks_completed_total' ;;
+    tasks)
+        load=(--heartbeat-interval 5 --tasks "${TASK_RATE:-150}" --task-batch 10 --task-workers 4)
+        metric='^legate_tasks_completed_total'
+        ;;
     *) echo "usage: $0 [heartbeats|tasks] [DELEGATES] [SHORT] [LONG]" >&2; exit 2 ;;
 esac
 driver="${DRIVER:-}"
