@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "legatectl", targets: ["legatectl"]),
         .executable(name: "legate-load", targets: ["legate-load"]),
         .executable(name: "legate-bench", targets: ["legate-bench"]),
+        .executable(name: "legate-task-driver", targets: ["legate-task-driver"]),
     ],
     targets: [
         // MARK: - C libraries
@@ -94,6 +95,10 @@ let package = Package(
         .executableTarget(
             name: "legate-net-bench", dependencies: ["LegateNet"], path: "tools/legate-net-bench",
             exclude: ["README.md", "compare.sh"], swiftSettings: strict),
+        // The task path in one process (no sockets), for callgrind instruction counts: tools/bench/callgrind-tasks.sh.
+        .executableTarget(
+            name: "legate-task-driver", dependencies: ["LegateManager", "LegateCommandLine"],
+            path: "tools/bench/task-driver", swiftSettings: strict),
         // The JWT benchmark's C reference measurements, kept out of the product shims.
         .target(name: "CLegateBenchShims", dependencies: ["COpenSSL"], path: "tools/legate-bench-shims"),
         .executableTarget(

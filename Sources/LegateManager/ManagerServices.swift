@@ -124,15 +124,27 @@ final class ManagerServices: Sendable {
     /// A fresh identifier that sorts by creation time (10 characters of Unix milliseconds, then 16 random ones), so
     /// the store appends to its indexes instead of writing all over them, e.g. `tsk_2b4x...`.
     static func newTimeOrderedID(prefix: String, now: Int64) -> String {
+        Self.newTimeOrderedIDs(prefix: prefix, now: now, count: 1)[0]
+    }
+
+    /// `count` fresh time-ordered identifiers (as `newTimeOrderedID`) from one draw of the random generator: a
+    /// TaskSubmit of a hundred tasks asks it once, not a hundred times.
+    static func newTimeOrderedIDs(prefix: String, now: Int64, count: Int) -> [String] {
         let alphabet = Array("23456789abcdefghijkmnpqrstuvwxyz".utf8)  // ASCII order, so the text sorts like the time
         var time = UInt64(max(0, now))
-        var characters = [UInt8](repeating: 0, count: 10)
-        for index in (0..<10).reversed() {
+        var characters = [UInt8](repeating: 0, count: prefix.utf8.count + 27)
+        characters.replaceSubrange(0..<prefix.utf8.count, with: prefix.utf8)
+        characters[prefix.utf8.count] = UInt8(ascii: "_")
+        let timeStart = prefix.utf8.count + 1
+        for index in (timeStart..<timeStart + 10).reversed() {
             characters[index] = alphabet[Int(time & 31)]
             time >>= 5
         }
-        characters += SecureRandom.bytes(16).map { alphabet[Int($0 & 31)] }
-        return prefix + "_" + String(decoding: characters, as: UTF8.self)
+        let random = SecureRandom.bytes(16 * max(0, count))
+        return (0..<max(0, count)).map { id in
+            for offset in 0..<16 { characters[timeStart + 10 + offset] = alphabet[Int(random[16 * id + offset] & 31)] }
+            return String(decoding: characters, as: UTF8.self)
+        }
     }
 
     /// A fresh random identifier with a readable prefix, e.g. `dlg_3k9x...`.

@@ -26,6 +26,13 @@ protocol SQLDatabase {
     func rows<T>(
         _ sql: String, _ values: [SQLValue], operation: String, _ map: (Row) throws(StoreError) -> T
     ) throws(StoreError) -> [T]
+    /// Runs a statement declared once (`SQLStatement`); a backend may find its prepared form by identity.
+    @discardableResult
+    func run(_ statement: SQLStatement, _ values: [SQLValue], operation: String) throws(StoreError) -> Int
+    /// Runs a query declared once (`SQLStatement`) and maps every row.
+    func rows<T>(
+        _ statement: SQLStatement, _ values: [SQLValue], operation: String, _ map: (Row) throws(StoreError) -> T
+    ) throws(StoreError) -> [T]
     /// An empty binary literal (`x''`, `''::bytea`).
     static var emptyBinary: String { get }
     /// A bound parameter used as an integer argument of a function (`?`, `?::int`).
@@ -34,6 +41,21 @@ protocol SQLDatabase {
     static var bigintParameter: String { get }
     /// The function giving a binary column's size in bytes (`length`, `octet_length`).
     static var byteLengthFunction: String { get }
+}
+
+extension SQLDatabase {
+    /// By text, for backends that cache by text.
+    @discardableResult
+    func run(_ statement: SQLStatement, _ values: [SQLValue], operation: String) throws(StoreError) -> Int {
+        try self.run(statement.sql, values, operation: operation)
+    }
+
+    /// By text, for backends that cache by text.
+    func rows<T>(
+        _ statement: SQLStatement, _ values: [SQLValue], operation: String, _ map: (Row) throws(StoreError) -> T
+    ) throws(StoreError) -> [T] {
+        try self.rows(statement.sql, values, operation: operation, map)
+    }
 }
 
 extension SQLRow: SQLRowReading {}
@@ -50,6 +72,12 @@ extension SQLiteConnection: SQLDatabase {
         _ sql: String, _ values: [SQLValue], operation: String, _ map: (SQLRow) throws(StoreError) -> T
     ) throws(StoreError) -> [T] {
         try self.query(sql, values, operation: operation, row: map)
+    }
+
+    func rows<T>(
+        _ statement: SQLStatement, _ values: [SQLValue], operation: String, _ map: (SQLRow) throws(StoreError) -> T
+    ) throws(StoreError) -> [T] {
+        try self.query(statement, values, operation: operation, row: map)
     }
 }
 

@@ -21,19 +21,31 @@ enum SQLTaskTables {
             """
     }
 
+    // The writes, declared once: prepared statements are found by identity, not by hashing their text per row.
+    private static let findKey = SQLStatement("SELECT id FROM tasks WHERE account_id = ? AND idempotency_key = ?")
+    private static let insertTask = SQLStatement(
+        "INSERT INTO tasks (\(Self.taskColumns)) VALUES "
+            + "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    private static let updateTask = SQLStatement(
+        """
+        UPDATE tasks SET status = ?, attempt = ?, delegate_id = ?, lost_attempts = ?, updated_at = ?,
+        finished_at = ?, progress_percent = ?, message = ?, output = ?, error = ?, exit_code = ?,
+        cancel_requested = ? WHERE id = ?
+        """)
+    private static let appendLog = SQLStatement("INSERT INTO task_logs (task_id, attempt, at, data) VALUES (?, ?, ?, ?)")
+
     /// Applies a task write (inside the caller's transaction).
     static func performWrite<DB: SQLDatabase>(_ write: StoreWrite, on db: DB) throws(StoreError) {
         switch write {
         case .insertTask(let task):
             if let key = task.idempotencyKey {
                 let clash = try db.rows(
-                    "SELECT id FROM tasks WHERE account_id = ? AND idempotency_key = ?",
-                    [.text(task.accountID), .text(key)], operation: "check idempotency key") { $0.text(0) }
+                    Self.findKey, [.text(task.accountID), .text(key)], operation: "check idempotency key"
+                ) { $0.text(0) }
                 if !clash.isEmpty { throw .constraint(TaskConstraintText.duplicateKey(key)) }
             }
             try db.run(
-                "INSERT INTO tasks (\(Self.taskColumns)) VALUES "
-                    + "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                Self.insertTask,
                 [
                     .text(task.id), .text(task.accountID), .text(task.type), .blob(task.payload),
                     .text(try StringList.encode(task.selectors)), Self.optionalText(task.targetDelegateID),
@@ -43,15 +55,11 @@ enum SQLTaskTables {
                 operation: "insert task")
         case .updateTask(let task):
             let changed = try db.run(
-                """
-                UPDATE tasks SET status = ?, attempt = ?, delegate_id = ?, lost_attempts = ?, updated_at = ?,
-                finished_at = ?, progress_percent = ?, message = ?, output = ?, error = ?, exit_code = ?,
-                cancel_requested = ? WHERE id = ?
-                """, Self.stateValues(task) + [.text(task.id)], operation: "update task")
+                Self.updateTask, Self.stateValues(task) + [.text(task.id)], operation: "update task")
             if changed == 0 { throw .constraint(TaskConstraintText.missingTask(task.id)) }
         case .appendTaskLog(let record):
             try db.run(
-                "INSERT INTO task_logs (task_id, attempt, at, data) VALUES (?, ?, ?, ?)",
+                Self.appendLog,
                 [.text(record.taskID), .int(Int64(record.attempt)), .int(record.at), .blob(record.data)],
                 operation: "append task log")
         default:

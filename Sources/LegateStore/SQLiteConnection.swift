@@ -14,6 +14,16 @@ enum SQLValue {
     static func int(_ value: Int64?) -> SQLValue { value.map { .int($0) } ?? .null }
 }
 
+/// A statement's text with an identity of its own: a connection finds its prepared form by that identity instead of
+/// hashing the whole text on every use (the hot writes run thousands of times a second). Declare each once, as a
+/// `static let`.
+final class SQLStatement: Sendable {
+    /// The SQL, with `?` placeholders.
+    let sql: String
+
+    init(_ sql: String) { self.sql = sql }
+}
+
 /// Read access to the current row of a stepping statement.
 struct SQLRow {
     fileprivate let statement: OpaquePointer
@@ -53,6 +63,8 @@ final class SQLiteConnection: @unchecked Sendable {
     let path: String
     private let handle: OpaquePointer
     private var statements: [String: OpaquePointer] = [:]
+    /// The same prepared statements (owned by `statements`), found by `SQLStatement` identity.
+    private var statementsByIdentity: [ObjectIdentifier: OpaquePointer] = [:]
 
     /// Opens (creating if needed) the database file, readable by its owner only.
     init(path: String) throws(StoreError) {
@@ -109,7 +121,20 @@ final class SQLiteConnection: @unchecked Sendable {
     /// Runs a cached statement that returns no rows; returns the number of rows changed.
     @discardableResult
     func run(_ sql: String, _ values: [SQLValue], operation: String) throws(StoreError) -> Int {
-        let statement = try self.prepare(sql, values, operation: operation)
+        let statement = try self.prepared(sql, operation: operation)
+        return try self.run(prepared: statement, values, operation: operation)
+    }
+
+    /// Runs a statement that returns no rows, found by identity; returns the number of rows changed.
+    @discardableResult
+    func run(_ statement: SQLStatement, _ values: [SQLValue], operation: String) throws(StoreError) -> Int {
+        try self.run(prepared: try self.prepared(statement, operation: operation), values, operation: operation)
+    }
+
+    private func run(prepared statement: OpaquePointer, _ values: [SQLValue], operation: String) throws(StoreError)
+        -> Int
+    {
+        try self.bind(values, to: statement, operation: operation)
         defer { Self.reset(statement) }
         let code = sqlite3_step(statement)
         guard code == SQLITE_DONE || code == SQLITE_ROW else {
@@ -122,7 +147,22 @@ final class SQLiteConnection: @unchecked Sendable {
     func query<T>(
         _ sql: String, _ values: [SQLValue], operation: String, row: (SQLRow) throws(StoreError) -> T
     ) throws(StoreError) -> [T] {
-        let statement = try self.prepare(sql, values, operation: operation)
+        let statement = try self.prepared(sql, operation: operation)
+        return try self.query(prepared: statement, values, operation: operation, row: row)
+    }
+
+    /// Runs a query found by identity and maps every row.
+    func query<T>(
+        _ statement: SQLStatement, _ values: [SQLValue], operation: String, row: (SQLRow) throws(StoreError) -> T
+    ) throws(StoreError) -> [T] {
+        try self.query(prepared: try self.prepared(statement, operation: operation), values, operation: operation, row: row)
+    }
+
+    private func query<T>(
+        prepared statement: OpaquePointer, _ values: [SQLValue], operation: String,
+        row: (SQLRow) throws(StoreError) -> T
+    ) throws(StoreError) -> [T] {
+        try self.bind(values, to: statement, operation: operation)
         defer { Self.reset(statement) }
         var results: [T] = []
         while true {
@@ -135,12 +175,16 @@ final class SQLiteConnection: @unchecked Sendable {
         }
     }
 
+    // Prepared once: every store batch is one transaction, and sqlite3_exec would parse both texts each time.
+    private static let begin = SQLStatement("BEGIN IMMEDIATE")
+    private static let commit = SQLStatement("COMMIT")
+
     /// Runs `body` inside BEGIN IMMEDIATE ... COMMIT; rolls back on any error.
     func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try self.execute("BEGIN IMMEDIATE", operation: "begin transaction")
+        try self.run(Self.begin, [], operation: "begin transaction")
         do throws(StoreError) {
             let result = try body()
-            try self.execute("COMMIT", operation: "commit")
+            try self.run(Self.commit, [], operation: "commit")
             return result
         } catch {
             // SQLite may already have rolled back (e.g. after SQLITE_FULL); only roll back what is open.
@@ -158,24 +202,44 @@ final class SQLiteConnection: @unchecked Sendable {
 
     // MARK: - Private
 
-    private func prepare(_ sql: String, _ values: [SQLValue], operation: String) throws(StoreError) -> OpaquePointer {
-        let statement: OpaquePointer
-        if let cached = self.statements[sql] {
-            statement = cached
-        } else {
-            var prepared: OpaquePointer?
-            let code = sqlite3_prepare_v3(self.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, nil)
-            guard code == SQLITE_OK, let prepared else {
-                throw self.error(code, String(cString: sqlite3_errmsg(self.handle)), operation: operation)
-            }
-            self.statements[sql] = prepared
-            statement = prepared
+    /// The cached prepared form of `sql`, compiled on first use.
+    private func prepared(_ sql: String, operation: String) throws(StoreError) -> OpaquePointer {
+        if let cached = self.statements[sql] { return cached }
+        var prepared: OpaquePointer?
+        let code = sqlite3_prepare_v3(self.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, nil)
+        guard code == SQLITE_OK, let prepared else {
+            throw self.error(code, String(cString: sqlite3_errmsg(self.handle)), operation: operation)
         }
+        self.statements[sql] = prepared
+        return prepared
+    }
+
+    /// The cached prepared form of `statement`, looked up by identity (by text only the first time).
+    private func prepared(_ statement: SQLStatement, operation: String) throws(StoreError) -> OpaquePointer {
+        let key = ObjectIdentifier(statement)
+        if let cached = self.statementsByIdentity[key] { return cached }
+        let prepared = try self.prepared(statement.sql, operation: operation)
+        self.statementsByIdentity[key] = prepared
+        return prepared
+    }
+
+    private func bind(_ values: [SQLValue], to statement: OpaquePointer, operation: String) throws(StoreError) {
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
             let code: Int32
             switch value {
-            case .text(let text): code = sqlite3_bind_text(statement, index, text, -1, Self.transient)
+            case .text(let text):
+                // With its length, from the string's own UTF-8: passing the String itself made a C copy per bind.
+                var text = text
+                code = text.withUTF8 { bytes in
+                    // An empty buffer may have no base address, which SQLite would bind as NULL: bind "" instead.
+                    guard let base = bytes.baseAddress, !bytes.isEmpty else {
+                        return sqlite3_bind_text(statement, index, "", 0, Self.transient)
+                    }
+                    return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                        sqlite3_bind_text(statement, index, $0, Int32(clamping: bytes.count), Self.transient)
+                    }
+                }
             case .int(let number): code = sqlite3_bind_int64(statement, index, number)
             case .null: code = sqlite3_bind_null(statement, index)
             case .blob(let bytes):
@@ -190,7 +254,6 @@ final class SQLiteConnection: @unchecked Sendable {
                 throw self.error(code, String(cString: sqlite3_errmsg(self.handle)), operation: operation)
             }
         }
-        return statement
     }
 
     private static func reset(_ statement: OpaquePointer) {

@@ -63,6 +63,11 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    // Writes that run for every heartbeat batch and audited call, found by identity rather than by their text.
+    private static let recordHeartbeat = SQLStatement("UPDATE delegates SET last_heartbeat_at = ? WHERE id = ?")
+    private static let appendAudit = SQLStatement(
+        "INSERT INTO audit (at, account_id, actor, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
+
     private static func perform(_ write: StoreWrite, on db: SQLiteConnection) throws(StoreError) {
         switch write {
         case .insertAccount(let account):
@@ -110,14 +115,11 @@ public final class SQLiteStateStore: StateStore {
             if changed == 0 { throw .constraint(ConstraintText.missingDelegate(id)) }
         case .recordHeartbeats(let marks):
             for mark in marks {
-                try db.run(
-                    "UPDATE delegates SET last_heartbeat_at = ? WHERE id = ?", [.int(mark.at), .text(mark.delegateID)],
-                    operation: "record heartbeat")
+                try db.run(Self.recordHeartbeat, [.int(mark.at), .text(mark.delegateID)], operation: "record heartbeat")
             }
         case .appendAudit(let record):
             try db.run(
-                "INSERT INTO audit (at, account_id, actor, action, target, outcome, detail) "
-                    + "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                Self.appendAudit,
                 [
                     .int(record.at), .text(record.accountID), .text(record.actor), .text(record.action),
                     .text(record.target), .text(record.outcome), .text(record.detail),

@@ -4,6 +4,7 @@
 # usage: tools/bench/heartbeat-vs-pingpong.sh [CONNECTIONS=1000] [SECONDS=10] [INTERVAL=0]
 #   INTERVAL 0 = every delegate beats again as soon as answered (throughput); 1 = one beat per second each.
 #   MANAGER_ARGS="--event-loops 1" passes flags to the manager; arguments after the third go to legate-load.
+#   PERF_DATA=FILE records the manager with `perf record -g` while the delegates beat (`perf report -i FILE`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 connections="${1:-1000}"
@@ -29,5 +30,11 @@ echo "== Legate: $connections delegates, heartbeat interval $interval s, ${secon
 # shellcheck disable=SC2086
 start_manager 0 "$work/manager.out" --log-level warning ${MANAGER_ARGS:-}
 read_banner "$work/manager.out"
+perf_pid=""
+if [ -n "${PERF_DATA:-}" ]; then
+    perf record -F 999 -g -p "$manager" -o "$PERF_DATA" >/dev/null 2>&1 &
+    perf_pid=$!
+fi
 .build/release/legate-load --delegates "$connections" --heartbeat-interval "$interval" --duration "$seconds" \
     --server-pid "$manager" "${@:4}"
+if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi

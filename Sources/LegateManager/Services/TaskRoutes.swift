@@ -52,11 +52,13 @@ extension TaskService {
             let request = try AdminRouter.decode(TaskSubmitRequest.self, payload)
             try Self.checkCount(request.tasks.count, "a TaskSubmit carries", limit: limits.maxTasksPerCall)
             let now = self.clock.unixMilliseconds()
+            let ids = ManagerServices.newTimeOrderedIDs(prefix: "tsk", now: now, count: request.tasks.count)
             var built: [TaskRecord] = []
+            built.reserveCapacity(request.tasks.count)
             for (index, spec) in request.tasks.enumerated() {
                 let record = try TaskSpecRules.record(
                     from: spec, index: index, session: session, limits: limits, maxFrameBytes: maxFrameBytes,
-                    now: now, id: ManagerServices.newTimeOrderedID(prefix: "tsk", now: now))
+                    now: now, id: ids[index])
                 built.append(
                     try tasks.withSecrets(record, spec: spec, session: session, maxFrameBytes: maxFrameBytes))
             }
