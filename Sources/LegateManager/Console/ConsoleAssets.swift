@@ -33,6 +33,7 @@ enum ConsoleAssets {
         td.num { text-align: right; font-variant-numeric: tabular-nums; }
         #tokens td:first-child, #tasks td:first-child, #audit td:first-child { white-space: nowrap; }
         code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .88rem; }
+        td.device-key { max-width: 14ch; overflow-wrap: anywhere; font-size: .8rem; }
         pre { background: #10161f; color: #e6edf3; padding: .75rem; border-radius: 6px; overflow: auto;
           max-height: 28rem; white-space: pre-wrap; word-break: break-word; }
         form.inline { display: inline-flex; gap: .3rem; align-items: center; margin: 0 .2rem .2rem 0; }
