@@ -23,6 +23,8 @@ final class SecretService: Sendable {
     let workQueue = DispatchQueue(label: "legate.secrets")
     /// A reconciliation is queued.
     let reconcileQueued = Atomic<Bool>(false)
+    /// The secret versions each recent attempt was sent, so an opening report can be checked against them.
+    let sent = Mutex(SentSecretVersions())
 
     /// Longest ring or secret name.
     static let maxNameBytes = 128
