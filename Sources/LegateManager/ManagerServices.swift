@@ -95,7 +95,8 @@ final class ManagerServices: Sendable {
         self.adminKeys.registerRoutes(into: router)
         tasks.registerRoutes(into: router, maxFrameBytes: configuration.connection.maxFrameBytes)
         self.secrets = SecretService(
-            registry: registry, tokens: tokens, writer: writer, audit: audit, clock: clock, tasks: tasks)
+            registry: registry, tokens: tokens, writer: writer, audit: audit, clock: clock, tasks: tasks,
+            cluster: cluster, store: store)
         self.secrets.registerRoutes(into: router)
         tasks.secretLink.connect(self.secrets)
         self.adminRouter = router

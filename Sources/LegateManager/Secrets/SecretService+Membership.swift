@@ -161,7 +161,7 @@ extension SecretService {
             action: "keyring.share", target: ring.id, outcome: "ok",
             detail: "name=\(ring.name) version=\(ring.ringVersion) to=\(copies.map(\.delegateID).joined(separator: ","))")
         do throws(StoreError) {
-            try self.writer.writeDurably([.putRingKeyCopies(copies), .appendAudit(row)])
+            try self.writeAnnouncing([.putRingKeyCopies(copies), .appendAudit(row)], accountID: ring.accountID)
         } catch {
             return "cannot store the copies: \(error)"
         }

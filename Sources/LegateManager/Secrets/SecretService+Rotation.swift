@@ -58,9 +58,9 @@ extension SecretService {
             detail: "name=\(ring.name) version=\(newVersion) members=\(copies.map(\.delegateID).joined(separator: ",")) "
                 + "secret_versions=\(updated.count)")
         do throws(StoreError) {
-            try self.writer.writeDurably([
-                .upsertKeyRing(ring), .putRingKeyCopies(copies), .replaceSecretVersions(updated), .appendAudit(row),
-            ])
+            try self.writeAnnouncing(
+                [.upsertKeyRing(ring), .putRingKeyCopies(copies), .replaceSecretVersions(updated), .appendAudit(row)],
+                accountID: ring.accountID)
         } catch {
             return "cannot store the rotation: \(error)"
         }
