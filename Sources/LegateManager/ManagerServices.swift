@@ -99,6 +99,9 @@ final class ManagerServices: Sendable {
             cluster: cluster, store: store)
         self.secrets.registerRoutes(into: router)
         tasks.secretLink.connect(self.secrets)
+        // Through the weak link: the secrets service holds the registry, so a strong capture would be a cycle.
+        let link = tasks.secretLink
+        registry.membershipObserver.withLock { $0 = { (link.source as? SecretService)?.reconcileSoon() } }
         self.adminRouter = router
         self.registerNodeRoutes(into: router)
     }

@@ -91,6 +91,7 @@ extension SecretService {
             }
         }
         self.refreshRouting(copies.map(\.delegateID))
+        self.reconcileSoon()  // members the uploader left out wait for a copy from a member
         return keyed
     }
 

@@ -27,6 +27,10 @@ final class SecretService: Sendable {
     let workQueue = DispatchQueue(label: "legate.secrets")
     /// A reconciliation is queued.
     let reconcileQueued = Atomic<Bool>(false)
+    /// Membership checks asked for (by events and the safety pass) while some ring exists.
+    let checksRequested = Atomic<Int>(0)
+    /// When the last periodic safety pass was asked for.
+    let lastSafetyPass = Mutex<ContinuousClock.Instant?>(nil)
     /// The secret versions each recent attempt was sent, so an opening report can be checked against them.
     let sent = Mutex(SentSecretVersions())
 
