@@ -151,6 +151,7 @@ struct DelegateLifecycle {
                     code: .permissionDenied, message: "delegate token \(record.tokenID) has been revoked; install a new token",
                     auditAction: "auth.failure", auditOutcome: "denied", detail: "token revoked during registration"))
         }
+        self.services.registry.membershipMayHaveChanged()
         self.services.log.log(
             .info, "delegate registered",
             ["delegate.id": record.id, "token.id": record.tokenID, "peer": connection.connection.peerAddress,

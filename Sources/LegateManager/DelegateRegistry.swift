@@ -52,6 +52,8 @@ public final class DelegateRegistry: Sendable {
     private let state = Mutex(State())
     /// Number of records in status pending, so the expiry check takes the lock only when some exist.
     private let pendingCount = Atomic<Int>(0)
+    /// Told when a change may have added or removed key ring members (see `membershipMayHaveChanged`).
+    let membershipObserver = Mutex<(@Sendable () -> Void)?>(nil)
 
     /// Creates an empty registry.
     public init() {}

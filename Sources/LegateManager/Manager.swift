@@ -342,7 +342,7 @@ public final class Manager: Sendable {
         _ = state.loop.schedule(after: self.services.configuration.tickInterval) {
             guard self.isRunning.load(ordering: .relaxed) else { return }
             self.services.audit.closeFailureWindows()
-            self.services.secrets.reconcileSoon()  // key ring members waiting for a copy, or a rotation to make
+            self.services.secrets.safetyPassIfDue()  // membership events check the rings; this catches the rest
             let now = self.services.clock.unixMilliseconds()
             if self.services.hasExpiries(now: now), !self.isSweeping.exchange(true, ordering: .acquiringAndReleasing) {
                 self.sweepQueue.async {

@@ -4,11 +4,20 @@ import LegateWire
 // MARK: - Secret calls of a registered delegate: openings reported, ring work pushed and answered.
 
 extension ManagerConnection {
-    /// A SecretOpened report: audited (task, attempt, delegate, secret, version), then answered CallAck.
+    /// A SecretOpened report: accepted from the holder of the attempt for a version it was sent (audited: task,
+    /// attempt, delegate, secret, version) and answered CallAck; otherwise refused on the call and audited as a
+    /// refused report.
     func secretOpenedReceived(streamID: UInt32, report: SecretOpened) {
         guard let identity = self.machine.registeredIdentity else { return }
-        self.services.secrets.opened(report, identity: identity)
-        self.deliverOnLoop([.answer(method: CallMethod.secretOpened.rawValue, streamID: streamID, refusal: nil)])
+        self.services.secrets.opened(report, identity: identity) { refusal in
+            self.loopState.loop.execute {
+                self.deliverOnLoop([
+                    .answer(
+                        method: CallMethod.secretOpened.rawValue, streamID: streamID,
+                        refusal: refusal.map { ($0.code, $0.message) })
+                ])
+            }
+        }
     }
 }
 

@@ -95,9 +95,13 @@ final class ManagerServices: Sendable {
         self.adminKeys.registerRoutes(into: router)
         tasks.registerRoutes(into: router, maxFrameBytes: configuration.connection.maxFrameBytes)
         self.secrets = SecretService(
-            registry: registry, tokens: tokens, writer: writer, audit: audit, clock: clock, tasks: tasks)
+            registry: registry, tokens: tokens, writer: writer, audit: audit, clock: clock, tasks: tasks,
+            cluster: cluster, store: store)
         self.secrets.registerRoutes(into: router)
         tasks.secretLink.connect(self.secrets)
+        // Through the weak link: the secrets service holds the registry, so a strong capture would be a cycle.
+        let link = tasks.secretLink
+        registry.membershipObserver.withLock { $0 = { (link.source as? SecretService)?.reconcileSoon() } }
         self.adminRouter = router
         self.registerNodeRoutes(into: router)
     }

@@ -14,6 +14,14 @@ protocol TaskSecretSource: AnyObject, Sendable {
     func assignmentSecrets(for task: TaskRecord, delegateID: String) -> [TaskSecret]
 }
 
+/// Why a delegate's report was refused: the status of the call's ERROR and what it says.
+struct ReportRefusal: Error, Sendable {
+    /// The status code.
+    var code: StatusCode
+    /// What was wrong.
+    var message: String
+}
+
 /// A weak link from the task service to the secret service (which holds the task service strongly).
 final class TaskSecretLink: Sendable {
     private struct Box: @unchecked Sendable {
@@ -55,6 +63,22 @@ extension TaskService {
         let limit = TaskSpecRules.maxPayloadBytes(configured: Int.max, maxFrameBytes: maxFrameBytes)
         task.secrets = try source.resolve(spec.secrets, session: session, room: limit - record.payload.count)
         return task
+    }
+
+    /// Answers, on the task queue, with the task when `delegateID` holds its attempt `attempt` now, or with the
+    /// status a report from it is refused with.
+    func heldAttempt(
+        taskID: String, attempt: UInt32, delegateID: String,
+        reply: @escaping @Sendable (Result<TaskRecord, ReportRefusal>) -> Void
+    ) {
+        self.queue.async {
+            switch self.board.heldAttempt(taskID: taskID, attempt: attempt, delegateID: delegateID) {
+            case .success(let task): reply(.success(task))
+            case .failure(let refusal):
+                let (code, message) = Self.status(for: refusal)
+                reply(.failure(ReportRefusal(code: code, message: message)))
+            }
+        }
     }
 
     /// The sealed secrets of an assignment to `delegateID`.

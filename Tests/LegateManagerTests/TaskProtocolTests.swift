@@ -22,15 +22,16 @@ final class ScriptedDelegate {
     }
 
     convenience init?(_ harness: ManagerHarness, instanceID: String, types: [String] = ["echo"], tags: [String] = [],
-                      capacity: UInt32 = 1, profile: String = "") {
+                      capacity: UInt32 = 1, profile: String = "", devicePublicKey: [UInt8] = []) {
         self.init(
             port: harness.port, caFile: harness.caFile, accountID: harness.accountID, token: harness.token,
             loop: harness.group.next(), instanceID: instanceID, types: types, tags: tags, capacity: capacity,
-            profile: profile)
+            profile: profile, devicePublicKey: devicePublicKey)
     }
 
     init?(port: Int, caFile: String, accountID: String, token: DelegateToken, loop: EventLoop, instanceID: String,
-          types: [String] = ["echo"], tags: [String] = [], capacity: UInt32 = 1, profile: String = "") {
+          types: [String] = ["echo"], tags: [String] = [], capacity: UInt32 = 1, profile: String = "",
+          devicePublicKey: [UInt8] = []) {
         guard let client = ProtocolPeer.connect(port: port, caFile: caFile, loop: loop), client.hello() != nil
         else { return nil }
         let now = WallClock.unixSeconds()
@@ -46,6 +47,7 @@ final class ScriptedDelegate {
         request.tags = tags
         request.capacity = capacity
         request.profile = profile
+        request.devicePublicKey = devicePublicKey
         request.jwt = JWTMinter.mint(claims: claims, keyID: token.id, key: token.hmacKey)
         client.send(Frame(type: .request, method: CallMethod.register.rawValue, streamID: 1, payload: request.protoBytes()))
         guard let answer = client.frames.next(), answer.type == .response,

@@ -37,6 +37,9 @@ public enum NodeControlKind: String, Sendable, Equatable, CaseIterable {
     case delegateDeleted = "delegate.deleted"
     /// A profile was created, changed or deleted: reload the account's profiles.
     case profileChanged = "profile.changed"
+    /// A key ring, ring key copy or secret of the account (the subject) changed: reload the secrets directory,
+    /// tell the task board which rings the delegates connected here hold, and check the rings' membership.
+    case secretsChanged = "secrets.changed"
 }
 
 /// A control message from one node to another, written in the transaction of the change it announces; the

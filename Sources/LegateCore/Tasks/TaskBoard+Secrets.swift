@@ -18,6 +18,12 @@ extension TaskBoard {
         return true
     }
 
+    /// The task when `delegateID` holds its current attempt `attempt`; otherwise the refusal its reports get (a
+    /// secret opening is accepted only from the holder of the attempt it was sent for).
+    public func heldAttempt(taskID: String, attempt: UInt32, delegateID: String) -> Result<TaskRecord, Refusal> {
+        self.checkHolder(taskID: taskID, attempt: attempt, delegateID: delegateID)
+    }
+
     /// Why a queued task using secrets waits, when its rings are the reason; nil otherwise.
     func secretWaitingReason(for task: TaskRecord, among candidates: [Slot]) -> String? {
         guard !task.secrets.isEmpty, !candidates.contains(where: { $0.holdsRings(of: task) }) else { return nil }

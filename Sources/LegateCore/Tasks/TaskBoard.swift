@@ -338,7 +338,7 @@ public struct TaskBoard: Sendable {
         return best
     }
 
-    private func checkHolder(taskID: String, attempt: UInt32, delegateID: String) -> Result<TaskRecord, Refusal> {
+    func checkHolder(taskID: String, attempt: UInt32, delegateID: String) -> Result<TaskRecord, Refusal> {
         guard let task = self.tasks[taskID] else {
             return .failure(
                 Refusal(code: .staleAttempt, message: "task \(taskID) is not running any more; drop attempt \(attempt)"))

@@ -20,6 +20,7 @@ extension ApprovalService {
     /// connected here and pending is told the decision; any other record is just refreshed. Returns how many
     /// delegates were told.
     func applyChange(_ stored: DelegateRecord) -> Int {
+        defer { self.liveRegistry.membershipMayHaveChanged() }
         guard let local = self.liveRegistry.record(id: stored.id),
             self.liveRegistry.connection(delegateID: stored.id) != nil
         else {
@@ -53,6 +54,7 @@ extension ApprovalService {
                 afterDeadline: { $0.closeIfSelfDestructUnacknowledged() })
         }
         self.liveRegistry.remove(delegateID: delegateID)
+        self.liveRegistry.membershipMayHaveChanged()
         return (report.connected, report.told, report.acknowledged)
     }
 }

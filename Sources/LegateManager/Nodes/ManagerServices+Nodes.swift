@@ -58,6 +58,8 @@ extension ManagerServices {
         case .delegateDeleted:
             (outcome.connected, outcome.told, outcome.acknowledged) = self.approvals.applyDelete(
                 delegateID: control.subject)
+        case .secretsChanged:
+            try self.secrets.reloadAnnounced()
         case .profileChanged:
             do throws(StoreError) {
                 let stored = try self.store.profiles(accountID: control.subject)

@@ -40,6 +40,8 @@ extension TokenService {
         message.tokenValue = value
         message.oldTokenRevokedAtMs = retiring.expiresAt ?? 0
         let push = message
+        // The delegates move to the successor as they acknowledge: a ring whose rule names a token changes then.
+        defer { self.registry.membershipMayHaveChanged() }
         return self.fanOut.push(
             to: self.registry.connections(tokenID: retiring.id).map(\.connection), awaiting: .acknowledgement,
             deadline: deadline, send: { connection, progress in connection.sendTokenRotated(push, progress: progress) })
@@ -49,6 +51,7 @@ extension TokenService {
     /// Returns the stored record, nil when it is gone.
     @discardableResult
     func reload(tokenID: String) throws(AdminError) -> TokenRecord? {
+        defer { self.registry.membershipMayHaveChanged() }
         guard let record = try self.stored(id: tokenID) else {
             self.directory.remove(tokenID: tokenID)
             self.validator.evict(keyID: tokenID)

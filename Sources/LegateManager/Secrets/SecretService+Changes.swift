@@ -22,7 +22,7 @@ extension SecretService {
             let ring = KeyRingRecord(
                 id: ManagerServices.newID(prefix: "krg"), accountID: session.accountID, name: request.name,
                 scope: session.scope, memberRule: rule, createdAt: now, createdBy: session.actor, updatedAt: now)
-            try self.writeDurably([
+            try self.writeDurably(accountID: ring.accountID, [
                 .upsertKeyRing(ring),
                 .appendAudit(
                     self.auditRow("keyring.create", target: ring.id, detail: "name=\(ring.name) rule=\(rule.summary)",
@@ -76,7 +76,7 @@ extension SecretService {
         keyed.ringVersion = 1
         keyed.publicKey = request.publicKey
         keyed.updatedAt = self.clock.unixMilliseconds()
-        try self.writeDurably([
+        try self.writeDurably(accountID: keyed.accountID, [
             .upsertKeyRing(keyed), .putRingKeyCopies(copies),
             .appendAudit(
                 self.auditRow(
@@ -91,6 +91,7 @@ extension SecretService {
             }
         }
         self.refreshRouting(copies.map(\.delegateID))
+        self.reconcileSoon()  // members the uploader left out wait for a copy from a member
         return keyed
     }
 
@@ -152,7 +153,7 @@ extension SecretService {
             let version = SecretVersionRecord(
                 secretID: secret.id, version: request.version, ringVersion: request.ringVersion,
                 allowedTaskTypes: request.policy?.allowedTaskTypes ?? [], envelope: envelope.protoBytes(), createdAt: now)
-            try self.writeDurably([
+            try self.writeDurably(accountID: secret.accountID, [
                 .upsertSecret(secret), .insertSecretVersion(version),
                 .appendAudit(
                     self.auditRow(
@@ -170,7 +171,7 @@ extension SecretService {
     /// Deletes a secret and every version.
     func deleteSecret(name: String, session: AdminSession) throws(AdminError) {
         let secret = try self.visibleSecret(name, session: session)
-        try self.writeDurably([
+        try self.writeDurably(accountID: secret.accountID, [
             .deleteSecret(id: secret.id),
             .appendAudit(self.auditRow("secret.delete", target: secret.id, detail: "name=\(name)", session: session)),
         ])

@@ -56,10 +56,29 @@ extension SecretService {
         return waiting.isEmpty ? .settled : .share(waiting: waiting)
     }
 
-    /// Checks every keyed ring soon, once (calls coalesce), on the secrets queue.
+    /// Between events, rings are checked this often anyway: ring work that timed out is asked again, and a
+    /// change no event announced (a member rule matching a delegate whose profile changed) is caught.
+    static let safetyPassInterval: Duration = .seconds(10)
+
+    /// Runs the periodic safety pass when `safetyPassInterval` has passed since the last one (cheap otherwise;
+    /// called on every tick).
+    func safetyPassIfDue() {
+        let now = self.clock.monotonicNow()
+        let due = self.lastSafetyPass.withLock { last in
+            if let previous = last, now - previous < Self.safetyPassInterval { return false }
+            last = now
+            return true
+        }
+        if due { self.reconcileSoon() }
+    }
+
+    /// Checks every keyed ring soon, once (calls coalesce), on the secrets queue. Called when membership may have
+    /// changed (a delegate registered, was decided or deleted, a token was revoked or rotated), when ring work is
+    /// answered, and by the safety pass.
     func reconcileSoon() {
-        guard self.directory.read({ !$0.rings.isEmpty }), !self.reconcileQueued.exchange(true, ordering: .acquiring)
-        else { return }
+        guard self.directory.read({ !$0.rings.isEmpty }) else { return }
+        self.checksRequested.add(1, ordering: .relaxed)
+        guard !self.reconcileQueued.exchange(true, ordering: .acquiring) else { return }
         self.workQueue.async {
             self.reconcileQueued.store(false, ordering: .releasing)
             self.reconcile()
@@ -161,7 +180,7 @@ extension SecretService {
             action: "keyring.share", target: ring.id, outcome: "ok",
             detail: "name=\(ring.name) version=\(ring.ringVersion) to=\(copies.map(\.delegateID).joined(separator: ","))")
         do throws(StoreError) {
-            try self.writer.writeDurably([.putRingKeyCopies(copies), .appendAudit(row)])
+            try self.writeAnnouncing([.putRingKeyCopies(copies), .appendAudit(row)], accountID: ring.accountID)
         } catch {
             return "cannot store the copies: \(error)"
         }

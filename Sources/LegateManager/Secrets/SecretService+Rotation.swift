@@ -20,6 +20,9 @@ extension SecretService {
                 outcome: "failed", detail: answer.error)
             return nil
         }
+        // Another node may have stored a secret version of this ring that its announcement has not brought yet:
+        // read the store first, so the check below asks for that version to be re-sealed too.
+        if !self.cluster.cachedPeers.isEmpty { try? self.directory.load(from: self.store) }
         guard var ring = self.directory.read({ $0.rings[answer.ringID] }), ring.accountID == identity.accountID,
             ring.ringVersion == answer.fromVersion
         else { return "ring \(answer.ringID) is not at version \(answer.fromVersion)" }
@@ -58,9 +61,9 @@ extension SecretService {
             detail: "name=\(ring.name) version=\(newVersion) members=\(copies.map(\.delegateID).joined(separator: ",")) "
                 + "secret_versions=\(updated.count)")
         do throws(StoreError) {
-            try self.writer.writeDurably([
-                .upsertKeyRing(ring), .putRingKeyCopies(copies), .replaceSecretVersions(updated), .appendAudit(row),
-            ])
+            try self.writeAnnouncing(
+                [.upsertKeyRing(ring), .putRingKeyCopies(copies), .replaceSecretVersions(updated), .appendAudit(row)],
+                accountID: ring.accountID)
         } catch {
             return "cannot store the rotation: \(error)"
         }

@@ -54,7 +54,7 @@ extension SecretService: TaskSecretSource {
     /// with the delegate's copy of the ring key that version is sealed to. When a piece is missing (the secret was
     /// deleted meanwhile) only the names go: the delegate then refuses the attempt naming the secret.
     func assignmentSecrets(for task: TaskRecord, delegateID: String) -> [TaskSecret] {
-        task.secrets.map { use in
+        let secrets = task.secrets.map { use in
             self.directory.read { state -> TaskSecret in
                 var secret = TaskSecret()
                 secret.envName = use.envName
@@ -73,32 +73,7 @@ extension SecretService: TaskSecretSource {
                 return secret
             }
         }
-    }
-
-    /// A delegate reported opening (or refusing) a secret for an attempt: audited, and its last use noted.
-    func opened(_ report: SecretOpened, identity: DelegateIdentity) {
-        let now = self.clock.unixMilliseconds()
-        let detail =
-            "task=\(report.taskID) attempt=\(report.attempt) delegate=\(identity.delegateID) version=\(report.version)"
-            + (report.opened ? "" : " error=\(report.error.prefix(200))")
-        var writes: [StoreWrite] = [
-            .appendAudit(
-                AuditRecord(
-                    at: now, accountID: identity.accountID, actor: "delegate:\(identity.delegateID)",
-                    action: "secret.open", target: report.secretID, outcome: report.opened ? "ok" : "refused",
-                    detail: detail))
-        ]
-        if report.opened {
-            let used = self.directory.modify { state -> SecretRecord? in
-                guard var secret = state.secrets[report.secretID], secret.accountID == identity.accountID else {
-                    return nil
-                }
-                secret.lastUsedAt = now
-                state.secrets[secret.id] = secret
-                return secret
-            }
-            if let used { writes.append(.upsertSecret(used)) }
-        }
-        self.writer.submit(writes)
+        self.sent.withLock { $0.note(secrets, taskID: task.id, attempt: task.attempt) }
+        return secrets
     }
 }

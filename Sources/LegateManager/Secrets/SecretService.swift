@@ -15,6 +15,10 @@ final class SecretService: Sendable {
     let audit: AuditService
     let clock: any ServiceClock
     let tasks: TaskService
+    /// This node among those sharing the store: every change is announced to the others.
+    let cluster: NodeCluster
+    /// The store the directory is reloaded from when another node announces a change.
+    let store: any StateStore
     /// Ring and secret names (per account) a change is writing now.
     let inFlight = Reservations()
     /// Share and rotation work asked of members, by ring id.
@@ -23,6 +27,12 @@ final class SecretService: Sendable {
     let workQueue = DispatchQueue(label: "legate.secrets")
     /// A reconciliation is queued.
     let reconcileQueued = Atomic<Bool>(false)
+    /// Membership checks asked for (by events and the safety pass) while some ring exists.
+    let checksRequested = Atomic<Int>(0)
+    /// When the last periodic safety pass was asked for.
+    let lastSafetyPass = Mutex<ContinuousClock.Instant?>(nil)
+    /// The secret versions each recent attempt was sent, so an opening report can be checked against them.
+    let sent = Mutex(SentSecretVersions())
 
     /// Longest ring or secret name.
     static let maxNameBytes = 128
@@ -38,7 +48,7 @@ final class SecretService: Sendable {
     /// Creates the service; `load` fills it from the store.
     init(
         registry: DelegateRegistry, tokens: TokenDirectory, writer: StoreWriter, audit: AuditService,
-        clock: any ServiceClock, tasks: TaskService
+        clock: any ServiceClock, tasks: TaskService, cluster: NodeCluster, store: any StateStore
     ) {
         self.registry = registry
         self.tokens = tokens
@@ -46,6 +56,8 @@ final class SecretService: Sendable {
         self.audit = audit
         self.clock = clock
         self.tasks = tasks
+        self.cluster = cluster
+        self.store = store
     }
 
     // MARK: - Membership
@@ -182,10 +194,10 @@ final class SecretService: Sendable {
         }
     }
 
-    /// Writes durably, mapping a store failure to the admin error.
-    func writeDurably(_ writes: [StoreWrite]) throws(AdminError) {
+    /// Writes durably and announces the change to the other nodes, mapping a store failure to the admin error.
+    func writeDurably(accountID: String, _ writes: [StoreWrite]) throws(AdminError) {
         do throws(StoreError) {
-            try self.writer.writeDurably(writes)
+            try self.writeAnnouncing(writes, accountID: accountID)
         } catch {
             throw error.adminError
         }

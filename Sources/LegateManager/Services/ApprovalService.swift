@@ -137,6 +137,7 @@ final class ApprovalService: Sendable {
         }
         self.cluster.notify(controls)
         for record in updated { self.registry.update(record) }
+        self.registry.membershipMayHaveChanged()
         report.decided = updated.map(\.id)
         let told = self.tell(updated, approve: approve, reason: reason)
         // Delegates connected to other nodes were told there.
@@ -225,6 +226,7 @@ final class ApprovalService: Sendable {
         let controls = try self.announce([id], .delegateDeleted)
         // Forget it before the store does, so the closing connection does not write the record back.
         self.registry.remove(delegateID: id)
+        self.registry.membershipMayHaveChanged()
         do throws(StoreError) {
             try self.writer.writeDurably(controls.map { .insertNodeControl($0) } + [
                 .deleteDelegate(id: id),

@@ -79,6 +79,7 @@ extension TokenService {
         self.directory.markRevoked(tokenID: id)
         self.validator.evict(keyID: id)
         self.replay.remove(keyID: id)
+        self.registry.membershipMayHaveChanged()
         let reason = "delegate token \(id) has been revoked"
         return self.fanOut.push(
             to: self.registry.connections(tokenID: id).map(\.connection), awaiting: .acknowledgement,
