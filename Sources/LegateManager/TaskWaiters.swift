@@ -40,14 +40,11 @@ struct TaskWaiters {
         guard let ids = self.byTask.removeValue(forKey: taskID) else { return [] }
         var done: [Waiter] = []
         for id in ids {
-            guard var waiter = self.waiters[id] else { continue }
-            waiter.pending.remove(taskID)
-            if waiter.pending.isEmpty {
-                self.waiters[id] = nil
-                done.append(waiter)
-            } else {
-                self.waiters[id] = waiter
-            }
+            // Through the index, in place: a copied Waiter would share its pending set with the stored one, so
+            // each remove would copy the whole set (a TaskWait for N tasks paid O(N) per finished task).
+            guard let index = self.waiters.index(forKey: id) else { continue }
+            self.waiters.values[index].pending.remove(taskID)
+            if self.waiters.values[index].pending.isEmpty { done.append(self.waiters.remove(at: index).value) }
         }
         return done
     }

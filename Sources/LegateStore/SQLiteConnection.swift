@@ -134,8 +134,8 @@ final class SQLiteConnection: @unchecked Sendable {
     private func run(prepared statement: OpaquePointer, _ values: [SQLValue], operation: String) throws(StoreError)
         -> Int
     {
-        try self.bind(values, to: statement, operation: operation)
-        defer { Self.reset(statement) }
+        let boundBytes = try self.bind(values, to: statement, operation: operation)
+        defer { Self.reset(statement, boundBytes: boundBytes) }
         let code = sqlite3_step(statement)
         guard code == SQLITE_DONE || code == SQLITE_ROW else {
             throw self.error(code, String(cString: sqlite3_errmsg(self.handle)), operation: operation)
@@ -162,8 +162,8 @@ final class SQLiteConnection: @unchecked Sendable {
         prepared statement: OpaquePointer, _ values: [SQLValue], operation: String,
         row: (SQLRow) throws(StoreError) -> T
     ) throws(StoreError) -> [T] {
-        try self.bind(values, to: statement, operation: operation)
-        defer { Self.reset(statement) }
+        let boundBytes = try self.bind(values, to: statement, operation: operation)
+        defer { Self.reset(statement, boundBytes: boundBytes) }
         var results: [T] = []
         while true {
             let code = sqlite3_step(statement)
@@ -223,12 +223,17 @@ final class SQLiteConnection: @unchecked Sendable {
         return prepared
     }
 
-    private func bind(_ values: [SQLValue], to statement: OpaquePointer, operation: String) throws(StoreError) {
+    /// Binds `values` to parameters 1...n; returns the text and blob bytes SQLite copied for them.
+    private func bind(_ values: [SQLValue], to statement: OpaquePointer, operation: String) throws(StoreError) -> Int {
+        // Bindings are kept between runs (see `reset`): parameters this run does not bind must read NULL.
+        if values.count < Int(sqlite3_bind_parameter_count(statement)) { sqlite3_clear_bindings(statement) }
+        var boundBytes = 0
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
             let code: Int32
             switch value {
             case .text(let text):
+                boundBytes += text.utf8.count
                 // With its length, from the string's own UTF-8: passing the String itself made a C copy per bind.
                 var text = text
                 code = text.withUTF8 { bytes in
@@ -243,6 +248,7 @@ final class SQLiteConnection: @unchecked Sendable {
             case .int(let number): code = sqlite3_bind_int64(statement, index, number)
             case .null: code = sqlite3_bind_null(statement, index)
             case .blob(let bytes):
+                boundBytes += bytes.count
                 code = bytes.withUnsafeBytes { buffer in
                     // An empty buffer has no base address and would bind NULL; bind an empty blob instead.
                     guard let base = buffer.baseAddress else { return sqlite3_bind_zeroblob(statement, index, 0) }
@@ -250,15 +256,22 @@ final class SQLiteConnection: @unchecked Sendable {
                 }
             }
             guard code == SQLITE_OK else {
-                Self.reset(statement)
+                Self.reset(statement, boundBytes: .max)
                 throw self.error(code, String(cString: sqlite3_errmsg(self.handle)), operation: operation)
             }
         }
+        return boundBytes
     }
 
-    private static func reset(_ statement: OpaquePointer) {
+    /// Bound copies larger than this are freed after the run; smaller ones stay until the next bind.
+    static let keptBindingBytes = 4096
+
+    /// Resets `statement` for its next run. Its bindings stay unless they hold more than `keptBindingBytes`:
+    /// clearing them freed every bound text only for the next run to allocate it again (a few thousand
+    /// instructions per task write), and every run binds all its parameters anyway.
+    private static func reset(_ statement: OpaquePointer, boundBytes: Int) {
         sqlite3_reset(statement)
-        sqlite3_clear_bindings(statement)
+        if boundBytes > Self.keptBindingBytes { sqlite3_clear_bindings(statement) }
     }
 
     /// SQLITE_TRANSIENT: SQLite copies bound text and blobs (the C macro cannot be imported).

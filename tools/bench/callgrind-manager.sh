@@ -8,8 +8,8 @@
 # usage: tools/bench/callgrind-manager.sh [heartbeats|tasks|pingpong] [DELEGATES=20] [SHORT=3] [LONG=8]
 #   heartbeats: every delegate beats again as soon as answered. pingpong: the C TLS ping-pong server
 #   (tools/bench/pingpong.c, the heartbeat's reference) counted the same way, DELEGATES connections, one request in
-#   flight each. tasks: echo tasks at TASK_RATE per second
-#   (default 150: the manager runs ~50x slower under callgrind) in batches of 10, heartbeats every 5 s.
+#   flight each. tasks: echo tasks at TASK_RATE per second in batches of TASK_BATCH (default 10; tasks.sh uses 100)
+#   (default 150: the manager runs ~50x slower under callgrind), heartbeats every 5 s.
 #   DRIVER=path counts another build's driver (e.g. of a scratch clone of main); KEEP=dir keeps the profiles.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,7 +21,7 @@ long="${4:-8}"
 case "$mode" in
     heartbeats) load=(--heartbeat-interval 0) metric='^legate_heartbeats_received_total' ;;
     tasks)
-        load=(--heartbeat-interval 5 --tasks "${TASK_RATE:-150}" --task-batch 10 --task-workers 4)
+        load=(--heartbeat-interval 5 --tasks "${TASK_RATE:-150}" --task-batch "${TASK_BATCH:-10}" --task-workers 4)
         metric='^legate_tasks_completed_total'
         ;;
     pingpong) ;;
