@@ -92,6 +92,10 @@ let commandUsages: [(command: String, usage: String)] = [
                  RULE: conditions joined by '&', all of which must hold: profile=NAME, tags=a,b, token=TOKEN_ID
                  again on a ring created before it had members: seals its first key to the members it has now
     """),
+    ("keyring update", """
+      legatectl keyring update NAME --members RULE   a new member rule; a member it drops loses the ring: a
+                 remaining member rotates the ring key and re-seals every secret (keyring show tracks it)
+    """),
     ("keyring list", "  legatectl keyring list"),
     ("keyring show", "  legatectl keyring show NAME          members, device key fingerprints, who waits for a copy"),
     ("secret create", """
@@ -154,7 +158,7 @@ let commandFlags: [String: Set<String>] = [
     "profile update": ["--requires-approval", "--script-file", "--no-script", "--auto-approve", "--no-auto-approve"],
     "delegate pending": ["--profile"], "delegate approve": ["--profile", "--token", "--reason"],
     "delegate reject": ["--profile", "--token", "--reason"],
-    "keyring create": ["--members"], "secret create": ["--keyring", "--value-file", "--task-types"],
+    "keyring create": ["--members"], "keyring update": ["--members"], "secret create": ["--keyring", "--value-file", "--task-types"],
     "secret rotate": ["--value-file", "--task-types"],
 ]
 

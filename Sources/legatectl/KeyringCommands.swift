@@ -46,6 +46,15 @@ func runKeyringCommand(verb: String, words: ArraySlice<String>) -> Never {
             }
             if ring.ringVersion == 0, !ring.members.isEmpty { ring = try uploadFirstRingKey(ring, client: client) }
             output(json, ringObject(ring)) { "\(verb) key ring \(ring.name) (\(ring.id))\n" + ringText(ring) }
+        case "update":
+            guard let rule else { usageError("keyring update needs --members RULE") }
+            var request = KeyRingCreateRequest()
+            request.name = name
+            request.memberRule = rule
+            var ring = try client.call(.keyRingUpdate, request, as: KeyRingInfo.self)
+            // A ring that never had a key gets its first one now, sealed here, if the new rule found members.
+            if ring.ringVersion == 0, !ring.members.isEmpty { ring = try uploadFirstRingKey(ring, client: client) }
+            output(json, ringObject(ring)) { "updated key ring \(ring.name) (\(ring.id))\n" + ringText(ring) }
         case "list":
             let list = try client.call(.keyRingList, KeyRingListRequest(), as: KeyRingListResponse.self)
             output(json, ["rings": list.rings.map(ringObject)]) {

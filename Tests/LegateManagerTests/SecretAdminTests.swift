@@ -149,6 +149,54 @@ import Testing
         #expect(self.refusal { _ = try admin.call(.secretShow, ref, as: SecretInfo.self) }?.code == .notFound)
     }
 
+    @Test func aRuleThatDropsAMemberMakesTheOtherMemberRotateTheRingKey() throws {
+        let harness = try ManagerHarness()
+        let admin = try TaskProtocolTests.admin(harness)
+        defer { admin.close() }
+        var create = TokenCreateRequest()
+        create.name = "second"
+        let secondToken = try DelegateToken.parse(try admin.call(.tokenCreate, create, as: TokenCreateResponse.self).value)
+        var clients: [DelegateClient] = []
+        defer { for client in clients { client.stop() } }
+        for (name, token) in [("stays", harness.token), ("dropped", secondToken)] {
+            var configuration = harness.delegateConfiguration(name: name, token: token)
+            configuration.tags = ["vault"]
+            configuration.deviceKey = try X25519PrivateKey.generate()
+            clients.append(try harness.startDelegate(configuration).0)
+        }
+        #expect(eventually { harness.manager.connectedDelegates == 2 })
+        let ring = try self.ring(admin, "prod", tags: ["vault"])
+        #expect(ring.members.count == 2)
+        let ringKey = try X25519PrivateKey.generate()
+        var upload = KeyRingSetKeyRequest()
+        upload.name = "prod"
+        upload.ringVersion = 1
+        upload.publicKey = ringKey.publicKey.rawRepresentation
+        upload.copies = try ring.members.map { try self.copy(for: $0, of: ring, key: ringKey) }
+        _ = try admin.call(.keyRingSetKey, upload, as: KeyRingInfo.self)
+
+        // The new rule keeps only the first token's delegates: "dropped" leaves, and "stays" makes version 2.
+        var update = KeyRingCreateRequest()
+        update.name = "prod"
+        var rule = KeyRingMemberRule()
+        rule.tags = ["vault"]
+        rule.tokenID = harness.token.id
+        update.memberRule = rule
+        let updated = try admin.call(.keyRingUpdate, update, as: KeyRingInfo.self)
+        #expect(updated.memberRule?.tokenID == harness.token.id)
+        var ref = KeyRingRef()
+        ref.name = "prod"
+        #expect(eventually(timeout: .seconds(10)) {
+            (try? admin.call(.keyRingShow, ref, as: KeyRingInfo.self))?.ringVersion == 2
+        })
+        let rotated = try admin.call(.keyRingShow, ref, as: KeyRingInfo.self)
+        #expect(rotated.members.map(\.delegateName) == ["stays"] && rotated.members.first?.hasCopy == true)
+        #expect(rotated.publicKey != ringKey.publicKey.rawRepresentation)
+        // Updating a ring that does not exist names it.
+        update.name = "nope"
+        #expect(self.refusal { _ = try admin.call(.keyRingUpdate, update, as: KeyRingInfo.self) }?.code == .notFound)
+    }
+
     @Test func aRevokedTokensMemberLeavesAndTheOtherMemberRotatesTheRingKey() throws {
         let harness = try ManagerHarness()
         let admin = try TaskProtocolTests.admin(harness)

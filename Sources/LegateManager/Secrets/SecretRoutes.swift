@@ -10,6 +10,10 @@ extension SecretService {
             let request = try AdminRouter.decode(KeyRingCreateRequest.self, payload)
             return self.info(try self.createRing(request, session: session)).protoBytes()
         }
+        router.register(.keyRingUpdate, permissions: [.secretEdit]) { payload, session throws(AdminError) in
+            let request = try AdminRouter.decode(KeyRingCreateRequest.self, payload)
+            return self.info(try self.updateRing(request, session: session)).protoBytes()
+        }
         router.register(.keyRingSetKey, permissions: [.secretEdit]) { payload, session throws(AdminError) in
             let request = try AdminRouter.decode(KeyRingSetKeyRequest.self, payload)
             return self.info(try self.setRingKey(request, session: session)).protoBytes()

@@ -33,6 +33,33 @@ extension SecretService {
         }
     }
 
+    /// Replaces a ring's member rule. Delegates it adds get their copy from a member; a member it drops makes a
+    /// remaining member rotate the ring key (the membership check runs at once), as any departure does.
+    func updateRing(_ request: KeyRingCreateRequest, session: AdminSession) throws(AdminError) -> KeyRingRecord {
+        let wanted = request.memberRule ?? KeyRingMemberRule()
+        let rule = RingMemberRule(
+            profile: wanted.profile, tags: Array(Set(wanted.tags)).sorted(), tokenID: wanted.tokenID)
+        let updated = try self.inFlight.with(
+            "ring\u{0}" + session.accountID + "\u{0}" + request.name,
+            busy: AdminError.failedPrecondition("key ring \(request.name) is being changed by another call; retry")
+        ) { () throws(AdminError) -> KeyRingRecord in
+            var ring = try self.visibleRing(request.name, session: session)
+            let before = ring.memberRule.summary
+            ring.memberRule = rule
+            ring.updatedAt = self.clock.unixMilliseconds()
+            try self.writeDurably(accountID: ring.accountID, [
+                .upsertKeyRing(ring),
+                .appendAudit(
+                    self.auditRow("keyring.update", target: ring.id,
+                        detail: "name=\(ring.name) rule=\(rule.summary) previous=\(before)", session: session)),
+            ])
+            self.directory.modify { $0.rings[ring.id] = ring }
+            return ring
+        }
+        self.reconcileSoon()
+        return updated
+    }
+
     /// Stores the first ring key: its public key and the private key sealed to current members. A later version
     /// is a rotation, which only a member can do (every secret's data key must be re-sealed with the old key).
     func setRingKey(_ request: KeyRingSetKeyRequest, session: AdminSession) throws(AdminError) -> KeyRingRecord {

@@ -182,6 +182,8 @@ public enum AdminMethod: UInt16, Sendable, CaseIterable {
     case keyRingShow = 142
     /// KeyRingSetKeyRequest -> KeyRingInfo: ring public key and sealed copies [secret:edit]
     case keyRingSetKey = 143
+    /// KeyRingCreateRequest -> KeyRingInfo: a new member rule; a member it drops makes a remaining member rotate the ring key [secret:edit]
+    case keyRingUpdate = 144
     /// SecretCreateRequest -> SecretInfo: ciphertext sealed by the caller [secret:edit]
     case secretCreate = 150
     /// SecretListRequest -> SecretListResponse [secret:view]
