@@ -285,12 +285,17 @@ public final class InMemoryStateStore: StateStore {
         }
     }
 
+    /// The order a node applies its queued controls in: delegate announcements after the others, then oldest first.
+    private static func controlOrder(_ control: NodeControl) -> (Int, Int64, String) {
+        (control.kind.waitsBehindOthers ? 1 : 0, control.createdAt, control.id)
+    }
+
     /// Queued controls of a node, oldest first.
     public func pendingControls(nodeID: String, limit: Int) throws(StoreError) -> [NodeControl] {
         self.state.withLock { state in
             Array(
                 state.controls.values.filter { $0.nodeID == nodeID && $0.doneAt == nil }
-                    .sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }.prefix(max(0, limit)))
+                    .sorted { Self.controlOrder($0) < Self.controlOrder($1) }.prefix(max(0, limit)))
         }
     }
 

@@ -14,7 +14,8 @@ public protocol NodeStore: Sendable {
     /// the session records of their delegates (marked disconnected at `now`) and their queued controls; their
     /// unfinished tasks become `keeping`'s. Returns the removed ids.
     func removeExpiredNodes(lastSeenBefore cutoff: Int64, keeping: String, now: Int64) throws(StoreError) -> [String]
-    /// Controls queued for `nodeID` and not done yet, oldest first, at most `limit`.
+    /// Controls queued for `nodeID` and not done yet, at most `limit`, in the order the node applies them: delegate
+    /// announcements (`waitsBehindOthers`) after every other kind, oldest first within each.
     func pendingControls(nodeID: String, limit: Int) throws(StoreError) -> [NodeControl]
     /// Writes what the receiver did with a control (`doneAt` and the counts).
     func completeControl(_ control: NodeControl) throws(StoreError)
@@ -124,7 +125,8 @@ enum SQLNodeTables {
     static func pending<DB: SQLDatabase>(_ db: DB, nodeID: String, limit: Int) throws(StoreError) -> [NodeControl] {
         try db.rows(
             "SELECT \(Self.controlColumns) FROM node_controls WHERE node_id = ? AND done_at IS NULL "
-                + "ORDER BY created_at, id LIMIT \(max(0, limit))",
+                + "ORDER BY kind = '\(NodeControlKind.delegateChanged.rawValue)', created_at, id "
+                + "LIMIT \(max(0, limit))",
             [.text(nodeID)], operation: "read queued node controls"
         ) { (row) throws(StoreError) in try Self.control(row) }
     }

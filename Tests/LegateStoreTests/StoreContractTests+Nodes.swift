@@ -88,6 +88,26 @@ extension StoreContractTests {
         }
     }
 
+    @Test(arguments: StoreFactory.all)
+    func aRevokeQueuedBehindDelegateAnnouncementsIsAppliedFirst(kind: StoreFactory) throws {
+        try kind.withStore { store in
+            let announcements = (0..<5).map {
+                NodeControl(
+                    id: "ctl-d\($0)", nodeID: "node-a", kind: .delegateChanged, subject: "del-\($0)",
+                    createdAt: 10 + Int64($0))
+            }
+            let revoke = NodeControl(
+                id: "ctl-r", nodeID: "node-a", kind: .tokenRevoked, subject: "tok-1", detail: "leaked", createdAt: 50)
+            let profile = NodeControl(
+                id: "ctl-p", nodeID: "node-a", kind: .profileChanged, subject: "acc-1", createdAt: 40)
+            try store.apply(announcements.map { .insertNodeControl($0) } + [.insertNodeControl(revoke)])
+            try store.apply([.insertNodeControl(profile)])
+            // The other kinds first, oldest first; then the delegate announcements, oldest first.
+            #expect(try store.pendingControls(nodeID: "node-a", limit: 1) == [profile])
+            #expect(try store.pendingControls(nodeID: "node-a", limit: 10) == [profile, revoke] + announcements)
+        }
+    }
+
     @Test(arguments: [StoreFactory.sqlite, .postgresql])
     func aNodeReloadsOnlyItsOwnTasksAndTakesOverThoseOfAnExpiredNode(kind: StoreFactory) throws {
         try kind.withStore { store in

@@ -40,6 +40,11 @@ public enum NodeControlKind: String, Sendable, Equatable, CaseIterable {
     /// A key ring, ring key copy or secret of the account (the subject) changed: reload the secrets directory,
     /// tell the task board which rings the delegates connected here hold, and check the rings' membership.
     case secretsChanged = "secrets.changed"
+
+    /// Whether the receiver applies it after the other queued kinds: a delegate's first registration is announced
+    /// to every node, so thousands can be queued after a reconnect wave, and a revoke or rotation queued behind
+    /// them would wait seconds. Applying a reload later is safe: it reads the record's current state.
+    public var waitsBehindOthers: Bool { self == .delegateChanged }
 }
 
 /// A control message from one node to another, written in the transaction of the change it announces; the
