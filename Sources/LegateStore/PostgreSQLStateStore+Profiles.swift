@@ -3,10 +3,6 @@ public import LegateCore
 // The profile reads of this store: the statements live once, in SQLProfileTables.
 
 extension PostgreSQLStateStore {
-    static func performProfileWrite(_ write: StoreWrite, on db: some SQLDatabase) throws(StoreError) {
-        try SQLProfileTables.performWrite(write, on: db)
-    }
-
     /// Profiles of one account, by name.
     public func profiles(accountID: String) throws(StoreError) -> [ProfileRecord] {
         try self.read { (db) throws(StoreError) in

@@ -3,10 +3,6 @@ public import LegateCore
 // The key ring and secret reads of this store: the statements live once, in SQLSecretTables.
 
 extension PostgreSQLStateStore {
-    static func performSecretWrite(_ write: StoreWrite, on db: some SQLDatabase) throws(StoreError) {
-        try SQLSecretTables.performWrite(write, on: db)
-    }
-
     /// Every key ring, by account and name.
     public func allKeyRings() throws(StoreError) -> [KeyRingRecord] {
         try self.read { (db) throws(StoreError) in try SQLSecretTables.keyRings(db) }

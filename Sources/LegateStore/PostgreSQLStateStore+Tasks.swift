@@ -3,10 +3,6 @@ public import LegateCore
 // The task reads of this store: the statements live once, in SQLTaskTables.
 
 extension PostgreSQLStateStore {
-    static func performTaskWrite(_ write: StoreWrite, on db: some SQLDatabase) throws(StoreError) {
-        try SQLTaskTables.performWrite(write, on: db)
-    }
-
     /// The task with this id, if any.
     public func task(id: String) throws(StoreError) -> TaskRecord? {
         try self.read { (db) throws(StoreError) in try SQLTaskTables.task(db, id: id) }
