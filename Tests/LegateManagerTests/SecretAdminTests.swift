@@ -153,27 +153,8 @@ import Testing
         let harness = try ManagerHarness()
         let admin = try TaskProtocolTests.admin(harness)
         defer { admin.close() }
-        var create = TokenCreateRequest()
-        create.name = "second"
-        let secondToken = try DelegateToken.parse(try admin.call(.tokenCreate, create, as: TokenCreateResponse.self).value)
-        var clients: [DelegateClient] = []
+        let (_, clients, ringKey) = try self.keyedRingOfTwo(harness, admin, leaving: "dropped")
         defer { for client in clients { client.stop() } }
-        for (name, token) in [("stays", harness.token), ("dropped", secondToken)] {
-            var configuration = harness.delegateConfiguration(name: name, token: token)
-            configuration.tags = ["vault"]
-            configuration.deviceKey = try X25519PrivateKey.generate()
-            clients.append(try harness.startDelegate(configuration).0)
-        }
-        #expect(eventually { harness.manager.connectedDelegates == 2 })
-        let ring = try self.ring(admin, "prod", tags: ["vault"])
-        #expect(ring.members.count == 2)
-        let ringKey = try X25519PrivateKey.generate()
-        var upload = KeyRingSetKeyRequest()
-        upload.name = "prod"
-        upload.ringVersion = 1
-        upload.publicKey = ringKey.publicKey.rawRepresentation
-        upload.copies = try ring.members.map { try self.copy(for: $0, of: ring, key: ringKey) }
-        _ = try admin.call(.keyRingSetKey, upload, as: KeyRingInfo.self)
 
         // The new rule keeps only the first token's delegates: "dropped" leaves, and "stays" makes version 2.
         var update = KeyRingCreateRequest()
@@ -201,12 +182,32 @@ import Testing
         let harness = try ManagerHarness()
         let admin = try TaskProtocolTests.admin(harness)
         defer { admin.close() }
+        let (secondToken, clients, ringKey) = try self.keyedRingOfTwo(harness, admin, leaving: "leaves")
+        defer { for client in clients { client.stop() } }
+
+        var revoke = TokenRevokeRequest()
+        revoke.tokenID = secondToken.id
+        _ = try admin.call(.tokenRevoke, revoke, as: TokenRevokeResponse.self)
+        var ref = KeyRingRef()
+        ref.name = "prod"
+        #expect(eventually(timeout: .seconds(10)) {
+            (try? admin.call(.keyRingShow, ref, as: KeyRingInfo.self))?.ringVersion == 2
+        })
+        let rotated = try admin.call(.keyRingShow, ref, as: KeyRingInfo.self)
+        #expect(rotated.members.map(\.delegateName) == ["stays"] && rotated.members.first?.hasCopy == true)
+        #expect(rotated.pendingChange.isEmpty && rotated.publicKey != ringKey.publicKey.rawRepresentation)
+    }
+
+    /// Two connected members of key ring "prod" (tags vault) with its first key uploaded: "stays" on the harness
+    /// token and `leaving` on a second token; returns that token, the clients (stop them) and the ring key.
+    private func keyedRingOfTwo(_ harness: ManagerHarness, _ admin: AdminClient, leaving: String) throws
+        -> (DelegateToken, [DelegateClient], X25519PrivateKey)
+    {
         var create = TokenCreateRequest()
         create.name = "second"
         let secondToken = try DelegateToken.parse(try admin.call(.tokenCreate, create, as: TokenCreateResponse.self).value)
         var clients: [DelegateClient] = []
-        defer { for client in clients { client.stop() } }
-        for (name, token) in [("stays", harness.token), ("leaves", secondToken)] {
+        for (name, token) in [("stays", harness.token), (leaving, secondToken)] {
             var configuration = harness.delegateConfiguration(name: name, token: token)
             configuration.tags = ["vault"]
             configuration.deviceKey = try X25519PrivateKey.generate()
@@ -222,17 +223,6 @@ import Testing
         upload.publicKey = ringKey.publicKey.rawRepresentation
         upload.copies = try ring.members.map { try self.copy(for: $0, of: ring, key: ringKey) }
         _ = try admin.call(.keyRingSetKey, upload, as: KeyRingInfo.self)
-
-        var revoke = TokenRevokeRequest()
-        revoke.tokenID = secondToken.id
-        _ = try admin.call(.tokenRevoke, revoke, as: TokenRevokeResponse.self)
-        var ref = KeyRingRef()
-        ref.name = "prod"
-        #expect(eventually(timeout: .seconds(10)) {
-            (try? admin.call(.keyRingShow, ref, as: KeyRingInfo.self))?.ringVersion == 2
-        })
-        let rotated = try admin.call(.keyRingShow, ref, as: KeyRingInfo.self)
-        #expect(rotated.members.map(\.delegateName) == ["stays"] && rotated.members.first?.hasCopy == true)
-        #expect(rotated.pendingChange.isEmpty && rotated.publicKey != ringKey.publicKey.rawRepresentation)
+        return (secondToken, clients, ringKey)
     }
 }
