@@ -12,15 +12,28 @@ import Testing
     @Test func aSecondClaimOnTheSameDirectoryIsRefusedUntilTheFirstEnds() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var first: StateDirectoryLock? = try StateDirectoryLock(directory: directory)
-        #expect(first != nil)
-        #expect(throws: StateDirectoryLockError.held(directory: directory)) {
-            _ = try StateDirectoryLock(directory: directory)
+        try Self.holding(directory) {
+            #expect(throws: StateDirectoryLockError.held(directory: directory)) {
+                _ = try StateDirectoryLock(directory: directory)
+            }
         }
         let message = StateDirectoryLockError.held(directory: directory).description
         #expect(message.contains(directory) && message.contains("--state-dir"))
-        first = nil  // the process that held it ended
-        _ = try StateDirectoryLock(directory: directory)
+        // The holder is gone (its descriptor closed): the directory can be claimed again. Bounded retries: a
+        // process another test spawns at that moment shares the descriptor until its exec closes it.
+        let deadline = ContinuousClock.now + .seconds(5)
+        var reclaimed: StateDirectoryLock?
+        while reclaimed == nil, ContinuousClock.now < deadline {
+            reclaimed = try? StateDirectoryLock(directory: directory)
+            if reclaimed == nil { usleep(10_000) }
+        }
+        #expect(reclaimed != nil)
+    }
+
+    /// Runs `body` while a lock on `directory` is held, and releases it before returning.
+    static func holding(_ directory: String, _ body: () throws -> Void) throws {
+        let lock = try StateDirectoryLock(directory: directory)
+        try withExtendedLifetime(lock) { try body() }
     }
 
     @Test func aMissingDirectoryIsAnUnusableStateDirectory() {
